@@ -1,0 +1,49 @@
+// node: the composition root. One node is one CAF actor system; this class
+// builds the system from validated settings, spawns the node's actors and
+// stops them. A test may create several nodes in one process, each with its
+// own home and ports.
+//
+// This header includes no CAF on purpose: dserver's main and most tests stay
+// cheap to compile (CAF-NOTES §1).
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "src/server/node_info.hpp"
+#include "src/server/startup.hpp"
+#include "src/util/log.hpp"
+#include "src/util/result.hpp"
+
+namespace troupe {
+
+struct node_options {
+  server_settings settings;
+  logger* log = nullptr;       // REQUIRED, outlives the node
+  int scheduler_threads = 2;   // CAF workers; the machine has 2 cores (CAF-NOTES §7.7)
+};
+
+class node {
+ public:
+  explicit node(node_options opts);
+  ~node();  // stops the node if it still runs
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  // Builds the actor system and spawns the actors; the node is ONLINE after.
+  status start();
+
+  // Announces SHUTTINGDOWN, stops every actor and waits for them. Idempotent.
+  void stop();
+
+  // The server actor's view. REQUIRES: started.
+  result<node_info> info(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  const server_settings& settings() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,193 @@
+#include "src/config/hazelcast_config.hpp"
+
+#include <pugixml.hpp>
+
+#include "src/util/fs.hpp"
+#include "src/util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace troupe {
+
+std::optional<member_address> parse_member(std::string_view s, uint16_t base_port) {
+  s = trim(s);
+  if (s.empty()) return std::nullopt;
+  member_address m;
+  auto colon = s.rfind(':');
+  if (colon == std::string_view::npos) {
+    m.host = std::string(s);
+    if (base_port > 65535 - 6) return std::nullopt;
+    m.ports = {base_port, static_cast<uint16_t>(base_port + 6)};
+  } else {
+    m.host = std::string(trim(s.substr(0, colon)));
+    auto r = parse_port_range(s.substr(colon + 1));
+    if (!r || r->first > r->last) return std::nullopt;
+    m.ports = *r;
+  }
+  if (m.host.empty()) return std::nullopt;
+  for (char c : m.host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '-' || c == '_';
+    if (!ok) return std::nullopt;
+  }
+  return m;
+}
+
+namespace {
+
+struct ctx {
+  std::string_view text;
+  std::string file;
+  std::vector<std::string>* notices;
+  std::string at(const pugi::xml_node& n) const {
+    auto off = n.offset_debug();
+    return off < 0 ? std::string{} : cat("line ", line_of(text, static_cast<size_t>(off)));
+  }
+  error_info err(const pugi::xml_node& n, std::string what) const { return {file, at(n), std::move(what)}; }
+  void notice(const pugi::xml_node& n, std::string what) const {
+    notices->push_back(cat(what, " (", file, ", ", at(n), ")"));
+  }
+};
+
+// Text of an element without surrounding spaces.
+std::string text_of(const pugi::xml_node& n) { return std::string(trim(n.child_value())); }
+
+result<std::chrono::milliseconds> ms_property(const ctx& c, const pugi::xml_node& p, int64_t lo, int64_t hi) {
+  auto v = parse_int(text_of(p), lo, hi);
+  if (!v)
+    return c.err(p, cat("property '", p.attribute("name").value(), "' must be a whole number of milliseconds in ",
+                        lo, "..", hi, ", not '", text_of(p), "'"));
+  return std::chrono::milliseconds(*v);
+}
+
+}  // namespace
+
+result<hazelcast_config> parse_hazelcast_config(std::string_view xml, const fs::path& path) {
+  hazelcast_config out;
+  out.path = path;
+  ctx c{xml, path.string(), &out.notices};
+  pugi::xml_document doc;
+  auto pr = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default);
+  if (!pr)
+    return error_info{c.file, cat("line ", line_of(xml, static_cast<size_t>(pr.offset))),
+                      cat("malformed XML: ", pr.description())};
+  auto root = doc.document_element();
+  if (std::string_view(root.name()) != "hazelcast")
+    return c.err(root, cat("the root element must be <hazelcast>, not <", root.name(), ">"));
+
+  auto group = root.child("group");
+  if (!group) return c.err(root, "missing the required element <group> (the cluster's name and password)");
+  if (!group.child("name")) return c.err(group, "<group> is missing <name>");
+  if (!group.child("password")) return c.err(group, "<group> is missing <password>");
+  out.group_name = text_of(group.child("name"));
+  out.group_password = text_of(group.child("password"));
+  if (out.group_name.empty()) return c.err(group.child("name"), "the group name is empty");
+  if (out.group_password.empty()) return c.err(group.child("password"), "the group password is empty");
+
+  auto network = root.child("network");
+  if (!network) return c.err(root, "missing the required element <network>");
+  auto port = network.child("port");
+  if (!port) return c.err(network, "<network> is missing <port> (the cluster port, 2434 by default)");
+  auto pv = parse_int(text_of(port), 1, 65535);
+  if (!pv) return c.err(port, cat("<port> must be a port 1-65535, not '", text_of(port), "'"));
+  out.port = static_cast<uint16_t>(*pv);
+  if (auto a = port.attribute("auto-increment")) {
+    auto b = parse_bool(a.value());
+    if (!b) return c.err(port, cat("auto-increment must be true or false, not '", a.value(), "'"));
+    out.auto_increment = *b;
+  }
+  if (auto a = port.attribute("port-count")) {
+    auto n = parse_int(a.value(), 1, 1000);
+    if (!n) return c.err(port, cat("port-count must be 1-1000, not '", a.value(), "'"));
+    out.port_count = static_cast<uint16_t>(*n);
+  }
+
+  auto join = network.child("join");
+  bool multicast = false;
+  if (auto mc = join.child("multicast")) {
+    auto b = parse_bool(mc.attribute("enabled").as_string("false"));
+    if (!b) return c.err(mc, cat("multicast enabled must be true or false, not '", mc.attribute("enabled").value(), "'"));
+    multicast = *b;
+  }
+  bool tcp_enabled = false;
+  if (auto tcp = join.child("tcp-ip")) {
+    auto b = parse_bool(tcp.attribute("enabled").as_string("false"));
+    if (!b) return c.err(tcp, cat("tcp-ip enabled must be true or false, not '", tcp.attribute("enabled").value(), "'"));
+    tcp_enabled = *b;
+    if (tcp_enabled) {
+      for (auto m : tcp.children()) {
+        if (m.type() != pugi::node_element) continue;
+        std::string_view n = m.name();
+        if (n == "member" || n == "members" || n == "interface" || n == "hostname") {
+          // <members> holds a comma-separated list; <interface> is Hazelcast's older spelling.
+          for (auto& part : split(text_of(m), ',')) {
+            if (trim(part).empty()) continue;
+            auto ma = parse_member(part, out.port);
+            if (!ma) return c.err(m, cat("member '", trim(part), "' is not host, host:port or host:first-last"));
+            out.members.push_back(*ma);
+          }
+        } else if (n == "required-member") {
+          c.notice(m, "ignored <required-member>");
+        } else {
+          c.notice(m, cat("ignored element <", n, "> in <tcp-ip>"));
+        }
+      }
+    }
+  }
+  for (auto other : join.children()) {
+    std::string_view n = other.name();
+    if (other.type() == pugi::node_element && n != "multicast" && n != "tcp-ip")
+      c.notice(other, cat("ignored join method <", n, ">"));
+  }
+  std::string fallback = cat("127.0.0.1:", out.port, "-", std::min(65535, out.port + 6));
+  if (out.members.empty()) {
+    out.members.push_back(*parse_member(fallback, out.port));
+    if (multicast)
+      out.notices.push_back(cat("multicast join is not supported: joining through tcp-ip members ", fallback,
+                                " instead (", c.file, ")"));
+    else
+      out.notices.push_back(cat("no tcp-ip members configured: joining through ", fallback, " (", c.file, ")"));
+  } else if (multicast) {
+    out.notices.push_back(cat("multicast join is not supported: joining through the configured tcp-ip members instead (",
+                              c.file, ")"));
+  }
+
+  for (auto p : root.child("properties").children()) {
+    if (p.type() != pugi::node_element) continue;
+    std::string name = p.attribute("name").value();
+    if (name == "troupe.heartbeat.interval.ms") {
+      auto v = ms_property(c, p, 10, 60'000);
+      if (!v) return v.error();
+      out.heartbeat_interval = *v;
+    } else if (name == "troupe.heartbeat.timeout.ms") {
+      auto v = ms_property(c, p, 20, 600'000);
+      if (!v) return v.error();
+      out.heartbeat_timeout = *v;
+    } else if (name == "troupe.join.wait.ms") {
+      auto v = ms_property(c, p, 0, 600'000);
+      if (!v) return v.error();
+      out.join_wait = *v;
+    } else {
+      c.notice(p, cat("ignored property '", name, "'"));
+    }
+  }
+  if (out.heartbeat_timeout <= out.heartbeat_interval)
+    return error_info{c.file, "<properties>",
+                      cat("troupe.heartbeat.timeout.ms (", out.heartbeat_timeout.count(),
+                          ") must be larger than troupe.heartbeat.interval.ms (", out.heartbeat_interval.count(), ")")};
+
+  for (auto child : root.children()) {
+    if (child.type() != pugi::node_element) continue;
+    std::string_view n = child.name();
+    if (n != "group" && n != "network" && n != "properties") c.notice(child, cat("ignored element <", n, ">"));
+  }
+  return out;
+}
+
+result<hazelcast_config> load_hazelcast_config(const fs::path& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return parse_hazelcast_config(*text, path);
+}
+
+}  // namespace troupe

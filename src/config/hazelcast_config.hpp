@@ -1,0 +1,46 @@
+// config/hazelcast.xml, read into typed structs.
+//
+// troupe does not run Hazelcast; it keeps the file users know and gives its
+// elements the same meaning: group name/password are the cluster credentials,
+// <port auto-increment> the cluster port, <join><tcp-ip> the members to contact.
+// Multicast is not supported: it is reported in `notices` and the tcp-ip members
+// (or the loopback default) are used instead. Parsing never writes anything.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "src/config/server_config.hpp"
+#include "src/util/result.hpp"
+
+namespace troupe {
+
+struct member_address {
+  std::string host;
+  port_range ports;
+};
+
+struct hazelcast_config {
+  std::filesystem::path path;
+  std::string group_name = "orientdb";
+  std::string group_password = "orientdb";
+  uint16_t port = 2434;
+  bool auto_increment = true;
+  uint16_t port_count = 100;  // how many ports auto-increment may try
+  std::vector<member_address> members;  // never empty after parsing
+  std::chrono::milliseconds heartbeat_interval{500};
+  std::chrono::milliseconds heartbeat_timeout{3000};
+  std::chrono::milliseconds join_wait{3000};
+  std::vector<std::string> notices;
+};
+
+// "host:port", "host:first-last" or "host" (then base_port .. base_port+6).
+std::optional<member_address> parse_member(std::string_view s, uint16_t base_port);
+
+result<hazelcast_config> parse_hazelcast_config(std::string_view xml, const std::filesystem::path& path);
+result<hazelcast_config> load_hazelcast_config(const std::filesystem::path& path);
+
+}  // namespace troupe

@@ -1,0 +1,82 @@
+#include "src/server/startup.hpp"
+
+#include <algorithm>
+#include <system_error>
+
+#include "src/util/fs.hpp"
+#include "src/util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace troupe {
+
+bool valid_database_name(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s.front() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
+}
+
+std::vector<std::string> scan_databases(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_directory()) continue;
+    auto name = e.path().filename().string();
+    if (valid_database_name(name)) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+result<server_settings> prepare_server(const startup_options& opts) {
+  server_settings s;
+  std::error_code ec;
+  s.home = fs::absolute(opts.home, ec).lexically_normal();
+  if (ec) return error_info{opts.home.string(), "", cat("bad home directory: ", ec.message())};
+  if (!fs::is_directory(s.home)) return error_info{s.home.string(), "", "the server home is not a directory"};
+
+  s.config_file = opts.config_file ? fs::absolute(*opts.config_file) : s.home / "config" / "orientdb-server-config.xml";
+  if (!opts.config_file && !fs::exists(s.home / "config")) {
+    // A fresh home: start it from the shipped configuration, as a copied
+    // OrientDB directory would carry it.
+    if (auto st = copy_dir_files(opts.shipped_config_dir, s.home / "config"); !st) return st.error();
+    s.home_initialised = true;
+  }
+
+  auto server = load_server_config(s.config_file, s.home);
+  if (!server) return server.error();
+  s.server = std::move(*server);
+  for (auto& n : s.server.notices) s.notices.push_back(n);
+  if (auto lvl = s.server.property("log.console.level")) {
+    if (!parse_log_level(*lvl, s.level))
+      return error_info{s.config_file.string(), "property log.console.level",
+                        cat("unknown level '", *lvl, "' (debug, info, warn, error)")};
+  }
+
+  if (s.server.distributed.handler_present && s.server.distributed.enabled) {
+    auto hz = load_hazelcast_config(s.server.distributed.hazelcast_path);
+    if (!hz) return hz.error();
+    s.hazelcast = std::move(*hz);
+    for (auto& n : s.hazelcast.notices) s.notices.push_back(n);
+    auto db = load_db_config(s.server.distributed.db_default_path);
+    if (!db) return db.error();
+    s.default_db = std::move(*db);
+    for (auto& n : s.default_db.notices) s.notices.push_back(n);
+  }
+
+  auto inputs = opts.name_inputs;
+  inputs.parameter = s.server.distributed.node_name;
+  auto name = choose_node_name(inputs);
+  if (!name) {
+    auto e = name.error();
+    if (e.file.empty()) e.file = e.where == "nodeName" ? s.config_file.string() : "";
+    return e;
+  }
+  s.name = std::move(*name);
+  if (s.name.source != node_name_source::parameter && s.server.distributed.handler_present) {
+    if (auto st = store_node_name(s.config_file, s.name.name); !st) return st.error();
+    s.name_stored = true;
+  }
+  return s;
+}
+
+}  // namespace troupe

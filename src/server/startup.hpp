@@ -1,0 +1,55 @@
+// Everything dserver does before it starts its actor system: initialise the
+// home, read and validate the three configuration files, pick the node name and
+// store it. Plain C++ so that tests can drive it without a CAF system.
+//
+// Contract: either every file is valid and a server_settings comes back, or an
+// error_info names the file, the place and the problem and no file was written
+// (the one write, storing the node name, happens only after all files passed).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/config/db_config.hpp"
+#include "src/config/hazelcast_config.hpp"
+#include "src/config/node_name.hpp"
+#include "src/config/server_config.hpp"
+#include "src/util/log.hpp"
+#include "src/util/result.hpp"
+
+namespace troupe {
+
+struct startup_options {
+  std::filesystem::path home;
+  std::optional<std::filesystem::path> config_file;  // --config; default home/config/orientdb-server-config.xml
+  std::filesystem::path shipped_config_dir;          // copied into a home that has no config/
+  node_name_inputs name_inputs;                      // `parameter` is filled from the config file
+};
+
+struct server_settings {
+  std::filesystem::path home;
+  std::filesystem::path config_file;
+  server_config server;
+  hazelcast_config hazelcast;
+  db_config default_db;
+  node_name_choice name;
+  bool name_stored = false;  // the name was written into config_file now
+  bool home_initialised = false;
+  log_level level = log_level::info;
+  std::vector<std::string> notices;  // every "ignored ..." line of every file
+
+  std::filesystem::path databases_dir() const { return home / "databases"; }
+};
+
+result<server_settings> prepare_server(const startup_options& opts);
+
+// Names of the databases under `dir`: folders whose name is a valid database
+// name, skipping transfers in progress (*.installing) and hidden folders.
+std::vector<std::string> scan_databases(const std::filesystem::path& dir);
+
+// A database name: 1-128 characters of [A-Za-z0-9_-], not starting with '-'.
+bool valid_database_name(std::string_view s);
+
+}  // namespace troupe

@@ -1,0 +1,52 @@
+#include <doctest/doctest.h>
+
+#include "actors/node.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+
+namespace {
+
+server_settings settings_for(const std::filesystem::path& home, const std::string& name) {
+  startup_options o;
+  o.home = home;
+  o.shipped_config_dir = test::shipped_config_dir();
+  o.name_inputs.environment = name;
+  o.name_inputs.now_ms = [] { return int64_t{1}; };
+  auto s = prepare_server(o);
+  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
+  return *s;
+}
+
+}  // namespace
+
+TEST_CASE("node: two nodes live side by side in one process, each with its own home") {
+  test::temp_dir a_home, b_home;
+  std::filesystem::create_directories(a_home / "databases" / "demo");
+  logger la("a", nullptr), lb("b", nullptr);
+  std::vector<std::string> a_lines;
+  la.set_tee([&](log_level, std::string_view r) { a_lines.emplace_back(r); });
+  node a(node_options{settings_for(a_home.path(), "alpha"), &la, 1});
+  node b(node_options{settings_for(b_home.path(), "beta"), &lb, 1});
+  REQUIRE(a.start().ok());
+  REQUIRE(b.start().ok());
+  auto ia = a.info();
+  auto ib = b.info();
+  REQUIRE(ia.ok());
+  REQUIRE(ib.ok());
+  CHECK(ia->name == "alpha");
+  CHECK(ib->name == "beta");
+  CHECK(ia->status == "ONLINE");
+  CHECK(ia->databases == std::vector<std::string>{"demo"});
+  CHECK(ib->databases.empty());
+  CHECK(ia->started_on_ms > 0);
+  bool online_logged = false;
+  for (auto& l : a_lines) online_logged |= l == "WARN [a] updated node status to 'ONLINE' [OHazelcastPlugin]";
+  CHECK(online_logged);
+  a.stop();
+  CHECK_FALSE(a.info().ok());
+  // b is unaffected by a's stop.
+  CHECK(b.info().ok());
+  b.stop();
+  b.stop();  // idempotent
+}

@@ -1,0 +1,266 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "src/config/server_config.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string wrap(const std::string& network, const std::string& rest = "") {
+  return "<orient-server>" + network + rest + "</orient-server>";
+}
+const std::string good_network =
+    R"(<network><listeners><listener protocol="http" ip-address="0.0.0.0" port-range="2480-2490"/></listeners></network>)";
+
+}  // namespace
+
+TEST_CASE("server config: the shipped file parses with an http listener and the distributed handler") {
+  auto home = fs::path("/srv/troupe");
+  auto c = load_server_config(test::shipped_config_dir() / "orientdb-server-config.xml", home);
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()));
+  auto* http = c->http_listener();
+  REQUIRE(http != nullptr);
+  CHECK(http->ports.first == 2480);
+  CHECK(http->ports.last == 2490);
+  CHECK(http->served);
+  REQUIRE(c->listeners.size() == 2);
+  CHECK(c->listeners[0].protocol == "binary");
+  CHECK_FALSE(c->listeners[0].served);
+  CHECK(c->distributed.handler_present);
+  CHECK(c->distributed.enabled);
+  CHECK_FALSE(c->distributed.node_name.has_value());
+  CHECK(c->distributed.hazelcast_path == home / "config" / "hazelcast.xml");
+  CHECK(c->distributed.db_default_path == home / "config" / "default-distributed-db-config.json");
+  REQUIRE(c->find_user("guest") != nullptr);
+  CHECK(c->find_user("guest")->has_resource("server.listDatabases"));
+  CHECK_FALSE(c->find_user("guest")->has_resource("database.create"));
+  CHECK(c->property("log.console.level") == "info");
+  CHECK(c->notices.empty());
+}
+
+TEST_CASE("server config: an OrientDB 2.x server config with extra handlers loads, unknown parts reported once each") {
+  const std::string orientdb = R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<orient-server>
+    <handlers>
+        <handler class="com.orientechnologies.orient.graph.handler.OGraphServerHandler">
+            <parameters>
+                <parameter name="enabled" value="true"/>
+                <parameter name="graph.pool.max" value="50"/>
+            </parameters>
+        </handler>
+        <!-- CLUSTER PLUGIN, TO TURN ON SET THE 'ENABLED' PARAMETER TO 'true' -->
+        <handler class="com.orientechnologies.orient.server.hazelcast.OHazelcastPlugin">
+            <parameters>
+                <parameter name="nodeName" value="europe1"/>
+                <parameter name="enabled" value="${distributed}"/>
+                <parameter name="configuration.db.default" value="${ORIENTDB_HOME}/config/default-distributed-db-config.json"/>
+                <parameter name="configuration.hazelcast" value="${ORIENTDB_HOME}/config/hazelcast.xml"/>
+                <parameter name="conflict.resolver.impl" value="com.orientechnologies.orient.server.distributed.conflict.ODefaultReplicationConflictResolver"/>
+            </parameters>
+        </handler>
+        <handler class="com.orientechnologies.orient.server.handler.OAutomaticBackup">
+            <parameters>
+                <parameter name="enabled" value="false"/>
+                <parameter name="delay" value="4h"/>
+            </parameters>
+        </handler>
+        <handler class="com.orientechnologies.orient.server.handler.OServerSideScriptInterpreter">
+            <parameters><parameter name="enabled" value="true"/></parameters>
+        </handler>
+    </handlers>
+    <network>
+        <protocols>
+            <protocol name="binary" implementation="com.orientechnologies.orient.server.network.protocol.binary.ONetworkProtocolBinary"/>
+            <protocol name="http" implementation="com.orientechnologies.orient.server.network.protocol.http.ONetworkProtocolHttpDb"/>
+        </protocols>
+        <listeners>
+            <listener protocol="binary" ip-address="0.0.0.0" port-range="2424-2430" socket="default"/>
+            <listener protocol="http" ip-address="0.0.0.0" port-range="2480-2490" socket="default">
+                <parameters>
+                    <parameter name="network.http.charset" value="utf-8"/>
+                </parameters>
+                <commands>
+                    <command pattern="GET|www GET|studio/ GET| GET|*.htm" implementation="com.orientechnologies.orient.server.network.protocol.http.command.get.OServerCommandGetStaticContent"/>
+                </commands>
+            </listener>
+        </listeners>
+    </network>
+    <storages/>
+    <users>
+        <user resources="*" password="3C8F6A" name="root"/>
+        <user resources="connect,server.listDatabases,server.dblist" password="guest" name="guest"/>
+    </users>
+    <properties>
+        <entry name="db.pool.min" value="1"/>
+        <entry name="db.pool.max" value="50"/>
+        <entry name="profiler.enabled" value="false"/>
+        <entry name="log.console.level" value="info"/>
+        <entry name="log.file.level" value="fine"/>
+    </properties>
+    <isAfterFirstTime>true</isAfterFirstTime>
+</orient-server>
+)";
+  auto c = parse_server_config(orientdb, "orientdb-server-config.xml", "/opt/orientdb");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()));
+  CHECK(c->distributed.enabled);
+  CHECK(c->distributed.node_name == "europe1");
+  CHECK(c->find_user("root")->password == "3C8F6A");
+  CHECK(c->http_listener()->ports.first == 2480);
+  // Three foreign handlers, one foreign parameter, four foreign properties,
+  // <storages> and <isAfterFirstTime>: one line each.
+  int handlers = 0, params = 0, props = 0, elements = 0;
+  for (auto& n : c->notices) {
+    handlers += n.rfind("ignored handler", 0) == 0;
+    params += n.rfind("ignored distributed handler parameter 'conflict.resolver.impl'", 0) == 0;
+    props += n.rfind("ignored property", 0) == 0;
+    elements += n.rfind("ignored element", 0) == 0;
+  }
+  CHECK(handlers == 3);
+  CHECK(params == 1);
+  CHECK(props == 4);
+  CHECK(elements == 2);
+  CHECK(c->notices.size() == 10);
+  // Each notice says where it is.
+  for (auto& n : c->notices) CHECK(n.find("line ") != std::string::npos);
+}
+
+TEST_CASE("server config: a file without the distributed handler runs single-node") {
+  auto c = parse_server_config(wrap(good_network), "x.xml", "/h");
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->distributed.handler_present);
+}
+
+TEST_CASE("server config: variables expand from home, 'distributed' and the environment") {
+  ::setenv("TROUPE_TEST_VAR", "abc", 1);
+  CHECK(expand_variables("${ORIENTDB_HOME}/x", "/h").value() == "/h/x");
+  CHECK(expand_variables("${distributed}", "/h").value() == "true");
+  CHECK(expand_variables("a${TROUPE_TEST_VAR}b", "/h").value() == "aabcb");
+  CHECK_FALSE(expand_variables("${TROUPE_SURELY_UNDEFINED_42}", "/h").ok());
+  CHECK_FALSE(expand_variables("${ORIENTDB_HOME", "/h").ok());
+}
+
+TEST_CASE("server config: bad inputs get one clear error naming the place and the problem") {
+  const std::string handler_open =
+      R"(<handlers><handler class="com.orientechnologies.orient.server.hazelcast.OHazelcastPlugin"><parameters>)";
+  const std::string handler_close = "</parameters></handler></handlers>";
+  struct bad {
+    const char* name;
+    std::string xml;
+    const char* expect;  // a substring of the rendered error
+  };
+  std::vector<bad> table = {
+      {"malformed XML", "<orient-server><network>", "malformed XML"},
+      {"not XML at all", "hello", "malformed XML"},
+      {"empty file", "", "malformed XML"},
+      {"wrong root", "<hazelcast/>", "root element must be <orient-server>"},
+      {"no network", "<orient-server/>", "missing the required element <network>"},
+      {"no listeners", "<orient-server><network/></orient-server>", "missing the required element <listeners>"},
+      {"no http listener",
+       wrap(R"(<network><listeners><listener protocol="binary" port-range="2424-2430"/></listeners></network>)"),
+       "no <listener protocol=\"http\">"},
+      {"listener without protocol", wrap(R"(<network><listeners><listener port-range="1-2"/></listeners></network>)"),
+       "missing the attribute 'protocol'"},
+      {"listener without ports", wrap(R"(<network><listeners><listener protocol="http"/></listeners></network>)"),
+       "needs a port-range"},
+      {"port range upside down",
+       wrap(R"(<network><listeners><listener protocol="http" port-range="2490-2480"/></listeners></network>)"),
+       "upside down"},
+      {"port not a number",
+       wrap(R"(<network><listeners><listener protocol="http" port-range="abc"/></listeners></network>)"),
+       "is not a port or a range"},
+      {"port out of range",
+       wrap(R"(<network><listeners><listener protocol="http" port-range="70000"/></listeners></network>)"),
+       "is not a port or a range"},
+      {"port zero", wrap(R"(<network><listeners><listener protocol="http" port-range="0-10"/></listeners></network>)"),
+       "is not a port or a range"},
+      {"two http listeners",
+       wrap(R"(<network><listeners><listener protocol="http" port-range="1"/><listener protocol="http" port-range="2"/></listeners></network>)"),
+       "more than one http listener"},
+      {"user without password", wrap(good_network, R"(<users><user name="root" resources="*"/></users>)"),
+       "missing the attribute 'password'"},
+      {"user with empty name", wrap(good_network, R"(<users><user name="" password="x"/></users>)"), "empty name"},
+      {"user twice",
+       wrap(good_network, R"(<users><user name="a" password="x"/><user name="a" password="y"/></users>)"),
+       "defined twice"},
+      {"enabled not a boolean",
+       wrap(good_network, handler_open + R"(<parameter name="enabled" value="yes"/>)" + handler_close),
+       "'enabled' must be true or false"},
+      {"bad node name",
+       wrap(good_network, handler_open + R"(<parameter name="nodeName" value="my node"/>)" + handler_close),
+       "nodeName 'my node' is not"},
+      {"undefined variable",
+       wrap(good_network,
+            handler_open + R"(<parameter name="configuration.hazelcast" value="${NO_SUCH_VAR_XYZ}/h.xml"/>)" +
+                handler_close),
+       "undefined variable ${NO_SUCH_VAR_XYZ}"},
+      {"empty hazelcast path",
+       wrap(good_network, handler_open + R"(<parameter name="configuration.hazelcast" value=""/>)" + handler_close),
+       "'configuration.hazelcast' is empty"},
+      {"handler twice",
+       wrap(good_network, "<handlers><handler class=\"com.orientechnologies.orient.server.hazelcast.OHazelcastPlugin\"/>"
+                          "<handler class=\"com.orientechnologies.orient.server.hazelcast.OHazelcastPlugin\"/></handlers>"),
+       "configured twice"},
+  };
+  for (auto& b : table) {
+    CAPTURE(b.name);
+    auto c = parse_server_config(b.xml, "config/orientdb-server-config.xml", "/h");
+    REQUIRE_FALSE(c.ok());
+    auto msg = c.error().render();
+    CAPTURE(msg);
+    CHECK(msg.find(b.expect) != std::string::npos);
+    CHECK(msg.rfind("config/orientdb-server-config.xml: ", 0) == 0);
+    if (b.xml.size() > 0) CHECK(msg.find("line ") != std::string::npos);
+  }
+}
+
+TEST_CASE("server config: storing the node name keeps comments, order and the other parameters") {
+  test::temp_dir dir;
+  auto path = dir / "orientdb-server-config.xml";
+  fs::copy_file(test::shipped_config_dir() / "orientdb-server-config.xml", path);
+  auto before = test::read_text(path);
+  REQUIRE(store_node_name(path, "node1384014656983").ok());
+  auto after = test::read_text(path);
+  CHECK(after.find(R"(<parameter name="nodeName" value="node1384014656983"/>)") != std::string::npos);
+  // Every comment survives, in order.
+  size_t pos = 0, comments = 0;
+  while ((pos = before.find("<!--", pos)) != std::string::npos) {
+    auto end = before.find("-->", pos);
+    CHECK(after.find(before.substr(pos, end - pos)) != std::string::npos);
+    pos = end;
+    ++comments;
+  }
+  CHECK(comments > 5);
+  // The file still loads, now with the name; other parameters unchanged.
+  auto c = load_server_config(path, "/h");
+  REQUIRE(c.ok());
+  CHECK(c->distributed.node_name == "node1384014656983");
+  CHECK(c->distributed.hazelcast_path == fs::path("/h/config/hazelcast.xml"));
+  CHECK(c->notices.empty());
+  // The new line is indented like its siblings, on a line of its own.
+  CHECK(after.find("\n                <parameter name=\"nodeName\"") != std::string::npos);
+  // Storing again replaces rather than adds.
+  REQUIRE(store_node_name(path, "other").ok());
+  auto again = test::read_text(path);
+  CHECK(again.find("name=\"nodeName\"") == again.rfind("name=\"nodeName\""));
+  CHECK(load_server_config(path, "/h")->distributed.node_name == "other");
+  // No temporary file is left behind.
+  int files = 0;
+  for ([[maybe_unused]] auto& e : fs::directory_iterator(dir.path())) ++files;
+  CHECK(files == 1);
+}
+
+TEST_CASE("server config: storing a user adds it to <users> and the file still loads") {
+  test::temp_dir dir;
+  auto path = dir / "s.xml";
+  fs::copy_file(test::shipped_config_dir() / "orientdb-server-config.xml", path);
+  REQUIRE(store_user(path, user_config{"root", "S3cret", "*"}).ok());
+  auto c = load_server_config(path, "/h");
+  REQUIRE(c.ok());
+  REQUIRE(c->find_user("root") != nullptr);
+  CHECK(c->find_user("root")->password == "S3cret");
+  CHECK(c->find_user("guest") != nullptr);
+}

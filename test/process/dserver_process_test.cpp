@@ -1,0 +1,154 @@
+// dserver as a real process: start, log lines, SIGTERM/SIGINT, bad config,
+// the first-run prompt through a pseudo-terminal.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "src/config/server_config.hpp"
+#include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string dserver_path() {
+  const char* p = std::getenv("TROUPE_DSERVER");
+  REQUIRE_MESSAGE(p != nullptr, "TROUPE_DSERVER is not set (run through meson test)");
+  return p;
+}
+
+test::process_options dserver(const fs::path& home, std::vector<std::pair<std::string, std::string>> env = {},
+                        bool pty = false) {
+  test::process_options o;
+  o.argv = {dserver_path(), "--home", home.string()};
+  o.env = std::move(env);
+  o.unset_env = {"ORIENTDB_NODE_NAME", "ORIENTDB_HOME"};
+  o.pty = pty;
+  return o;
+}
+
+}  // namespace
+
+using troupe::test::child_process;
+using troupe::test::process_options;
+
+TEST_CASE("dserver: starts on a fresh home, logs name, listeners and databases, exits 0 on SIGTERM") {
+  test::temp_dir home;
+  child_process p(dserver(home.path(), {{"ORIENTDB_NODE_NAME", "node1"}}));
+  REQUIRE_MESSAGE(p.wait_for_output("is active.", 20s), p.output());
+  auto& out = p.output();
+  CHECK(out.find("INFO [node1] assigned node name 'node1' (ORIENTDB_NODE_NAME)") != std::string::npos);
+  CHECK(out.find("listener protocol=http ip-address=0.0.0.0 port-range=2480-2490") != std::string::npos);
+  CHECK(out.find("port-range=2424-2430 is not served by troupe") != std::string::npos);
+  CHECK(out.find("Starting distributed server 'node1'...") != std::string::npos);
+  CHECK(out.find("no databases found in") != std::string::npos);
+  CHECK(out.find("WARN [node1] updated node status to 'ONLINE' [OHazelcastPlugin]") != std::string::npos);
+  auto t0 = std::chrono::steady_clock::now();
+  p.signal(SIGTERM);
+  auto code = p.wait_exit(10s);
+  REQUIRE_MESSAGE(code.has_value(), p.output());
+  CHECK(*code == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+  CHECK(p.output().find("received SIGTERM, shutting down...") != std::string::npos);
+  CHECK(p.output().find("updated node status to 'SHUTTINGDOWN'") != std::string::npos);
+  CHECK(p.output().find("shutdown complete") != std::string::npos);
+  auto cfg = load_server_config(home / "config" / "orientdb-server-config.xml", home.path());
+  REQUIRE(cfg.ok());
+  CHECK(cfg->distributed.node_name == "node1");
+}
+
+TEST_CASE("dserver: SIGINT (Ctrl-C) stops it cleanly too, and databases present are listed") {
+  test::temp_dir home;
+  test::make_home(home.path());
+  fs::create_directories(home / "databases" / "GratefulDeadConcerts");
+  child_process p(dserver(home.path(), {{"ORIENTDB_NODE_NAME", "n2"}}));
+  REQUIRE_MESSAGE(p.wait_for_output("is active.", 20s), p.output());
+  CHECK(p.output().find("found 1 database(s) in ") != std::string::npos);
+  CHECK(p.output().find(": GratefulDeadConcerts [OServer]") != std::string::npos);
+  p.signal(SIGINT);
+  auto code = p.wait_exit(10s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(p.output().find("received SIGINT") != std::string::npos);
+}
+
+TEST_CASE("dserver: a bad configuration exits non-zero with the file and problem, writing nothing") {
+  test::temp_dir home;
+  test::make_home(home.path());
+  auto json = home / "config" / "default-distributed-db-config.json";
+  test::write_text(json, R"({"clusters": {"*": {"readQuorum": 0, "partitioning": {"partitions": [["<NEW_NODE>"]]}}}})");
+  auto xml_before = test::read_text(home / "config" / "orientdb-server-config.xml");
+  child_process p(dserver(home.path()));
+  auto code = p.wait_exit(20s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 2);
+  CHECK(p.output().find("configuration error: ") != std::string::npos);
+  CHECK(p.output().find("default-distributed-db-config.json: $.clusters[\"*\"].readQuorum: a quorum must be at least 1") !=
+        std::string::npos);
+  CHECK(test::read_text(home / "config" / "orientdb-server-config.xml") == xml_before);
+  CHECK_FALSE(fs::exists(home / "databases"));
+}
+
+TEST_CASE("dserver: the first-run prompt through a pseudo-terminal stores the typed name") {
+  test::temp_dir home;
+  child_process p(dserver(home.path(), {}, true));
+  REQUIRE_MESSAGE(p.wait_for_output("Node name [BLANK=auto generate it]:", 20s), p.output());
+  CHECK(p.output().find("WARNING: FIRST DISTRIBUTED RUN CONFIGURATION") != std::string::npos);
+  p.write_input("europe1\n");
+  REQUIRE_MESSAGE(p.wait_for_output("is active.", 20s), p.output());
+  CHECK(p.output().find("INFO [europe1] assigned node name 'europe1' (the first-run prompt)") != std::string::npos);
+  p.signal(SIGTERM);
+  REQUIRE(p.wait_exit(10s) == 0);
+  auto cfg = load_server_config(home / "config" / "orientdb-server-config.xml", home.path());
+  REQUIRE(cfg.ok());
+  CHECK(cfg->distributed.node_name == "europe1");
+}
+
+TEST_CASE("dserver: a blank answer at the prompt generates node<millis>") {
+  test::temp_dir home;
+  child_process p(dserver(home.path(), {}, true));
+  REQUIRE_MESSAGE(p.wait_for_output("Node name [BLANK=auto generate it]:", 20s), p.output());
+  p.write_input("\n");
+  REQUIRE_MESSAGE(p.wait_for_output("is active.", 20s), p.output());
+  auto cfg = load_server_config(home / "config" / "orientdb-server-config.xml", home.path());
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->distributed.node_name.has_value());
+  CHECK(cfg->distributed.node_name->rfind("node", 0) == 0);
+  CHECK(cfg->distributed.node_name->size() == 17);  // "node" + 13 digits of epoch millis
+  p.signal(SIGTERM);
+  CHECK(p.wait_exit(10s) == 0);
+}
+
+TEST_CASE("dserver: with standard input not a terminal, no prompt and a generated name") {
+  test::temp_dir home;
+  child_process p(dserver(home.path()));
+  REQUIRE_MESSAGE(p.wait_for_output("is active.", 20s), p.output());
+  CHECK(p.output().find("Node name [BLANK") == std::string::npos);
+  CHECK(p.output().find("(generated), stored in") != std::string::npos);
+  p.signal(SIGTERM);
+  CHECK(p.wait_exit(10s) == 0);
+}
+
+TEST_CASE("dserver: --help, --version and a bad argument") {
+  {
+    child_process p(process_options{{dserver_path(), "--help"}, {}, {}, false});
+    CHECK(p.wait_exit(10s) == 0);
+    CHECK(p.output().find("usage: dserver") != std::string::npos);
+  }
+  {
+    child_process p(process_options{{dserver_path(), "--version"}, {}, {}, false});
+    CHECK(p.wait_exit(10s) == 0);
+    CHECK(p.output().find("troupe dserver ") != std::string::npos);
+  }
+  {
+    child_process p(process_options{{dserver_path(), "--frobnicate"}, {}, {}, false});
+    CHECK(p.wait_exit(10s) == 2);
+    CHECK(p.output().find("unknown argument '--frobnicate'") != std::string::npos);
+  }
+}
