@@ -2,22 +2,32 @@
 
 #include <optional>
 
+#include <caf/io/all.hpp>
+
+#include "actors/cluster_actor.hpp"
+#include "actors/cluster_directory.hpp"
+#include "actors/databases_actor.hpp"
+#include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
+#include "actors/rest_api.hpp"
 #include "actors/server_actor.hpp"
+#include "src/graph/demo.hpp"
+#include "src/http/server.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe {
-
-void add_message_types(caf::actor_system_config& cfg) {
-  cfg.add_message_type<node_info>("troupe.node_info");
-  cfg.add_message_type<std::vector<std::string>>("std::vector<std::string>");
-}
 
 struct node::impl {
   node_options opts;
   caf::actor_system_config cfg;
   std::optional<caf::actor_system> sys;
   server_actor server;
+  databases_actor databases;
+  std::shared_ptr<db_directory> directory = std::make_shared<db_directory>();
+  std::shared_ptr<cluster_directory> cluster_dir = std::make_shared<cluster_directory>();
+  cluster_actor cluster;
+  uint16_t cluster_port = 0;
+  std::unique_ptr<http::server> http;
 
   explicit impl(node_options o) : opts(std::move(o)) {}
 
@@ -35,26 +45,153 @@ node::~node() { stop(); }
 
 const server_settings& node::settings() const { return impl_->opts.settings; }
 
+uint16_t node::http_port() const { return impl_->http ? impl_->http->port() : 0; }
+
 status node::start() {
+  // On failure, stop what was started; only after start_impl() returned, so that
+  // none of its scoped actors keeps ~actor_system waiting.
+  auto st = start_impl();
+  if (!st) stop(false);
+  return st;
+}
+
+status node::start_impl() {
   auto& d = *impl_;
+  auto& log = *d.opts.log;
   if (d.sys) return error_info{"", "", "node already started"};
+  const auto& s = d.opts.settings;
+  auto dir = s.databases_dir();
+
+  // The demo database, as OrientDB ships one, when there is nothing else.
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return error_info{dir.string(), "", cat("cannot create the databases folder: ", ec.message())};
+  if (d.opts.create_demo && scan_databases(dir).empty()) {
+    log.info("OServer", cat("no databases found: creating the demo database ", demo_database_name, "..."));
+    auto stats = create_demo_database(dir);
+    if (!stats) return error_info{"", "", cat("cannot create the demo database: ", stats.error().render())};
+    log.info("OServer", cat("created the demo database ", demo_database_name, ": ", stats->vertices, " vertices, ",
+                            stats->edges, " edges"));
+  }
+  auto dbs = scan_databases(dir);
+  if (dbs.empty()) {
+    log.info("OServer", cat("no databases found in ", dir.string()));
+  } else {
+    std::string names;
+    for (auto& db : dbs) names += cat(names.empty() ? "" : ", ", db);
+    log.info("OServer", cat("found ", dbs.size(), " database(s) in ", dir.string(), ": ", names));
+  }
+
   add_message_types(d.cfg);
   d.cfg.set("scheduler.max-threads", static_cast<size_t>(d.opts.scheduler_threads));
-  // Published actors would keep ~actor_system waiting forever (CAF-NOTES §7.4);
-  // stop() ends every actor explicitly instead.
+  bool distributed = s.server.distributed.handler_present && s.server.distributed.enabled;
+  if (distributed) {
+    d.cfg.load<caf::io::middleman>();
+    // Without the middleman heartbeat a frozen peer is never noticed, and the
+    // heartbeat interval is also the connection handshake timeout (CAF-NOTES §3).
+    d.cfg.set("middleman.heartbeat-interval", caf::timespan{s.hazelcast.heartbeat_interval});
+    d.cfg.set("middleman.connection-timeout", caf::timespan{s.hazelcast.heartbeat_timeout});
+  }
   d.sys.emplace(d.cfg);
   node_info info;
-  info.name = d.opts.settings.name.name;
+  info.name = s.name.name;
   info.started_on_ms = impl::now_ms();
-  info.databases = scan_databases(d.opts.settings.databases_dir());
+  info.databases = dbs;
   d.server = spawn_server_actor(*d.sys, std::move(info), d.opts.log);
+  d.databases = spawn_databases_actor(*d.sys, databases_options{dir, d.opts.sync_writes}, d.directory, d.opts.log);
   caf::scoped_actor self{*d.sys};
   std::optional<error_info> failure;
+  // The databases actor opens the databases before it takes its first message:
+  // its answer means they are all open, so the REST API starts with them.
+  self->request(d.databases, std::chrono::minutes(5), list_atom::value)
+      .receive([](const std::vector<std::string>&) {},
+               [&](caf::error& e) { failure = error_info{"", "", cat("cannot open the databases: ", d.sys->render(e))}; });
+  if (failure) return *failure;
+
+  // The REST API on the first free port of the http listener's range.
+  auto* listener = s.server.http_listener();
+  assert(listener != nullptr);  // the server config parser requires one
+  auto ctx = std::make_shared<rest_context>();
+  ctx->sys = &*d.sys;
+  ctx->dbs = d.directory;
+  ctx->databases = d.databases;
+  ctx->users = s.server.users;
+  ctx->node_name = s.name.name;
+  ctx->databases_dir = dir.string();
+  ctx->log = d.opts.log;
+  ctx->cluster = d.cluster_dir;
+  http::server_options ho;
+  ho.ip = listener->ip_address;
+  ho.port_first = listener->ports.first;
+  ho.port_last = listener->ports.last;
+  ho.io_threads = d.opts.http_threads;
+  d.http = std::make_unique<http::server>(ho, make_rest_handler(ctx), d.opts.log);
+  auto port = d.http->start();
+  if (!port) return error_info{"", "", cat("cannot listen for http: ", port.error().render())};
+
+  if (distributed) {
+    if (auto st = start_cluster(); !st) return st.error();
+  }
+
   self->request(d.server, std::chrono::seconds(5), set_status_atom::value, std::string(node_online))
       .receive([](const node_info&) {},
                [&](caf::error& e) { failure = error_info{"", "", cat("cannot start: ", d.sys->render(e))}; });
   if (failure) return *failure;
   return ok_status();
+}
+
+status node::start_cluster() {
+  auto& d = *impl_;
+  const auto& s = d.opts.settings;
+  auto& hz = s.hazelcast;
+  cluster_options co;
+  co.name = s.name.name;
+  co.hazelcast = hz;
+  co.default_db = s.default_db;
+  co.databases_dir = s.databases_dir();
+  co.public_host = d.opts.public_host;
+  co.http_host = d.opts.public_host;
+  co.started_on_ms = impl::now_ms();
+  co.databases = scan_databases(co.databases_dir);
+  d.cluster = spawn_cluster_actor(*d.sys, co, d.cluster_dir, d.opts.log);
+  // The cluster port, or the next free one with auto-increment, as Hazelcast does.
+  uint32_t last = hz.auto_increment ? std::min<uint32_t>(65535, hz.port + hz.port_count - 1u) : hz.port;
+  std::string tried;
+  for (uint32_t p = hz.port; p <= last; ++p) {
+    // reuse=true: a port whose last connections linger in TIME_WAIT (a node
+    // restarted within a minute) can be listened on again; a port another node
+    // listens on is still refused, so auto-increment works as before.
+    auto r = caf::io::publish(d.cluster, static_cast<uint16_t>(p), nullptr, true);
+    if (r) {
+      d.cluster_port = *r;
+      break;
+    }
+    tried = d.sys->render(r.error());
+    d.opts.log->debug("OHazelcastPlugin", cat("cluster port ", p, " is taken: ", tried));
+  }
+  if (d.cluster_port == 0)
+    return error_info{"", "", cat("cannot publish the cluster endpoint on ports ", hz.port, "-", last, ": ", tried)};
+  d.opts.log->info("OHazelcastPlugin", cat("cluster endpoint listening on ", d.opts.public_host, ":", d.cluster_port,
+                                           " (group '", hz.group_name, "')"));
+  caf::scoped_actor self{*d.sys};
+  std::optional<error_info> failure;
+  self->request(d.cluster, std::chrono::seconds(30), init_atom::value, d.cluster_port, http_port())
+      .receive([](bool) {}, [&](caf::error& e) { failure = error_info{"", "", d.sys->render(e)}; });
+  if (failure) return *failure;
+  return ok_status();
+}
+
+uint16_t node::cluster_port() const { return impl_->cluster_port; }
+
+result<cluster_state> node::cluster(std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  if (!d.sys || !d.cluster) return error_info{"", "", "the node is not in distributed mode"};
+  caf::scoped_actor self{*d.sys};
+  std::optional<result<cluster_state>> out;
+  self->request(d.cluster, timeout, status_atom::value)
+      .receive([&](cluster_state& s) { out.emplace(std::move(s)); },
+               [&](caf::error& e) { out.emplace(error_info{"", "", d.sys->render(e)}); });
+  return std::move(*out);
 }
 
 result<node_info> node::info(std::chrono::milliseconds timeout) {
@@ -68,16 +205,37 @@ result<node_info> node::info(std::chrono::milliseconds timeout) {
   return std::move(*out);
 }
 
-void node::stop() {
+void node::kill() { stop(false); }
+
+void node::stop(bool graceful) {
   auto& d = *impl_;
   if (!d.sys) return;
+  if (d.cluster) {
+    caf::scoped_actor self{*d.sys};
+    if (graceful) {
+      // Tell the other members first, so that a clean stop is not taken for a crash.
+      self->request(d.cluster, std::chrono::seconds(3), leave_atom::value).receive([](bool) {}, [](caf::error&) {});
+    }
+    if (d.cluster_port != 0) caf::io::unpublish(d.cluster, d.cluster_port);
+    self->send_exit(d.cluster, caf::exit_reason::user_shutdown);
+    d.cluster = nullptr;
+    d.cluster_port = 0;
+  }
+  // Stop taking requests first, so nothing new reaches the actors. The REST
+  // handler holds actor handles: it must be gone before ~actor_system waits for
+  // the actors to be released.
+  if (d.http) d.http->stop();
+  d.http.reset();
   {
     caf::scoped_actor self{*d.sys};
     self->request(d.server, std::chrono::seconds(2), set_status_atom::value, std::string(node_shutting_down))
         .receive([](const node_info&) {}, [](caf::error&) {});
+    self->send_exit(d.databases, caf::exit_reason::user_shutdown);
     self->send_exit(d.server, caf::exit_reason::user_shutdown);
   }
   d.server = nullptr;
+  d.databases = nullptr;
+  d.directory->clear();
   d.sys.reset();  // waits for every actor to finish
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 
+#include "src/cluster/cluster_model.hpp"
 #include "src/server/node_info.hpp"
 #include "src/server/startup.hpp"
 #include "src/util/log.hpp"
@@ -21,7 +22,12 @@ struct node_options {
   server_settings settings;
   logger* log = nullptr;       // REQUIRED, outlives the node
   int scheduler_threads = 2;   // CAF workers; the machine has 2 cores (CAF-NOTES §7.7)
+  int http_threads = 2;        // Asio threads of the REST listener
+  bool create_demo = true;     // create GratefulDeadConcerts when databases/ is empty
+  bool sync_writes = true;     // fsync every write batch (false only in benchmarks)
+  std::string public_host = "127.0.0.1";  // the address other nodes and clients use for this node
 };
+
 
 class node {
  public:
@@ -33,15 +39,28 @@ class node {
   // Builds the actor system and spawns the actors; the node is ONLINE after.
   status start();
 
-  // Announces SHUTTINGDOWN, stops every actor and waits for them. Idempotent.
-  void stop();
+  // Announces SHUTTINGDOWN (and, in a cluster, leaves it), stops every actor and
+  // waits for them. Idempotent.
+  void stop(bool graceful = true);
+  // Stops without telling anyone: the other nodes see the connections drop, as
+  // in a crash (for tests).
+  void kill();
+
+  // The cluster actor's state (view, configurations). Error when not distributed.
+  result<cluster_state> cluster(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  uint16_t cluster_port() const;
 
   // The server actor's view. REQUIRES: started.
   result<node_info> info(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // The port the REST API listens on; 0 before start().
+  uint16_t http_port() const;
+
   const server_settings& settings() const;
 
  private:
+  status start_impl();
+  status start_cluster();
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -8,19 +8,120 @@
 
 #include <caf/all.hpp>
 
+#include "src/cluster/cluster_model.hpp"
 #include "src/server/node_info.hpp"
+#include "src/storage/database.hpp"
 
 namespace troupe {
 
 // --- atoms (at most 10 characters) -------------------------------------------
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using set_status_atom = caf::atom_constant<caf::atom("setstatus")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using auth_atom = caf::atom_constant<caf::atom("auth")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using view_atom = caf::atom_constant<caf::atom("view")>;
+using beat_atom = caf::atom_constant<caf::atom("beat")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using suspect_atom = caf::atom_constant<caf::atom("suspect")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+using init_atom = caf::atom_constant<caf::atom("init")>;
+
+// --- errors ------------------------------------------------------------------
+// troupe's error codes in caf::error values (category atom "troupe"). Add a code
+// only if a caller can react to it.
+enum class errc : uint8_t {
+  none = 0,
+  database_not_found = 1,  // no open database of that name
+  database_exists = 2,     // create of an existing database
+  io_error = 3,            // disk or RocksDB failure
+  invalid_argument = 4,    // a request that can never succeed as sent
+  shutting_down = 5,       // the node is stopping
+  join_refused = 6,        // wrong group name or password, or the node name is taken
+  not_member = 7,          // a cluster message from a node that is not (or no longer) a member
+};
+const char* to_string(errc e);
+caf::error make_troupe_error(errc code, std::string message);
+// The code of a troupe error, errc::none for any other error.
+errc troupe_code(const caf::error& e);
+// The message text of `e` without the category framing.
+std::string error_text(const caf::actor_system& sys, const caf::error& e);
 
 // --- message types -----------------------------------------------------------
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
   return f(caf::meta::type_name("troupe.node_info"), x.name, x.status, x.started_on_ms, x.databases);
 }
+
+namespace storage {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rid& x) {
+  return f(caf::meta::type_name("troupe.rid"), x.cluster, x.position);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record& x) {
+  return f(caf::meta::type_name("troupe.record"), x.id, x.version, x.class_name, x.fields);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, op& x) {
+  return f(caf::meta::type_name("troupe.op"), x.k, x.class_name, x.superclass, x.id, x.expected_version, x.fields);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, op_result& x) {
+  return f(caf::meta::type_name("troupe.op_result"), x.code, x.message, x.rec, x.lsn);
+}
+
+}  // namespace storage
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_info& x) {
+  return f(caf::meta::type_name("troupe.member_info"), x.name, x.node_id, x.cluster_host, x.cluster_port, x.http_host,
+           x.http_port, x.started_on_ms, x.status, x.databases);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
+  return f(caf::meta::type_name("troupe.cluster_view"), x.version, x.members);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, db_config_msg& x) {
+  return f(caf::meta::type_name("troupe.db_config_msg"), x.db, x.json, x.version, x.changed_by);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_state& x) {
+  return f(caf::meta::type_name("troupe.cluster_state"), x.view, x.configs);
+}
+
+// The acceptor's answer to hello: its challenge and its own proof.
+struct hello_reply {
+  std::string name;           // the acceptor's node name
+  std::string nonce;          // the challenge the joiner must answer
+  std::string proof;          // hmac(password, "acceptor", group, joiner's nonce, name)
+  int64_t leader_started_on_ms = 0;  // the acceptor's leader, so the younger side joins
+  std::string leader_name;
+  size_t members = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hello_reply& x) {
+  return f(caf::meta::type_name("troupe.hello_reply"), x.name, x.nonce, x.proof, x.leader_started_on_ms,
+           x.leader_name, x.members);
+}
+
+using op_list = std::vector<storage::op>;
+using op_results = std::vector<storage::op_result>;
 
 // --- actor interfaces --------------------------------------------------------
 
@@ -30,6 +131,53 @@ typename Inspector::result_type inspect(Inspector& f, node_info& x) {
 using server_actor = caf::typed_actor<                                  //
     caf::replies_to<status_atom>::with<node_info>,                      //
     caf::replies_to<set_status_atom, std::string>::with<node_info>>;
+
+// A database actor: the one writer of one open database (actors/database_actor.hpp).
+//   (write_atom, op_list ops) -> op_results     applied in order, durably, in a batch
+//                                               with the other writes waiting in the mailbox
+//   (flush_atom)                                internal: commits the pending batch
+using database_actor = caf::typed_actor<                                //
+    caf::replies_to<write_atom, op_list>::with<op_results>,             //
+    caf::reacts_to<flush_atom>>;
+
+// The databases actor: opens, creates and drops the node's databases
+// (actors/databases_actor.hpp).
+//   (create_atom, std::string name) -> bool     true: created; error if it exists or fails
+//   (drop_atom, std::string name)   -> bool     true: dropped; error if unknown
+//   (list_atom)                     -> std::vector<std::string>
+using databases_actor = caf::typed_actor<                               //
+    caf::replies_to<create_atom, std::string>::with<bool>,              //
+    caf::replies_to<drop_atom, std::string>::with<bool>,                //
+    caf::replies_to<list_atom>::with<std::vector<std::string>>>;
+
+// The cluster actor: the node's one published endpoint; membership, join
+// handshake, heartbeats, the databases' distributed configuration and the
+// partition table (actors/cluster_actor.hpp).
+//   (hello_atom, group, name, nonce)            -> hello_reply    joiner -> any member
+//   (auth_atom, name, proof, member_info, cfgs) -> cluster_state  joiner -> the member it said hello to
+//   (join_atom, member_info, cfgs)              -> cluster_state  member -> leader, for an authenticated joiner
+//   (view_atom, cluster_state)                                    leader -> every member
+//   (beat_atom, name, view version)                               every member -> every member
+//   (leave_atom, name)                          -> bool           a member stopping cleanly -> every member
+//   (suspect_atom, name)                                          member -> leader: `name` stopped answering
+//   (leave_atom)                                -> bool           local: announce our leave, answer when done
+//   (status_atom)                               -> cluster_state  local: the current state
+//   (init_atom, cluster port, http port)        -> bool           local: start (after publish)
+//   (tick_atom), (probe_atom)                                     local timers
+using db_config_msgs = std::vector<db_config_msg>;
+using cluster_actor = caf::typed_actor<                                                         //
+    caf::replies_to<hello_atom, std::string, std::string, std::string>::with<hello_reply>,      //
+    caf::replies_to<auth_atom, std::string, std::string, member_info, db_config_msgs>::with<cluster_state>,  //
+    caf::replies_to<join_atom, member_info, db_config_msgs>::with<cluster_state>,               //
+    caf::reacts_to<view_atom, cluster_state>,                                                   //
+    caf::reacts_to<beat_atom, std::string, uint64_t>,                                           //
+    caf::replies_to<leave_atom, std::string>::with<bool>,                                       //
+    caf::reacts_to<suspect_atom, std::string>,                                                  //
+    caf::replies_to<leave_atom>::with<bool>,                                                    //
+    caf::replies_to<status_atom>::with<cluster_state>,                                          //
+    caf::replies_to<init_atom, uint16_t, uint16_t>::with<bool>,                                 //
+    caf::reacts_to<tick_atom>,                                                                  //
+    caf::reacts_to<probe_atom>>;
 
 // Registers every type above with `cfg`. Call before constructing the system.
 void add_message_types(caf::actor_system_config& cfg);

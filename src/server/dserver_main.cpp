@@ -105,11 +105,11 @@ int main(int argc, char** argv) {
     log.info("OHazelcastPlugin", cat("assigned node name '", s.name.name, "' (", to_string(s.name.source),
                                      "), stored in ", s.config_file.string()));
   for (auto& n : s.notices) log.info("OServerConfiguration", n);
+  if (s.generated_root_password)
+    log.warn("OServer", cat("generated a password for the server user 'root': ", *s.generated_root_password,
+                            " (stored in ", s.config_file.string(), "; it is not shown again)"));
   for (auto& l : s.server.listeners) {
-    if (l.served)
-      log.info("OServerNetworkListener",
-               cat("listener protocol=", l.protocol, " ip-address=", l.ip_address, " port-range=", describe(l.ports)));
-    else
+    if (!l.served)
       log.info("OServerNetworkListener", cat("listener protocol=", l.protocol, " ip-address=", l.ip_address,
                                              " port-range=", describe(l.ports), " is not served by troupe"));
   }
@@ -122,14 +122,6 @@ int main(int argc, char** argv) {
                                      s.hazelcast.auto_increment ? " (auto-increment)" : "", " members ", members));
   } else {
     log.info("OServer", "distributed handler absent or disabled: running as a single node");
-  }
-  auto dbs = scan_databases(s.databases_dir());
-  if (dbs.empty()) {
-    log.info("OServer", cat("no databases found in ", s.databases_dir().string()));
-  } else {
-    std::string names;
-    for (auto& db : dbs) names += cat(names.empty() ? "" : ", ", db);
-    log.info("OServer", cat("found ", dbs.size(), " database(s) in ", s.databases_dir().string(), ": ", names));
   }
 
   // Block the stop signals before any thread exists, so that every CAF thread

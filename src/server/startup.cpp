@@ -1,6 +1,7 @@
 #include "src/server/startup.hpp"
 
 #include <algorithm>
+#include <random>
 #include <system_error>
 
 #include "src/util/fs.hpp"
@@ -24,6 +25,16 @@ std::vector<std::string> scan_databases(const fs::path& dir) {
     if (valid_database_name(name)) out.push_back(name);
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string generate_password(size_t length) {
+  // No 0/O, 1/l/I: the password is read off a terminal and typed again.
+  static constexpr std::string_view alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  std::random_device rd;  // /dev/urandom on Linux
+  std::uniform_int_distribution<size_t> pick(0, alphabet.size() - 1);
+  std::string out;
+  for (size_t i = 0; i < length; ++i) out += alphabet[pick(rd)];
   return out;
 }
 
@@ -75,6 +86,14 @@ result<server_settings> prepare_server(const startup_options& opts) {
   if (s.name.source != node_name_source::parameter && s.server.distributed.handler_present) {
     if (auto st = store_node_name(s.config_file, s.name.name); !st) return st.error();
     s.name_stored = true;
+  }
+  if (s.server.find_user("root") == nullptr) {
+    // As OrientDB does on its first start: a root user with a random password,
+    // stored in the server config and shown once.
+    user_config root{"root", generate_password(), "*"};
+    if (auto st = store_user(s.config_file, root); !st) return st.error();
+    s.server.users.push_back(root);
+    s.generated_root_password = root.password;
   }
   return s;
 }

@@ -37,6 +37,9 @@ struct server_settings {
   node_name_choice name;
   bool name_stored = false;  // the name was written into config_file now
   bool home_initialised = false;
+  // Set when the config had no root user: the password generated and stored now,
+  // to be shown once.
+  std::optional<std::string> generated_root_password;
   log_level level = log_level::info;
   std::vector<std::string> notices;  // every "ignored ..." line of every file
 
@@ -44,6 +47,10 @@ struct server_settings {
 };
 
 result<server_settings> prepare_server(const startup_options& opts);
+
+// A random password of `length` characters from an unambiguous alphabet, from
+// the operating system's random source.
+std::string generate_password(size_t length = 20);
 
 // Names of the databases under `dir`: folders whose name is a valid database
 // name, skipping transfers in progress (*.installing) and hidden folders.

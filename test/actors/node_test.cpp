@@ -15,6 +15,12 @@ server_settings settings_for(const std::filesystem::path& home, const std::strin
   o.name_inputs.now_ms = [] { return int64_t{1}; };
   auto s = prepare_server(o);
   REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
+  // Private ports and group: these two must not form a cluster with anything.
+  s->hazelcast.group_name = "troupe-node-test-" + name;
+  s->hazelcast.port = 26434;
+  s->hazelcast.members = {member_address{"127.0.0.1", {26434, 26435}}};
+  for (auto& l : s->server.listeners)
+    if (l.protocol == "http") l.ports = {26480, 26490};
   return *s;
 }
 
@@ -22,12 +28,15 @@ server_settings settings_for(const std::filesystem::path& home, const std::strin
 
 TEST_CASE("node: two nodes live side by side in one process, each with its own home") {
   test::temp_dir a_home, b_home;
-  std::filesystem::create_directories(a_home / "databases" / "demo");
   logger la("a", nullptr), lb("b", nullptr);
   std::vector<std::string> a_lines;
   la.set_tee([&](log_level, std::string_view r) { a_lines.emplace_back(r); });
-  node a(node_options{settings_for(a_home.path(), "alpha"), &la, 1});
-  node b(node_options{settings_for(b_home.path(), "beta"), &lb, 1});
+  node_options ao{settings_for(a_home.path(), "alpha"), &la, 1};
+  node_options bo{settings_for(b_home.path(), "beta"), &lb, 1};
+  ao.create_demo = false;
+  bo.create_demo = false;
+  node a(std::move(ao));
+  node b(std::move(bo));
   REQUIRE(a.start().ok());
   REQUIRE(b.start().ok());
   auto ia = a.info();
@@ -37,8 +46,12 @@ TEST_CASE("node: two nodes live side by side in one process, each with its own h
   CHECK(ia->name == "alpha");
   CHECK(ib->name == "beta");
   CHECK(ia->status == "ONLINE");
-  CHECK(ia->databases == std::vector<std::string>{"demo"});
+  CHECK(ia->databases.empty());
   CHECK(ib->databases.empty());
+  // Each has its own REST listener: the second takes the next port of the range.
+  CHECK(a.http_port() != 0);
+  CHECK(b.http_port() != 0);
+  CHECK(a.http_port() != b.http_port());
   CHECK(ia->started_on_ms > 0);
   bool online_logged = false;
   for (auto& l : a_lines) online_logged |= l == "WARN [a] updated node status to 'ONLINE' [OHazelcastPlugin]";

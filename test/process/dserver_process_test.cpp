@@ -38,16 +38,19 @@ test::process_options dserver(const fs::path& home, std::vector<std::pair<std::s
 using troupe::test::child_process;
 using troupe::test::process_options;
 
-TEST_CASE("dserver: starts on a fresh home, logs name, listeners and databases, exits 0 on SIGTERM") {
+TEST_CASE("dserver: starts on a fresh home, creates the demo database, logs name and listeners, exits 0 on SIGTERM") {
   test::temp_dir home;
   child_process p(dserver(home.path(), {{"ORIENTDB_NODE_NAME", "node1"}}));
   REQUIRE_MESSAGE(p.wait_for_output("is active.", 20s), p.output());
   auto& out = p.output();
   CHECK(out.find("INFO [node1] assigned node name 'node1' (ORIENTDB_NODE_NAME)") != std::string::npos);
-  CHECK(out.find("listener protocol=http ip-address=0.0.0.0 port-range=2480-2490") != std::string::npos);
+  CHECK(out.find("Listening http connections on 0.0.0.0:24") != std::string::npos);
+  CHECK(out.find("generated a password for the server user 'root': ") != std::string::npos);
   CHECK(out.find("port-range=2424-2430 is not served by troupe") != std::string::npos);
   CHECK(out.find("Starting distributed server 'node1'...") != std::string::npos);
-  CHECK(out.find("no databases found in") != std::string::npos);
+  CHECK(out.find("creating the demo database GratefulDeadConcerts...") != std::string::npos);
+  CHECK(out.find("created the demo database GratefulDeadConcerts: 808 vertices, 8049 edges") != std::string::npos);
+  CHECK(out.find("found 1 database(s) in ") != std::string::npos);
   CHECK(out.find("WARN [node1] updated node status to 'ONLINE' [OHazelcastPlugin]") != std::string::npos);
   auto t0 = std::chrono::steady_clock::now();
   p.signal(SIGTERM);
@@ -63,19 +66,26 @@ TEST_CASE("dserver: starts on a fresh home, logs name, listeners and databases, 
   CHECK(cfg->distributed.node_name == "node1");
 }
 
-TEST_CASE("dserver: SIGINT (Ctrl-C) stops it cleanly too, and databases present are listed") {
+TEST_CASE("dserver: SIGINT (Ctrl-C) stops it cleanly too, and a restart opens the databases it left") {
   test::temp_dir home;
-  test::make_home(home.path());
-  fs::create_directories(home / "databases" / "GratefulDeadConcerts");
-  child_process p(dserver(home.path(), {{"ORIENTDB_NODE_NAME", "n2"}}));
+  {
+    child_process p(dserver(home.path(), {{"ORIENTDB_NODE_NAME", "n2"}}));
+    REQUIRE_MESSAGE(p.wait_for_output("is active.", 20s), p.output());
+    p.signal(SIGINT);
+    auto code = p.wait_exit(10s);
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+    CHECK(p.output().find("received SIGINT") != std::string::npos);
+  }
+  child_process p(dserver(home.path()));
   REQUIRE_MESSAGE(p.wait_for_output("is active.", 20s), p.output());
+  CHECK(p.output().find("creating the demo database") == std::string::npos);
   CHECK(p.output().find("found 1 database(s) in ") != std::string::npos);
   CHECK(p.output().find(": GratefulDeadConcerts [OServer]") != std::string::npos);
-  p.signal(SIGINT);
-  auto code = p.wait_exit(10s);
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
-  CHECK(p.output().find("received SIGINT") != std::string::npos);
+  CHECK(p.output().find("opened database 'GratefulDeadConcerts'") != std::string::npos);
+  CHECK(p.output().find("generated a password") == std::string::npos);
+  p.signal(SIGTERM);
+  CHECK(p.wait_exit(10s) == 0);
 }
 
 TEST_CASE("dserver: a bad configuration exits non-zero with the file and problem, writing nothing") {
@@ -151,4 +161,52 @@ TEST_CASE("dserver: --help, --version and a bad argument") {
     CHECK(p.wait_exit(10s) == 2);
     CHECK(p.output().find("unknown argument '--frobnicate'") != std::string::npos);
   }
+}
+
+TEST_CASE("dserver: the seed, literally: two servers from one copied directory form a cluster") {
+  test::temp_dir root;
+  auto home1 = root / "orientdb-node1";
+  auto home2 = root / "orientdb-node2";
+  test::make_home(home1);
+  // "The fastest way to do this is to copy & paste the OrientDB directory from
+  // the first node to the other ones."
+  fs::copy(home1, home2, fs::copy_options::recursive);
+  child_process n1(dserver(home1, {{"ORIENTDB_NODE_NAME", "node1"}}));
+  REQUIRE_MESSAGE(n1.wait_for_output("is active.", 30s), n1.output());
+  child_process n2(dserver(home2, {{"ORIENTDB_NODE_NAME", "node2"}}));
+  REQUIRE_MESSAGE(n2.wait_for_output("is active.", 30s), n2.output());
+  CHECK(n2.output().find("Listening http connections on 0.0.0.0:2481") != std::string::npos);
+  CHECK(n2.output().find("cluster endpoint listening on 127.0.0.1:2435") != std::string::npos);
+
+  // node1, as in the seed.
+  REQUIRE_MESSAGE(n1.wait_for_output("WARN [node1] added new node id=Member [127.0.0.1]:2435 name=node2 [OHazelcastPlugin]", 10s),
+                  n1.output());
+  REQUIRE(n1.wait_for_output(
+      "INFO [node1] added node configuration id=Member [127.0.0.1]:2435 name=node2, now 2 nodes are configured "
+      "[OHazelcastPlugin]",
+      10s));
+  REQUIRE(n1.wait_for_output("INFO [node1] update configuration db=GratefulDeadConcerts from=node2 [OHazelcastPlugin]", 10s));
+  REQUIRE(n1.wait_for_output("INFO [node1] updated distributed configuration for database: GratefulDeadConcerts:\n----------\n{",
+                             10s));
+  CHECK(n1.output().find("Re-partitioning cluster data...") != std::string::npos);
+  // node2 sees node1 and gets the same configuration.
+  REQUIRE(n2.wait_for_output("added new node id=Member [127.0.0.1]:2434 name=node1", 10s));
+  CHECK(n2.output().find("WARN [node2] updated node status to 'ONLINE' [OHazelcastPlugin]") != std::string::npos);
+  auto cfg1 = home1 / "databases" / "GratefulDeadConcerts" / "distributed-config.json";
+  auto cfg2 = home2 / "databases" / "GratefulDeadConcerts" / "distributed-config.json";
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (test::read_text(cfg1) != test::read_text(cfg2) && std::chrono::steady_clock::now() < deadline)
+    n1.wait_for_output("\x01never", 50ms);  // drains output while waiting for the files to agree
+  CHECK(test::read_text(cfg1) == test::read_text(cfg2));
+  CHECK(test::read_text(cfg1).find(R"(["<NEW_NODE>", "node1", "node2"])") != std::string::npos);
+
+  // Killing node2 is noticed within the heartbeat timeout (3 s by default).
+  auto from = n1.output().size();
+  auto t0 = std::chrono::steady_clock::now();
+  n2.signal(SIGKILL);
+  REQUIRE(n2.wait_exit(10s).has_value());
+  REQUIRE(n1.wait_for_output("node removed id=Member [127.0.0.1]:2435 name=node2", 5s, from));
+  CHECK(std::chrono::steady_clock::now() - t0 < 4s);
+  n1.signal(SIGTERM);
+  CHECK(n1.wait_exit(10s) == 0);
 }

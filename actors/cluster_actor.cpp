@@ -1,0 +1,619 @@
+#include "actors/cluster_actor.hpp"
+
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "src/util/fs.hpp"
+#include "src/util/strings.hpp"
+
+namespace fs = std::filesystem;
+using std::chrono::steady_clock;
+
+namespace troupe {
+
+namespace {
+
+constexpr const char* component = "OHazelcastPlugin";
+
+struct peer {
+  cluster_actor handle;
+  std::string node_id;
+  steady_clock::time_point last_heard;
+};
+
+struct candidate {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct pending_hello {
+  std::string name;
+  std::string nonce;
+};
+
+struct cluster_state_t {
+  cluster_options opts;
+  std::shared_ptr<cluster_directory> directory;
+  logger* log = nullptr;
+  bool initialised = false;
+  bool leaving = false;
+  member_info me;
+  cluster_view view;
+  std::map<std::string, db_config> configs;          // by database
+  std::map<std::string, std::string> changed_by;     // last change's origin, by database
+  std::map<std::string, peer> peers;                 // connected members, by name
+  std::set<std::string> connecting;                  // members being connected to
+  std::set<std::string> suspected;                   // lost members not yet removed
+  std::map<std::string, pending_hello> hellos;       // by the joiner's node id
+  std::vector<candidate> candidates;
+  size_t probe_index = 0;
+  bool probing = false;
+  std::chrono::milliseconds probe_delay{1000};
+  std::string last_refusal;
+  std::vector<partition_entry> table;
+};
+
+using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
+
+std::string node_text(const caf::node_id& n) { return to_string(n); }
+
+bool is_local_db(const cluster_state_t& st, const std::string& db) { return fs::is_directory(st.opts.databases_dir / db); }
+
+const member_info* leader_of(const cluster_state_t& st) {
+  // The oldest member that is not suspected: when the leader is lost, the next
+  // oldest takes over without waiting for a view change.
+  const member_info* best = nullptr;
+  for (auto& m : st.view.members) {
+    if (st.suspected.count(m.name)) continue;
+    if (best == nullptr || std::tie(m.started_on_ms, m.name) < std::tie(best->started_on_ms, best->name)) best = &m;
+  }
+  return best;
+}
+
+bool i_am_leader(const cluster_state_t& st) {
+  auto* l = leader_of(st);
+  return l != nullptr && l->name == st.me.name;
+}
+
+// Messages from the network are served only to members (by CAF node id), or
+// from this node itself.
+bool from_member(self_ptr self) {
+  auto sender = self->current_sender();
+  if (!sender) return true;
+  if (sender->node() == self->node()) return true;
+  auto id = node_text(sender->node());
+  for (auto& m : self->state.view.members)
+    if (m.node_id == id) return true;
+  return false;
+}
+
+void publish_directory(self_ptr self) {
+  auto& st = self->state;
+  cluster_snapshot snap;
+  snap.local_name = st.me.name;
+  snap.local_node_id = st.me.node_id;
+  snap.state.view = st.view;
+  for (auto& [db, cfg] : st.configs) snap.state.configs.push_back(db_config_msg{db, to_json(cfg), cfg.version, ""});
+  snap.partitions = st.table;
+  st.directory->set(std::move(snap));
+}
+
+void repartition(self_ptr self) {
+  auto& st = self->state;
+  std::vector<std::pair<std::string, db_config>> cfgs(st.configs.begin(), st.configs.end());
+  auto table = compute_partition_table(cfgs, st.view);
+  bool same = table.size() == st.table.size();
+  for (size_t i = 0; same && i < table.size(); ++i)
+    same = table[i].replicas == st.table[i].replicas && table[i].owner == st.table[i].owner;
+  st.table = std::move(table);
+  if (!same) {
+    std::string owners;
+    for (auto& e : st.table)
+      owners += cat(owners.empty() ? "" : ", ", e.database, ".", e.cluster, ".", e.partition, "=",
+                    e.owner.empty() ? "(none online)" : e.owner);
+    st.log->info("PartitionService", cat("Re-partitioning cluster data... owners: ", owners));
+  }
+  publish_directory(self);
+}
+
+// Writes a local database's configuration file and prints it as the seed does.
+void persist_config(self_ptr self, const std::string& db) {
+  auto& st = self->state;
+  auto& cfg = st.configs.at(db);
+  auto text = to_json(cfg);
+  if (is_local_db(st, db)) {
+    if (auto w = write_file_atomic(st.opts.databases_dir / db / "distributed-config.json", text); !w)
+      st.log->error(component, cat("cannot store the distributed configuration of ", db, ": ", w.error().render()));
+  }
+  st.log->info(component, cat("updated distributed configuration for database: ", db, ":\n----------\n", text,
+                              "----------"));
+}
+
+std::vector<db_config_msg> config_msgs(const cluster_state_t& st) {
+  std::vector<db_config_msg> out;
+  for (auto& [db, cfg] : st.configs) {
+    auto i = st.changed_by.find(db);
+    out.push_back(db_config_msg{db, to_json(cfg), cfg.version, i == st.changed_by.end() ? "" : i->second});
+  }
+  return out;
+}
+
+cluster_state full_state(const cluster_state_t& st) { return cluster_state{st.view, config_msgs(st)}; }
+
+// Leader: sends the current state to every connected member but `except`.
+void broadcast(self_ptr self, const std::string& except = "") {
+  auto& st = self->state;
+  auto s = full_state(st);
+  for (auto& [name, p] : st.peers)
+    if (name != except) self->send(p.handle, view_atom::value, s);
+}
+
+// Adds `node` to the partitions that hold <NEW_NODE> in every configuration.
+void expand_new_node(self_ptr self, const std::string& node) {
+  auto& st = self->state;
+  for (auto& [db, cfg] : st.configs) {
+    std::vector<std::string> added;
+    if (!add_node_to_partitions(cfg, node, &added)) continue;
+    for (auto& a : added) st.log->info(component, cat("adding node '", node, "' in partition: ", db, ".", a));
+    cfg.version += 1;
+    st.changed_by[db] = node;
+    if (node != st.me.name) st.log->info(component, cat("update configuration db=", db, " from=", node));
+    persist_config(self, db);
+  }
+}
+
+void connect_to(self_ptr self, const member_info& m);
+
+// Removes a member (leader only): the view shrinks, configurations with
+// hotAlignment=false forget the node, everyone is told.
+void remove_member(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto it = std::find_if(st.view.members.begin(), st.view.members.end(),
+                         [&](const member_info& m) { return m.name == name; });
+  if (it == st.view.members.end()) return;
+  st.log->warn(component, cat("node removed id=", it->member_id(), " name=", name));
+  st.view.members.erase(it);
+  st.view.version += 1;
+  st.suspected.erase(name);
+  if (auto p = st.peers.find(name); p != st.peers.end()) {
+    self->demonitor(p->second.handle.address());
+    st.peers.erase(p);
+  }
+  for (auto& [db, cfg] : st.configs) {
+    if (cfg.hot_alignment) continue;
+    std::vector<std::string> removed;
+    if (!remove_node_from_partitions(cfg, name, &removed)) continue;
+    for (auto& r : removed) st.log->info(component, cat("removing node '", name, "' in partition: ", db, ".", r));
+    cfg.version += 1;
+    st.changed_by[db] = name;
+    persist_config(self, db);
+  }
+  repartition(self);
+  broadcast(self);
+}
+
+// A member is lost (timeout, connection down, or another member says so).
+void suspect(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (name == st.me.name || st.view.find(name) == nullptr) return;
+  st.suspected.insert(name);
+  if (auto p = st.peers.find(name); p != st.peers.end()) {
+    self->demonitor(p->second.handle.address());
+    st.peers.erase(p);
+  }
+  if (i_am_leader(st)) {
+    // Remove every lost member now that we lead (the old leader may be among them).
+    std::vector<std::string> lost(st.suspected.begin(), st.suspected.end());
+    for (auto& n : lost) remove_member(self, n);
+  } else if (auto* l = leader_of(st); l != nullptr) {
+    if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, suspect_atom::value, name);
+  }
+}
+
+// Non-leaders (and a joiner): adopt a state from the leader if it is newer.
+void apply_state(self_ptr self, const cluster_state& s) {
+  auto& st = self->state;
+  if (s.view.version > st.view.version || st.view.members.size() <= 1) {
+    for (auto& m : s.view.members) {
+      if (m.name == st.me.name || st.view.find(m.name) != nullptr) continue;
+      st.log->warn(component, cat("added new node id=", m.member_id(), " name=", m.name));
+      st.log->info(component, cat("added node configuration id=", m.member_id(), " name=", m.name, ", now ",
+                                  s.view.members.size(), " nodes are configured"));
+    }
+    for (auto& m : st.view.members) {
+      if (m.name == st.me.name || s.view.find(m.name) != nullptr) continue;
+      st.log->warn(component, cat("node removed id=", m.member_id(), " name=", m.name));
+      if (auto p = st.peers.find(m.name); p != st.peers.end()) {
+        self->demonitor(p->second.handle.address());
+        st.peers.erase(p);
+      }
+    }
+    st.view = s.view;
+    for (auto i = st.suspected.begin(); i != st.suspected.end();)
+      i = st.view.find(*i) == nullptr ? st.suspected.erase(i) : std::next(i);
+  }
+  for (auto& c : s.configs) {
+    auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from the cluster"));
+    if (!parsed) {
+      st.log->error(component, cat("ignored a distributed configuration: ", parsed.error().render()));
+      continue;
+    }
+    parsed->version = c.version;
+    auto mine = st.configs.find(c.db);
+    if (mine != st.configs.end() && mine->second.version >= c.version) continue;
+    parsed->notices.clear();
+    st.configs[c.db] = std::move(*parsed);
+    st.changed_by[c.db] = c.changed_by;
+    st.log->info(component, cat("update configuration db=", c.db, " from=", c.changed_by.empty() ? "cluster" : c.changed_by));
+    persist_config(self, c.db);
+  }
+  for (auto& m : st.view.members)
+    if (m.name != st.me.name && !st.peers.count(m.name)) connect_to(self, m);
+  repartition(self);
+}
+
+// Leader: admits an authenticated joiner.
+caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_msgs& cfgs) {
+  auto& st = self->state;
+  if (auto* existing = st.view.find(m.name)) {
+    if (existing->node_id == m.node_id) return full_state(st);
+    auto p = st.peers.find(m.name);
+    bool alive = m.name == st.me.name ||
+                 (p != st.peers.end() && steady_clock::now() - p->second.last_heard < st.opts.hazelcast.heartbeat_timeout);
+    if (alive) {
+      st.log->warn(component, cat("refused node '", m.name, "' (", m.member_id(),
+                                  "): the name is taken by a live member"));
+      return make_troupe_error(errc::join_refused, cat("the node name '", m.name, "' is taken by a live member"));
+    }
+    remove_member(self, m.name);  // an earlier incarnation that died unnoticed
+  }
+  for (auto& c : cfgs) {
+    auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from ", m.name));
+    if (!parsed) continue;
+    parsed->version = c.version;
+    parsed->notices.clear();
+    auto mine = st.configs.find(c.db);
+    if (mine == st.configs.end() || mine->second.version < c.version) {
+      st.configs[c.db] = std::move(*parsed);
+      st.changed_by[c.db] = m.name;
+      st.log->info(component, cat("update configuration db=", c.db, " from=", m.name));
+      persist_config(self, c.db);
+    }
+  }
+  m.status = node_online;
+  st.view.members.push_back(m);
+  st.view.version += 1;
+  st.log->warn(component, cat("added new node id=", m.member_id(), " name=", m.name));
+  st.log->info(component, cat("added node configuration id=", m.member_id(), " name=", m.name, ", now ",
+                              st.view.members.size(), " nodes are configured"));
+  expand_new_node(self, m.name);
+  repartition(self);
+  connect_to(self, m);
+  broadcast(self, m.name);
+  return full_state(st);
+}
+
+void connect_to(self_ptr self, const member_info& m) {
+  auto& st = self->state;
+  if (m.name == st.me.name || st.peers.count(m.name) || st.connecting.count(m.name)) return;
+  st.connecting.insert(m.name);
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, m.cluster_host, m.cluster_port)
+      .then(
+          [self, m](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+            auto& st = self->state;
+            st.connecting.erase(m.name);
+            auto* current = st.view.find(m.name);
+            if (!ptr || current == nullptr || current->node_id != node_text(nid)) return;  // not who the view says
+            auto h = caf::actor_cast<cluster_actor>(ptr);
+            self->monitor(h);
+            st.peers[m.name] = peer{h, node_text(nid), steady_clock::now()};
+          },
+          [self, m](caf::error&) { self->state.connecting.erase(m.name); });
+}
+
+void schedule_probe(self_ptr self, std::chrono::milliseconds delay) {
+  auto& st = self->state;
+  if (st.probing) return;
+  st.probing = true;
+  self->delayed_send(self, delay, probe_atom::value);
+}
+
+// Probe round finished without joining: back off.
+void probe_round_done(self_ptr self) {
+  auto& st = self->state;
+  st.probe_delay = std::min<std::chrono::milliseconds>(st.probe_delay * 2, max_probe_backoff);
+  schedule_probe(self, st.probe_delay);
+}
+
+void refused(self_ptr self, const std::string& where, const std::string& why) {
+  auto& st = self->state;
+  auto text = cat("cannot join the cluster at ", where, ": ", why, "; running alone");
+  if (text != st.last_refusal) st.log->warn(component, text);  // once per reason, not once per probe
+  st.last_refusal = text;
+}
+
+// Tries the next candidate address; continues with the one after it when done.
+void probe_next(self_ptr self) {
+  auto& st = self->state;
+  if (st.leaving || st.view.members.size() > 1 || st.candidates.empty()) return;
+  if (st.probe_index >= st.candidates.size()) {
+    st.probe_index = 0;
+    probe_round_done(self);
+    return;
+  }
+  auto c = st.candidates[st.probe_index++];
+  if (c.port == st.me.cluster_port && (c.host == st.me.cluster_host || c.host == "127.0.0.1" || c.host == "localhost")) {
+    probe_next(self);
+    return;
+  }
+  auto where = cat("Member [", c.host, "]:", c.port);
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(1), caf::connect_atom::value, c.host, c.port)
+      .then(
+          [self, where](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+            auto& st = self->state;
+            if (!ptr || ifs != self->system().message_types<cluster_actor>()) return probe_next(self);
+            auto other = caf::actor_cast<cluster_actor>(ptr);
+            auto nonce = random_nonce();
+            self->request(other, std::chrono::seconds(2), hello_atom::value, st.opts.hazelcast.group_name, st.me.name,
+                          nonce)
+                .then(
+                    [self, other, nid, nonce, where](hello_reply& h) {
+                      auto& st = self->state;
+                      auto& hz = st.opts.hazelcast;
+                      // The acceptor's proof is checked after the auth step, so that an
+                      // acceptor with another password gets to see (and log) our attempt too.
+                      auto expect = hmac_proof(hz.group_password, {"acceptor", hz.group_name, nonce, h.name});
+                      bool acceptor_ok = constant_time_equal(expect, h.proof);
+                      auto* my_leader = leader_of(st);
+                      if (std::tie(h.leader_started_on_ms, h.leader_name) >=
+                          std::tie(my_leader->started_on_ms, my_leader->name))
+                        return probe_next(self);  // the other side is younger: it joins us
+                      auto proof = hmac_proof(hz.group_password, {"joiner", hz.group_name, h.nonce, st.me.name});
+                      self->request(other, std::chrono::seconds(10), auth_atom::value, st.me.name, proof, st.me,
+                                    config_msgs(st))
+                          .then(
+                              [self, other, nid, h, acceptor_ok, where](cluster_state& s) {
+                                auto& st = self->state;
+                                if (!acceptor_ok) {
+                                  // It let us in without knowing the password: not our cluster.
+                                  refused(self, where, "it does not know this cluster's group password");
+                                  return probe_next(self);
+                                }
+                                st.last_refusal.clear();
+                                st.probe_delay = std::chrono::milliseconds(1000);
+                                self->monitor(other);
+                                st.peers[h.name] = peer{other, node_text(nid), steady_clock::now()};
+                                st.log->info(component, cat("joined the cluster through ", h.name, ", now ",
+                                                            s.view.members.size(), " nodes"));
+                                apply_state(self, s);
+                              },
+                              [self, where](caf::error& e) {
+                                refused(self, where, error_text(self->system(), e));
+                                self->state.probe_index = self->state.candidates.size();  // back off
+                                probe_next(self);
+                              });
+                    },
+                    [self, where](caf::error& e) {
+                      if (troupe_code(e) == errc::join_refused) refused(self, where, error_text(self->system(), e));
+                      probe_next(self);
+                    });
+          },
+          [self](caf::error&) { probe_next(self); });
+}
+
+void load_local_configs(self_ptr self) {
+  auto& st = self->state;
+  for (auto& db : st.opts.databases) {
+    auto file = st.opts.databases_dir / db / "distributed-config.json";
+    db_config cfg;
+    if (fs::exists(file)) {
+      auto loaded = load_db_config(file);
+      if (!loaded) {
+        st.log->error(component, cat("cannot read ", file.string(), ": ", loaded.error().render(),
+                                     "; using the default configuration"));
+        cfg = st.opts.default_db;
+      } else {
+        cfg = std::move(*loaded);
+        st.log->info(component, cat("loaded database configuration from disk: ", file.string()));
+      }
+    } else {
+      cfg = st.opts.default_db;
+      cfg.version = 0;
+    }
+    cfg.notices.clear();
+    st.configs[db] = std::move(cfg);
+  }
+  // Adding ourselves to <NEW_NODE> partitions persists what changed; a database
+  // seen for the first time gets its file even when nothing changed.
+  std::set<std::string> before;
+  for (auto& [db, cfg] : st.configs) before.insert(cat(db, "@", cfg.version));
+  expand_new_node(self, st.me.name);
+  for (auto& [db, cfg] : st.configs)
+    if (before.count(cat(db, "@", cfg.version)) && !fs::exists(st.opts.databases_dir / db / "distributed-config.json"))
+      persist_config(self, db);
+}
+
+cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
+                                          std::shared_ptr<cluster_directory> directory, logger* log) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.directory = std::move(directory);
+  st.log = log;
+  for (auto& m : st.opts.hazelcast.members)
+    for (uint32_t p = m.ports.first; p <= m.ports.last; ++p)
+      st.candidates.push_back(candidate{m.host, static_cast<uint16_t>(p)});
+
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    for (auto& [name, p] : st.peers) {
+      if (p.handle.address() == dm.source) {
+        auto n = name;
+        st.log->info(component, cat("lost the connection to node '", n, "'"));
+        suspect(self, n);
+        return;
+      }
+    }
+  });
+
+  return {
+      [self](init_atom, uint16_t cluster_port, uint16_t http_port) -> bool {
+        auto& st = self->state;
+        st.me.name = st.opts.name;
+        st.me.node_id = node_text(self->node());
+        st.me.cluster_host = st.opts.public_host;
+        st.me.cluster_port = cluster_port;
+        st.me.http_host = st.opts.http_host;
+        st.me.http_port = http_port;
+        st.me.started_on_ms = st.opts.started_on_ms;
+        st.me.status = node_online;
+        st.me.databases = st.opts.databases;
+        st.view.members = {st.me};
+        st.view.version = 1;
+        st.initialised = true;
+        load_local_configs(self);
+        repartition(self);
+        self->send(self, tick_atom::value);
+        schedule_probe(self, std::chrono::milliseconds(0));
+        return true;
+      },
+      [self](hello_atom, const std::string& group, const std::string& name,
+             const std::string& nonce) -> caf::result<hello_reply> {
+        auto& st = self->state;
+        auto& hz = st.opts.hazelcast;
+        if (!st.initialised || st.leaving) return make_troupe_error(errc::shutting_down, "not accepting members now");
+        if (group != hz.group_name) {
+          st.log->warn(component, cat("refused node '", name, "': wrong group name '", group, "'"));
+          return make_troupe_error(errc::join_refused, "wrong group name or password");
+        }
+        auto sender = self->current_sender();
+        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous hello");
+        if (st.hellos.size() >= max_pending_hellos) st.hellos.erase(st.hellos.begin());
+        auto mine = random_nonce();
+        st.hellos[node_text(sender->node())] = pending_hello{name, mine};
+        auto* l = leader_of(st);
+        return hello_reply{st.me.name, mine, hmac_proof(hz.group_password, {"acceptor", group, nonce, st.me.name}),
+                           l->started_on_ms, l->name, st.view.members.size()};
+      },
+      [self](auth_atom, const std::string& name, const std::string& proof, member_info m,
+             db_config_msgs& cfgs) -> caf::result<cluster_state> {
+        auto& st = self->state;
+        auto& hz = st.opts.hazelcast;
+        auto sender = self->current_sender();
+        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous auth");
+        auto nid = node_text(sender->node());
+        auto h = st.hellos.find(nid);
+        if (h == st.hellos.end() || h->second.name != name)
+          return make_troupe_error(errc::join_refused, "no pending hello from this node");
+        auto expect = hmac_proof(hz.group_password, {"joiner", hz.group_name, h->second.nonce, name});
+        st.hellos.erase(h);
+        if (!constant_time_equal(expect, proof)) {
+          st.log->warn(component, cat("refused node '", name, "' (", m.member_id(), "): wrong group password"));
+          return make_troupe_error(errc::join_refused, "wrong group name or password");
+        }
+        if (!valid_node_name(name) || m.name != name)
+          return make_troupe_error(errc::invalid_argument, "bad node name");
+        m.node_id = nid;  // what CAF says, not what the joiner claims
+        if (i_am_leader(st)) return admit(self, std::move(m), cfgs);
+        auto* l = leader_of(st);
+        auto p = st.peers.find(l->name);
+        if (p == st.peers.end()) return make_troupe_error(errc::join_refused, "the cluster's leader is unreachable");
+        auto rp = self->make_response_promise<cluster_state>();
+        self->request(p->second.handle, std::chrono::seconds(5), join_atom::value, std::move(m), std::move(cfgs))
+            .then([rp](cluster_state& s) mutable { rp.deliver(std::move(s)); },
+                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [self](join_atom, member_info& m, db_config_msgs& cfgs) -> caf::result<cluster_state> {
+        if (!from_member(self)) return make_troupe_error(errc::not_member, "join forwarded by a non-member");
+        if (!i_am_leader(self->state)) return make_troupe_error(errc::join_refused, "not the leader");
+        return admit(self, std::move(m), cfgs);
+      },
+      [self](view_atom, cluster_state& s) {
+        if (!from_member(self)) return;
+        if (i_am_leader(self->state) && s.view.version <= self->state.view.version) return;
+        apply_state(self, s);
+      },
+      [self](beat_atom, const std::string& name, uint64_t) {
+        if (!from_member(self)) return;
+        auto& st = self->state;
+        if (auto p = st.peers.find(name); p != st.peers.end()) p->second.last_heard = steady_clock::now();
+      },
+      [self](leave_atom, const std::string& name) -> bool {
+        if (!from_member(self)) return false;
+        auto& st = self->state;
+        if (auto* m = st.view.find(name)) m->status = node_shutting_down;
+        st.log->info(component, cat("node '", name, "' is leaving the cluster"));
+        // The leaver tells every member itself: only the leader (or the next one,
+        // when the leader leaves) acts on it; the others wait for its new view.
+        auto* l = leader_of(st);
+        if (i_am_leader(st) || (l != nullptr && l->name == name)) suspect(self, name);
+        return true;
+      },
+      [self](suspect_atom, const std::string& name) {
+        if (!from_member(self)) return;
+        suspect(self, name);
+      },
+      [self](leave_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        st.leaving = true;
+        if (st.peers.empty()) return true;
+        auto rp = self->make_response_promise<bool>();
+        auto remaining = std::make_shared<size_t>(st.peers.size());
+        for (auto& [name, p] : st.peers) {
+          self->request(p.handle, std::chrono::seconds(1), leave_atom::value, st.me.name)
+              .then(
+                  [rp, remaining](bool) mutable {
+                    if (--*remaining == 0) rp.deliver(true);
+                  },
+                  [rp, remaining](caf::error&) mutable {
+                    if (--*remaining == 0) rp.deliver(true);
+                  });
+        }
+        return rp;
+      },
+      [self](status_atom) -> cluster_state { return full_state(self->state); },
+      [self](tick_atom) {
+        auto& st = self->state;
+        if (self->current_sender() && self->current_sender()->node() != self->node()) return;
+        if (st.leaving) return;
+        auto now = steady_clock::now();
+        for (auto& [name, p] : st.peers) self->send(p.handle, beat_atom::value, st.me.name, st.view.version);
+        std::vector<std::string> lost;
+        for (auto& [name, p] : st.peers)
+          if (now - p.last_heard > st.opts.hazelcast.heartbeat_timeout) lost.push_back(name);
+        for (auto& n : lost) {
+          st.log->warn(component, cat("no heartbeat from node '", n, "' for more than ",
+                                      st.opts.hazelcast.heartbeat_timeout.count(), " ms"));
+          suspect(self, n);
+        }
+        // Members we could not connect to count as lost too, once the timeout has passed.
+        for (auto& m : st.view.members)
+          if (m.name != st.me.name && !st.peers.count(m.name)) connect_to(self, m);
+        self->delayed_send(self, st.opts.hazelcast.heartbeat_interval, tick_atom::value);
+      },
+      [self](probe_atom) {
+        auto& st = self->state;
+        if (self->current_sender() && self->current_sender()->node() != self->node()) return;
+        st.probing = false;
+        if (st.view.members.size() > 1) {
+          schedule_probe(self, st.probe_delay);  // keep looking only while alone; check again later
+          return;
+        }
+        probe_next(self);
+      },
+  };
+}
+
+}  // namespace
+
+cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,
+                                  std::shared_ptr<cluster_directory> directory, logger* log) {
+  return sys.spawn(cluster_impl, std::move(opts), std::move(directory), log);
+}
+
+}  // namespace troupe

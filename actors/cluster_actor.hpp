@@ -1,0 +1,60 @@
+// cluster_actor: the node's cluster endpoint and membership.
+//
+// Contract
+//   owns:       the cluster view (members, version), the distributed configuration
+//               of every database (databases/<db>/distributed-config.json for local
+//               ones), the partition table, the connections to the other members
+//   published:  on the cluster port of hazelcast.xml (auto-increment), by node.cpp
+//   join:       while alone, probes the tcp-ip members one at a time (bounded
+//               back-off, 1 s doubling to 30 s). A probe is a challenge/response
+//               in both directions: each side proves it knows the group password
+//               with an HMAC over a fresh nonce, the password never travels. The
+//               younger side (by its leader's start time) joins the older one.
+//   ordering:   the leader (oldest member) alone changes the view and the
+//               configurations; each change bumps the version and is sent to all
+//               members, who adopt any higher version. Members tell the leader
+//               whom they lost (suspect); a new leader takes over when the old one
+//               is lost.
+//   failure:    heartbeats every interval to every member; a member not heard
+//               within the timeout, or whose connection drops (down message), is
+//               removed. CAF's middleman heartbeat is set too, so a frozen peer's
+//               connection is closed.
+//   trust:      only hello/auth are served to nodes outside the view; every other
+//               cluster message from a node that is not a member (by CAF node id)
+//               is refused.
+//   on exit:    (leave_atom) first tells every member, so a clean stop is not
+//               mistaken for a crash.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/cluster_directory.hpp"
+#include "actors/protocol.hpp"
+#include "src/config/db_config.hpp"
+#include "src/config/hazelcast_config.hpp"
+#include "src/util/log.hpp"
+
+namespace troupe {
+
+inline constexpr size_t max_pending_hellos = 64;
+inline constexpr std::chrono::seconds max_probe_backoff{30};
+
+struct cluster_options {
+  std::string name;
+  hazelcast_config hazelcast;
+  db_config default_db;
+  std::filesystem::path databases_dir;
+  std::string public_host = "127.0.0.1";  // where other nodes reach this one
+  std::string http_host = "127.0.0.1";
+  int64_t started_on_ms = 0;
+  std::vector<std::string> databases;  // local databases at start
+};
+
+cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,
+                                  std::shared_ptr<cluster_directory> directory, logger* log);
+
+}  // namespace troupe

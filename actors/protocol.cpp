@@ -1,0 +1,65 @@
+#include "actors/protocol.hpp"
+
+namespace troupe {
+
+namespace {
+constexpr caf::atom_value troupe_category = caf::atom("troupe");
+}
+
+const char* to_string(errc e) {
+  switch (e) {
+    case errc::none: return "none";
+    case errc::database_not_found: return "database_not_found";
+    case errc::database_exists: return "database_exists";
+    case errc::io_error: return "io_error";
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::shutting_down: return "shutting_down";
+    case errc::join_refused: return "join_refused";
+    case errc::not_member: return "not_member";
+  }
+  return "unknown";
+}
+
+caf::error make_troupe_error(errc code, std::string message) {
+  return caf::error{static_cast<uint8_t>(code), troupe_category, caf::make_message(std::move(message))};
+}
+
+errc troupe_code(const caf::error& e) {
+  if (!e || e.category() != troupe_category) return errc::none;
+  return static_cast<errc>(e.code());
+}
+
+std::string error_text(const caf::actor_system& sys, const caf::error& e) {
+  if (e.category() == troupe_category && e.context().match_elements<std::string>())
+    return e.context().get_as<std::string>(0);
+  return sys.render(e);
+}
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<node_info>("troupe.node_info");
+  cfg.add_message_type<std::vector<std::string>>("std::vector<std::string>");
+  cfg.add_message_type<storage::rid>("troupe.rid");
+  cfg.add_message_type<storage::record>("troupe.record");
+  cfg.add_message_type<storage::op>("troupe.op");
+  cfg.add_message_type<storage::op_result>("troupe.op_result");
+  cfg.add_message_type<op_list>("troupe.op_list");
+  cfg.add_message_type<op_results>("troupe.op_results");
+  cfg.add_message_type<member_info>("troupe.member_info");
+  cfg.add_message_type<std::vector<member_info>>("troupe.member_infos");
+  cfg.add_message_type<cluster_view>("troupe.cluster_view");
+  cfg.add_message_type<db_config_msg>("troupe.db_config_msg");
+  cfg.add_message_type<db_config_msgs>("troupe.db_config_msgs");
+  cfg.add_message_type<cluster_state>("troupe.cluster_state");
+  cfg.add_message_type<hello_reply>("troupe.hello_reply");
+  cfg.add_error_category(troupe_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
+    std::string out = "troupe.";
+    out += to_string(static_cast<errc>(code));
+    if (ctx.match_elements<std::string>()) {
+      out += ": ";
+      out += ctx.get_as<std::string>(0);
+    }
+    return out;
+  });
+}
+
+}  // namespace troupe

@@ -1,0 +1,563 @@
+#include "actors/rest_api.hpp"
+
+#include <boost/json.hpp>
+
+#include "src/util/strings.hpp"
+#include "troupe_build_config.hpp"
+
+namespace json = boost::json;
+
+namespace troupe {
+
+namespace {
+
+using http::error_response;
+using http::request;
+using http::responder;
+using http::response;
+
+// --- small helpers -----------------------------------------------------------
+
+response json_response(int status, std::string body) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+response no_content() {
+  response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+response method_not_allowed(const request& req, const char* allow) {
+  auto r = error_response(405, cat("Method ", req.method, " is not allowed on ", req.path, " (allowed: ", allow, ")"));
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+int status_of(storage::errc e) {
+  switch (e) {
+    case storage::errc::ok: return 200;
+    case storage::errc::not_found: return 404;
+    case storage::errc::version_conflict: return 409;
+    case storage::errc::already_exists: return 409;
+    case storage::errc::invalid_argument: return 400;
+    case storage::errc::io_error: return 500;
+  }
+  return 500;
+}
+
+int status_of(const caf::error& e) {
+  switch (troupe_code(e)) {
+    case errc::database_not_found: return 404;
+    case errc::database_exists: return 409;
+    case errc::invalid_argument: return 400;
+    case errc::shutting_down: return 503;
+    default: break;
+  }
+  if (e == caf::sec::request_timeout) return 504;
+  return 500;
+}
+
+// A parsed document body: its fields (no '@' keys) and the metadata it carried.
+struct doc_body {
+  json::object fields;
+  std::optional<std::string> class_name;
+  std::optional<int64_t> version;
+  std::optional<std::string> rid_text;
+};
+
+result<doc_body> parse_doc_body(std::string_view body) {
+  if (trim(body).empty()) return error_info{"", "", "the request body is empty: a JSON document is required"};
+  json::parse_options opts;
+  opts.max_depth = max_json_depth;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec, {}, opts);
+  if (ec) return error_info{"", "", cat("the request body is not valid JSON: ", ec.message())};
+  if (!v.is_object()) return error_info{"", "", "the request body must be a JSON object"};
+  doc_body out;
+  for (auto& [k, val] : v.get_object()) {
+    std::string_view key = k;
+    if (key.empty() || key.front() != '@') {
+      out.fields.emplace(key, val);
+      continue;
+    }
+    if (key == "@class") {
+      if (!val.is_string()) return error_info{"", "", "@class must be a string"};
+      out.class_name = std::string(val.get_string());
+    } else if (key == "@version") {
+      if (val.is_int64()) {
+        out.version = val.get_int64();
+      } else if (val.is_uint64() && val.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
+        out.version = static_cast<int64_t>(val.get_uint64());
+      } else if (val.is_string()) {
+        auto n = parse_int(std::string_view(val.get_string()), 0, INT64_MAX);
+        if (!n) return error_info{"", "", "@version must be a non-negative integer"};
+        out.version = *n;
+      } else {
+        return error_info{"", "", "@version must be a non-negative integer"};
+      }
+    } else if (key == "@rid") {
+      if (!val.is_string()) return error_info{"", "", "@rid must be a string like \"#9:0\""};
+      out.rid_text = std::string(val.get_string());
+    }
+    // Other metadata (@type, @fieldTypes, ...) describes the JSON, not the record.
+  }
+  return out;
+}
+
+// Runs `msg` against `dest` from a throw-away actor and hands the reply (or the
+// error) to `done`. The calling thread (an Asio thread) does not wait.
+template <class Result, class Dest, class... Ts>
+void ask(caf::actor_system& sys, Dest dest, std::chrono::milliseconds timeout,
+         std::function<void(caf::expected<Result>)> done, Ts... xs) {
+  sys.spawn([dest, timeout, done = std::move(done), xs...](caf::event_based_actor* self) mutable {
+    self->request(dest, timeout, xs...)
+        .then([done](Result& r) { done(std::move(r)); }, [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+class rest {
+ public:
+  explicit rest(std::shared_ptr<const rest_context> ctx) : ctx_(std::move(ctx)) {}
+
+  void handle(request&& req, responder respond) {
+    try {
+      dispatch(std::move(req), std::move(respond));
+    } catch (const std::exception& e) {
+      // Handlers do not throw by design; this keeps a bug from killing an io thread.
+      ctx_->log->error("OServerNetworkListener", cat("request failed: ", e.what()));
+    }
+  }
+
+ private:
+  std::shared_ptr<const rest_context> ctx_;
+
+  caf::actor_system& sys() const { return *ctx_->sys; }
+
+  // --- authentication ---------------------------------------------------------
+
+  const user_config* authenticate(const request& req) const {
+    if (!req.auth) return nullptr;
+    for (auto& u : ctx_->users)
+      if (u.name == req.auth->user && u.password == req.auth->password) return &u;
+    return nullptr;
+  }
+
+  // Returns an error response unless the request's user may use `resource`.
+  std::optional<response> authorize(const request& req, std::string_view resource, std::string_view realm) const {
+    auto* user = authenticate(req);
+    if (user == nullptr) {
+      auto r = error_response(401, req.auth || req.auth_malformed ? "Wrong user name or password"
+                                                                   : "Authentication required");
+      r.headers.emplace_back("WWW-Authenticate", cat("Basic realm=\"", realm, "\""));
+      return r;
+    }
+    bool ok = user->has_resource(resource);
+    if (!ok && resource.rfind("database.", 0) == 0 && resource != "database.create" && resource != "database.drop")
+      ok = user->has_resource("database");
+    if (!ok) return error_response(403, cat("User '", user->name, "' has no permission for ", resource));
+    return std::nullopt;
+  }
+
+  std::optional<response> authorize_db(const request& req, const std::string& db) const {
+    return authorize(req, cat("database.", db), cat("OrientDB db-", db));
+  }
+
+  // --- routing ----------------------------------------------------------------
+
+  void dispatch(request&& req, responder respond) {
+    auto& seg = req.segments;
+    const std::string cmd = seg.empty() ? "" : seg[0];
+    if (cmd == "listDatabases") return list_databases(req, respond);
+    if (cmd == "database") return database_cmd(std::move(req), respond);
+    if (cmd == "document") return document_cmd(std::move(req), respond);
+    if (cmd == "class") return class_cmd(std::move(req), respond);
+    if (cmd == "cluster") return cluster_cmd(req, respond);
+    if (cmd == "server") return server_cmd(req, respond);
+    if (cmd == "distributed") return distributed_cmd(req, respond);
+    respond(error_response(404, cat("No command for ", req.method, " ", req.path)));
+  }
+
+  void list_databases(const request& req, const responder& respond) {
+    if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
+    if (auto denied = authorize(req, "server.listDatabases", "OrientDB Server")) return respond(*denied);
+    json::object o;
+    o["@type"] = "d";
+    o["@version"] = 0;
+    json::array names;
+    for (auto& n : ctx_->dbs->names()) names.emplace_back(n);
+    o["databases"] = std::move(names);
+    respond(json_response(200, json::serialize(o)));
+  }
+
+  std::string database_info(const std::string& name, const storage::database& db, const std::string& user) const {
+    json::object o;
+    json::object server;
+    server["version"] = TROUPE_VERSION;
+    server["build"] = "troupe";
+    server["osName"] = "Linux";
+    server["node"] = ctx_->node_name;
+    o["server"] = std::move(server);
+    auto clusters = db.clusters();
+    json::array classes;
+    for (auto& c : db.classes()) {
+      json::object co;
+      co["name"] = c.name;
+      co["superClass"] = c.superclass;
+      co["defaultCluster"] = c.default_cluster;
+      co["clusters"] = json::array{c.default_cluster};
+      int64_t records = 0;
+      for (auto& cl : clusters)
+        if (cl.id == c.default_cluster) records = cl.records;
+      co["records"] = records;
+      classes.emplace_back(std::move(co));
+    }
+    o["classes"] = std::move(classes);
+    json::array cls;
+    for (auto& c : clusters) {
+      json::object co;
+      co["id"] = c.id;
+      co["name"] = c.name;
+      co["type"] = "PHYSICAL";
+      co["records"] = c.records;
+      cls.emplace_back(std::move(co));
+    }
+    o["clusters"] = std::move(cls);
+    o["currentUser"] = user;
+    o["name"] = name;
+    return json::serialize(o);
+  }
+
+  void database_cmd(request&& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (seg.size() < 2) return respond(error_response(400, "Syntax error: database/<database>[/<storage>]"));
+    const std::string name = seg[1];
+    if (req.method == "GET") {
+      if (seg.size() != 2) return respond(error_response(400, "Syntax error: GET database/<database>"));
+      if (auto denied = authorize_db(req, name)) return respond(*denied);
+      auto e = ctx_->dbs->find(name);
+      if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
+      return respond(json_response(200, database_info(name, *e->db, req.auth->user)));
+    }
+    if (req.method == "POST") {
+      if (seg.size() < 3 || seg.size() > 4)
+        return respond(error_response(400, "Syntax error: POST database/<database>/<storage>[/<type>]"));
+      if (seg[2] != "plocal" && seg[2] != "local")
+        return respond(error_response(400, cat("Storage type '", seg[2], "' is not supported: use plocal")));
+      if (seg.size() == 4 && seg[3] != "document" && seg[3] != "graph")
+        return respond(error_response(400, cat("Database type '", seg[3], "' is unknown: use document or graph")));
+      if (auto denied = authorize(req, "database.create", "OrientDB Server")) return respond(*denied);
+      auto ctx = ctx_;
+      std::string user = req.auth->user;
+      ask<bool>(sys(), ctx_->databases, ctx_->write_timeout,
+                [ctx, name, user, respond, this_copy = *this](caf::expected<bool> r) {
+                  if (!r) return respond(error_response(status_of(r.error()), error_text(*ctx->sys, r.error())));
+                  auto e = ctx->dbs->find(name);
+                  if (!e) return respond(error_response(500, cat("Database '", name, "' vanished after creation")));
+                  respond(json_response(200, this_copy.database_info(name, *e->db, user)));
+                },
+                create_atom::value, name);
+      return;
+    }
+    if (req.method == "DELETE") {
+      if (seg.size() != 2) return respond(error_response(400, "Syntax error: DELETE database/<database>"));
+      if (auto denied = authorize(req, "database.drop", "OrientDB Server")) return respond(*denied);
+      auto ctx = ctx_;
+      ask<bool>(sys(), ctx_->databases, ctx_->write_timeout,
+                [ctx, respond](caf::expected<bool> r) {
+                  if (!r) return respond(error_response(status_of(r.error()), error_text(*ctx->sys, r.error())));
+                  respond(no_content());
+                },
+                drop_atom::value, name);
+      return;
+    }
+    respond(method_not_allowed(req, "GET, POST, DELETE"));
+  }
+
+  // Sends `ops` to the database's writer and answers with `on_ok` applied to the
+  // single result, or the error.
+  // OrientDB's wording for a stale version, so that clients matching on it keep working.
+  static response conflict(const storage::database& db, const storage::op& o) {
+    auto current = db.find(o.id);
+    const char* what = o.k == storage::op::kind::remove ? "DELETE" : "UPDATE";
+    return error_response(409, cat("Cannot ", what, " the record ", o.id.to_string(),
+                                   " because the version is not the latest. Probably you are updating an old record "
+                                   "or it has been modified by another user (db=v",
+                                   current ? current->version : 0, " your=v", o.expected_version, ")"));
+  }
+
+  // Sends one op to the database's writer and answers with `on_ok` applied to
+  // its result, or the error.
+  void write_one(const db_entry& e, storage::op o, responder respond,
+                 std::function<response(storage::op_result&)> on_ok) {
+    auto ctx = ctx_;
+    auto db = e.db;
+    storage::op sent = o;
+    ask<op_results>(sys(), e.writer, ctx_->write_timeout,
+                    [ctx, db, sent, respond, on_ok = std::move(on_ok)](caf::expected<op_results> r) {
+                      if (!r) return respond(error_response(status_of(r.error()), error_text(*ctx->sys, r.error())));
+                      if (r->size() != 1) return respond(error_response(500, "unexpected number of results"));
+                      auto& res = r->front();
+                      if (res.code == storage::errc::version_conflict) return respond(conflict(*db, sent));
+                      if (res.code == storage::errc::not_found && sent.k == storage::op::kind::create)
+                        return respond(error_response(400, res.message));  // an unknown class is bad input
+                      if (res.code == storage::errc::not_found && sent.k != storage::op::kind::create_class)
+                        return respond(error_response(404, cat("Record ", sent.id.to_string(), " not found")));
+                      if (res.code != storage::errc::ok) return respond(error_response(status_of(res.code), res.message));
+                      respond(on_ok(res));
+                    },
+                    write_atom::value, op_list{std::move(o)});
+  }
+
+  void document_cmd(request&& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (seg.size() < 2) return respond(error_response(400, "Syntax error: document/<database>[/<rid>]"));
+    const std::string name = seg[1];
+    bool known = req.method == "GET" || req.method == "HEAD" || req.method == "POST" || req.method == "PUT" ||
+                 req.method == "DELETE";
+    if (!known) return respond(method_not_allowed(req, "GET, HEAD, POST, PUT, DELETE"));
+    if (auto denied = authorize_db(req, name)) return respond(*denied);
+    auto e = ctx_->dbs->find(name);
+    if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
+
+    std::optional<storage::rid> id;
+    if (seg.size() >= 3) {
+      id = storage::rid::parse(seg[2]);
+      if (!id) return respond(error_response(400, cat("Invalid record id '", seg[2], "': expected #<cluster>:<position>")));
+    }
+    if (req.method == "GET" || req.method == "HEAD") {
+      if (!id || seg.size() > 4) return respond(error_response(400, "Syntax error: GET document/<database>/<rid>"));
+      auto rec = e->db->find(*id);
+      if (!rec) {
+        if (req.method == "HEAD") {
+          response r;
+          r.status = 404;
+          return respond(r);
+        }
+        return respond(error_response(404, cat("Record ", id->to_string(), " not found")));
+      }
+      if (req.method == "HEAD") return respond(no_content());
+      return respond(json_response(200, rec->to_json()));
+    }
+    if (req.method == "DELETE") {
+      if (!id || seg.size() != 3) return respond(error_response(400, "Syntax error: DELETE document/<database>/<rid>"));
+      storage::op o;
+      o.k = storage::op::kind::remove;
+      o.id = *id;
+      if (auto* v = req.query_param("version")) {
+        auto n = parse_int(*v, 0, INT64_MAX);
+        if (!n) return respond(error_response(400, "version must be a non-negative integer"));
+        o.expected_version = *n;
+      }
+      return write_one(*e, std::move(o), respond, [](storage::op_result&) { return no_content(); });
+    }
+    auto body = parse_doc_body(req.body);
+    if (!body) return respond(error_response(400, body.error().what));
+    if (req.method == "POST") {
+      if (seg.size() != 2) return respond(error_response(400, "Syntax error: POST document/<database>"));
+      storage::op o;
+      o.k = storage::op::kind::create;
+      o.class_name = body->class_name.value_or("");
+      if (o.class_name.empty()) return respond(error_response(400, "The document has no @class"));
+      o.fields = json::serialize(body->fields);
+      return write_one(*e, std::move(o), respond,
+                       [](storage::op_result& r) { return json_response(201, r.rec.to_json()); });
+    }
+    // PUT: full replace, or merge with updateMode=partial.
+    if (seg.size() > 3) return respond(error_response(400, "Syntax error: PUT document/<database>[/<rid>]"));
+    if (!id && body->rid_text) {
+      id = storage::rid::parse(*body->rid_text);
+      if (!id) return respond(error_response(400, cat("Invalid record id '", *body->rid_text, "'")));
+    }
+    if (!id) return respond(error_response(400, "The document to update has no @rid"));
+    if (!body->version) return respond(error_response(400, "The document to update has no @version"));
+    storage::op o;
+    o.k = storage::op::kind::update;
+    o.id = *id;
+    o.expected_version = *body->version;
+    auto* mode = req.query_param("updateMode");
+    if (mode != nullptr && *mode != "full" && *mode != "partial")
+      return respond(error_response(400, "updateMode must be full or partial"));
+    if (mode != nullptr && *mode == "partial") {
+      auto current = e->db->find(*id);
+      if (!current) return respond(error_response(404, cat("Record ", id->to_string(), " not found")));
+      boost::system::error_code ec;
+      auto merged = json::parse(current->fields, ec);
+      if (ec || !merged.is_object()) return respond(error_response(500, "stored record is not a JSON object"));
+      for (auto& [k, v] : body->fields) merged.get_object()[k] = v;
+      o.fields = json::serialize(merged);
+    } else {
+      o.fields = json::serialize(body->fields);
+    }
+    write_one(*e, std::move(o), respond, [](storage::op_result& r) { return json_response(200, r.rec.to_json()); });
+  }
+
+  void class_cmd(request&& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (seg.size() != 3) return respond(error_response(400, "Syntax error: class/<database>/<class>"));
+    const std::string name = seg[1];
+    const std::string cls = seg[2];
+    if (req.method != "GET" && req.method != "POST") return respond(method_not_allowed(req, "GET, POST"));
+    if (auto denied = authorize_db(req, name)) return respond(*denied);
+    auto e = ctx_->dbs->find(name);
+    if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
+    auto class_json = [](const storage::class_info& c) {
+      json::object o;
+      o["name"] = c.name;
+      o["superClass"] = c.superclass;
+      o["defaultCluster"] = c.default_cluster;
+      o["clusters"] = json::array{c.default_cluster};
+      return json::serialize(o);
+    };
+    if (req.method == "GET") {
+      auto c = e->db->class_by_name(cls);
+      if (!c) return respond(error_response(404, cat("Class '", cls, "' not found")));
+      return respond(json_response(200, class_json(*c)));
+    }
+    storage::op o;
+    o.k = storage::op::kind::create_class;
+    o.class_name = cls;
+    if (auto* sc = req.query_param("superClass")) o.superclass = *sc;
+    if (!trim(req.body).empty()) {
+      boost::system::error_code ec;
+      json::parse_options opts;
+      opts.max_depth = max_json_depth;
+      auto v = json::parse(req.body, ec, {}, opts);
+      if (ec || !v.is_object()) return respond(error_response(400, "the request body must be a JSON object"));
+      if (auto* sc = v.get_object().if_contains("superClass")) {
+        if (!sc->is_string()) return respond(error_response(400, "superClass must be a string"));
+        o.superclass = std::string(sc->get_string());
+      }
+    }
+    auto db = e->db;
+    write_one(*e, std::move(o), respond, [db, cls, class_json](storage::op_result&) {
+      auto c = db->class_by_name(cls);
+      if (!c) return error_response(500, "class vanished after creation");
+      return json_response(201, class_json(*c));
+    });
+  }
+
+  void cluster_cmd(const request& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
+    if (seg.size() < 3 || seg.size() > 4)
+      return respond(error_response(400, "Syntax error: cluster/<database>/<cluster>[/<limit>]"));
+    const std::string name = seg[1];
+    if (auto denied = authorize_db(req, name)) return respond(*denied);
+    auto e = ctx_->dbs->find(name);
+    if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
+    size_t limit = default_browse_records;
+    if (seg.size() == 4) {
+      auto n = parse_int(seg[3], 1, static_cast<int64_t>(max_browse_records));
+      if (!n) return respond(error_response(400, cat("limit must be 1..", max_browse_records)));
+      limit = static_cast<size_t>(*n);
+    }
+    auto c = e->db->cluster_by_name(seg[2]);
+    if (!c) {
+      // OrientDB also accepts the cluster id.
+      if (auto id = parse_int(seg[2], 0, 32767)) {
+        for (auto& x : e->db->clusters())
+          if (x.id == *id) c = x;
+      }
+    }
+    if (!c) return respond(error_response(404, cat("Cluster '", seg[2], "' not found")));
+    std::string out = cat("{\"schema\":{\"id\":", c->id, ",\"name\":", json::serialize(json::value(c->name)),
+                          "},\"result\":[");
+    bool first = true;
+    for (auto& r : e->db->browse_cluster(c->id, limit)) {
+      if (!first) out += ',';
+      first = false;
+      out += r.to_json();
+    }
+    out += "]}";
+    respond(json_response(200, std::move(out)));
+  }
+
+  // GET /distributed/node and GET /distributed/database/<db>, in the shapes of
+  // OrientDB's (Enterprise) distributed HTTP API.
+  void distributed_cmd(const request& req, const responder& respond) {
+    if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
+    if (auto denied = authorize(req, "server.info", "OrientDB Server")) return respond(*denied);
+    if (!ctx_->cluster) return respond(error_response(404, "this server does not run distributed"));
+    auto snap = ctx_->cluster->get();
+    auto& seg = req.segments;
+    if (seg.size() == 2 && seg[1] == "node") {
+      json::object o;
+      o["localId"] = snap.local_node_id;
+      o["localName"] = snap.local_name;
+      json::array members;
+      for (auto& m : snap.state.view.members) {
+        json::object mo;
+        mo["id"] = m.node_id;
+        mo["name"] = m.name;
+        mo["startedOn"] = m.started_on_ms;
+        mo["status"] = m.status;
+        json::array listeners;
+        json::object http_l;
+        http_l["protocol"] = "ONetworkProtocolHttpDb";
+        http_l["listen"] = cat(m.http_host, ":", m.http_port);
+        listeners.emplace_back(std::move(http_l));
+        json::object cluster_l;
+        cluster_l["protocol"] = "cluster";
+        cluster_l["listen"] = cat(m.cluster_host, ":", m.cluster_port);
+        listeners.emplace_back(std::move(cluster_l));
+        mo["listeners"] = std::move(listeners);
+        json::array dbs;
+        for (auto& d : m.databases) dbs.emplace_back(d);
+        mo["databases"] = std::move(dbs);
+        members.emplace_back(std::move(mo));
+      }
+      o["members"] = std::move(members);
+      o["version"] = snap.state.view.version;
+      return respond(json_response(200, json::serialize(o)));
+    }
+    if (seg.size() == 3 && seg[1] == "database") {
+      for (auto& c : snap.state.configs)
+        if (c.db == seg[2]) return respond(json_response(200, c.json));
+      return respond(error_response(404, cat("no distributed configuration for database '", seg[2], "'")));
+    }
+    respond(error_response(400, "Syntax error: distributed/node or distributed/database/<database>"));
+  }
+
+  void server_cmd(const request& req, const responder& respond) {
+    if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
+    if (req.segments.size() != 1) return respond(error_response(400, "Syntax error: server"));
+    if (auto denied = authorize(req, "server.info", "OrientDB Server")) return respond(*denied);
+    json::object o;
+    o["connections"] = json::array{};
+    json::array dbs, storages;
+    for (auto& n : ctx_->dbs->names()) {
+      json::object d;
+      d["db"] = n;
+      dbs.emplace_back(std::move(d));
+      json::object s;
+      s["name"] = n;
+      s["type"] = "plocal";
+      s["path"] = cat(ctx_->databases_dir, "/", n);
+      s["activeUsers"] = 0;
+      storages.emplace_back(std::move(s));
+    }
+    o["dbs"] = std::move(dbs);
+    o["storages"] = std::move(storages);
+    json::array props;
+    json::object node;
+    node["name"] = "node.name";
+    node["value"] = ctx_->node_name;
+    props.emplace_back(std::move(node));
+    o["properties"] = std::move(props);
+    respond(json_response(200, json::serialize(o)));
+  }
+};
+
+}  // namespace
+
+http::handler make_rest_handler(std::shared_ptr<const rest_context> ctx) {
+  auto r = std::make_shared<rest>(std::move(ctx));
+  return [r](http::request&& req, http::responder respond) { r->handle(std::move(req), std::move(respond)); };
+}
+
+}  // namespace troupe

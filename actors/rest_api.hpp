@@ -1,0 +1,56 @@
+// rest_api: OrientDB's HTTP REST API (1.6 paths and JSON shapes) on top of the
+// node's actors. Each http::request is answered through its responder.
+//
+// Contract
+//   threads:  handle() runs on an Asio io thread and never blocks on an actor:
+//             reads go straight to the shared storage (thread-safe, from a
+//             consistent point in time); writes and database creation/drop are
+//             sent to the owning actor by a short-lived requester actor whose
+//             reply calls the responder.
+//   auth:     HTTP Basic against the server's users. "*" may do everything; the
+//             resource "server.listDatabases" allows GET /listDatabases;
+//             "database.create"/"database.drop" allow creating/dropping;
+//             "server.info" allows GET /server; "database" or "database.<db>"
+//             allows the document, class and cluster commands on a database.
+//   errors:   every error is {"errors":[{"code","reason","content"}]} with its
+//             status: 400 bad JSON/RID/request, 401, 403, 404 unknown database or
+//             record or path, 405 (with Allow), 409 stale version or existing
+//             database/class, 413 (the server), 500 only for server faults.
+//   bounds:   a JSON body nests at most max_json_depth; one browse answers at
+//             most max_browse_records; writes time out after write_timeout.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "actors/cluster_directory.hpp"
+#include "actors/db_directory.hpp"
+#include "actors/protocol.hpp"
+#include "src/config/server_config.hpp"
+#include "src/http/message.hpp"
+#include "src/http/server.hpp"
+#include "src/util/log.hpp"
+
+namespace troupe {
+
+inline constexpr size_t max_json_depth = 64;
+inline constexpr size_t max_browse_records = 10'000;
+inline constexpr size_t default_browse_records = 20;
+
+struct rest_context {
+  caf::actor_system* sys = nullptr;
+  std::shared_ptr<db_directory> dbs;
+  std::shared_ptr<cluster_directory> cluster;
+  databases_actor databases;
+  std::vector<user_config> users;
+  std::string node_name;
+  std::string databases_dir;
+  logger* log = nullptr;
+  std::chrono::milliseconds write_timeout{30'000};
+};
+
+// The handler to give to http::server. Copies of it share `ctx`.
+http::handler make_rest_handler(std::shared_ptr<const rest_context> ctx);
+
+}  // namespace troupe

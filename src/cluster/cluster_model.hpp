@@ -1,0 +1,96 @@
+// The plain data and rules of cluster membership, shared by the cluster actor
+// and the REST layer, and tested without actors.
+//
+// A view is the ordered member list plus a version. The leader (the oldest
+// member: smallest started_on_ms, then name) is the only node that changes the
+// view and the databases' distributed configurations; every change bumps the
+// version and is sent to every member, who adopt any view whose version is
+// higher than theirs. So after a change has reached everyone, every member holds
+// the same view.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/config/db_config.hpp"
+
+namespace troupe {
+
+struct member_info {
+  std::string name;
+  std::string node_id;       // CAF node id of the member's actor system, as text
+  std::string cluster_host;  // where its cluster endpoint is published
+  uint16_t cluster_port = 0;
+  std::string http_host;
+  uint16_t http_port = 0;
+  int64_t started_on_ms = 0;
+  std::string status;  // STARTING, ONLINE, SHUTTINGDOWN, OFFLINE
+  std::vector<std::string> databases;
+
+  // "Member [127.0.0.1]:2435", as Hazelcast named members in the seed's log lines.
+  std::string member_id() const;
+  friend bool operator==(const member_info&, const member_info&) = default;
+};
+
+struct cluster_view {
+  uint64_t version = 0;
+  std::vector<member_info> members;  // in join order
+
+  const member_info* find(std::string_view name) const;
+  member_info* find(std::string_view name);
+  // The oldest member, or nullptr when empty.
+  const member_info* leader() const;
+  friend bool operator==(const cluster_view&, const cluster_view&) = default;
+};
+
+// One database's distributed configuration on the wire: its JSON text (parsed
+// again on arrival, so both sides validate it) and version.
+struct db_config_msg {
+  std::string db;
+  std::string json;
+  int64_t version = 0;
+  std::string changed_by;  // the node whose join or leave caused the change ("" = none)
+};
+
+// The whole shared state the leader distributes.
+struct cluster_state {
+  cluster_view view;
+  std::vector<db_config_msg> configs;
+};
+
+// --- distributed configuration changes (pure; return whether anything changed) --
+
+// Adds `node` to every partition that holds <NEW_NODE> and not `node` yet.
+// `added` receives "db.cluster.index" descriptions for the log.
+bool add_node_to_partitions(db_config& c, const std::string& node, std::vector<std::string>* added);
+// Removes `node` from every partition (hotAlignment=false on leave).
+bool remove_node_from_partitions(db_config& c, const std::string& node, std::vector<std::string>* removed);
+
+// --- the partition table -------------------------------------------------------
+
+struct partition_entry {
+  std::string database;
+  std::string cluster;  // a cluster name of the config, "*" for every other one
+  int partition = 0;
+  std::vector<std::string> replicas;  // configured nodes (no <NEW_NODE>)
+  std::string owner;                  // the first ONLINE replica, "" if none is online
+};
+
+// For every database config and every cluster entry with partitioning, the
+// replica sets and owners given the view's ONLINE members.
+std::vector<partition_entry> compute_partition_table(
+    const std::vector<std::pair<std::string, db_config>>& configs, const cluster_view& view);
+
+// --- authentication ---------------------------------------------------------------
+
+// HMAC-SHA256(key = group password, message = parts joined by '\n'), hex. Used
+// to prove knowledge of the password without sending it.
+std::string hmac_proof(const std::string& password, const std::vector<std::string>& parts);
+// 32 random bytes, hex.
+std::string random_nonce();
+// Compares in time independent of where the strings differ.
+bool constant_time_equal(const std::string& a, const std::string& b);
+
+}  // namespace troupe

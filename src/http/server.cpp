@@ -1,0 +1,620 @@
+// The only translation unit that includes Beast: it takes ~40 s to compile, so
+// the public headers keep Beast out (pimpl) and everything else lives in
+// message.cpp.
+//
+// Lifetime, in short:
+// - `core` owns the io_context, the acceptor, the io threads and a registry of
+//   strong references to the open connections. A connection leaves the registry
+//   when it closes; stop() closes them all.
+// - A connection is also kept alive by its pending Asio operations. Its
+//   responder holds only a weak reference (through a reply_slot), so a
+//   connection never outlives the io_context because of a forgotten responder.
+// - A responder posts onto the connection's strand under the `gate` mutex;
+//   stop() shuts the gate before stopping the io_context, so nothing is posted
+//   into an io_context that is going away, and a late responder finds the gate
+//   shut (the gate is shared, so it outlives the server).
+#include "src/http/server.hpp"
+
+#include <array>
+#include <cassert>
+#include <cctype>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+
+#include "src/util/strings.hpp"
+
+namespace troupe::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::string_view component = "http";
+// How long stop() lets connections close cleanly before stopping the io_context.
+constexpr std::chrono::milliseconds stop_grace_ms{1000};
+// After a failed accept (e.g. out of file descriptors) wait before the next.
+constexpr std::chrono::milliseconds accept_retry_ms{100};
+// Refusals beyond max_connections are logged at most once per this interval.
+constexpr std::chrono::seconds refusal_log_interval{1};
+
+struct gate {
+  std::mutex mtx;
+  bool open = true;
+};
+
+bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// RFC 9110 token characters: a header name a handler sets must be one.
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A header value must not let a handler inject lines into the response.
+bool is_safe_value(std::string_view s) {
+  for (unsigned char c : s)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+std::string endpoint_string(const tcp::endpoint& ep) {
+  auto a = ep.address();
+  return a.is_v6() ? cat("[", a.to_string(), "]:", ep.port()) : cat(a.to_string(), ":", ep.port());
+}
+
+class connection;
+
+struct core {
+  core(server_options o, handler hd, logger* lg)
+      : opts(std::move(o)),
+        h(std::move(hd)),
+        log(lg),
+        ioc(std::max(1, opts.io_threads)),
+        acceptor(net::make_strand(ioc)),
+        accept_retry(acceptor.get_executor()) {}
+
+  result<uint16_t> start();
+  void stop();
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket s);
+  void refuse(tcp::socket& s);
+  void remove(uint64_t id);
+
+  void log_at(log_level l, std::string_view msg) {
+    if (log) log->log(l, component, msg);
+  }
+
+  server_options opts;
+  handler h;
+  logger* log;
+  std::shared_ptr<gate> gate_ = std::make_shared<gate>();
+
+  mutable std::mutex conns_mtx;
+  std::condition_variable conns_cv;
+  std::unordered_map<uint64_t, std::shared_ptr<connection>> conns;
+  uint64_t next_id = 0;  // guarded by conns_mtx
+  bool stopping = false;  // guarded by conns_mtx
+
+  std::atomic<uint16_t> port{0};
+  std::atomic<uint64_t> refused{0};
+  // Only the accept handler touches these (one accept is outstanding at a time).
+  std::chrono::steady_clock::time_point last_refusal_log{};
+  uint64_t refused_at_last_log = 0;
+
+  bool started = false;  // owner thread only
+  bool stopped = false;  // owner thread only
+
+  // Declared after everything a connection or a handler refers to: the
+  // io_context destroys the handlers still queued, and with them connections.
+  net::io_context ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  tcp::acceptor acceptor;
+  net::steady_timer accept_retry;
+  std::vector<std::thread> threads;
+};
+
+// One request's answer slot, shared by all copies of its responder.
+struct reply_slot {
+  reply_slot(std::weak_ptr<connection> c, uint64_t s, std::shared_ptr<gate> g)
+      : conn(std::move(c)), seq(s), gate_(std::move(g)) {}
+  ~reply_slot();
+  void deliver(response r) noexcept;
+
+  std::weak_ptr<connection> conn;
+  uint64_t seq;
+  std::shared_ptr<gate> gate_;
+  std::atomic<bool> done{false};
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(core& srv, uint64_t id, tcp::socket&& s, std::string remote)
+      : srv_(srv), id_(id), stream_(std::move(s)), remote_(std::move(remote)) {}
+
+  auto executor() { return stream_.get_executor(); }
+
+  // REQUIRES (for all below): running on this connection's strand.
+  void start() { do_read(); }
+  void close();
+  void on_response(uint64_t seq, response r);
+
+ private:
+  void do_read();
+  void on_header(beast::error_code ec, size_t);
+  void read_body();
+  void on_body(beast::error_code ec, size_t);
+  void on_read_error(beast::error_code ec);
+  void on_request();
+  void fail(int status, std::string_view content);
+  void write(response r, bool force_close);
+  void on_write(bool close_after, bool linger, beast::error_code ec, size_t);
+  void linger();
+  void do_drain();
+
+  core& srv_;
+  uint64_t id_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::string remote_;
+  uint64_t seq_ = 0;
+  bool awaiting_response_ = false;
+  bool closed_ = false;
+  bool head_ = false;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  std::array<char, 4096> drain_buf_{};
+  size_t drained_bytes_ = 0;
+};
+
+reply_slot::~reply_slot() {
+  if (!done.load()) deliver(error_response(500, "the request handler dropped the request without an answer"));
+}
+
+void reply_slot::deliver(response r) noexcept {
+  if (done.exchange(true)) return;
+  try {
+    std::lock_guard<std::mutex> g(gate_->mtx);
+    if (!gate_->open) return;
+    auto c = conn.lock();
+    if (!c) return;
+    net::post(c->executor(), [c, s = seq, r = std::move(r)]() mutable { c->on_response(s, std::move(r)); });
+  } catch (...) {
+    // Only allocation can fail here; the connection then waits for its idle
+    // timeout or stop(), which is all we can offer.
+  }
+}
+
+void connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close();
+  srv_.remove(id_);
+}
+
+void connection::do_read() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(std::min<size_t>(srv_.opts.header_limit_bytes, UINT32_MAX)));
+  parser_->body_limit(srv_.opts.body_limit_bytes);
+  stream_.expires_after(srv_.opts.idle_timeout);
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&connection::on_header, shared_from_this()));
+}
+
+void connection::on_header(beast::error_code ec, size_t) {
+  if (ec) return on_read_error(ec);
+  auto& m = parser_->get();
+  if (m.version() != 10 && m.version() != 11)
+    return fail(505, cat("HTTP version ", m.version() / 10, ".", m.version() % 10, " is not supported"));
+  if (m.version() == 11 && m.find(bhttp::field::host) == m.end())
+    return fail(400, "an HTTP/1.1 request must carry a Host header");
+  // Beast reads a body only for a final "chunked"; any other transfer coding
+  // would leave the body unread in the stream (a request smuggling hazard).
+  if (m.find(bhttp::field::transfer_encoding) != m.end() && !parser_->chunked())
+    return fail(400, "unsupported Transfer-Encoding (only chunked is accepted)");
+  if (parser_->is_done()) return on_request();
+
+  auto expect = m.find(bhttp::field::expect);
+  if (expect != m.end() && m.version() == 11) {
+    if (!iequals(expect->value(), "100-continue")) return fail(417, "only 'Expect: 100-continue' is supported");
+    static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(srv_.opts.idle_timeout);
+    net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
+                     [self = shared_from_this()](beast::error_code wec, size_t) {
+                       if (wec) return self->close();
+                       self->read_body();
+                     });
+    return;
+  }
+  read_body();
+}
+
+void connection::read_body() {
+  stream_.expires_after(srv_.opts.idle_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&connection::on_body, shared_from_this()));
+}
+
+void connection::on_body(beast::error_code ec, size_t) {
+  if (ec) return on_read_error(ec);
+  on_request();
+}
+
+void connection::on_read_error(beast::error_code ec) {
+  if (closed_ || ec == net::error::operation_aborted) return;
+  if (ec == bhttp::error::end_of_stream) return close();  // the client left between requests
+  if (ec == beast::error::timeout) {
+    if (srv_.log) srv_.log->debug(component, cat("idle connection closed remote=", remote_));
+    return close();
+  }
+  if (ec == bhttp::error::body_limit)
+    return fail(413, cat("request body over the limit of ", srv_.opts.body_limit_bytes, " bytes"));
+  if (ec == bhttp::error::header_limit)
+    return fail(431, cat("request line and headers over the limit of ", srv_.opts.header_limit_bytes, " bytes"));
+  if (ec == bhttp::error::partial_message) return fail(400, "request ended before it was complete");
+  if (ec == bhttp::error::bad_version) {
+    // Beast refuses a well-formed "HTTP/2.0" like a garbled one; RFC 9110
+    // gives the former its own status.
+    auto data = buffer_.cdata();
+    std::string_view head(static_cast<const char*>(data.data()), data.size());
+    auto line = head.substr(0, head.find("\r\n"));
+    if (line.size() >= 9) {
+      auto v = line.substr(line.size() - 9);
+      bool well_formed = v[0] == ' ' && v.substr(1, 5) == "HTTP/" && std::isdigit(static_cast<unsigned char>(v[6])) &&
+                         v[7] == '.' && std::isdigit(static_cast<unsigned char>(v[8]));
+      if (well_formed) return fail(505, cat("HTTP version ", v.substr(6), " is not supported"));
+    }
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
+    return fail(400, cat("malformed request: ", ec.message()));
+  // Socket errors (reset, broken pipe): nobody left to answer.
+  close();
+}
+
+void connection::on_request() {
+  auto& m = parser_->get();
+  request r;
+  r.method = std::string(m.method_string());
+  r.target = std::string(m.target());
+  auto parts = parse_target(r.target);
+  if (!parts) return fail(400, parts.error().what);
+  r.path = std::move(parts->path);
+  r.segments = std::move(parts->segments);
+  r.query = std::move(parts->query);
+  r.headers.reserve(static_cast<size_t>(std::distance(m.begin(), m.end())));
+  for (auto& f : m) r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
+  if (auto a = m.find(bhttp::field::authorization); a != m.end()) {
+    r.auth = parse_basic_auth(a->value());
+    r.auth_malformed = !r.auth;
+  }
+  r.body = std::move(m.body());
+  r.remote = remote_;
+  r.version = static_cast<int>(m.version());
+  head_ = m.method() == bhttp::verb::head;
+  keep_alive_ = m.keep_alive();
+  version_ = m.version();
+  parser_.reset();
+
+  awaiting_response_ = true;
+  auto slot = std::make_shared<reply_slot>(weak_from_this(), ++seq_, srv_.gate_);
+  responder reply = [slot](response x) { slot->deliver(std::move(x)); };
+  try {
+    srv_.h(std::move(r), std::move(reply));
+  } catch (const std::exception& e) {
+    if (srv_.log) srv_.log->error(component, cat("request handler threw: ", e.what(), " remote=", remote_));
+    slot->deliver(error_response(500, cat("internal error: ", e.what())));
+  } catch (...) {
+    if (srv_.log) srv_.log->error(component, cat("request handler threw a non-exception remote=", remote_));
+    slot->deliver(error_response(500, "internal error"));
+  }
+}
+
+void connection::fail(int status, std::string_view content) {
+  if (srv_.log) srv_.log->debug(component, cat("bad request status=", status, " remote=", remote_, " ", content));
+  // A request we could not parse tells us nothing reliable about its version.
+  if (!parser_ || !parser_->is_header_done()) version_ = 11;
+  else version_ = parser_->get().version() == 10 ? 10 : 11;
+  head_ = false;
+  keep_alive_ = false;
+  parser_.reset();
+  write(error_response(status, content), true);
+}
+
+void connection::on_response(uint64_t seq, response r) {
+  if (closed_ || !awaiting_response_ || seq != seq_) return;
+  awaiting_response_ = false;
+  write(std::move(r), false);
+}
+
+void connection::write(response r, bool error_close) {
+  if (r.status < 200 || r.status > 599) {
+    if (srv_.log) srv_.log->error(component, cat("request handler answered with invalid status ", r.status));
+    r = error_response(500, cat("invalid response status ", r.status));
+  }
+  bool close_after = error_close || !keep_alive_;
+  auto& res = res_.emplace();
+  res.version(version_);
+  res.result(static_cast<unsigned>(r.status));
+  res.reason(reason_phrase(r.status));
+  res.set(bhttp::field::server, "troupe");
+  for (auto& [k, v] : r.headers) {
+    if (!is_token(k) || !is_safe_value(v)) {
+      if (srv_.log) srv_.log->warn(component, cat("dropped invalid response header from handler name=", k));
+      continue;
+    }
+    if (iequals(k, "content-length") || iequals(k, "transfer-encoding") || iequals(k, "server")) continue;
+    if (iequals(k, "connection")) {
+      if (beast::http::token_list(v).exists("close")) close_after = true;
+      continue;
+    }
+    res.insert(k, v);
+  }
+  // 204 and 304 have no body by definition (and Beast refuses one).
+  if (r.status != 204 && r.status != 304) {
+    if (!r.content_type.empty() && is_safe_value(r.content_type)) res.set(bhttp::field::content_type, r.content_type);
+    auto n = r.body.size();
+    if (!head_) res.body() = std::move(r.body);
+    res.content_length(n);  // for HEAD: the size a GET would have sent
+  }
+  // Said explicitly for HTTP/1.0 too, where closing is the default anyway.
+  if (close_after) res.set(bhttp::field::connection, "close");
+  else res.keep_alive(true);
+  stream_.expires_after(srv_.opts.idle_timeout);
+  bhttp::async_write(stream_, res,
+                     beast::bind_front_handler(&connection::on_write, shared_from_this(), close_after, error_close));
+}
+
+void connection::on_write(bool close_after, bool linger_after, beast::error_code ec, size_t) {
+  res_.reset();
+  if (closed_) return;
+  if (ec) return close();
+  if (linger_after) return linger();
+  if (close_after) return close();
+  do_read();
+}
+
+// The client may still be sending the request we refused; closing now would
+// reset the connection and could destroy our answer in its receive buffer. So
+// stop sending, read and drop what comes (bounded), then close.
+void connection::linger() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) return close();
+  drained_bytes_ = 0;
+  stream_.expires_after(srv_.opts.linger_timeout);
+  do_drain();
+}
+
+void connection::do_drain() {
+  stream_.async_read_some(net::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    self->drained_bytes_ += n;
+    if (ec || self->closed_ || self->drained_bytes_ >= self->srv_.opts.linger_drain_bytes_max) return self->close();
+    self->do_drain();
+  });
+}
+
+result<uint16_t> core::start() {
+  if (started) return error_info{"", "", "the http server is already started"};
+  if (stopped) return error_info{"", "", "the http server was stopped and cannot start again"};
+  auto range = cat(opts.ip, ":", opts.port_first, "-", opts.port_last);
+  if (opts.port_first == 0 || opts.port_first > opts.port_last)
+    return error_info{"", "", cat("bad port range ", range)};
+  beast::error_code ec;
+  auto addr = net::ip::make_address(opts.ip, ec);
+  if (ec) return error_info{"", "", cat("bad listen address '", opts.ip, "': ", ec.message())};
+
+  uint16_t bound = 0;
+  for (uint32_t p = opts.port_first; p <= opts.port_last && bound == 0; ++p) {
+    tcp::endpoint ep(addr, static_cast<uint16_t>(p));
+    beast::error_code ignore;
+    acceptor.open(ep.protocol(), ec);
+    if (ec) return error_info{"", "", cat("cannot open a socket for ", range, ": ", ec.message())};
+    // Lets a restarted server bind while old connections sit in TIME_WAIT. On
+    // Linux it does not let two listeners share a port.
+    acceptor.set_option(net::socket_base::reuse_address(true), ignore);
+    acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) {
+      bound = static_cast<uint16_t>(p);
+      break;
+    }
+    acceptor.close(ignore);
+    if (ec != net::error::address_in_use)
+      return error_info{"", "", cat("cannot listen on ", opts.ip, ":", p, ": ", ec.message())};
+  }
+  if (bound == 0) return error_info{"", "", cat("no free port in range ", range, " (all in use)")};
+
+  port = bound;
+  started = true;
+  work.emplace(ioc.get_executor());
+  net::post(acceptor.get_executor(), [this] { do_accept(); });
+  int n = std::max(1, opts.io_threads);
+  try {
+    for (int i = 0; i < n; ++i)
+      threads.emplace_back([this] {
+        // Handlers do not throw; this only keeps a bug from ending the process
+        // through std::terminate without a word.
+        for (;;) {
+          try {
+            ioc.run();
+            return;
+          } catch (const std::exception& e) {
+            log_at(log_level::error, cat("io thread caught an exception: ", e.what()));
+          }
+        }
+      });
+  } catch (const std::system_error& e) {
+    stop();
+    return error_info{"", "", cat("cannot start io threads: ", e.what())};
+  }
+  // OrientDB's own words, which operators and scripts look for.
+  if (log)
+    log->info("OServerNetworkListener",
+              cat("Listening http connections on ", opts.ip, ":", bound, " (protocol v.10, socket=default)"));
+  return bound;
+}
+
+void core::do_accept() {
+  acceptor.async_accept(net::make_strand(ioc),
+                        [this](beast::error_code ec, tcp::socket s) { on_accept(ec, std::move(s)); });
+}
+
+void core::on_accept(beast::error_code ec, tcp::socket s) {
+  if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+  if (ec) {
+    // Out of descriptors and the like: accepting again at once would spin.
+    log_at(log_level::warn, cat("accept failed: ", ec.message()));
+    accept_retry.expires_after(accept_retry_ms);
+    accept_retry.async_wait([this](beast::error_code tec) {
+      if (!tec && acceptor.is_open()) do_accept();
+    });
+    return;
+  }
+  beast::error_code rec;
+  auto remote = endpoint_string(s.remote_endpoint(rec));
+  std::shared_ptr<connection> c;
+  {
+    std::lock_guard<std::mutex> g(conns_mtx);
+    if (stopping) return;
+    if (conns.size() < opts.max_connections) {
+      c = std::make_shared<connection>(*this, next_id, std::move(s), remote);
+      conns.emplace(next_id++, c);
+    }
+  }
+  if (c) {
+    net::dispatch(c->executor(), [c] { c->start(); });
+  } else {
+    // Counted and logged before the close, so whoever sees the close sees the count.
+    auto total = ++refused;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_refusal_log >= refusal_log_interval) {
+      log_at(log_level::warn, cat("connection refused: over max_connections=", opts.max_connections,
+                                  " remote=", remote, " refused_since_last_log=", total - refused_at_last_log,
+                                  " refused_total=", total));
+      last_refusal_log = now;
+      refused_at_last_log = total;
+    }
+    refuse(s);
+  }
+  do_accept();
+}
+
+// Best effort and never blocking: the answer fits in an empty socket buffer;
+// if it does not go out, the client sees the close alone.
+void core::refuse(tcp::socket& s) {
+  static const std::string answer = [] {
+    auto body = error_body(503, reason_phrase(503), "too many connections");
+    return cat("HTTP/1.1 503 Service Unavailable\r\nServer: troupe\r\n",
+               "Content-Type: application/json; charset=utf-8\r\nContent-Length: ", body.size(),
+               "\r\nConnection: close\r\n\r\n", body);
+  }();
+  beast::error_code ec;
+  s.non_blocking(true, ec);
+  s.write_some(net::buffer(answer), ec);
+  s.shutdown(tcp::socket::shutdown_send, ec);
+  s.close(ec);
+}
+
+void core::remove(uint64_t id) {
+  std::lock_guard<std::mutex> g(conns_mtx);
+  conns.erase(id);
+  if (conns.empty()) conns_cv.notify_all();
+}
+
+void core::stop() {
+  for (auto& t : threads) {
+    // Joining ourselves would hang forever: a handler must not stop its server.
+    assert(t.get_id() != std::this_thread::get_id());
+    (void)t;
+  }
+  if (stopped) return;
+  stopped = true;
+  if (!started) {
+    std::lock_guard<std::mutex> g(gate_->mtx);
+    gate_->open = false;
+    return;
+  }
+  std::vector<std::shared_ptr<connection>> open;
+  {
+    std::lock_guard<std::mutex> g(conns_mtx);
+    stopping = true;
+    for (auto& [id, c] : conns) open.push_back(c);
+  }
+  net::post(acceptor.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor.close(ec);
+    accept_retry.cancel();
+  });
+  for (auto& c : open) net::post(c->executor(), [c] { c->close(); });
+  open.clear();
+  {
+    std::unique_lock<std::mutex> lk(conns_mtx);
+    conns_cv.wait_for(lk, stop_grace_ms, [this] { return conns.empty(); });
+  }
+  {
+    std::lock_guard<std::mutex> g(gate_->mtx);
+    gate_->open = false;
+  }
+  work.reset();
+  ioc.stop();
+  for (auto& t : threads) t.join();
+  threads.clear();
+  decltype(conns) left;
+  {
+    std::lock_guard<std::mutex> g(conns_mtx);
+    left.swap(conns);
+  }
+  if (!left.empty()) log_at(log_level::warn, cat("stopped with ", left.size(), " connection(s) not closed in time"));
+  log_at(log_level::info, cat("http listener on ", opts.ip, ":", port.load(), " stopped"));
+}
+
+}  // namespace
+
+struct server::impl : core {
+  using core::core;
+};
+
+server::server(server_options opts, handler h, logger* log)
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(h), log)) {}
+
+server::~server() { stop(); }
+
+result<uint16_t> server::start() { return impl_->start(); }
+
+uint16_t server::port() const { return impl_->port.load(); }
+
+size_t server::connection_count() const {
+  std::lock_guard<std::mutex> g(impl_->conns_mtx);
+  return impl_->conns.size();
+}
+
+uint64_t server::refused_count() const { return impl_->refused.load(); }
+
+void server::stop() { impl_->stop(); }
+
+}  // namespace troupe::http

@@ -1,0 +1,238 @@
+#include "src/storage/codec.hpp"
+
+#include <cassert>
+#include <cctype>
+
+namespace troupe::storage::codec {
+
+namespace {
+
+constexpr int64_t cluster_id_max = 32767;
+
+// A cursor over a value: every read checks the remaining length first, so a
+// truncated or corrupt value yields nullopt instead of reading past the end.
+struct reader {
+  std::string_view s;
+  bool ok = true;
+
+  uint8_t u8() {
+    if (s.empty()) return fail<uint8_t>();
+    auto v = static_cast<uint8_t>(s[0]);
+    s.remove_prefix(1);
+    return v;
+  }
+  uint16_t u16() {
+    if (s.size() < 2) return fail<uint16_t>();
+    auto v = get_be16(s);
+    s.remove_prefix(2);
+    return v;
+  }
+  uint64_t u64() {
+    if (s.size() < 8) return fail<uint64_t>();
+    auto v = get_be64(s);
+    s.remove_prefix(8);
+    return v;
+  }
+  std::string_view bytes(size_t n) {
+    if (s.size() < n) return fail<std::string_view>();
+    auto v = s.substr(0, n);
+    s.remove_prefix(n);
+    return v;
+  }
+  std::string_view rest() {
+    auto v = s;
+    s = {};
+    return v;
+  }
+  template <class T>
+  T fail() {
+    ok = false;
+    s = {};
+    return T{};
+  }
+};
+
+void put_short_string(std::string& out, std::string_view s) {
+  // Class names are bounded by class_name_bytes_max, well inside one byte.
+  assert(s.size() <= class_name_bytes_max);
+  out.push_back(static_cast<char>(static_cast<uint8_t>(s.size())));
+  out.append(s);
+}
+
+bool valid_cluster(int64_t c) { return c >= 0 && c <= cluster_id_max; }
+
+}  // namespace
+
+void put_be16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v & 0xff));
+}
+
+void put_be64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+uint16_t get_be16(std::string_view s) {
+  assert(s.size() >= 2);
+  return static_cast<uint16_t>((static_cast<uint8_t>(s[0]) << 8) | static_cast<uint8_t>(s[1]));
+}
+
+uint64_t get_be64(std::string_view s) {
+  assert(s.size() >= 8);
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+std::string record_key_lower(int32_t cluster, int64_t position) {
+  assert(valid_cluster(cluster));
+  assert(position >= 0);
+  std::string k(1, prefix_record);
+  put_be16(k, static_cast<uint16_t>(cluster));
+  put_be64(k, static_cast<uint64_t>(position));
+  return k;
+}
+
+std::string record_key(rid id) { return record_key_lower(id.cluster, id.position); }
+
+std::string record_key_upper(int32_t cluster) {
+  assert(valid_cluster(cluster));
+  // The next cluster's first key; cluster 32767 + 1 still fits in 16 bits.
+  std::string k(1, prefix_record);
+  put_be16(k, static_cast<uint16_t>(cluster + 1));
+  return k;
+}
+
+std::optional<rid> parse_record_key(std::string_view key) {
+  if (key.size() != 11 || key[0] != prefix_record) return std::nullopt;
+  auto c = get_be16(key.substr(1));
+  auto p = get_be64(key.substr(3));
+  if (!valid_cluster(c) || p > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+  return rid{static_cast<int32_t>(c), static_cast<int64_t>(p)};
+}
+
+std::string cluster_key(int32_t id) {
+  assert(valid_cluster(id));
+  std::string k(1, prefix_cluster);
+  put_be16(k, static_cast<uint16_t>(id));
+  return k;
+}
+
+std::string class_key(std::string_view name) { return std::string(1, prefix_class) + lower(name); }
+
+std::string log_key(uint64_t lsn) {
+  assert(lsn > 0);
+  std::string k(1, prefix_log);
+  put_be64(k, lsn);
+  return k;
+}
+
+std::optional<uint64_t> parse_log_key(std::string_view key) {
+  if (key.size() != 9 || key[0] != prefix_log) return std::nullopt;
+  return get_be64(key.substr(1));
+}
+
+std::string prefix_end(char prefix) { return std::string(1, static_cast<char>(prefix + 1)); }
+
+std::string encode_record(const record& r) {
+  assert(r.version >= 1);
+  std::string v;
+  v.reserve(1 + 8 + 1 + r.class_name.size() + r.fields.size());
+  v.push_back(static_cast<char>(value_format));
+  put_be64(v, static_cast<uint64_t>(r.version));
+  put_short_string(v, r.class_name);
+  v.append(r.fields);
+  return v;
+}
+
+std::optional<record> decode_record(rid id, std::string_view value) {
+  reader in{value};
+  if (in.u8() != value_format) return std::nullopt;
+  record r;
+  r.id = id;
+  r.version = static_cast<int64_t>(in.u64());
+  r.class_name = std::string(in.bytes(in.u8()));
+  r.fields = std::string(in.rest());
+  if (!in.ok || r.version < 1 || r.class_name.empty()) return std::nullopt;
+  return r;
+}
+
+std::string encode_cluster(const cluster_info& c) {
+  assert(c.records >= 0 && c.next_position >= 0);
+  std::string v(1, static_cast<char>(value_format));
+  put_be64(v, static_cast<uint64_t>(c.next_position));
+  put_be64(v, static_cast<uint64_t>(c.records));
+  v.append(c.name);
+  return v;
+}
+
+std::optional<cluster_info> decode_cluster(int32_t id, std::string_view value) {
+  reader in{value};
+  if (in.u8() != value_format) return std::nullopt;
+  cluster_info c;
+  c.id = id;
+  c.next_position = static_cast<int64_t>(in.u64());
+  c.records = static_cast<int64_t>(in.u64());
+  c.name = std::string(in.rest());
+  if (!in.ok || c.next_position < 0 || c.records < 0 || c.name.empty()) return std::nullopt;
+  return c;
+}
+
+std::string encode_class(const class_info& c) {
+  assert(valid_cluster(c.default_cluster));
+  std::string v(1, static_cast<char>(value_format));
+  put_be16(v, static_cast<uint16_t>(c.default_cluster));
+  put_short_string(v, c.name);
+  v.append(c.superclass);
+  return v;
+}
+
+std::optional<class_info> decode_class(std::string_view value) {
+  reader in{value};
+  if (in.u8() != value_format) return std::nullopt;
+  class_info c;
+  c.default_cluster = in.u16();
+  c.name = std::string(in.bytes(in.u8()));
+  c.superclass = std::string(in.rest());
+  if (!in.ok || c.name.empty() || !valid_cluster(c.default_cluster)) return std::nullopt;
+  return c;
+}
+
+std::string encode_log(const log_entry& e) {
+  const op& o = e.applied;
+  std::string v(1, static_cast<char>(value_format));
+  v.push_back(static_cast<char>(o.k));
+  put_be16(v, static_cast<uint16_t>(o.id.cluster));
+  put_be64(v, static_cast<uint64_t>(o.id.position));
+  put_be64(v, static_cast<uint64_t>(o.expected_version));
+  put_short_string(v, o.class_name);
+  put_short_string(v, o.superclass);
+  v.append(o.fields);
+  return v;
+}
+
+std::optional<log_entry> decode_log(uint64_t lsn, std::string_view value) {
+  reader in{value};
+  if (in.u8() != value_format) return std::nullopt;
+  log_entry e;
+  e.lsn = lsn;
+  auto k = in.u8();
+  if (k > static_cast<uint8_t>(op::kind::create_class)) return std::nullopt;
+  e.applied.k = static_cast<op::kind>(k);
+  e.applied.id.cluster = static_cast<int16_t>(in.u16());
+  e.applied.id.position = static_cast<int64_t>(in.u64());
+  e.applied.expected_version = static_cast<int64_t>(in.u64());
+  e.applied.class_name = std::string(in.bytes(in.u8()));
+  e.applied.superclass = std::string(in.bytes(in.u8()));
+  e.applied.fields = std::string(in.rest());
+  if (!in.ok || e.applied.class_name.empty()) return std::nullopt;
+  return e;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+}  // namespace troupe::storage::codec

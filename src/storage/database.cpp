@@ -1,0 +1,756 @@
+// storage::database on RocksDB.
+//
+// Key layout (one column family; the first byte of every key says what it is)
+// -------------------------------------------------------------------------
+//   "Mformat"                       -> decimal format version ("1")
+//   "Mlast_lsn"                     -> be64 LSN of the last logged operation
+//   'C' be16(cluster id)            -> cluster: next position, live count, name
+//   'K' lower(class name)           -> class: default cluster, name, superclass
+//   'R' be16(cluster) be64(position)-> record: version, class, fields JSON
+//   'L' be64(lsn)                   -> log entry: the operation as applied
+//
+// Why this layout:
+//   - Records are keyed by big-endian (cluster, position), so RocksDB's bytewise
+//     order is position order: browsing a cluster is one iterator seek and a
+//     scan bounded by the next cluster's first key, and a point read is one Get.
+//   - Log entries are keyed by big-endian LSN, so "everything after LSN n" is a
+//     seek plus a forward scan, already in order, and trimming an old log prefix
+//     (later work) is one DeleteRange.
+//   - Everything lives in one keyspace of one RocksDB instance, so a single
+//     WriteBatch changes records, counters, metadata and the log together, and
+//     a RocksDB snapshot or Checkpoint captures all of them at one point in
+//     time: a database shipped with the LSN in its "Mlast_lsn" can be caught
+//     up from the log after exactly that LSN.
+//   - Cluster counters (next position, live records) are stored in the cluster
+//     value and rewritten in the batch that changes them: opening the database
+//     needs no scan, and a crash can never leave a count that disagrees with
+//     the records (check() verifies this).
+//   - Class keys are lower-cased because class names are case-insensitive, as
+//     in OrientDB; the value keeps the name as created.
+//
+// Value encoding: [format u8 = 1] then fixed-width big-endian integers and
+// length-prefixed short strings (class names, at most 128 bytes), with the one
+// long string (JSON fields, cluster name, superclass) taking the rest of the
+// value, so no length field is needed for it. codec.hpp gives each layout.
+// Fields are stored as the canonical Boost.JSON serialisation of the object
+// (no insignificant whitespace), without top-level '@' keys.
+//
+// Durability: apply() puts the whole batch (records, counters, metadata, log
+// entries) into one rocksdb::WriteBatch and writes it with sync = opts.sync.
+// RocksDB appends the batch to the WAL as one record and fsyncs once; on
+// recovery a WAL record is replayed whole or not at all (point-in-time
+// recovery drops a torn tail). Batching many operations into one synced write
+// is therefore as safe as writing them one by one: the results are reported
+// only after Write() has returned OK, so nothing is acknowledged that is not on
+// disk, and a crash before that loses the whole batch, never a part of it.
+//
+// In-memory state: the metadata (clusters with their counters, classes, last
+// LSN) is small and immutable once published. apply() works on a private copy
+// and publishes it (a shared_ptr swap under a mutex) only after the write
+// succeeded, so a failed write rolls back by simply dropping the copy, and
+// readers never see a half-applied batch. Records are always read from RocksDB.
+#include "src/storage/database.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cassert>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "src/storage/codec.hpp"
+#include "src/util/strings.hpp"
+
+namespace troupe::storage {
+
+namespace {
+
+constexpr int32_t cluster_id_max = 32767;
+// create_class tries "<name>", "<name>_2", ... when a cluster name is taken.
+constexpr int cluster_name_tries_max = 1000;
+
+// RocksDB sizing for a small machine (2 cores, shared with other nodes).
+constexpr int background_threads = 2;
+constexpr size_t write_buffer_bytes = 4 * 1024 * 1024;
+constexpr int write_buffers_max = 2;
+constexpr int open_files_max = 128;
+constexpr size_t block_cache_bytes = 8 * 1024 * 1024;
+constexpr uint64_t wal_total_bytes_max = 64 * 1024 * 1024;
+constexpr size_t info_log_files_kept = 2;
+constexpr size_t info_log_file_bytes_max = 1024 * 1024;
+constexpr double bloom_bits_per_key = 10;
+
+constexpr std::string_view format_version = "1";
+
+struct meta_state {
+  std::map<int32_t, cluster_info> clusters;  // by id
+  std::map<std::string, class_info> classes;  // by lower-case name
+  uint64_t last_lsn = 0;
+
+  const cluster_info* cluster_named(std::string_view name) const {
+    auto low = codec::lower(name);
+    for (auto& [id, c] : clusters)
+      if (codec::lower(c.name) == low) return &c;
+    return nullptr;
+  }
+  const class_info* class_named(std::string_view name) const {
+    auto it = classes.find(codec::lower(name));
+    return it == classes.end() ? nullptr : &it->second;
+  }
+};
+
+bool valid_class_name(std::string_view s) {
+  if (s.empty() || s.size() > class_name_chars_max) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
+bool valid_rid(rid id) {
+  return id.cluster >= 0 && id.cluster <= cluster_id_max && id.position >= 0;
+}
+
+// Parses `text` as a JSON object, drops its top-level '@' keys and returns the
+// canonical serialisation; nullopt with `why` set if it is not a JSON object.
+std::optional<std::string> canonical_fields(std::string_view text, std::string& why) {
+  if (text.size() > fields_bytes_max) {
+    why = cat("fields are ", text.size(), " bytes, more than the ", fields_bytes_max, " allowed");
+    return std::nullopt;
+  }
+  try {
+    boost::json::error_code ec;
+    boost::json::value v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+    if (ec) {
+      why = cat("fields are not valid JSON: ", ec.message());
+      return std::nullopt;
+    }
+    if (!v.is_object()) {
+      why = "fields must be a JSON object";
+      return std::nullopt;
+    }
+    // Copied rather than erased in place: object::erase moves the last member
+    // into the gap, and the stored order should be the order the user wrote.
+    boost::json::object kept;
+    for (auto& kv : v.as_object())
+      if (kv.key().empty() || kv.key().front() != '@') kept.emplace(kv.key(), std::move(kv.value()));
+    std::string out = boost::json::serialize(kept);
+    assert(out.size() >= 2 && out.front() == '{' && out.back() == '}');
+    return out;
+  } catch (const std::exception& e) {
+    // Only allocation failures can get here: parse reports syntax through ec.
+    why = cat("fields could not be processed: ", e.what());
+    return std::nullopt;
+  }
+}
+
+op_result failure(errc code, std::string message) {
+  assert(code != errc::ok);
+  op_result r;
+  r.code = code;
+  r.message = std::move(message);
+  return r;
+}
+
+// Releases a RocksDB snapshot when the read that needed it ends.
+class snapshot_guard {
+ public:
+  explicit snapshot_guard(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) { assert(snap_ != nullptr); }
+  ~snapshot_guard() { db_->ReleaseSnapshot(snap_); }
+  snapshot_guard(const snapshot_guard&) = delete;
+  snapshot_guard& operator=(const snapshot_guard&) = delete;
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+rocksdb::Options make_options(const open_options& opts) {
+  rocksdb::Options o;
+  o.env = opts.env != nullptr ? opts.env : rocksdb::Env::Default();
+  o.create_if_missing = opts.create_if_missing;
+  // Two background threads (flush + compaction) per process: several nodes
+  // share two cores in tests, and one database writes little.
+  o.IncreaseParallelism(background_threads);
+  o.write_buffer_size = write_buffer_bytes;
+  o.max_write_buffer_number = write_buffers_max;
+  o.max_open_files = open_files_max;
+  o.max_total_wal_size = wal_total_bytes_max;
+  o.keep_log_file_num = info_log_files_kept;
+  o.max_log_file_size = info_log_file_bytes_max;
+  // A torn WAL tail after a crash is dropped; everything before it (every
+  // batch that was acknowledged) is recovered.
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(bloom_bits_per_key));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+error_info rocks_error(const std::filesystem::path& dir, std::string_view doing, const rocksdb::Status& s) {
+  return error_info{dir.string(), "", cat(doing, ": ", s.ToString())};
+}
+
+}  // namespace
+
+const char* to_string(errc e) {
+  switch (e) {
+    case errc::ok: return "ok";
+    case errc::not_found: return "not_found";
+    case errc::version_conflict: return "version_conflict";
+    case errc::already_exists: return "already_exists";
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::io_error: return "io_error";
+  }
+  return "unknown";
+}
+
+std::string record::to_json() const {
+  assert(fields.empty() || (fields.front() == '{' && fields.back() == '}'));
+  std::string out = cat("{\"@type\":\"d\",\"@rid\":\"", id.to_string(), "\",\"@version\":", version,
+                        ",\"@class\":", boost::json::serialize(boost::json::string_view(class_name)));
+  if (fields.size() > 2) {
+    out += ',';
+    out.append(fields, 1);  // the fields object without its '{', keeping its '}'
+  } else {
+    out += '}';
+  }
+  assert(out.back() == '}');
+  return out;
+}
+
+struct database::impl {
+  std::filesystem::path dir;
+  open_options opts;
+  std::unique_ptr<rocksdb::DB> db;
+
+  // Readers copy the pointer under the mutex and read the immutable state
+  // without it; apply() replaces the pointer after a successful write.
+  mutable std::mutex state_mutex;
+  std::shared_ptr<const meta_state> state;
+  // Held by apply() across Write() and publishing, and by check() while it
+  // takes its snapshot, so check() sees stored and in-memory metadata from the
+  // same moment.
+  mutable std::mutex write_mutex;
+
+  std::shared_ptr<const meta_state> current() const {
+    std::lock_guard lock(state_mutex);
+    assert(state != nullptr);
+    return state;
+  }
+
+  void publish(std::shared_ptr<const meta_state> s) {
+    std::lock_guard lock(state_mutex);
+    assert(s->last_lsn >= state->last_lsn);
+    state = std::move(s);
+  }
+
+  status initialise_new();
+  status load_metadata();
+};
+
+// The state of one apply() call: a private copy of the metadata plus the
+// records this batch has written so far, so each op sees the earlier ones.
+struct batch_context {
+  meta_state next;
+  std::map<rid, std::optional<record>> records;  // nullopt = removed in this batch
+  std::set<int32_t> clusters_touched;
+  std::set<std::string> classes_added;  // lower-case names
+  rocksdb::WriteBatch wb;
+};
+
+status database::impl::initialise_new() {
+  // A database without a format key must be empty: anything else is a folder
+  // that is not ours (or a damaged one), and writing into it would mix data.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (it->Valid()) return error_info{dir.string(), "", "not a troupe database (keys without a format marker)"};
+    if (!it->status().ok()) return rocks_error(dir, "reading", it->status());
+  }
+  auto s = std::make_shared<meta_state>();
+  const std::pair<int32_t, const char*> base_clusters[] = {
+      {0, "internal"}, {1, "index"}, {2, "default"}, {3, "v"}, {4, "e"}};
+  for (auto& [id, name] : base_clusters) s->clusters[id] = cluster_info{id, name, 0, 0};
+  s->classes["v"] = class_info{"V", "", 3};
+  s->classes["e"] = class_info{"E", "", 4};
+
+  rocksdb::WriteBatch wb;
+  for (auto& [id, c] : s->clusters) wb.Put(codec::cluster_key(id), codec::encode_cluster(c));
+  for (auto& [low, c] : s->classes) wb.Put(codec::class_key(c.name), codec::encode_class(c));
+  std::string lsn;
+  codec::put_be64(lsn, 0);
+  wb.Put(codec::meta_last_lsn_key, lsn);
+  // The format key goes in the same batch: a crash leaves either an empty
+  // folder (initialised again on the next open) or a complete layout.
+  wb.Put(codec::meta_format_key, format_version);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto st = db->Write(wo, &wb);
+  if (!st.ok()) return rocks_error(dir, "writing the initial layout", st);
+  state = std::move(s);
+  return ok_status();
+}
+
+status database::impl::load_metadata() {
+  auto s = std::make_shared<meta_state>();
+  std::string v;
+  auto st = db->Get(rocksdb::ReadOptions(), codec::meta_last_lsn_key, &v);
+  if (!st.ok() || v.size() != 8) return error_info{dir.string(), "", "last LSN missing or damaged"};
+  s->last_lsn = codec::get_be64(v);
+
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  // Metadata keys are few (bounded by the cluster id range), so one pass each.
+  for (it->Seek(std::string(1, codec::prefix_cluster)); it->Valid() && it->key()[0] == codec::prefix_cluster;
+       it->Next()) {
+    auto key = it->key().ToStringView();
+    if (key.size() != 3) return error_info{dir.string(), "", "damaged cluster key"};
+    auto id = static_cast<int32_t>(codec::get_be16(key.substr(1)));
+    auto c = codec::decode_cluster(id, it->value().ToStringView());
+    if (!c || id > cluster_id_max) return error_info{dir.string(), "", cat("damaged cluster ", id)};
+    s->clusters[id] = *c;
+  }
+  for (it->Seek(std::string(1, codec::prefix_class)); it->Valid() && it->key()[0] == codec::prefix_class; it->Next()) {
+    auto c = codec::decode_class(it->value().ToStringView());
+    if (!c || it->key().ToStringView().substr(1) != codec::lower(c->name))
+      return error_info{dir.string(), "", "damaged class " + it->key().ToString()};
+    if (s->clusters.count(c->default_cluster) == 0)
+      return error_info{dir.string(), "", cat("class ", c->name, " names missing cluster ", c->default_cluster)};
+    s->classes[codec::lower(c->name)] = *c;
+  }
+  if (!it->status().ok()) return rocks_error(dir, "reading metadata", it->status());
+  if (s->clusters.empty()) return error_info{dir.string(), "", "no clusters"};
+  state = std::move(s);
+  return ok_status();
+}
+
+database::database(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+database::~database() {
+  if (impl_ && impl_->db) {
+    // Close() flushes nothing we need (the WAL is already synced) but reports
+    // background errors; there is nobody to report them to at this point.
+    (void)impl_->db->Close();
+  }
+}
+
+result<std::unique_ptr<database>> database::open(const std::filesystem::path& dir, open_options opts) {
+  auto p = std::make_unique<impl>();
+  p->dir = dir;
+  p->opts = opts;
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(make_options(opts), dir.string(), &raw);
+  if (!st.ok()) return rocks_error(dir, "cannot open database", st);
+  p->db.reset(raw);
+
+  std::string format;
+  st = p->db->Get(rocksdb::ReadOptions(), codec::meta_format_key, &format);
+  status loaded = ok_status();
+  if (st.IsNotFound()) {
+    loaded = p->initialise_new();
+  } else if (!st.ok()) {
+    return rocks_error(dir, "reading the format marker", st);
+  } else if (format != format_version) {
+    return error_info{dir.string(), "", cat("unsupported database format '", format, "' (this build reads ",
+                                            format_version, ")")};
+  } else {
+    loaded = p->load_metadata();
+  }
+  if (!loaded) return loaded.error();
+  assert(p->state != nullptr && !p->state->clusters.empty());
+  return std::unique_ptr<database>(new database(std::move(p)));
+}
+
+const std::filesystem::path& database::dir() const { return impl_->dir; }
+
+namespace {
+
+// Looks a record up as this batch sees it: its own writes first, then disk.
+// Returns io_error through `err` when RocksDB fails.
+std::optional<record> batch_find(rocksdb::DB* db, const batch_context& ctx, rid id, std::optional<op_result>& err) {
+  assert(valid_rid(id));
+  if (auto it = ctx.records.find(id); it != ctx.records.end()) return it->second;
+  std::string v;
+  auto st = db->Get(rocksdb::ReadOptions(), codec::record_key(id), &v);
+  if (st.IsNotFound()) return std::nullopt;
+  if (!st.ok()) {
+    err = failure(errc::io_error, "reading " + id.to_string() + ": " + st.ToString());
+    return std::nullopt;
+  }
+  auto r = codec::decode_record(id, v);
+  if (!r) err = failure(errc::io_error, "record " + id.to_string() + " is damaged");
+  return r;
+}
+
+void put_record(batch_context& ctx, const record& r) {
+  assert(valid_rid(r.id) && r.version >= 1);
+  ctx.wb.Put(codec::record_key(r.id), codec::encode_record(r));
+  ctx.records[r.id] = r;
+  ctx.clusters_touched.insert(r.id.cluster);
+}
+
+op_result apply_create(rocksdb::DB* db, batch_context& ctx, const op& o, op& applied) {
+  std::string why;
+  auto fields = canonical_fields(o.fields, why);
+  if (!fields) return failure(errc::invalid_argument, why);
+  bool explicit_rid = o.id.cluster != -1;
+  if (explicit_rid && (!valid_rid(o.id) || o.id.position == INT64_MAX))
+    return failure(errc::invalid_argument, cat("bad RID #", o.id.cluster, ':', o.id.position));
+  const class_info* cls = ctx.next.class_named(o.class_name);
+  if (cls == nullptr) return failure(errc::not_found, "no class '" + o.class_name + "'");
+
+  rid id;
+  if (explicit_rid) {
+    if (ctx.next.clusters.count(o.id.cluster) == 0)
+      return failure(errc::not_found, cat("no cluster ", o.id.cluster));
+    std::optional<op_result> err;
+    if (batch_find(db, ctx, o.id, err)) return failure(errc::already_exists, o.id.to_string() + " exists");
+    if (err) return *err;
+    id = o.id;
+  } else {
+    auto& c = ctx.next.clusters.at(cls->default_cluster);
+    if (c.next_position == INT64_MAX) return failure(errc::invalid_argument, "cluster " + c.name + " is full");
+    id = rid{c.id, c.next_position};
+  }
+
+  auto& c = ctx.next.clusters.at(id.cluster);
+  c.records += 1;
+  c.next_position = std::max(c.next_position, id.position + 1);
+  record r{id, 1, cls->name, std::move(*fields)};
+  put_record(ctx, r);
+  applied = op{op::kind::create, r.class_name, "", r.id, r.version, r.fields};
+  op_result res;
+  res.rec = std::move(r);
+  return res;
+}
+
+op_result apply_update(rocksdb::DB* db, batch_context& ctx, const op& o, op& applied) {
+  std::string why;
+  auto fields = canonical_fields(o.fields, why);
+  if (!fields) return failure(errc::invalid_argument, why);
+  if (!valid_rid(o.id)) return failure(errc::invalid_argument, cat("bad RID #", o.id.cluster, ':', o.id.position));
+  std::optional<op_result> err;
+  auto r = batch_find(db, ctx, o.id, err);
+  if (err) return *err;
+  if (!r) return failure(errc::not_found, "no record " + o.id.to_string());
+  if (o.expected_version != -1 && o.expected_version != r->version)
+    return failure(errc::version_conflict, cat(o.id.to_string(), " has version ", r->version, ", not ",
+                                               o.expected_version));
+  assert(r->version < INT64_MAX);
+  r->version += 1;
+  r->fields = std::move(*fields);
+  put_record(ctx, *r);
+  applied = op{op::kind::update, r->class_name, "", r->id, r->version, r->fields};
+  op_result res;
+  res.rec = std::move(*r);
+  return res;
+}
+
+op_result apply_remove(rocksdb::DB* db, batch_context& ctx, const op& o, op& applied) {
+  if (!valid_rid(o.id)) return failure(errc::invalid_argument, cat("bad RID #", o.id.cluster, ':', o.id.position));
+  std::optional<op_result> err;
+  auto r = batch_find(db, ctx, o.id, err);
+  if (err) return *err;
+  if (!r) return failure(errc::not_found, "no record " + o.id.to_string());
+  if (o.expected_version != -1 && o.expected_version != r->version)
+    return failure(errc::version_conflict, cat(o.id.to_string(), " has version ", r->version, ", not ",
+                                               o.expected_version));
+  auto& c = ctx.next.clusters.at(o.id.cluster);
+  assert(c.records > 0);
+  c.records -= 1;
+  ctx.wb.Delete(codec::record_key(o.id));
+  ctx.records[o.id] = std::nullopt;
+  ctx.clusters_touched.insert(o.id.cluster);
+  applied = op{op::kind::remove, r->class_name, "", r->id, r->version, ""};
+  op_result res;
+  res.rec.id = o.id;
+  res.rec.version = r->version;
+  res.rec.class_name = r->class_name;
+  return res;
+}
+
+op_result apply_create_class(batch_context& ctx, const op& o, op& applied) {
+  if (!valid_class_name(o.class_name))
+    return failure(errc::invalid_argument,
+                   cat("bad class name '", o.class_name, "' (1-", class_name_chars_max, " of [A-Za-z0-9_])"));
+  if (ctx.next.class_named(o.class_name) != nullptr)
+    return failure(errc::already_exists, "class '" + o.class_name + "' exists");
+  const class_info* super = nullptr;
+  if (!o.superclass.empty()) {
+    super = ctx.next.class_named(o.superclass);
+    if (super == nullptr) return failure(errc::invalid_argument, "no superclass '" + o.superclass + "'");
+  }
+  assert(!ctx.next.clusters.empty());
+  int32_t id = ctx.next.clusters.rbegin()->first + 1;
+  if (id > cluster_id_max) return failure(errc::invalid_argument, "no free cluster id");
+  std::string base = codec::lower(o.class_name);
+  std::string name = base;
+  for (int n = 2; ctx.next.cluster_named(name) != nullptr; ++n) {
+    if (n > cluster_name_tries_max) return failure(errc::invalid_argument, "no free cluster name for " + base);
+    name = cat(base, '_', n);
+  }
+
+  ctx.next.clusters[id] = cluster_info{id, name, 0, 0};
+  class_info cls{o.class_name, super != nullptr ? super->name : "", id};
+  ctx.next.classes[base] = cls;
+  ctx.clusters_touched.insert(id);
+  ctx.classes_added.insert(base);
+  applied = op{op::kind::create_class, cls.name, cls.superclass, rid{id, -1}, -1, ""};
+  op_result res;
+  res.rec.id = rid{id, -1};
+  res.rec.class_name = cls.name;
+  return res;
+}
+
+}  // namespace
+
+std::vector<op_result> database::apply(const std::vector<op>& ops) {
+  std::vector<op_result> results;
+  results.reserve(ops.size());
+  if (ops.size() > batch_ops_max) {
+    for (size_t i = 0; i < ops.size(); ++i)
+      results.push_back(failure(errc::invalid_argument, cat("batch of ", ops.size(), " ops, more than ", batch_ops_max)));
+    return results;
+  }
+  rocksdb::DB* db = impl_->db.get();
+  auto before = impl_->current();
+  batch_context ctx;
+  ctx.next = *before;
+
+  bool any_ok = false;
+  for (const op& o : ops) {
+    op applied;
+    op_result r;
+    switch (o.k) {
+      case op::kind::create: r = apply_create(db, ctx, o, applied); break;
+      case op::kind::update: r = apply_update(db, ctx, o, applied); break;
+      case op::kind::remove: r = apply_remove(db, ctx, o, applied); break;
+      case op::kind::create_class: r = apply_create_class(ctx, o, applied); break;
+      default: r = failure(errc::invalid_argument, "unknown operation kind"); break;
+    }
+    if (r.code == errc::ok) {
+      r.lsn = ++ctx.next.last_lsn;
+      ctx.wb.Put(codec::log_key(r.lsn), codec::encode_log(log_entry{r.lsn, std::move(applied)}));
+      any_ok = true;
+    }
+    results.push_back(std::move(r));
+  }
+  assert(results.size() == ops.size());
+  if (!any_ok) return results;  // nothing to write
+
+  for (int32_t id : ctx.clusters_touched)
+    ctx.wb.Put(codec::cluster_key(id), codec::encode_cluster(ctx.next.clusters.at(id)));
+  for (auto& low : ctx.classes_added) ctx.wb.Put(codec::class_key(low), codec::encode_class(ctx.next.classes.at(low)));
+  std::string lsn;
+  codec::put_be64(lsn, ctx.next.last_lsn);
+  ctx.wb.Put(codec::meta_last_lsn_key, lsn);
+
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  std::lock_guard lock(impl_->write_mutex);
+  auto st = db->Write(wo, &ctx.wb);
+  if (!st.ok()) {
+    // Nothing was published: the in-memory state is still `before`.
+    for (auto& r : results) r = failure(errc::io_error, "write failed: " + st.ToString());
+    assert(impl_->current() == before);
+    return results;
+  }
+  assert(ctx.next.last_lsn > before->last_lsn);
+  impl_->publish(std::make_shared<const meta_state>(std::move(ctx.next)));
+  return results;
+}
+
+std::optional<record> database::find(rid id) const {
+  if (!valid_rid(id)) return std::nullopt;
+  std::string v;
+  auto st = impl_->db->Get(rocksdb::ReadOptions(), codec::record_key(id), &v);
+  if (!st.ok()) return std::nullopt;
+  return codec::decode_record(id, v);
+}
+
+std::vector<record> database::browse_cluster(int32_t cluster, size_t limit) const {
+  return browse_cluster(cluster, 0, limit);
+}
+
+std::vector<record> database::browse_cluster(int32_t cluster, int64_t from_position, size_t limit) const {
+  std::vector<record> out;
+  if (cluster < 0 || cluster > cluster_id_max || from_position < 0) return out;
+  limit = std::min(limit, browse_records_max);
+  // An iterator reads from one implicit snapshot, so the page is one point in time.
+  std::string upper = codec::record_key_upper(cluster);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  for (it->Seek(codec::record_key_lower(cluster, from_position)); it->Valid() && out.size() < limit; it->Next()) {
+    auto id = codec::parse_record_key(it->key().ToStringView());
+    if (!id) continue;  // damaged key: check() reports it
+    assert(id->cluster == cluster && id->position >= from_position);
+    if (auto r = codec::decode_record(*id, it->value().ToStringView())) out.push_back(std::move(*r));
+  }
+  assert(out.size() <= limit);
+  return out;
+}
+
+std::vector<cluster_info> database::clusters() const {
+  auto s = impl_->current();
+  std::vector<cluster_info> out;
+  out.reserve(s->clusters.size());
+  for (auto& [id, c] : s->clusters) out.push_back(c);
+  return out;
+}
+
+std::vector<class_info> database::classes() const {
+  auto s = impl_->current();
+  std::vector<class_info> out;
+  out.reserve(s->classes.size());
+  for (auto& [low, c] : s->classes) out.push_back(c);
+  // The map is ordered by lower-case name; "name order" means the names as shown.
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  return out;
+}
+
+std::optional<cluster_info> database::cluster_by_name(std::string_view name) const {
+  auto s = impl_->current();
+  if (auto* c = s->cluster_named(name)) return *c;
+  return std::nullopt;
+}
+
+std::optional<class_info> database::class_by_name(std::string_view name) const {
+  auto s = impl_->current();
+  if (auto* c = s->class_named(name)) return *c;
+  return std::nullopt;
+}
+
+uint64_t database::last_lsn() const { return impl_->current()->last_lsn; }
+
+std::vector<log_entry> database::log_since(uint64_t after, size_t limit) const {
+  std::vector<log_entry> out;
+  if (after == UINT64_MAX) return out;
+  limit = std::min(limit, log_entries_max);
+  std::string upper = codec::prefix_end(codec::prefix_log);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  for (it->Seek(codec::log_key(after + 1)); it->Valid() && out.size() < limit; it->Next()) {
+    auto lsn = codec::parse_log_key(it->key().ToStringView());
+    if (!lsn) continue;
+    assert(*lsn > after);
+    if (auto e = codec::decode_log(*lsn, it->value().ToStringView())) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+status database::check() const {
+  const auto& dir = impl_->dir;
+  auto fail = [&](std::string what) -> status { return error_info{dir.string(), "check", std::move(what)}; };
+  std::shared_ptr<const meta_state> mem;
+  std::optional<snapshot_guard> snap;
+  {
+    std::lock_guard lock(impl_->write_mutex);
+    snap.emplace(impl_->db.get());
+    mem = impl_->current();
+  }
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap->get();
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+
+  meta_state disk;
+  bool have_format = false, have_lsn = false;
+  std::map<int32_t, int64_t> counted;       // records per cluster
+  std::map<int32_t, int64_t> max_position;  // per cluster
+  uint64_t expect_lsn = 1;
+  // One ordered pass; keys sort as C < K < L < M < R, so records come last.
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    auto value = it->value().ToStringView();
+    switch (key[0]) {
+      case codec::prefix_meta:
+        if (key == codec::meta_format_key) {
+          have_format = value == format_version;
+        } else if (key == codec::meta_last_lsn_key && value.size() == 8) {
+          have_lsn = true;
+          disk.last_lsn = codec::get_be64(value);
+        } else {
+          return fail("unknown meta key " + std::string(key));
+        }
+        break;
+      case codec::prefix_cluster: {
+        if (key.size() != 3) return fail("damaged cluster key");
+        auto id = static_cast<int32_t>(codec::get_be16(key.substr(1)));
+        auto c = codec::decode_cluster(id, value);
+        if (!c) return fail(cat("damaged cluster ", id));
+        disk.clusters[id] = *c;
+        break;
+      }
+      case codec::prefix_class: {
+        auto c = codec::decode_class(value);
+        if (!c || key.substr(1) != codec::lower(c->name)) return fail("damaged class " + std::string(key.substr(1)));
+        disk.classes[codec::lower(c->name)] = *c;
+        break;
+      }
+      case codec::prefix_log: {
+        auto lsn = codec::parse_log_key(key);
+        if (!lsn || *lsn != expect_lsn) return fail(cat("log gap: expected LSN ", expect_lsn));
+        if (!codec::decode_log(*lsn, value)) return fail(cat("damaged log entry ", *lsn));
+        ++expect_lsn;
+        break;
+      }
+      case codec::prefix_record: {
+        auto id = codec::parse_record_key(key);
+        if (!id) return fail("damaged record key");
+        auto r = codec::decode_record(*id, value);
+        if (!r) return fail("damaged record " + id->to_string());
+        std::string why;
+        auto canon = canonical_fields(r->fields, why);
+        if (!canon || *canon != r->fields) return fail("record " + id->to_string() + " fields: " + why);
+        // Cluster and class keys sort before record keys, so both are known here.
+        if (disk.clusters.count(id->cluster) == 0) return fail("record " + id->to_string() + " in a missing cluster");
+        if (disk.class_named(r->class_name) == nullptr)
+          return fail("record " + id->to_string() + " of missing class " + r->class_name);
+        counted[id->cluster] += 1;
+        max_position[id->cluster] = id->position;  // keys ascend within a cluster
+        break;
+      }
+      default:
+        return fail("unknown key prefix");
+    }
+  }
+  if (!it->status().ok()) return fail("reading: " + it->status().ToString());
+  if (!have_format || !have_lsn) return fail("format marker or last LSN missing");
+  if (expect_lsn - 1 != disk.last_lsn) return fail(cat("log ends at ", expect_lsn - 1, ", last LSN is ", disk.last_lsn));
+  for (auto& [id, c] : disk.clusters) {
+    if (c.records != counted[id]) return fail(cat("cluster ", c.name, " counts ", c.records, " records, holds ", counted[id]));
+    if (max_position.count(id) != 0 && c.next_position <= max_position[id])
+      return fail(cat("cluster ", c.name, " next position ", c.next_position, " not past ", max_position[id]));
+  }
+  for (auto& [low, c] : disk.classes)
+    if (disk.clusters.count(c.default_cluster) == 0) return fail("class " + c.name + " has no cluster");
+  // In-memory metadata must be exactly what is stored.
+  if (mem->last_lsn != disk.last_lsn) return fail("in-memory last LSN differs from the stored one");
+  if (mem->clusters.size() != disk.clusters.size() || mem->classes.size() != disk.classes.size())
+    return fail("in-memory metadata differs from the stored one");
+  for (auto& [id, c] : disk.clusters) {
+    auto m = mem->clusters.find(id);
+    if (m == mem->clusters.end() || m->second.name != c.name || m->second.records != c.records ||
+        m->second.next_position != c.next_position)
+      return fail("in-memory cluster " + c.name + " differs from the stored one");
+  }
+  for (auto& [low, c] : disk.classes) {
+    auto m = mem->classes.find(low);
+    if (m == mem->classes.end() || m->second.name != c.name || m->second.superclass != c.superclass ||
+        m->second.default_cluster != c.default_cluster)
+      return fail("in-memory class " + c.name + " differs from the stored one");
+  }
+  return ok_status();
+}
+
+}  // namespace troupe::storage

@@ -1,0 +1,186 @@
+// storage::database: one troupe database = one folder holding one RocksDB
+// instance. Plain C++ (no CAF): the database actor (actors/database_actor.*)
+// owns one and is its only writer; readers on other threads may call the const
+// read functions concurrently.
+//
+// Data model (OrientDB's):
+//   - clusters: named, numeric id; records live in clusters and are addressed
+//     by RID #<cluster>:<position>; positions grow and are never reused.
+//   - classes: named, with an optional superclass and a default cluster (the
+//     lower-cased class name); "V" and "E" exist in every database.
+//   - records: JSON documents. Stored fields exclude the '@' metadata; @rid,
+//     @version and @class are kept beside the fields and added on output.
+//     @version is 1 on create and +1 on every update.
+//
+// Durability: apply() commits a whole batch of operations as one RocksDB
+// WriteBatch with sync=true (one fsync of the WAL for the batch). When apply()
+// returns, every operation it reports as ok is on disk; failed operations
+// changed nothing. Operations in one batch are applied in order, each seeing
+// the effects of the earlier ones.
+//
+// Change log: every successful operation gets the next log sequence number
+// (LSN, per database, starting at 1) and a log entry with the full operation
+// as applied (with the RID it produced), written in the same batch. This is
+// what deploy and replication read (log_since) to ship changes in order.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/storage/rid.hpp"
+#include "src/util/result.hpp"
+
+namespace rocksdb {
+class Env;
+}
+
+namespace troupe::storage {
+
+// Bounds. A caller that needs more asks again (browse from a later position,
+// log_since from a later LSN) or splits its batch.
+inline constexpr size_t batch_ops_max = 10'000;            // apply(): more is refused whole
+inline constexpr size_t fields_bytes_max = 4 * 1024 * 1024;  // one record's JSON text
+inline constexpr size_t browse_records_max = 10'000;       // browse_cluster() limit cap
+inline constexpr size_t log_entries_max = 10'000;          // log_since() limit cap
+inline constexpr size_t class_name_chars_max = 128;
+
+// What a caller can react to. (Add a code only if a caller can react to it.)
+enum class errc : int {
+  ok = 0,
+  not_found = 1,          // no such record / class / cluster
+  version_conflict = 2,   // expected version differs from the stored one
+  already_exists = 3,     // class (or record at an explicit RID) exists
+  invalid_argument = 4,   // bad class name, superclass unknown, fields not a JSON object, ...
+  io_error = 5,           // RocksDB failed (disk full, corruption, ...)
+};
+const char* to_string(errc e);
+
+struct record {
+  rid id;
+  int64_t version = 0;
+  std::string class_name;
+  std::string fields;  // a JSON object as text, without '@' keys
+
+  // The whole document as OrientDB shows it:
+  // {"@type":"d","@rid":"#9:0","@version":1,"@class":"V", ...fields}
+  std::string to_json() const;
+};
+
+struct cluster_info {
+  int32_t id = -1;
+  std::string name;
+  int64_t records = 0;       // live records
+  int64_t next_position = 0; // next position a create takes
+};
+
+struct class_info {
+  std::string name;
+  std::string superclass;  // "" for none
+  int32_t default_cluster = -1;
+};
+
+// One operation of a write batch.
+struct op {
+  enum class kind : uint8_t { create = 0, update = 1, remove = 2, create_class = 3 };
+  kind k = kind::create;
+  std::string class_name;  // create: the record's class (REQUIRED, must exist);
+                           // create_class: the new class
+  std::string superclass;  // create_class only ("" for none)
+  rid id;                  // update/remove: the target; create: cluster -1 = class's default cluster
+                           // and next position, else this exact RID (used by replication/import)
+  int64_t expected_version = -1;  // update/remove: -1 = any, else must equal the stored version
+  std::string fields;      // create/update: JSON object text (replaces all fields on update)
+};
+
+struct op_result {
+  errc code = errc::ok;
+  std::string message;  // human-readable detail when code != ok
+  record rec;           // create/update: the stored record; remove: the removed RID in rec.id
+  uint64_t lsn = 0;     // the operation's LSN when ok
+};
+
+// A change log entry: what one successful operation did.
+struct log_entry {
+  uint64_t lsn = 0;
+  op applied;  // with applied.id the RID it touched, and for create/update
+               // expected_version = the version the record got; remove:
+               // expected_version = the version removed, class_name = its class;
+               // create_class: applied.id = {new default cluster, -1}
+};
+
+struct open_options {
+  bool create_if_missing = true;
+  bool sync = true;  // fsync the WAL on every apply(); false only for benchmarks/tests
+  // The seam for fault injection: every file access goes through it. nullptr =
+  // rocksdb::Env::Default(). Not owned; must outlive the database.
+  rocksdb::Env* env = nullptr;
+};
+
+class database {
+ public:
+  // Opens (or creates) the database in `dir`. A new database gets clusters
+  // internal(0), index(1), default(2), v(3), e(4) and classes V (cluster v) and
+  // E (cluster e).
+  // The error names `dir` and RocksDB's reason (missing folder without
+  // create_if_missing, locked by another process, not a troupe database,
+  // unsupported format, damaged metadata).
+  static result<std::unique_ptr<database>> open(const std::filesystem::path& dir, open_options opts = {});
+  // Closes RocksDB. REQUIRES: no call of any other member is running.
+  ~database();
+
+  // --- writes: one writer at a time (REQUIRES external serialisation) -------
+  // Applies `ops` in order as one atomic, durable batch. Returns one result per op.
+  // If the batch cannot be written (I/O error), every result is io_error and
+  // nothing changed in memory; RocksDB then refuses further writes until the
+  // database is reopened. (As with any store after a failed fsync, a batch whose
+  // WAL append succeeded but whose sync failed may reappear after a reopen.)
+  // More than batch_ops_max ops: every result is invalid_argument.
+  // A failed op (not_found, version_conflict, already_exists, invalid_argument)
+  // changes nothing and gets no LSN; checks in order: the op's own arguments
+  // (invalid_argument), then the class/cluster/record it names.
+  // Record fields: a JSON object text of at most fields_bytes_max bytes; stored
+  // canonically serialised, without its top-level '@' keys (metadata).
+  // create: version 1; explicit RID: the cluster must exist, the position must
+  // be free and < INT64_MAX, and the cluster's next position moves past it.
+  // update: version + 1, class unchanged (op.class_name is ignored).
+  // create_class: name 1-128 of [A-Za-z0-9_], unique ignoring case; the
+  // superclass must exist; its new cluster is lower(name) (or lower(name)_<n>
+  // if that cluster name is taken) with the next free cluster id.
+  std::vector<op_result> apply(const std::vector<op>& ops);
+
+  // --- reads: thread-safe, each from one consistent point in time -----------
+  std::optional<record> find(rid id) const;                    // nullopt if absent (or unreadable: see check())
+  // Records of `cluster` in position order, from `from_position` on, at most
+  // min(limit, browse_records_max). Empty for an unknown cluster.
+  std::vector<record> browse_cluster(int32_t cluster, size_t limit) const;
+  std::vector<record> browse_cluster(int32_t cluster, int64_t from_position, size_t limit) const;
+  std::vector<cluster_info> clusters() const;                  // id order
+  std::vector<class_info> classes() const;                     // name order
+  std::optional<cluster_info> cluster_by_name(std::string_view name) const;
+  std::optional<class_info> class_by_name(std::string_view name) const;
+  uint64_t last_lsn() const;
+  // Log entries with lsn > after, in LSN order, at most min(limit, log_entries_max).
+  std::vector<log_entry> log_since(uint64_t after, size_t limit) const;
+
+  // Reads everything from one snapshot and checks the invariants: every key
+  // and value decodes; every record's cluster and class exist; each cluster's
+  // stored count equals its records and its next position is past them; the
+  // log holds LSNs 1..last_lsn without gaps; in-memory metadata equals the
+  // stored one. The error names the first violation. Costs a full scan: for
+  // tests, recovery checks and tools.
+  status check() const;
+
+  const std::filesystem::path& dir() const;
+
+ private:
+  struct impl;
+  explicit database(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace troupe::storage

@@ -1,0 +1,41 @@
+#include "src/storage/rid.hpp"
+
+#include <cassert>
+#include <cstdint>
+
+#include "src/util/strings.hpp"
+
+namespace troupe::storage {
+
+namespace {
+
+// OrientDB cluster ids are Java shorts; negative ids are reserved for
+// temporary records, which never reach storage.
+constexpr int64_t cluster_id_max = 32767;
+constexpr int64_t position_max = INT64_MAX;
+
+}  // namespace
+
+std::string rid::to_string() const {
+  // Callers format only valid RIDs; a negative part means a forgotten
+  // initialisation somewhere upstream.
+  assert(cluster >= 0 && cluster <= cluster_id_max);
+  assert(position >= 0);
+  return cat('#', cluster, ':', position);
+}
+
+std::optional<rid> rid::parse(std::string_view s) {
+  if (!s.empty() && s.front() == '#') s.remove_prefix(1);
+  auto colon = s.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  // parse_int refuses empty strings, signs, spaces, junk and overflow, which
+  // is exactly the RID grammar for each part: [0-9]+.
+  auto c = parse_int(s.substr(0, colon), 0, cluster_id_max);
+  auto p = parse_int(s.substr(colon + 1), 0, position_max);
+  if (!c || !p) return std::nullopt;
+  rid out{static_cast<int32_t>(*c), *p};
+  assert(out.cluster >= 0 && out.position >= 0);
+  return out;
+}
+
+}  // namespace troupe::storage

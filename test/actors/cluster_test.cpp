@@ -1,0 +1,285 @@
+// Cluster formation in one process: N nodes, each its own actor system, home and
+// loopback ports, talking through CAF's real middleman over TCP.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "actors/node.hpp"
+#include "src/storage/database.hpp"
+#include "src/util/strings.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Polls `pred` until it holds or `timeout` passes (a bounded wait for a condition).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+struct test_node {
+  std::string name;
+  test::temp_dir home{"troupe-cluster"};
+  std::mutex mtx;
+  std::vector<std::string> lines;
+  logger log{"?", nullptr};
+  std::unique_ptr<node> n;
+
+  bool logged(const std::string& needle) {
+    std::lock_guard<std::mutex> g(mtx);
+    for (auto& l : lines)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }
+  size_t members() {
+    if (!n) return 0;
+    auto s = n->cluster(2s);
+    return s ? s->view.members.size() : 0;
+  }
+  std::string config_json(const std::string& db) {
+    auto s = n->cluster(2s);
+    if (!s) return "";
+    for (auto& c : s->configs)
+      if (c.db == db) return c.json;
+    return "";
+  }
+};
+
+// A cluster of test nodes on a private port range with fast heartbeats.
+struct test_cluster {
+  uint16_t base;
+  std::string group = "troupe-test";
+  std::string password = "s3cret";
+  std::vector<std::unique_ptr<test_node>> nodes;
+
+  explicit test_cluster(uint16_t base_port) : base(base_port) {}
+
+  test_node& add(const std::string& name, bool with_db = true) {
+    auto t = std::make_unique<test_node>();
+    t->name = name;
+    test::make_home(t->home.path());
+    if (with_db) {
+      // A small database of its own, so that it has a distributed configuration.
+      fs::create_directories(t->home / "databases");
+      auto db = storage::database::open(t->home / "databases" / "demo");
+      REQUIRE(db.ok());
+    }
+    nodes.push_back(std::move(t));
+    return *nodes.back();
+  }
+
+  void start(test_node& t, std::string pw = "", std::string grp = "", std::string name = "") {
+    startup_options o;
+    o.home = t.home.path();
+    o.shipped_config_dir = test::shipped_config_dir();
+    o.name_inputs.environment = name.empty() ? t.name : name;
+    o.name_inputs.now_ms = [] { return int64_t{1}; };
+    auto s = prepare_server(o);
+    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
+    auto& hz = s->hazelcast;
+    hz.group_name = grp.empty() ? group : grp;
+    hz.group_password = pw.empty() ? password : pw;
+    hz.port = base;
+    hz.auto_increment = true;
+    hz.port_count = 6;
+    hz.members = {member_address{"127.0.0.1", {base, static_cast<uint16_t>(base + 5)}}};
+    hz.heartbeat_interval = 100ms;
+    hz.heartbeat_timeout = 600ms;
+    for (auto& l : s->server.listeners)
+      if (l.protocol == "http") l.ports = {static_cast<uint16_t>(base + 100), static_cast<uint16_t>(base + 110)};
+    t.log.set_node(name.empty() ? t.name : name);
+    t.log.set_tee([&t](log_level, std::string_view r) {
+      std::lock_guard<std::mutex> g(t.mtx);
+      t.lines.emplace_back(r);
+    });
+    node_options no{*s, &t.log, 2};
+    no.create_demo = false;
+    no.http_threads = 1;
+    t.n = std::make_unique<node>(std::move(no));
+    auto st = t.n->start();
+    REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("cluster: two nodes form a cluster and log the seed's lines") {
+  test_cluster c(27434);
+  auto& a = c.add("alpha");
+  auto& b = c.add("beta");
+  c.start(a);
+  c.start(b);
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  CHECK(a.logged(cat("WARN [alpha] added new node id=Member [127.0.0.1]:", b.n->cluster_port(), " name=beta")));
+  CHECK(a.logged(cat("added node configuration id=Member [127.0.0.1]:", b.n->cluster_port(),
+                     " name=beta, now 2 nodes are configured")));
+  CHECK(b.logged(cat("added new node id=Member [127.0.0.1]:", a.n->cluster_port(), " name=alpha")));
+  CHECK(a.logged("update configuration db=demo from=beta"));
+  CHECK(a.logged("adding node 'beta' in partition: demo.*.0"));
+  CHECK(a.logged("updated distributed configuration for database: demo:\n----------\n{"));
+  CHECK(a.logged("Re-partitioning cluster data..."));
+  CHECK(b.n->cluster_port() > a.n->cluster_port());  // auto-increment
+
+  // Same view and configuration everywhere.
+  REQUIRE(eventually([&] { return a.config_json("demo") == b.config_json("demo") && !a.config_json("demo").empty(); }));
+  auto va = a.n->cluster()->view, vb = b.n->cluster()->view;
+  CHECK(va == vb);
+  auto cfg = parse_db_config(a.config_json("demo"), "x");
+  REQUIRE(cfg.ok());
+  auto parts = cfg->effective("*").partitioning->partitions;
+  CHECK(parts == std::vector<std::vector<std::string>>{{"<NEW_NODE>", "alpha", "beta"}});
+  // The files on disk are identical too.
+  CHECK(test::read_text(a.home / "databases" / "demo" / "distributed-config.json") ==
+        test::read_text(b.home / "databases" / "demo" / "distributed-config.json"));
+}
+
+TEST_CASE("cluster: three nodes agree on members, versions and configuration") {
+  test_cluster c(27534);
+  auto& a = c.add("n1");
+  auto& b = c.add("n2");
+  auto& d = c.add("n3");
+  c.start(a);
+  c.start(b);
+  c.start(d);
+  REQUIRE(eventually([&] { return a.members() == 3 && b.members() == 3 && d.members() == 3; }));
+  REQUIRE(eventually([&] {
+    auto x = a.config_json("demo");
+    return !x.empty() && x == b.config_json("demo") && x == d.config_json("demo");
+  }));
+  CHECK(a.n->cluster()->view == d.n->cluster()->view);
+  auto cfg = parse_db_config(a.config_json("demo"), "x");
+  REQUIRE(cfg.ok());
+  // <NEW_NODE> expanded exactly once per node.
+  CHECK(cfg->effective("*").partitioning->partitions ==
+        std::vector<std::vector<std::string>>{{"<NEW_NODE>", "n1", "n2", "n3"}});
+  CHECK(a.logged("now 3 nodes are configured"));
+}
+
+TEST_CASE("cluster: a wrong password or group name is refused on both sides, and the node runs alone") {
+  test_cluster c(27634);
+  auto& a = c.add("good");
+  auto& bad = c.add("intruder");
+  auto& other = c.add("othergroup");
+  c.start(a);
+  c.start(bad, "wrong-password");
+  auto at_a = cat("cannot join the cluster at Member [127.0.0.1]:", a.n->cluster_port());
+  REQUIRE(eventually([&] { return bad.logged(at_a); }));
+  CHECK(bad.logged("wrong group name or password; running alone"));
+  CHECK(eventually([&] { return a.logged("refused node 'intruder'"); }));
+  CHECK(a.members() == 1);
+  CHECK(bad.members() == 1);
+  CHECK(bad.n->info().ok());  // still running
+  c.start(other, "", "another-group");
+  REQUIRE(eventually([&] { return a.logged("refused node 'othergroup': wrong group name 'another-group'"); }));
+  CHECK(eventually([&] { return other.logged(at_a); }));
+  CHECK(a.members() == 1);
+  // No tight retry loop: the refusal is logged once per reason, not per probe.
+  size_t refusals = 0;
+  {
+    std::lock_guard<std::mutex> g(bad.mtx);
+    for (auto& l : bad.lines) refusals += l.find(at_a) != std::string::npos;
+  }
+  CHECK(refusals == 1);
+}
+
+TEST_CASE("cluster: a node name already taken by a live member is refused") {
+  test_cluster c(27734);
+  auto& a = c.add("same");
+  auto& b = c.add("dup");
+  c.start(a);
+  c.start(b, "", "", "same");
+  REQUIRE(eventually([&] { return b.logged("is taken by a live member"); }));
+  CHECK(a.logged("refused node 'same'"));
+  CHECK(a.members() == 1);
+  CHECK(b.members() == 1);
+}
+
+TEST_CASE("cluster: a clean leave and a crash are both detected within the configured timeout") {
+  test_cluster c(27834);
+  auto& a = c.add("stay");
+  auto& b = c.add("leaver");
+  auto& d = c.add("crasher");
+  c.start(a);
+  c.start(b);
+  c.start(d);
+  REQUIRE(eventually([&] { return a.members() == 3 && b.members() == 3 && d.members() == 3; }));
+  auto b_port = b.n->cluster_port();
+  b.n->stop();
+  REQUIRE(eventually([&] { return a.members() == 2 && d.members() == 2; }, 2s));
+  CHECK(a.logged("node 'leaver' is leaving the cluster"));
+  CHECK(a.logged(cat("node removed id=Member [127.0.0.1]:", b_port, " name=leaver")));
+  auto t0 = std::chrono::steady_clock::now();
+  d.n->kill();
+  REQUIRE(eventually([&] { return a.members() == 1; }, 2s));
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < 600ms + 200ms);  // heartbeat timeout + one interval, at most
+  CHECK(a.logged("name=crasher"));
+}
+
+TEST_CASE("cluster: configurations converge after joins, leaves and restarts; a restart reloads its file") {
+  test_cluster c(27934);
+  auto& a = c.add("p1");
+  auto& b = c.add("p2");
+  c.start(a);
+  c.start(b);
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  b.n->stop();
+  REQUIRE(eventually([&] { return a.members() == 1; }, 2s));
+  // hotAlignment is true by default: the node that left stays in the partitions.
+  auto cfg = parse_db_config(a.config_json("demo"), "x");
+  REQUIRE(cfg.ok());
+  CHECK(cfg->effective("*").partitioning->partitions ==
+        std::vector<std::vector<std::string>>{{"<NEW_NODE>", "p1", "p2"}});
+  auto version_before = cfg->version;
+  c.start(b);
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  CHECK(b.logged("loaded database configuration from disk"));
+  REQUIRE(eventually([&] { return a.config_json("demo") == b.config_json("demo"); }));
+  cfg = parse_db_config(b.config_json("demo"), "x");
+  REQUIRE(cfg.ok());
+  // Not added twice, and no needless version bump.
+  CHECK(cfg->effective("*").partitioning->partitions ==
+        std::vector<std::vector<std::string>>{{"<NEW_NODE>", "p1", "p2"}});
+  CHECK(cfg->version == version_before);
+  CHECK(test::read_text(a.home / "databases" / "demo" / "distributed-config.json") ==
+        test::read_text(b.home / "databases" / "demo" / "distributed-config.json"));
+}
+
+TEST_CASE("cluster: with hotAlignment false a leaving node is removed from its partitions and added again") {
+  test_cluster c(28034);
+  auto& a = c.add("h1");
+  auto& b = c.add("h2");
+  for (auto* t : {&a, &b}) {
+    auto path = t->home / "config" / "default-distributed-db-config.json";
+    auto text = test::read_text(path);
+    auto pos = text.find("\"hotAlignment\": true");
+    REQUIRE(pos != std::string::npos);
+    text.replace(pos, 20, "\"hotAlignment\": false");
+    test::write_text(path, text);
+  }
+  c.start(a);
+  c.start(b);
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  b.n->stop();
+  REQUIRE(eventually([&] { return a.members() == 1; }, 2s));
+  CHECK(a.logged("removing node 'h2' in partition: demo.*.0"));
+  auto cfg = parse_db_config(a.config_json("demo"), "x");
+  REQUIRE(cfg.ok());
+  CHECK(cfg->effective("*").partitioning->partitions == std::vector<std::vector<std::string>>{{"<NEW_NODE>", "h1"}});
+  c.start(b);
+  REQUIRE(eventually([&] { return a.members() == 2 && a.config_json("demo") == b.config_json("demo"); }));
+  cfg = parse_db_config(a.config_json("demo"), "x");
+  CHECK(cfg->effective("*").partitioning->partitions ==
+        std::vector<std::vector<std::string>>{{"<NEW_NODE>", "h1", "h2"}});
+}

@@ -1,0 +1,364 @@
+// The REST API over real loopback sockets against a real node (actor system,
+// RocksDB on disk, Beast server).
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "actors/node.hpp"
+#include "test/http/test_client.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+std::string base64(std::string_view in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (in.size() - i == 1) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (in.size() - i == 2) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// A running node on a private port range, with root's password known.
+struct rest_node {
+  test::temp_dir home;
+  logger log{"rest", std::getenv("TROUPE_TEST_LOG") ? logger::console_sink() : nullptr};
+  std::unique_ptr<node> n;
+  std::string root_pw;
+
+  explicit rest_node(bool demo = false) {
+    startup_options o;
+    o.home = home.path();
+    o.shipped_config_dir = test::shipped_config_dir();
+    o.name_inputs.environment = "rest1";
+    o.name_inputs.now_ms = [] { return int64_t{1}; };
+    auto s = prepare_server(o);
+    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
+    REQUIRE(s->generated_root_password.has_value());
+    root_pw = *s->generated_root_password;
+    for (auto& l : s->server.listeners)
+      if (l.protocol == "http") l.ports = {23480, 23490};
+    // A private cluster: never join a node some other test or person started.
+    s->hazelcast.group_name = "troupe-rest-test";
+    s->hazelcast.port = 23434;
+    s->hazelcast.members = {member_address{"127.0.0.1", {23434, 23435}}};
+    node_options no{*s, &log};
+    no.create_demo = demo;
+    n = std::make_unique<node>(std::move(no));
+    auto st = n->start();
+    REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
+  }
+  uint16_t port() const { return n->http_port(); }
+  std::string root() const { return "Authorization: Basic " + base64("root:" + root_pw) + "\r\n"; }
+};
+
+struct reply {
+  int status = 0;
+  std::string body;
+  test::raw_response raw;
+  json::value js() const {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    REQUIRE_MESSAGE(!ec, "not JSON: " << body);
+    return v;
+  }
+};
+
+reply call(test::test_client& c, std::string_view method, std::string_view target, std::string_view body,
+           std::string_view headers) {
+  REQUIRE(c.send(test::make_request(method, target, body, headers)));
+  auto r = c.read_response(10s, method == "HEAD");
+  REQUIRE_MESSAGE(r.has_value(), "no response to " << method << " " << target);
+  return reply{r->status, r->body, *r};
+}
+
+reply call(uint16_t port, std::string_view method, std::string_view target, std::string_view body = {},
+           std::string_view headers = {}) {
+  test::test_client c(port);
+  REQUIRE(c.connected());
+  return call(c, method, target, body, headers);
+}
+
+// Checks OrientDB's error shape and returns its content.
+std::string error_content(const reply& r) {
+  auto v = r.js();
+  auto& e = v.at("errors").as_array().at(0).as_object();
+  CHECK(e.at("code").as_int64() == r.status);
+  CHECK(!e.at("reason").as_string().empty());
+  return std::string(e.at("content").as_string());
+}
+
+}  // namespace
+
+TEST_CASE("rest: authentication and permissions") {
+  rest_node t;
+  auto guest = "Authorization: Basic " + base64("guest:guest") + "\r\n";
+  auto r = call(t.port(), "GET", "/listDatabases");
+  CHECK(r.status == 401);
+  CHECK(r.raw.header("www-authenticate") == "Basic realm=\"OrientDB Server\"");
+  error_content(r);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, "Authorization: Basic " + base64("root:wrong") + "\r\n").status ==
+        401);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, "Authorization: Basic !!!\r\n").status == 401);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, "Authorization: Bearer abc\r\n").status == 401);
+  r = call(t.port(), "GET", "/listDatabases", {}, guest);
+  CHECK(r.status == 200);
+  CHECK(r.js().at("databases").as_array().empty());
+  // guest may only list databases.
+  CHECK(call(t.port(), "POST", "/database/x/plocal", {}, guest).status == 403);
+  CHECK(call(t.port(), "GET", "/server", {}, guest).status == 403);
+  REQUIRE(call(t.port(), "POST", "/database/demo/plocal", {}, t.root()).status == 200);
+  r = call(t.port(), "GET", "/document/demo/%239:0", {}, guest);
+  CHECK(r.status == 403);
+  CHECK(error_content(r).find("guest") != std::string::npos);
+  CHECK(call(t.port(), "DELETE", "/database/demo", {}, guest).status == 403);
+}
+
+TEST_CASE("rest: databases are created, described, listed and dropped") {
+  rest_node t;
+  auto r = call(t.port(), "POST", "/database/shop/plocal", {}, t.root());
+  REQUIRE(r.status == 200);
+  auto info = r.js();
+  bool has_v = false, has_e = false;
+  for (auto& c : info.at("classes").as_array()) {
+    has_v |= c.at("name").as_string() == "V";
+    has_e |= c.at("name").as_string() == "E";
+  }
+  CHECK(has_v);
+  CHECK(has_e);
+  CHECK(info.at("clusters").as_array().size() >= 5);
+  CHECK(info.at("clusters").as_array().at(0).at("name").as_string() == "internal");
+  CHECK(call(t.port(), "POST", "/database/shop/plocal", {}, t.root()).status == 409);
+  CHECK(call(t.port(), "POST", "/database/bad%20name/plocal", {}, t.root()).status == 400);
+  CHECK(call(t.port(), "POST", "/database/x/memory", {}, t.root()).status == 400);
+  r = call(t.port(), "GET", "/listDatabases", {}, t.root());
+  CHECK(r.js().at("databases").as_array() == json::array{"shop"});
+  r = call(t.port(), "GET", "/database/shop", {}, t.root());
+  CHECK(r.status == 200);
+  CHECK(r.js().at("currentUser").as_string() == "root");
+  r = call(t.port(), "GET", "/server", {}, t.root());
+  CHECK(r.status == 200);
+  CHECK(r.js().at("storages").as_array().size() == 1);
+  CHECK(call(t.port(), "DELETE", "/database/shop", {}, t.root()).status == 204);
+  CHECK(!std::filesystem::exists(t.home / "databases" / "shop"));
+  CHECK(call(t.port(), "GET", "/database/shop", {}, t.root()).status == 404);
+  CHECK(call(t.port(), "DELETE", "/database/shop", {}, t.root()).status == 404);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, t.root()).js().at("databases").as_array().empty());
+  // The name is free again.
+  CHECK(call(t.port(), "POST", "/database/shop/plocal", {}, t.root()).status == 200);
+}
+
+TEST_CASE("rest: documents are created, read, updated with versions and deleted over one keep-alive connection") {
+  rest_node t;
+  REQUIRE(call(t.port(), "POST", "/database/db/plocal", {}, t.root()).status == 200);
+  test::test_client c(t.port());
+  REQUIRE(c.connected());
+  auto r = call(c, "POST", "/document/db", R"({"@class":"V","name":"Dark Star","performances":219})", t.root());
+  REQUIRE(r.status == 201);
+  auto doc = r.js().as_object();
+  std::string rid(doc.at("@rid").as_string());
+  CHECK(rid.rfind("#", 0) == 0);
+  CHECK(doc.at("@version").as_int64() == 1);
+  CHECK(doc.at("@class").as_string() == "V");
+  CHECK(doc.at("name").as_string() == "Dark Star");
+  auto path = "/document/db/" + rid.substr(1);  // '#' is optional in paths
+  r = call(c, "GET", path, {}, t.root());
+  REQUIRE(r.status == 200);
+  CHECK(r.js().at("performances").as_int64() == 219);
+  CHECK(call(c, "GET", "/document/db/%23" + rid.substr(1), {}, t.root()).status == 200);
+  CHECK(call(c, "HEAD", path, {}, t.root()).status == 204);
+  // Update with the right version.
+  r = call(c, "PUT", path, R"({"@version":1,"name":"Dark Star","performances":220})", t.root());
+  REQUIRE(r.status == 200);
+  CHECK(r.js().at("@version").as_int64() == 2);
+  CHECK(r.js().at("performances").as_int64() == 220);
+  // A stale version is refused with OrientDB's message and changes nothing.
+  r = call(c, "PUT", path, R"({"@version":1,"name":"overwritten"})", t.root());
+  CHECK(r.status == 409);
+  CHECK(error_content(r).find("Cannot UPDATE the record " + rid + " because the version is not the latest") !=
+        std::string::npos);
+  CHECK(error_content(r).find("(db=v2 your=v1)") != std::string::npos);
+  CHECK(call(c, "GET", path, {}, t.root()).js().at("name").as_string() == "Dark Star");
+  // Partial update merges.
+  r = call(c, "PUT", path + "?updateMode=partial", R"({"@version":2,"song_type":"original"})", t.root());
+  REQUIRE(r.status == 200);
+  CHECK(r.js().at("name").as_string() == "Dark Star");
+  CHECK(r.js().at("song_type").as_string() == "original");
+  // PUT without a RID in the path takes @rid from the body.
+  r = call(c, "PUT", "/document/db", R"({"@rid":")" + rid + R"(","@version":3,"name":"x"})", t.root());
+  CHECK(r.status == 200);
+  CHECK(r.js().at("@version").as_int64() == 4);
+  // Delete.
+  CHECK(call(c, "DELETE", path, {}, t.root()).status == 204);
+  CHECK(call(c, "GET", path, {}, t.root()).status == 404);
+  CHECK(call(c, "HEAD", path, {}, t.root()).status == 404);
+  CHECK(call(c, "DELETE", path, {}, t.root()).status == 404);
+}
+
+TEST_CASE("rest: classes and cluster browsing") {
+  rest_node t;
+  REQUIRE(call(t.port(), "POST", "/database/db/plocal", {}, t.root()).status == 200);
+  auto r = call(t.port(), "POST", "/class/db/Person", R"({"superClass":"V"})", t.root());
+  REQUIRE(r.status == 201);
+  CHECK(r.js().at("superClass").as_string() == "V");
+  CHECK(call(t.port(), "POST", "/class/db/Person", {}, t.root()).status == 409);
+  CHECK(call(t.port(), "GET", "/class/db/Person", {}, t.root()).status == 200);
+  CHECK(call(t.port(), "GET", "/class/db/Nobody", {}, t.root()).status == 404);
+  for (int i = 0; i < 25; ++i)
+    REQUIRE(call(t.port(), "POST", "/document/db", R"({"@class":"Person","n":)" + std::to_string(i) + "}", t.root())
+                .status == 201);
+  r = call(t.port(), "GET", "/cluster/db/person", {}, t.root());
+  REQUIRE(r.status == 200);
+  CHECK(r.js().at("schema").at("name").as_string() == "person");
+  CHECK(r.js().at("result").as_array().size() == 20);  // OrientDB's default limit
+  CHECK(r.js().at("result").as_array().at(0).at("n").as_int64() == 0);
+  r = call(t.port(), "GET", "/cluster/db/person/100", {}, t.root());
+  CHECK(r.js().at("result").as_array().size() == 25);
+  auto info = call(t.port(), "GET", "/database/db", {}, t.root()).js();
+  int64_t person_records = -1;
+  for (auto& c : info.at("clusters").as_array())
+    if (c.at("name").as_string() == "person") person_records = c.at("records").as_int64();
+  CHECK(person_records == 25);
+}
+
+TEST_CASE("rest: bad requests get their status and OrientDB's error body") {
+  rest_node t;
+  REQUIRE(call(t.port(), "POST", "/database/db/plocal", {}, t.root()).status == 200);
+  auto created = call(t.port(), "POST", "/document/db", R"({"@class":"V","a":1})", t.root()).js();
+  std::string rid(created.at("@rid").as_string());
+  struct bad {
+    std::string name;
+    std::string method, target, body;
+    int status;
+    const char* expect;
+  };
+  std::vector<bad> table = {
+      {"malformed JSON", "POST", "/document/db", R"({"@class":"V",)", 400, "not valid JSON"},
+      {"JSON array", "POST", "/document/db", "[1,2]", 400, "must be a JSON object"},
+      {"empty body", "POST", "/document/db", "", 400, "body is empty"},
+      {"no class", "POST", "/document/db", R"({"a":1})", 400, "no @class"},
+      {"class not a string", "POST", "/document/db", R"({"@class":5})", 400, "@class must be a string"},
+      {"unknown class", "POST", "/document/db", R"({"@class":"Nope"})", 400, "Nope"},
+      {"too deep", "POST", "/document/db", R"({"@class":"V","a":)" + std::string(100, '[') + std::string(100, ']') + "}",
+       400, "not valid JSON"},
+      {"bad RID", "GET", "/document/db/abc", "", 400, "Invalid record id 'abc'"},
+      {"RID with sign", "GET", "/document/db/%23-1:0", "", 400, "Invalid record id"},
+      {"RID overflow", "GET", "/document/db/%2399999999:0", "", 400, "Invalid record id"},
+      {"RID missing position", "GET", "/document/db/%239:", "", 400, "Invalid record id"},
+      {"unknown record", "GET", "/document/db/%239:999", "", 404, "Record #9:999 not found"},
+      {"unknown database", "GET", "/document/nodb/%239:0", "", 404, "Database 'nodb' not found"},
+      {"unknown command", "GET", "/frobnicate/db", "", 404, "No command"},
+      {"wrong method", "PATCH", "/document/db/%239:0", "", 405, "not allowed"},
+      {"PUT without version", "PUT", "/document/db/" + rid.substr(1), R"({"a":2})", 400, "no @version"},
+      {"PUT with bad version", "PUT", "/document/db/" + rid.substr(1), R"({"@version":"x"})", 400, "@version"},
+      {"PUT without RID", "PUT", "/document/db", R"({"@version":1})", 400, "no @rid"},
+      {"PUT of a missing record", "PUT", "/document/db/%239:999", R"({"@version":1})", 404, "not found"},
+      {"bad updateMode", "PUT", "/document/db/" + rid.substr(1) + "?updateMode=half", R"({"@version":1})", 400,
+       "updateMode"},
+      {"bad browse limit", "GET", "/cluster/db/v/0", "", 400, "limit"},
+      {"unknown cluster", "GET", "/cluster/db/nope", "", 404, "Cluster 'nope' not found"},
+      {"database path too short", "GET", "/database", "", 400, "Syntax error"},
+      {"delete with bad version", "DELETE", "/document/db/" + rid.substr(1) + "?version=abc", "", 400, "version"},
+      {"stale delete", "DELETE", "/document/db/" + rid.substr(1) + "?version=7", "", 409, "Cannot DELETE the record"},
+  };
+  for (auto& b : table) {
+    CAPTURE(b.name);
+    auto r = call(t.port(), b.method, b.target, b.body, t.root());
+    CHECK(r.status == b.status);
+    auto content = error_content(r);
+    CAPTURE(content);
+    CHECK(content.find(b.expect) != std::string::npos);
+    if (b.status == 405) CHECK(!r.raw.header("allow").empty());
+  }
+  // Nothing of the above changed the record.
+  auto again = call(t.port(), "GET", "/document/db/" + rid.substr(1), {}, t.root()).js();
+  CHECK(again.at("@version").as_int64() == 1);
+  CHECK(again.at("a").as_int64() == 1);
+}
+
+TEST_CASE("rest: documents survive a node restart") {
+  test::temp_dir keep;
+  std::string rid;
+  std::string pw;
+  std::filesystem::path home;
+  {
+    rest_node t;
+    pw = t.root_pw;
+    REQUIRE(call(t.port(), "POST", "/database/db/plocal", {}, t.root()).status == 200);
+    rid = call(t.port(), "POST", "/document/db", R"({"@class":"V","k":"v"})", t.root()).js().at("@rid").as_string();
+    t.n->stop();
+    std::filesystem::copy(t.home.path(), keep / "home", std::filesystem::copy_options::recursive);
+  }
+  startup_options o;
+  o.home = keep / "home";
+  o.shipped_config_dir = test::shipped_config_dir();
+  o.name_inputs.now_ms = [] { return int64_t{1}; };
+  auto s = prepare_server(o);
+  REQUIRE(s.ok());
+  CHECK_FALSE(s->generated_root_password.has_value());  // stored the first time
+  for (auto& l : s->server.listeners)
+    if (l.protocol == "http") l.ports = {23480, 23490};
+  s->hazelcast.group_name = "troupe-rest-test";
+  s->hazelcast.port = 23434;
+  s->hazelcast.members = {member_address{"127.0.0.1", {23434, 23435}}};
+  logger log("restart", nullptr);
+  node_options no{*s, &log};
+  no.create_demo = false;
+  node n(std::move(no));
+  REQUIRE(n.start().ok());
+  auto r = call(n.http_port(), "GET", "/document/db/" + rid.substr(1), {},
+                "Authorization: Basic " + base64("root:" + pw) + "\r\n");
+  CHECK(r.status == 200);
+  CHECK(r.js().at("k").as_string() == "v");
+}
+
+TEST_CASE("rest: the demo database is created on an empty home and serves a song with its edges") {
+  rest_node t(true);
+  auto r = call(t.port(), "GET", "/listDatabases", {}, t.root());
+  CHECK(r.js().at("databases").as_array() == json::array{"GratefulDeadConcerts"});
+  auto info = call(t.port(), "GET", "/database/GratefulDeadConcerts", {}, t.root()).js();
+  int64_t v_records = -1, v_cluster = -1;
+  for (auto& c : info.at("classes").as_array())
+    if (c.at("name").as_string() == "V") {
+      v_records = c.at("records").as_int64();
+      v_cluster = c.at("defaultCluster").as_int64();
+    }
+  CHECK(v_records == 808);
+  r = call(t.port(), "GET", "/cluster/GratefulDeadConcerts/v/1000", {}, t.root());
+  REQUIRE(r.status == 200);
+  std::string song_rid;
+  auto page = r.js();
+  for (auto& d : page.at("result").as_array())
+    if (d.at("type").as_string() == "song" && d.as_object().contains("out_followed_by")) {
+      song_rid = d.at("@rid").as_string();
+      break;
+    }
+  REQUIRE(!song_rid.empty());
+  r = call(t.port(), "GET", "/document/GratefulDeadConcerts/" + song_rid.substr(1), {}, t.root());
+  REQUIRE(r.status == 200);
+  auto song = r.js();
+  CHECK(song.at("@class").as_string() == "V");
+  CHECK(song.as_object().contains("song_type"));
+  auto& edges = song.at("out_followed_by").as_array();
+  REQUIRE(!edges.empty());
+  auto edge = call(t.port(), "GET", "/document/GratefulDeadConcerts/" + std::string(edges[0].as_string()).substr(1), {},
+                   t.root())
+                  .js();
+  CHECK(edge.at("@class").as_string() == "followed_by");
+  CHECK(edge.at("out").as_string() == song_rid);
+  CHECK(edge.as_object().contains("weight"));
+  (void)v_cluster;
+}

@@ -1,0 +1,252 @@
+// Benchmark (meson benchmark target, not a test): document create and read
+// throughput on one node, over HTTP keep-alive connections and straight to the
+// database actor / storage, so the cost of HTTP and of storage can be told apart.
+//
+// Prints one line per figure:  troupe <workload> <metric> <value> <unit>
+//
+//   TROUPE_BENCH_DOCS  documents per workload (default 4000)
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "actors/database_actor.hpp"
+#include "actors/node.hpp"
+#include "actors/protocol.hpp"
+#include "test/http/test_client.hpp"
+#include "src/util/strings.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+using namespace std::chrono;
+namespace json = boost::json;
+
+namespace {
+
+std::string base64(std::string_view in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (in.size() - i == 1) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (in.size() - i == 2) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// A document of about 1 KiB, realistic text rather than random bytes.
+std::string doc_fields(int i) {
+  std::string text;
+  static const char* words[] = {"song", "artist", "concert", "setlist", "encore", "tour", "venue", "tape"};
+  std::mt19937 rng(static_cast<uint32_t>(i));
+  while (text.size() < 900) {
+    text += words[rng() % 8];
+    text += ' ';
+  }
+  return cat(R"({"@class":"V","n":)", i, R"(,"name":"doc)", i, R"(","text":")", text, R"("})");
+}
+
+struct stats {
+  std::vector<double> lat_ms;
+  double seconds = 0;
+};
+
+void print(const std::string& workload, const stats& s) {
+  auto l = s.lat_ms;
+  std::sort(l.begin(), l.end());
+  auto pct = [&](double p) { return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))]; };
+  std::printf("troupe %s throughput %.0f ops/s\n", workload.c_str(), l.size() / s.seconds);
+  std::printf("troupe %s p50 %.3f ms\n", workload.c_str(), pct(0.50));
+  std::printf("troupe %s p99 %.3f ms\n", workload.c_str(), pct(0.99));
+  std::fflush(stdout);
+}
+
+// Runs `per_client` requests on each of `clients` keep-alive connections.
+// `make` builds request i of client c; `check` validates the response.
+template <class Make, class Check>
+stats run_http(uint16_t port, int clients, int per_client, Make make, Check check) {
+  stats out;
+  std::vector<std::vector<double>> lat(static_cast<size_t>(clients));
+  std::atomic<int> failures{0};
+  auto t0 = steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      test::test_client cl(port);
+      if (!cl.connected()) {
+        failures += per_client;
+        return;
+      }
+      for (int i = 0; i < per_client; ++i) {
+        auto req = make(c, i);
+        auto s = steady_clock::now();
+        if (!cl.send(req)) {
+          ++failures;
+          return;
+        }
+        auto r = cl.read_response(seconds(30));
+        if (!r || !check(c, i, *r)) {
+          ++failures;
+          continue;
+        }
+        lat[static_cast<size_t>(c)].push_back(duration<double, std::milli>(steady_clock::now() - s).count());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  out.seconds = duration<double>(steady_clock::now() - t0).count();
+  for (auto& v : lat) out.lat_ms.insert(out.lat_ms.end(), v.begin(), v.end());
+  if (failures > 0) std::fprintf(stderr, "bench: %d failed requests\n", failures.load());
+  return out;
+}
+
+}  // namespace
+
+int main() {
+  int docs = 4000;
+  if (const char* e = std::getenv("TROUPE_BENCH_DOCS")) docs = std::max(160, std::atoi(e));
+  test::temp_dir home("troupe-bench");
+
+  // --- over HTTP -------------------------------------------------------------
+  {
+    startup_options o;
+    o.home = home.path();
+    o.shipped_config_dir = test::shipped_config_dir();
+    o.name_inputs.environment = "bench";
+    o.name_inputs.now_ms = [] { return int64_t{1}; };
+    auto s = prepare_server(o);
+    if (!s) {
+      std::fprintf(stderr, "bench: %s\n", s.error().render().c_str());
+      return 1;
+    }
+    for (auto& l : s->server.listeners)
+      if (l.protocol == "http") l.ports = {24480, 24490};
+    logger log("bench", nullptr);
+    node_options no{*s, &log};
+    no.create_demo = false;
+    node n(std::move(no));
+    if (auto st = n.start(); !st) {
+      std::fprintf(stderr, "bench: %s\n", st.error().render().c_str());
+      return 1;
+    }
+    auto auth = "Authorization: Basic " + base64("root:" + *s->generated_root_password) + "\r\n";
+    auto port = n.http_port();
+    {
+      test::test_client c(port);
+      c.send(test::make_request("POST", "/database/bench/plocal", {}, auth));
+      auto r = c.read_response(seconds(30));
+      if (!r || r->status != 200) {
+        std::fprintf(stderr, "bench: cannot create the database\n");
+        return 1;
+      }
+    }
+    for (int clients : {1, 16}) {
+      std::vector<std::vector<std::string>> rids(static_cast<size_t>(clients));
+      int per = docs / clients;
+      auto create = run_http(
+          port, clients, per,
+          [&](int c, int i) { return test::make_request("POST", "/document/bench", doc_fields(c * per + i), auth); },
+          [&](int c, int, const test::raw_response& r) {
+            if (r.status != 201) return false;
+            boost::system::error_code ec;
+            auto v = json::parse(r.body, ec);
+            if (ec) return false;
+            rids[static_cast<size_t>(c)].emplace_back(v.at("@rid").as_string());
+            return true;
+          });
+      print(cat("http_create_c", clients), create);
+      auto read = run_http(
+          port, clients, per,
+          [&](int c, int i) {
+            auto& mine = rids[static_cast<size_t>(c)];
+            auto& rid = mine[static_cast<size_t>(i) % mine.size()];
+            return test::make_request("GET", "/document/bench/" + rid.substr(1), {}, auth);
+          },
+          [](int, int, const test::raw_response& r) { return r.status == 200; });
+      print(cat("http_read_c", clients), read);
+    }
+    n.stop();
+  }
+
+  // --- straight to the database actor (writes) and storage (reads) ----------
+  {
+    auto db = storage::database::open(home / "direct");
+    if (!db) {
+      std::fprintf(stderr, "bench: %s\n", db.error().render().c_str());
+      return 1;
+    }
+    std::shared_ptr<storage::database> shared = std::move(*db);
+    caf::actor_system_config cfg;
+    add_message_types(cfg);
+    cfg.set("scheduler.max-threads", size_t{2});
+    caf::actor_system sys{cfg};
+    logger log("bench", nullptr);
+    auto writer = spawn_database_actor(sys, "direct", shared, &log);
+    std::vector<storage::rid> rids;
+    for (int in_flight : {1, 16}) {
+      stats st;
+      std::vector<steady_clock::time_point> started(static_cast<size_t>(docs));
+      auto t0 = steady_clock::now();
+      caf::scoped_actor self{sys};
+      int sent = 0, done = 0;
+      auto send_one = [&] {
+        storage::op o;
+        o.k = storage::op::kind::create;
+        o.class_name = "V";
+        auto body = json::parse(doc_fields(sent)).as_object();
+        body.erase("@class");
+        o.fields = json::serialize(body);
+        started[static_cast<size_t>(sent)] = steady_clock::now();
+        self->send(writer, write_atom::value, op_list{std::move(o)});
+        ++sent;
+      };
+      // Asynchronous sends with `in_flight` outstanding; replies come back as messages.
+      while (sent < std::min(in_flight, docs)) send_one();
+      while (done < docs) {
+        self->receive([&](op_results& r) {
+          st.lat_ms.push_back(duration<double, std::milli>(steady_clock::now() - started[static_cast<size_t>(done)]).count());
+          if (!r.empty() && r[0].code == storage::errc::ok) rids.push_back(r[0].rec.id);
+          ++done;
+          if (sent < docs) send_one();
+        });
+      }
+      st.seconds = duration<double>(steady_clock::now() - t0).count();
+      print(cat("actor_create_q", in_flight), st);
+    }
+    for (int threads : {1, 16}) {
+      stats st;
+      std::vector<std::vector<double>> lat(static_cast<size_t>(threads));
+      auto t0 = steady_clock::now();
+      std::vector<std::thread> ts;
+      int per = docs / threads;
+      for (int t = 0; t < threads; ++t)
+        ts.emplace_back([&, t] {
+          for (int i = 0; i < per; ++i) {
+            auto s = steady_clock::now();
+            auto r = shared->find(rids[static_cast<size_t>(t * per + i) % rids.size()]);
+            if (r) lat[static_cast<size_t>(t)].push_back(duration<double, std::milli>(steady_clock::now() - s).count());
+          }
+        });
+      for (auto& t : ts) t.join();
+      st.seconds = duration<double>(steady_clock::now() - t0).count();
+      for (auto& v : lat) st.lat_ms.insert(st.lat_ms.end(), v.begin(), v.end());
+      print(cat("storage_read_t", threads), st);
+    }
+    caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  }
+  return 0;
+}
