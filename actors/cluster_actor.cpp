@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "src/server/startup.hpp"
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
 
@@ -32,6 +33,7 @@ struct candidate {
 struct pending_hello {
   std::string name;
   std::string nonce;
+  steady_clock::time_point at;
 };
 
 struct cluster_state_t {
@@ -45,12 +47,17 @@ struct cluster_state_t {
   std::map<std::string, db_config> configs;          // by database
   std::map<std::string, std::string> changed_by;     // last change's origin, by database
   std::map<std::string, peer> peers;                 // connected members, by name
+  // When each member was last heard from (any message), by name. A member
+  // enters with the time it joined the view, so one we never manage to connect
+  // to is suspected after the timeout like any other.
+  std::map<std::string, steady_clock::time_point> heard;
   std::set<std::string> connecting;                  // members being connected to
   std::set<std::string> suspected;                   // lost members not yet removed
   std::map<std::string, pending_hello> hellos;       // by the joiner's node id
   std::vector<candidate> candidates;
   size_t probe_index = 0;
   bool probing = false;
+  bool joining = false;  // a join of ours is under way: refuse to be joined meanwhile
   std::chrono::milliseconds probe_delay{1000};
   std::string last_refusal;
   std::vector<partition_entry> table;
@@ -80,6 +87,11 @@ bool i_am_leader(const cluster_state_t& st) {
 
 // Messages from the network are served only to members (by CAF node id), or
 // from this node itself.
+bool from_self(self_ptr self) {
+  auto sender = self->current_sender();
+  return !sender || sender->node() == self->node();
+}
+
 bool from_member(self_ptr self) {
   auto sender = self->current_sender();
   if (!sender) return true;
@@ -178,6 +190,7 @@ void remove_member(self_ptr self, const std::string& name) {
   st.view.members.erase(it);
   st.view.version += 1;
   st.suspected.erase(name);
+  st.heard.erase(name);
   if (auto p = st.peers.find(name); p != st.peers.end()) {
     self->demonitor(p->second.handle.address());
     st.peers.erase(p);
@@ -214,9 +227,9 @@ void suspect(self_ptr self, const std::string& name) {
 }
 
 // Non-leaders (and a joiner): adopt a state from the leader if it is newer.
-void apply_state(self_ptr self, const cluster_state& s) {
+void apply_state(self_ptr self, const cluster_state& s, bool authoritative = false) {
   auto& st = self->state;
-  if (s.view.version > st.view.version || st.view.members.size() <= 1) {
+  if (authoritative || s.view.version > st.view.version || st.view.members.size() <= 1) {
     for (auto& m : s.view.members) {
       if (m.name == st.me.name || st.view.find(m.name) != nullptr) continue;
       st.log->warn(component, cat("added new node id=", m.member_id(), " name=", m.name));
@@ -234,8 +247,13 @@ void apply_state(self_ptr self, const cluster_state& s) {
     st.view = s.view;
     for (auto i = st.suspected.begin(); i != st.suspected.end();)
       i = st.view.find(*i) == nullptr ? st.suspected.erase(i) : std::next(i);
+    for (auto i = st.heard.begin(); i != st.heard.end();)
+      i = st.view.find(i->first) == nullptr ? st.heard.erase(i) : std::next(i);
+    for (auto& m : st.view.members)
+      if (m.name != st.me.name) st.heard.emplace(m.name, steady_clock::now());
   }
   for (auto& c : s.configs) {
+    if (!valid_database_name(c.db)) continue;  // names become paths: never trust them
     auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from the cluster"));
     if (!parsed) {
       st.log->error(component, cat("ignored a distributed configuration: ", parsed.error().render()));
@@ -243,7 +261,12 @@ void apply_state(self_ptr self, const cluster_state& s) {
     }
     parsed->version = c.version;
     auto mine = st.configs.find(c.db);
-    if (mine != st.configs.end() && mine->second.version >= c.version) continue;
+    if (mine != st.configs.end()) {
+      // The leader's word is final when we join (our counter may have run ahead
+      // while we were alone); afterwards only newer versions are taken.
+      bool same = mine->second.version == c.version && to_json(mine->second) == to_json(*parsed);
+      if (same || (!authoritative && mine->second.version >= c.version)) continue;
+    }
     parsed->notices.clear();
     st.configs[c.db] = std::move(*parsed);
     st.changed_by[c.db] = c.changed_by;
@@ -260,9 +283,9 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
   auto& st = self->state;
   if (auto* existing = st.view.find(m.name)) {
     if (existing->node_id == m.node_id) return full_state(st);
-    auto p = st.peers.find(m.name);
+    auto h = st.heard.find(m.name);
     bool alive = m.name == st.me.name ||
-                 (p != st.peers.end() && steady_clock::now() - p->second.last_heard < st.opts.hazelcast.heartbeat_timeout);
+                 (h != st.heard.end() && steady_clock::now() - h->second < st.opts.hazelcast.heartbeat_timeout);
     if (alive) {
       st.log->warn(component, cat("refused node '", m.name, "' (", m.member_id(),
                                   "): the name is taken by a live member"));
@@ -271,12 +294,15 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
     remove_member(self, m.name);  // an earlier incarnation that died unnoticed
   }
   for (auto& c : cfgs) {
+    if (!valid_database_name(c.db)) continue;
     auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from ", m.name));
     if (!parsed) continue;
     parsed->version = c.version;
     parsed->notices.clear();
+    // Version counters of two leaders are not comparable: the cluster keeps its
+    // own configuration and takes the joiner's only for databases it does not know.
     auto mine = st.configs.find(c.db);
-    if (mine == st.configs.end() || mine->second.version < c.version) {
+    if (mine == st.configs.end()) {
       st.configs[c.db] = std::move(*parsed);
       st.changed_by[c.db] = m.name;
       st.log->info(component, cat("update configuration db=", c.db, " from=", m.name));
@@ -284,6 +310,7 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
     }
   }
   m.status = node_online;
+  st.heard[m.name] = steady_clock::now();
   st.view.members.push_back(m);
   st.view.version += 1;
   st.log->warn(component, cat("added new node id=", m.member_id(), " name=", m.name));
@@ -339,7 +366,12 @@ void refused(self_ptr self, const std::string& where, const std::string& why) {
 // Tries the next candidate address; continues with the one after it when done.
 void probe_next(self_ptr self) {
   auto& st = self->state;
-  if (st.leaving || st.view.members.size() > 1 || st.candidates.empty()) return;
+  if (st.leaving || st.candidates.empty()) return;
+  if (st.view.members.size() > 1) {
+    st.probe_index = 0;
+    schedule_probe(self, st.probe_delay);  // not alone: look again later, in case we are left alone
+    return;
+  }
   if (st.probe_index >= st.candidates.size()) {
     st.probe_index = 0;
     probe_round_done(self);
@@ -367,18 +399,29 @@ void probe_next(self_ptr self) {
                       auto& hz = st.opts.hazelcast;
                       // The acceptor's proof is checked after the auth step, so that an
                       // acceptor with another password gets to see (and log) our attempt too.
-                      auto expect = hmac_proof(hz.group_password, {"acceptor", hz.group_name, nonce, h.name});
+                      // Both proofs name the two ends as CAF reports them, so a third
+                      // node cannot relay one side's proof to the other.
+                      auto me_id = node_text(self->node()), other_id = node_text(nid);
+                      auto expect = hmac_proof(hz.group_password,
+                                               {"acceptor", hz.group_name, nonce, h.name, me_id, other_id});
                       bool acceptor_ok = constant_time_equal(expect, h.proof);
                       auto* my_leader = leader_of(st);
-                      if (std::tie(h.leader_started_on_ms, h.leader_name) >=
-                          std::tie(my_leader->started_on_ms, my_leader->name))
-                        return probe_next(self);  // the other side is younger: it joins us
-                      auto proof = hmac_proof(hz.group_password, {"joiner", hz.group_name, h.nonce, st.me.name});
+                      // A lone node joins any larger cluster; between equals, the side
+                      // with the younger leader joins the other.
+                      size_t mine_n = st.view.members.size();
+                      bool they_win = h.members > mine_n ||
+                                      (h.members == mine_n && std::tie(h.leader_started_on_ms, h.leader_name) <
+                                                                  std::tie(my_leader->started_on_ms, my_leader->name));
+                      if (!they_win || st.view.members.size() > 1 || st.leaving) return probe_next(self);
+                      st.joining = true;
+                      auto proof = hmac_proof(hz.group_password,
+                                              {"joiner", hz.group_name, h.nonce, st.me.name, me_id, other_id});
                       self->request(other, std::chrono::seconds(10), auth_atom::value, st.me.name, proof, st.me,
                                     config_msgs(st))
                           .then(
                               [self, other, nid, h, acceptor_ok, where](cluster_state& s) {
                                 auto& st = self->state;
+                                st.joining = false;
                                 if (!acceptor_ok) {
                                   // It let us in without knowing the password: not our cluster.
                                   refused(self, where, "it does not know this cluster's group password");
@@ -390,9 +433,11 @@ void probe_next(self_ptr self) {
                                 st.peers[h.name] = peer{other, node_text(nid), steady_clock::now()};
                                 st.log->info(component, cat("joined the cluster through ", h.name, ", now ",
                                                             s.view.members.size(), " nodes"));
-                                apply_state(self, s);
+                                apply_state(self, s, true);
+                                schedule_probe(self, st.probe_delay);
                               },
                               [self, where](caf::error& e) {
+                                self->state.joining = false;
                                 refused(self, where, error_text(self->system(), e));
                                 self->state.probe_index = self->state.candidates.size();  // back off
                                 probe_next(self);
@@ -461,8 +506,10 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
   });
 
   return {
-      [self](init_atom, uint16_t cluster_port, uint16_t http_port) -> bool {
+      [self](init_atom, uint16_t cluster_port, uint16_t http_port) -> caf::result<bool> {
         auto& st = self->state;
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        if (st.initialised) return true;
         st.me.name = st.opts.name;
         st.me.node_id = node_text(self->node());
         st.me.cluster_host = st.opts.public_host;
@@ -485,18 +532,25 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
              const std::string& nonce) -> caf::result<hello_reply> {
         auto& st = self->state;
         auto& hz = st.opts.hazelcast;
-        if (!st.initialised || st.leaving) return make_troupe_error(errc::shutting_down, "not accepting members now");
+        if (!st.initialised || st.leaving || st.joining)
+          return make_troupe_error(errc::shutting_down, "not accepting members now");
         if (group != hz.group_name) {
           st.log->warn(component, cat("refused node '", name, "': wrong group name '", group, "'"));
           return make_troupe_error(errc::join_refused, "wrong group name or password");
         }
         auto sender = self->current_sender();
         if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous hello");
-        if (st.hellos.size() >= max_pending_hellos) st.hellos.erase(st.hellos.begin());
+        if (st.hellos.size() >= max_pending_hellos) {
+          auto oldest = std::min_element(st.hellos.begin(), st.hellos.end(),
+                                         [](auto& a, auto& b) { return a.second.at < b.second.at; });
+          st.hellos.erase(oldest);
+        }
         auto mine = random_nonce();
-        st.hellos[node_text(sender->node())] = pending_hello{name, mine};
+        st.hellos[node_text(sender->node())] = pending_hello{name, mine, steady_clock::now()};
         auto* l = leader_of(st);
-        return hello_reply{st.me.name, mine, hmac_proof(hz.group_password, {"acceptor", group, nonce, st.me.name}),
+        auto joiner_id = node_text(sender->node()), my_id = node_text(self->node());
+        return hello_reply{st.me.name, mine,
+                           hmac_proof(hz.group_password, {"acceptor", group, nonce, st.me.name, joiner_id, my_id}),
                            l->started_on_ms, l->name, st.view.members.size()};
       },
       [self](auth_atom, const std::string& name, const std::string& proof, member_info m,
@@ -509,7 +563,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         auto h = st.hellos.find(nid);
         if (h == st.hellos.end() || h->second.name != name)
           return make_troupe_error(errc::join_refused, "no pending hello from this node");
-        auto expect = hmac_proof(hz.group_password, {"joiner", hz.group_name, h->second.nonce, name});
+        auto expect = hmac_proof(hz.group_password,
+                                 {"joiner", hz.group_name, h->second.nonce, name, nid, node_text(self->node())});
         st.hellos.erase(h);
         if (!constant_time_equal(expect, proof)) {
           st.log->warn(component, cat("refused node '", name, "' (", m.member_id(), "): wrong group password"));
@@ -538,14 +593,25 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (i_am_leader(self->state) && s.view.version <= self->state.view.version) return;
         apply_state(self, s);
       },
-      [self](beat_atom, const std::string& name, uint64_t) {
+      [self](beat_atom, const std::string& name, uint64_t version) {
         if (!from_member(self)) return;
         auto& st = self->state;
-        if (auto p = st.peers.find(name); p != st.peers.end()) p->second.last_heard = steady_clock::now();
+        auto* m = st.view.find(name);
+        auto sender = self->current_sender();
+        if (m == nullptr || !sender || m->node_id != node_text(sender->node())) return;  // not who it claims
+        st.heard[name] = steady_clock::now();
+        auto p = st.peers.find(name);
+        if (p != st.peers.end()) p->second.last_heard = st.heard[name];
+        // A member that missed a change (it was still being connected) catches up.
+        if (version < st.view.version && i_am_leader(st) && p != st.peers.end())
+          self->send(p->second.handle, view_atom::value, full_state(st));
       },
       [self](leave_atom, const std::string& name) -> bool {
         if (!from_member(self)) return false;
         auto& st = self->state;
+        auto* leaver = st.view.find(name);
+        auto sender = self->current_sender();
+        if (leaver == nullptr || !sender || leaver->node_id != node_text(sender->node())) return false;
         if (auto* m = st.view.find(name)) m->status = node_shutting_down;
         st.log->info(component, cat("node '", name, "' is leaving the cluster"));
         // The leaver tells every member itself: only the leader (or the next one,
@@ -556,10 +622,17 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       },
       [self](suspect_atom, const std::string& name) {
         if (!from_member(self)) return;
+        auto& st = self->state;
+        // Only the leader acts on a report, and only if it has not heard from the
+        // node itself lately: one member's broken link must not eject a healthy node.
+        if (!i_am_leader(st)) return;
+        auto h = st.heard.find(name);
+        if (h != st.heard.end() && steady_clock::now() - h->second < st.opts.hazelcast.heartbeat_timeout / 2) return;
         suspect(self, name);
       },
       [self](leave_atom) -> caf::result<bool> {
         auto& st = self->state;
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         st.leaving = true;
         if (st.peers.empty()) return true;
         auto rp = self->make_response_promise<bool>();
@@ -576,29 +649,36 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         }
         return rp;
       },
-      [self](status_atom) -> cluster_state { return full_state(self->state); },
+      [self](status_atom) -> caf::result<cluster_state> {
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        return full_state(self->state);
+      },
       [self](tick_atom) {
         auto& st = self->state;
-        if (self->current_sender() && self->current_sender()->node() != self->node()) return;
-        if (st.leaving) return;
+        if (!from_self(self) || st.leaving) return;
         auto now = steady_clock::now();
         for (auto& [name, p] : st.peers) self->send(p.handle, beat_atom::value, st.me.name, st.view.version);
         std::vector<std::string> lost;
-        for (auto& [name, p] : st.peers)
-          if (now - p.last_heard > st.opts.hazelcast.heartbeat_timeout) lost.push_back(name);
+        for (auto& m : st.view.members) {
+          if (m.name == st.me.name) continue;
+          auto h = st.heard.emplace(m.name, now).first;
+          if (now - h->second > st.opts.hazelcast.heartbeat_timeout && !st.suspected.count(m.name))
+            lost.push_back(m.name);
+        }
         for (auto& n : lost) {
           st.log->warn(component, cat("no heartbeat from node '", n, "' for more than ",
                                       st.opts.hazelcast.heartbeat_timeout.count(), " ms"));
           suspect(self, n);
         }
-        // Members we could not connect to count as lost too, once the timeout has passed.
+        // (Re)connect to members we have no connection to yet; they are suspected
+        // above like any other once the timeout has passed without a word.
         for (auto& m : st.view.members)
           if (m.name != st.me.name && !st.peers.count(m.name)) connect_to(self, m);
         self->delayed_send(self, st.opts.hazelcast.heartbeat_interval, tick_atom::value);
       },
       [self](probe_atom) {
         auto& st = self->state;
-        if (self->current_sender() && self->current_sender()->node() != self->node()) return;
+        if (!from_self(self)) return;
         st.probing = false;
         if (st.view.members.size() > 1) {
           schedule_probe(self, st.probe_delay);  // keep looking only while alone; check again later

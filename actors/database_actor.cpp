@@ -47,6 +47,13 @@ database_actor::behavior_type database_impl(database_actor::stateful_pointer<dat
   self->state.name = std::move(name);
   self->state.db = std::move(db);
   self->state.log = log;
+  // A write that arrived after the exit message was queued would have its
+  // flush queued behind the exit: commit whatever is pending before leaving,
+  // so that no request is left unanswered.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    commit(self->state);
+    self->quit(m.reason);
+  });
   return {
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
         auto& st = self->state;

@@ -14,8 +14,9 @@
 //               holds it is durable; nothing is acknowledged earlier.
 //   threads:    spawned detached: fsync blocks this actor's own thread, never one
 //               of CAF's scheduler workers.
-//   on exit:    a pending batch is committed first (the flush message is queued
-//               before the exit message); requests arriving later are not served.
+//   on exit:    the exit handler commits the pending batch and answers it before
+//               the actor quits; requests arriving later are not served (their
+//               requesters see the actor down).
 #pragma once
 
 #include <memory>

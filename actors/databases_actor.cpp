@@ -70,10 +70,14 @@ databases_actor::behavior_type databases_impl(databases_actor::stateful_pointer<
     }
     st.drops.erase(i);
   });
-  self->attach_functor([self] {
+  // In an exit handler, not an attached functor: CAF 0.17 destroys the state
+  // before attached functors run.
+  self->set_exit_handler([self](caf::exit_msg& m) {
     for (auto& [addr, d] : self->state.drops)
       d.promise.deliver(make_troupe_error(errc::shutting_down, "the node is shutting down"));
+    self->state.drops.clear();
     self->state.directory->clear();
+    self->quit(m.reason);
   });
   return {
       [self](create_atom, const std::string& name) -> caf::result<bool> {

@@ -59,6 +59,8 @@ int status_of(const caf::error& e) {
     default: break;
   }
   if (e == caf::sec::request_timeout) return 504;
+  // The database was dropped (its writer stopped) between lookup and write.
+  if (e == caf::sec::request_receiver_down) return 404;
   return 500;
 }
 
@@ -303,8 +305,9 @@ class rest {
                       if (r->size() != 1) return respond(error_response(500, "unexpected number of results"));
                       auto& res = r->front();
                       if (res.code == storage::errc::version_conflict) return respond(conflict(*db, sent));
-                      if (res.code == storage::errc::not_found && sent.k == storage::op::kind::create)
-                        return respond(error_response(400, res.message));  // an unknown class is bad input
+                      if (res.code == storage::errc::not_found &&
+                          (sent.k == storage::op::kind::create || sent.k == storage::op::kind::create_class))
+                        return respond(error_response(400, res.message));  // an unknown (super)class is bad input
                       if (res.code == storage::errc::not_found && sent.k != storage::op::kind::create_class)
                         return respond(error_response(404, cat("Record ", sent.id.to_string(), " not found")));
                       if (res.code != storage::errc::ok) return respond(error_response(status_of(res.code), res.message));

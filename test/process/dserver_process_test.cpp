@@ -210,3 +210,36 @@ TEST_CASE("dserver: the seed, literally: two servers from one copied directory f
   n1.signal(SIGTERM);
   CHECK(n1.wait_exit(10s) == 0);
 }
+
+TEST_CASE("dserver: a frozen node (SIGSTOP) is removed within the heartbeat timeout and rejoins when it thaws") {
+  test::temp_dir root;
+  auto home1 = root / "n1";
+  auto home2 = root / "n2";
+  test::make_home(home1);
+  fs::copy(home1, home2, fs::copy_options::recursive);
+  child_process n1(dserver(home1, {{"ORIENTDB_NODE_NAME", "warm"}}));
+  REQUIRE_MESSAGE(n1.wait_for_output("is active.", 30s), n1.output());
+  child_process n2(dserver(home2, {{"ORIENTDB_NODE_NAME", "frozen"}}));
+  REQUIRE_MESSAGE(n2.wait_for_output("is active.", 30s), n2.output());
+  REQUIRE(n1.wait_for_output("now 2 nodes are configured", 10s));
+  auto from = n1.output().size();
+  auto t0 = std::chrono::steady_clock::now();
+  n2.signal(SIGSTOP);
+  // The shipped heartbeat: every 500 ms, declared dead after 3000 ms.
+  bool removed = n1.wait_for_output("name=frozen", 6s, from);
+  if (!removed) MESSAGE(n1.output().substr(from));
+  REQUIRE(removed);
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took >= 2500ms);
+  CHECK(took < 4500ms);
+  CHECK(n1.output().find("node removed id=Member [127.0.0.1]:", from) != std::string::npos);
+  from = n1.output().size();
+  n2.signal(SIGCONT);
+  // Thawed, it finds itself alone and joins again.
+  REQUIRE_MESSAGE(n1.wait_for_output("added node configuration id=Member [127.0.0.1]:2435 name=frozen, now 2 nodes", 20s, from),
+                  n1.output().substr(from));
+  n2.signal(SIGTERM);
+  CHECK(n2.wait_exit(10s) == 0);
+  n1.signal(SIGTERM);
+  CHECK(n1.wait_exit(10s) == 0);
+}

@@ -48,6 +48,21 @@ TEST_CASE("startup: a home without config is initialised from the shipped files 
   CHECK_FALSE(again->name_stored);
 }
 
+TEST_CASE("startup: without a root user a password is generated, stored once and never again") {
+  test::temp_dir home;
+  auto s = prepare_server(options(home.path()));
+  REQUIRE(s.ok());
+  REQUIRE(s->generated_root_password.has_value());
+  CHECK(s->generated_root_password->size() == 20);
+  auto again = prepare_server(options(home.path()));
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->generated_root_password.has_value());
+  REQUIRE(again->server.find_user("root") != nullptr);
+  CHECK(again->server.find_user("root")->password == *s->generated_root_password);
+  CHECK(again->server.find_user("root")->resources == "*");
+  CHECK(generate_password() != generate_password());
+}
+
 TEST_CASE("startup: ORIENTDB_NODE_NAME names the node and is stored") {
   test::temp_dir home;
   auto o = options(home.path());

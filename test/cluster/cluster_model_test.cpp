@@ -1,0 +1,95 @@
+#include <doctest/doctest.h>
+
+#include "src/cluster/cluster_model.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+
+namespace {
+
+db_config shipped_default() {
+  auto c = load_db_config(test::shipped_config_dir() / "default-distributed-db-config.json");
+  REQUIRE(c.ok());
+  return *c;
+}
+
+member_info member(std::string name, int64_t started, std::string status = "ONLINE") {
+  member_info m;
+  m.name = std::move(name);
+  m.started_on_ms = started;
+  m.status = std::move(status);
+  m.cluster_host = "127.0.0.1";
+  m.cluster_port = 2434;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("cluster model: the leader is the oldest member, ties broken by name") {
+  cluster_view v;
+  CHECK(v.leader() == nullptr);
+  v.members = {member("b", 20), member("a", 20), member("c", 30)};
+  CHECK(v.leader()->name == "a");
+  v.members.push_back(member("z", 5));
+  CHECK(v.leader()->name == "z");
+  CHECK(v.members[0].member_id() == "Member [127.0.0.1]:2434");
+}
+
+TEST_CASE("cluster model: <NEW_NODE> is expanded once per node, and nodes are removed again") {
+  auto c = shipped_default();
+  std::vector<std::string> added;
+  CHECK(add_node_to_partitions(c, "node1", &added));
+  CHECK(added == std::vector<std::string>{"*.0"});
+  CHECK_FALSE(add_node_to_partitions(c, "node1", nullptr));  // once only
+  CHECK(add_node_to_partitions(c, "node2", nullptr));
+  CHECK(c.effective("x").partitioning->partitions ==
+        std::vector<std::vector<std::string>>{{"<NEW_NODE>", "node1", "node2"}});
+  std::vector<std::string> removed;
+  CHECK(remove_node_from_partitions(c, "node1", &removed));
+  CHECK(removed == std::vector<std::string>{"*.0"});
+  CHECK_FALSE(remove_node_from_partitions(c, "node1", nullptr));
+  CHECK(c.effective("x").partitioning->partitions == std::vector<std::vector<std::string>>{{"<NEW_NODE>", "node2"}});
+}
+
+TEST_CASE("cluster model: partitions without <NEW_NODE> do not take new nodes") {
+  auto c = parse_db_config(R"({"clusters": {"*": {"partitioning": {"partitions": [["a"], ["<NEW_NODE>", "b"]]}}}})", "x");
+  REQUIRE(c.ok());
+  std::vector<std::string> added;
+  CHECK(add_node_to_partitions(*c, "n", &added));
+  CHECK(added == std::vector<std::string>{"*.1"});
+  CHECK(c->effective("x").partitioning->partitions ==
+        std::vector<std::vector<std::string>>{{"a"}, {"<NEW_NODE>", "b", "n"}});
+}
+
+TEST_CASE("cluster model: the partition table names replicas and the first ONLINE owner") {
+  auto c = shipped_default();
+  add_node_to_partitions(c, "n1", nullptr);
+  add_node_to_partitions(c, "n2", nullptr);
+  add_node_to_partitions(c, "n3", nullptr);
+  cluster_view v;
+  v.members = {member("n1", 1, "OFFLINE"), member("n2", 2), member("n3", 3)};
+  auto t = compute_partition_table({{"db", c}}, v);
+  REQUIRE(t.size() == 1);  // internal and index are not replicated
+  CHECK(t[0].database == "db");
+  CHECK(t[0].cluster == "*");
+  CHECK(t[0].replicas == std::vector<std::string>{"n1", "n2", "n3"});
+  CHECK(t[0].owner == "n2");
+  v.members = {member("n1", 1, "STARTING")};
+  CHECK(compute_partition_table({{"db", c}}, v)[0].owner.empty());
+}
+
+TEST_CASE("cluster model: join proofs depend on the password and every part, and nonces differ") {
+  auto p = hmac_proof("orientdb", {"joiner", "orientdb", "nonce", "node1"});
+  CHECK(p.size() == 64);
+  CHECK(p == hmac_proof("orientdb", {"joiner", "orientdb", "nonce", "node1"}));
+  CHECK(p != hmac_proof("orientdb2", {"joiner", "orientdb", "nonce", "node1"}));
+  CHECK(p != hmac_proof("orientdb", {"acceptor", "orientdb", "nonce", "node1"}));
+  CHECK(p != hmac_proof("orientdb", {"joiner", "orientdb", "nonce2", "node1"}));
+  // Parts are separated: moving a boundary changes the proof.
+  CHECK(hmac_proof("k", {"ab", "c"}) != hmac_proof("k", {"a", "bc"}));
+  CHECK(random_nonce() != random_nonce());
+  CHECK(random_nonce().size() == 64);
+  CHECK(constant_time_equal("abc", "abc"));
+  CHECK_FALSE(constant_time_equal("abc", "abd"));
+  CHECK_FALSE(constant_time_equal("abc", "abcd"));
+}
