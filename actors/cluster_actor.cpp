@@ -60,14 +60,12 @@ struct cluster_state_t {
   bool joining = false;  // a join of ours is under way: refuse to be joined meanwhile
   std::chrono::milliseconds probe_delay{1000};
   std::string last_refusal;
-  std::vector<partition_entry> table;
 };
 
 using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
 
 std::string node_text(const caf::node_id& n) { return to_string(n); }
 
-bool is_local_db(const cluster_state_t& st, const std::string& db) { return fs::is_directory(st.opts.databases_dir / db); }
 
 const member_info* leader_of(const cluster_state_t& st) {
   // The oldest member that is not suspected: when the leader is lost, the next
@@ -109,39 +107,27 @@ void publish_directory(self_ptr self) {
   snap.local_node_id = st.me.node_id;
   snap.state.view = st.view;
   for (auto& [db, cfg] : st.configs) snap.state.configs.push_back(db_config_msg{db, to_json(cfg), cfg.version, ""});
-  snap.partitions = st.table;
   st.directory->set(std::move(snap));
 }
 
+std::vector<db_config_msg> config_msgs(const cluster_state_t& st);
+
+// The partition table follows every change of view or configuration.
 void repartition(self_ptr self) {
   auto& st = self->state;
-  std::vector<std::pair<std::string, db_config>> cfgs(st.configs.begin(), st.configs.end());
-  auto table = compute_partition_table(cfgs, st.view);
-  bool same = table.size() == st.table.size();
-  for (size_t i = 0; same && i < table.size(); ++i)
-    same = table[i].replicas == st.table[i].replicas && table[i].owner == st.table[i].owner;
-  st.table = std::move(table);
-  if (!same) {
-    std::string owners;
-    for (auto& e : st.table)
-      owners += cat(owners.empty() ? "" : ", ", e.database, ".", e.cluster, ".", e.partition, "=",
-                    e.owner.empty() ? "(none online)" : e.owner);
-    st.log->info("PartitionService", cat("Re-partitioning cluster data... owners: ", owners));
-  }
   publish_directory(self);
+  if (st.opts.partitions) self->send(st.opts.partitions, repart_atom::value, cluster_state{st.view, config_msgs(st)});
 }
 
-// Writes a local database's configuration file and prints it as the seed does.
+// Hands a changed configuration to its database's configuration actor, which
+// stores and prints it. Databases without a local copy have no actor.
 void persist_config(self_ptr self, const std::string& db) {
   auto& st = self->state;
+  auto a = st.opts.config_actors.find(db);
+  if (a == st.opts.config_actors.end()) return;
   auto& cfg = st.configs.at(db);
-  auto text = to_json(cfg);
-  if (is_local_db(st, db)) {
-    if (auto w = write_file_atomic(st.opts.databases_dir / db / "distributed-config.json", text); !w)
-      st.log->error(component, cat("cannot store the distributed configuration of ", db, ": ", w.error().render()));
-  }
-  st.log->info(component, cat("updated distributed configuration for database: ", db, ":\n----------\n", text,
-                              "----------"));
+  // anon_send: the answer (whether anything changed) is of no use here.
+  caf::anon_send(a->second, update_atom::value, db_config_msg{db, to_json(cfg), cfg.version, ""});
 }
 
 std::vector<db_config_msg> config_msgs(const cluster_state_t& st) {
@@ -453,34 +439,17 @@ void probe_next(self_ptr self) {
 
 void load_local_configs(self_ptr self) {
   auto& st = self->state;
-  for (auto& db : st.opts.databases) {
-    auto file = st.opts.databases_dir / db / "distributed-config.json";
-    db_config cfg;
-    if (fs::exists(file)) {
-      auto loaded = load_db_config(file);
-      if (!loaded) {
-        st.log->error(component, cat("cannot read ", file.string(), ": ", loaded.error().render(),
-                                     "; using the default configuration"));
-        cfg = st.opts.default_db;
-      } else {
-        cfg = std::move(*loaded);
-        st.log->info(component, cat("loaded database configuration from disk: ", file.string()));
-      }
-    } else {
-      cfg = st.opts.default_db;
-      cfg.version = 0;
-    }
-    cfg.notices.clear();
-    st.configs[db] = std::move(cfg);
+  for (auto& m : st.opts.initial_configs) {
+    auto parsed = parse_db_config(m.json, cat("distributed configuration of ", m.db));
+    if (!parsed) continue;  // the configuration actor parsed it already; cannot fail
+    parsed->version = m.version;
+    parsed->notices.clear();
+    st.configs[m.db] = std::move(*parsed);
   }
-  // Adding ourselves to <NEW_NODE> partitions persists what changed; a database
-  // seen for the first time gets its file even when nothing changed.
-  std::set<std::string> before;
-  for (auto& [db, cfg] : st.configs) before.insert(cat(db, "@", cfg.version));
   expand_new_node(self, st.me.name);
-  for (auto& [db, cfg] : st.configs)
-    if (before.count(cat(db, "@", cfg.version)) && !fs::exists(st.opts.databases_dir / db / "distributed-config.json"))
-      persist_config(self, db);
+  // Every local database gets its file, changed or not (the actor skips what is
+  // already on disk unchanged).
+  for (auto& [db, cfg] : st.configs) persist_config(self, db);
 }
 
 cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,

@@ -1,9 +1,12 @@
 // cluster_actor: the node's cluster endpoint and membership.
 //
 // Contract
-//   owns:       the cluster view (members, version), the distributed configuration
-//               of every database (databases/<db>/distributed-config.json for local
-//               ones), the partition table, the connections to the other members
+//   owns:       the cluster view (members, version), the cluster's copy of every
+//               database's distributed configuration (the leader decides changes;
+//               each local database's db_config_actor stores and prints them), the
+//               connections to the other members
+//   tells:      the partition-table actor after every change of view or
+//               configuration; a db_config_actor after every change of its database
 //   published:  on the cluster port of hazelcast.xml (auto-increment), by node.cpp
 //   join:       while alone, probes the tcp-ip members one at a time (bounded
 //               back-off, 1 s doubling to 30 s). A probe is a challenge/response
@@ -28,6 +31,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +56,10 @@ struct cluster_options {
   std::string http_host = "127.0.0.1";
   int64_t started_on_ms = 0;
   std::vector<std::string> databases;  // local databases at start
+  // The configuration actor of each local database and what it held at start.
+  std::map<std::string, db_config_actor> config_actors;
+  std::vector<db_config_msg> initial_configs;
+  partition_table_actor partitions;  // told of every change
 };
 
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,

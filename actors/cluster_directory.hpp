@@ -23,9 +23,16 @@ class cluster_directory {
     std::lock_guard<std::mutex> g(mtx_);
     return snap_;
   }
+  // The cluster actor's part (everything but the partitions).
   void set(cluster_snapshot s) {
     std::lock_guard<std::mutex> g(mtx_);
+    s.partitions = std::move(snap_.partitions);
     snap_ = std::move(s);
+  }
+  // The partition-table actor's part.
+  void set_partitions(std::vector<partition_entry> p) {
+    std::lock_guard<std::mutex> g(mtx_);
+    snap_.partitions = std::move(p);
   }
 
  private:

@@ -7,6 +7,8 @@
 #include "actors/cluster_actor.hpp"
 #include "actors/cluster_directory.hpp"
 #include "actors/databases_actor.hpp"
+#include "actors/db_config_actor.hpp"
+#include "actors/partition_table_actor.hpp"
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
 #include "actors/rest_api.hpp"
@@ -26,6 +28,8 @@ struct node::impl {
   std::shared_ptr<db_directory> directory = std::make_shared<db_directory>();
   std::shared_ptr<cluster_directory> cluster_dir = std::make_shared<cluster_directory>();
   cluster_actor cluster;
+  partition_table_actor partitions;
+  std::vector<db_config_actor> config_actors;
   uint16_t cluster_port = 0;
   std::unique_ptr<http::server> http;
 
@@ -153,6 +157,23 @@ status node::start_cluster() {
   co.http_host = d.opts.public_host;
   co.started_on_ms = impl::now_ms();
   co.databases = scan_databases(co.databases_dir);
+  d.partitions = spawn_partition_table_actor(*d.sys, d.cluster_dir, d.opts.log);
+  co.partitions = d.partitions;
+  {
+    // One configuration actor per local database; what they loaded seeds the
+    // cluster actor's copy.
+    caf::scoped_actor self{*d.sys};
+    for (auto& db : co.databases) {
+      auto a = spawn_db_config_actor(*d.sys, db, co.databases_dir / db, s.default_db, d.opts.log);
+      d.config_actors.push_back(a);
+      co.config_actors.emplace(db, a);
+      std::optional<error_info> failure;
+      self->request(a, std::chrono::seconds(30), status_atom::value)
+          .receive([&](db_config_msg& m) { co.initial_configs.push_back(std::move(m)); },
+                   [&](caf::error& e) { failure = error_info{"", "", d.sys->render(e)}; });
+      if (failure) return *failure;
+    }
+  }
   d.cluster = spawn_cluster_actor(*d.sys, co, d.cluster_dir, d.opts.log);
   // The cluster port, or the next free one with auto-increment, as Hazelcast does.
   uint32_t last = hz.auto_increment ? std::min<uint32_t>(65535, hz.port + hz.port_count - 1u) : hz.port;
@@ -221,6 +242,13 @@ void node::stop(bool graceful) {
     d.cluster = nullptr;
     d.cluster_port = 0;
   }
+  {
+    caf::scoped_actor self{*d.sys};
+    if (d.partitions) self->send_exit(d.partitions, caf::exit_reason::user_shutdown);
+    for (auto& a : d.config_actors) self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  d.partitions = nullptr;
+  d.config_actors.clear();
   // Stop taking requests first, so nothing new reaches the actors. The REST
   // handler holds actor handles: it must be gone before ~actor_system waits for
   // the actors to be released.

@@ -51,6 +51,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<db_config_msgs>("troupe.db_config_msgs");
   cfg.add_message_type<cluster_state>("troupe.cluster_state");
   cfg.add_message_type<hello_reply>("troupe.hello_reply");
+  cfg.add_message_type<partition_entry>("troupe.partition_entry");
+  cfg.add_message_type<partition_entries>("troupe.partition_entries");
   cfg.add_error_category(troupe_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
     std::string out = "troupe.";
     out += to_string(static_cast<errc>(code));

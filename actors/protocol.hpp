@@ -32,6 +32,8 @@ using suspect_atom = caf::atom_constant<caf::atom("suspect")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 using init_atom = caf::atom_constant<caf::atom("init")>;
+using update_atom = caf::atom_constant<caf::atom("update")>;
+using repart_atom = caf::atom_constant<caf::atom("repart")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -104,6 +106,11 @@ typename Inspector::result_type inspect(Inspector& f, cluster_state& x) {
   return f(caf::meta::type_name("troupe.cluster_state"), x.view, x.configs);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_entry& x) {
+  return f(caf::meta::type_name("troupe.partition_entry"), x.database, x.cluster, x.partition, x.replicas, x.owner);
+}
+
 // The acceptor's answer to hello: its challenge and its own proof.
 struct hello_reply {
   std::string name;           // the acceptor's node name
@@ -149,6 +156,25 @@ using databases_actor = caf::typed_actor<                               //
     caf::replies_to<create_atom, std::string>::with<bool>,              //
     caf::replies_to<drop_atom, std::string>::with<bool>,                //
     caf::replies_to<list_atom>::with<std::vector<std::string>>>;
+
+// A database's distributed configuration actor (actors/db_config_actor.hpp):
+// the owner of databases/<db>/distributed-config.json.
+//   (status_atom)                 -> db_config_msg   the configuration held (file, else the default)
+//   (update_atom, db_config_msg)  -> bool            store and print it if its version is newer
+//                                                    (or its content differs at the same version);
+//                                                    false when nothing changed
+using db_config_actor = caf::typed_actor<                                  //
+    caf::replies_to<status_atom>::with<db_config_msg>,                     //
+    caf::replies_to<update_atom, db_config_msg>::with<bool>>;
+
+// The partition-table actor (actors/partition_table_actor.hpp): replica sets
+// and owners for every database and cluster.
+//   (repart_atom, cluster_state)  recompute from a new view or configuration
+//   (status_atom) -> std::vector<partition_entry>
+using partition_entries = std::vector<partition_entry>;
+using partition_table_actor = caf::typed_actor<                             //
+    caf::reacts_to<repart_atom, cluster_state>,                             //
+    caf::replies_to<status_atom>::with<partition_entries>>;
 
 // The cluster actor: the node's one published endpoint; membership, join
 // handshake, heartbeats, the databases' distributed configuration and the

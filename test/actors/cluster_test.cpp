@@ -139,9 +139,11 @@ TEST_CASE("cluster: two nodes form a cluster and log the seed's lines") {
   REQUIRE(cfg.ok());
   auto parts = cfg->effective("*").partitioning->partitions;
   CHECK(parts == std::vector<std::vector<std::string>>{{"<NEW_NODE>", "alpha", "beta"}});
-  // The files on disk are identical too.
-  CHECK(test::read_text(a.home / "databases" / "demo" / "distributed-config.json") ==
-        test::read_text(b.home / "databases" / "demo" / "distributed-config.json"));
+  // The files on disk are identical too (their actors write them asynchronously).
+  CHECK(eventually([&] {
+    return test::read_text(a.home / "databases" / "demo" / "distributed-config.json") ==
+           test::read_text(b.home / "databases" / "demo" / "distributed-config.json");
+  }));
 }
 
 TEST_CASE("cluster: three nodes agree on members, versions and configuration") {
@@ -252,8 +254,10 @@ TEST_CASE("cluster: configurations converge after joins, leaves and restarts; a 
   CHECK(cfg->effective("*").partitioning->partitions ==
         std::vector<std::vector<std::string>>{{"<NEW_NODE>", "p1", "p2"}});
   CHECK(cfg->version == version_before);
-  CHECK(test::read_text(a.home / "databases" / "demo" / "distributed-config.json") ==
-        test::read_text(b.home / "databases" / "demo" / "distributed-config.json"));
+  CHECK(eventually([&] {
+    return test::read_text(a.home / "databases" / "demo" / "distributed-config.json") ==
+           test::read_text(b.home / "databases" / "demo" / "distributed-config.json");
+  }));
 }
 
 TEST_CASE("cluster: with hotAlignment false a leaving node is removed from its partitions and added again") {

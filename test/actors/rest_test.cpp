@@ -6,6 +6,7 @@
 
 #include "actors/node.hpp"
 #include "test/http/test_client.hpp"
+#include "test/support/base64.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace troupe;
@@ -14,23 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string base64(std::string_view in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (in.size() - i == 1) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (in.size() - i == 2) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 // A running node on a private port range, with root's password known.
 struct rest_node {
@@ -62,7 +46,7 @@ struct rest_node {
     REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
   }
   uint16_t port() const { return n->http_port(); }
-  std::string root() const { return "Authorization: Basic " + base64("root:" + root_pw) + "\r\n"; }
+  std::string root() const { return "Authorization: Basic " + test::base64("root:" + root_pw) + "\r\n"; }
 };
 
 struct reply {
@@ -105,12 +89,12 @@ std::string error_content(const reply& r) {
 
 TEST_CASE("rest: authentication and permissions") {
   rest_node t;
-  auto guest = "Authorization: Basic " + base64("guest:guest") + "\r\n";
+  auto guest = "Authorization: Basic " + test::base64("guest:guest") + "\r\n";
   auto r = call(t.port(), "GET", "/listDatabases");
   CHECK(r.status == 401);
   CHECK(r.raw.header("www-authenticate") == "Basic realm=\"OrientDB Server\"");
   error_content(r);
-  CHECK(call(t.port(), "GET", "/listDatabases", {}, "Authorization: Basic " + base64("root:wrong") + "\r\n").status ==
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, "Authorization: Basic " + test::base64("root:wrong") + "\r\n").status ==
         401);
   CHECK(call(t.port(), "GET", "/listDatabases", {}, "Authorization: Basic !!!\r\n").status == 401);
   CHECK(call(t.port(), "GET", "/listDatabases", {}, "Authorization: Bearer abc\r\n").status == 401);
@@ -320,7 +304,7 @@ TEST_CASE("rest: documents survive a node restart") {
   node n(std::move(no));
   REQUIRE(n.start().ok());
   auto r = call(n.http_port(), "GET", "/document/db/" + rid.substr(1), {},
-                "Authorization: Basic " + base64("root:" + pw) + "\r\n");
+                "Authorization: Basic " + test::base64("root:" + pw) + "\r\n");
   CHECK(r.status == 200);
   CHECK(r.js().at("k").as_string() == "v");
 }

@@ -22,6 +22,7 @@
 #include "actors/protocol.hpp"
 #include "test/http/test_client.hpp"
 #include "src/util/strings.hpp"
+#include "test/support/base64.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace troupe;
@@ -30,23 +31,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string base64(std::string_view in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (in.size() - i == 1) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (in.size() - i == 2) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 // A document of about 1 KiB, realistic text rather than random bytes.
 std::string doc_fields(int i) {
@@ -143,7 +127,7 @@ int main() {
       std::fprintf(stderr, "bench: %s\n", st.error().render().c_str());
       return 1;
     }
-    auto auth = "Authorization: Basic " + base64("root:" + *s->generated_root_password) + "\r\n";
+    auto auth = "Authorization: Basic " + test::base64("root:" + *s->generated_root_password) + "\r\n";
     auto port = n.http_port();
     {
       test::test_client c(port);
