@@ -53,6 +53,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -630,6 +631,19 @@ std::optional<class_info> database::class_by_name(std::string_view name) const {
 }
 
 uint64_t database::last_lsn() const { return impl_->current()->last_lsn; }
+
+result<uint64_t> database::checkpoint(const std::filesystem::path& dest) const {
+  // Holding the write mutex keeps apply() out, so the LSN read below is exactly
+  // the state the checkpoint captures.
+  std::lock_guard lock(impl_->write_mutex);
+  rocksdb::Checkpoint* raw = nullptr;
+  auto st = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!st.ok()) return error_info{dest.string(), "", cat("cannot start a checkpoint: ", st.ToString())};
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  st = cp->CreateCheckpoint(dest.string());
+  if (!st.ok()) return error_info{dest.string(), "", cat("cannot take a checkpoint: ", st.ToString())};
+  return impl_->current()->last_lsn;
+}
 
 std::vector<log_entry> database::log_since(uint64_t after, size_t limit) const {
   std::vector<log_entry> out;

@@ -177,6 +177,12 @@ class database {
 
   const std::filesystem::path& dir() const;
 
+  // A consistent copy of the whole database in `dest` (which must not exist),
+  // taken between write batches (RocksDB Checkpoint: hard links where it can),
+  // and the LSN it stands at: every change with a higher LSN is not in it.
+  // Thread-safe; waits for a running apply() to finish.
+  result<uint64_t> checkpoint(const std::filesystem::path& dest) const;
+
  private:
   struct impl;
   explicit database(std::unique_ptr<impl> p);
