@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "actors/db_config_actor.hpp"
+#include "actors/deploy.hpp"
 #include "src/server/startup.hpp"
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
@@ -60,6 +62,9 @@ struct cluster_state_t {
   bool joining = false;  // a join of ours is under way: refuse to be joined meanwhile
   std::chrono::milliseconds probe_delay{1000};
   std::string last_refusal;
+  std::set<std::string> deploying;  // databases being received
+  std::set<caf::actor_addr> transfers;  // linked deploy senders and receivers
+  uint64_t deploy_counter = 0;
 };
 
 using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
@@ -212,6 +217,56 @@ void suspect(self_ptr self, const std::string& name) {
   }
 }
 
+// Asks a member for every autoDeploy database the cluster has and we lack, one
+// transfer per database at a time. Called after every state change and tick.
+void maybe_deploy(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opts.dbs || st.leaving) return;
+  for (auto& [db, cfg] : st.configs) {
+    if (!cfg.auto_deploy || st.deploying.count(db) || st.opts.dbs->find(db)) continue;
+    if (fs::exists(st.opts.databases_dir / db)) continue;  // on disk but not open: not ours to replace
+    // The first member (in join order) that holds it and is connected.
+    const member_info* source = nullptr;
+    for (auto& m : st.view.members) {
+      if (m.name == st.me.name || m.status != node_online || !st.peers.count(m.name)) continue;
+      if (std::find(m.databases.begin(), m.databases.end(), db) == m.databases.end()) continue;
+      source = &m;
+      break;
+    }
+    if (source == nullptr) continue;
+    auto peer_handle = st.peers.at(source->name).handle;
+    deploy_receiver_options ro;
+    ro.db = db;
+    ro.databases_dir = st.opts.databases_dir;
+    ro.directory = st.opts.dbs;
+    ro.databases = st.opts.db_opener;
+    ro.local_cluster = caf::actor_cast<cluster_actor>(self);
+    ro.source = peer_handle;
+    ro.local_name = st.me.name;
+    ro.peer_name = source->name;
+    auto receiver = spawn_deploy_receiver(self->system(), ro, st.log);
+    // Linked: when the node stops, a transfer in progress stops with it
+    // (otherwise ~actor_system would wait for its requests to time out).
+    self->link_to(receiver);
+    st.transfers.insert(receiver.address());
+    st.deploying.insert(db);
+    auto name = db;
+    auto from = source->name;
+    self->request(peer_handle, std::chrono::seconds(86400), deploy_atom::value, db, st.me.name,
+                  caf::actor_cast<caf::strong_actor_ptr>(receiver))
+        .then([self, name](bool) { self->state.deploying.erase(name); },
+              [self, name, from, receiver](caf::error& e) {
+                auto& st = self->state;
+                st.log->log(log_level::error, component,
+                            cat("deploy of database ", name, " failed: ", error_text(self->system(), e),
+                                "; trying again"),
+                            direction::in, from);
+                self->send_exit(receiver, caf::exit_reason::user_shutdown);
+                st.deploying.erase(name);
+              });
+  }
+}
+
 // Non-leaders (and a joiner): adopt a state from the leader if it is newer.
 void apply_state(self_ptr self, const cluster_state& s, bool authoritative = false) {
   auto& st = self->state;
@@ -262,6 +317,7 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
   for (auto& m : st.view.members)
     if (m.name != st.me.name && !st.peers.count(m.name)) connect_to(self, m);
   repartition(self);
+  maybe_deploy(self);
 }
 
 // Leader: admits an authenticated joiner.
@@ -437,6 +493,31 @@ void probe_next(self_ptr self) {
           [self](caf::error&) { probe_next(self); });
 }
 
+// A database that appeared on this node (deployed, or the demo created after
+// the join wait): give it a configuration actor and its configuration.
+void add_local_database(self_ptr self, const std::string& db) {
+  auto& st = self->state;
+  if (st.opts.config_actors.count(db)) return;
+  auto a = spawn_db_config_actor(self->system(), db, st.opts.databases_dir / db, st.opts.default_db, st.log);
+  st.opts.config_actors.emplace(db, a);
+  if (std::find(st.me.databases.begin(), st.me.databases.end(), db) == st.me.databases.end())
+    st.me.databases.push_back(db);
+  if (auto* m = st.view.find(st.me.name)) m->databases = st.me.databases;
+  if (!st.configs.count(db)) {
+    auto cfg = st.opts.default_db;
+    cfg.version = 0;
+    cfg.notices.clear();
+    st.configs[db] = std::move(cfg);
+  }
+  expand_new_node(self, st.me.name);
+  persist_config(self, db);
+  if (i_am_leader(st)) {
+    st.view.version += 1;
+    broadcast(self);
+  }
+  repartition(self);
+}
+
 void load_local_configs(self_ptr self) {
   auto& st = self->state;
   for (auto& m : st.opts.initial_configs) {
@@ -462,6 +543,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
     for (uint32_t p = m.ports.first; p <= m.ports.last; ++p)
       st.candidates.push_back(candidate{m.host, static_cast<uint16_t>(p)});
 
+  // Deploy actors are linked to us so that they stop when we do; their own end,
+  // whatever its reason, must not take us down.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    auto& st = self->state;
+    if (st.transfers.erase(m.source) > 0) return;
+    self->quit(m.reason);
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     for (auto& [name, p] : st.peers) {
@@ -618,6 +706,41 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         }
         return rp;
       },
+      [self](deploy_atom, const std::string& db, const std::string& requester,
+             caf::strong_actor_ptr& receiver_ptr) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!from_member(self)) return make_troupe_error(errc::not_member, "deploy request from a non-member");
+        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
+        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
+        if (!receiver_ptr) return make_troupe_error(errc::invalid_argument, "no receiver");
+        deploy_sender_options so;
+        so.db = db;
+        so.storage = entry->db;
+        so.scratch = st.opts.databases_dir / cat(".deploy-", db, "-", ++st.deploy_counter);
+        so.receiver = caf::actor_cast<deploy_receiver_actor>(receiver_ptr);
+        so.local_name = st.me.name;
+        so.peer_name = requester;
+        auto sender = spawn_deploy_sender(self->system(), so, st.log);
+        self->link_to(sender);
+        st.transfers.insert(sender.address());
+        return self->delegate(sender, deploy_atom::value);
+      },
+      [self](log_atom, const std::string& db, uint64_t after) -> caf::result<log_entries> {
+        auto& st = self->state;
+        if (!from_member(self)) return make_troupe_error(errc::not_member, "log request from a non-member");
+        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
+        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
+        return entry->db->log_since(after, deploy_catch_up_batch);
+      },
+      [self](deployed_atom, const std::string& db) {
+        if (!from_self(self)) return;
+        add_local_database(self, db);
+        self->state.log->warn(component, cat("updated node status to 'ONLINE'"));
+      },
+      [self](add_db_atom, const std::string& db) {
+        if (!from_self(self)) return;
+        add_local_database(self, db);
+      },
       [self](status_atom) -> caf::result<cluster_state> {
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         return full_state(self->state);
@@ -639,6 +762,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
                                       st.opts.hazelcast.heartbeat_timeout.count(), " ms"));
           suspect(self, n);
         }
+        maybe_deploy(self);
         // (Re)connect to members we have no connection to yet; they are suspected
         // above like any other once the timeout has passed without a word.
         for (auto& m : st.view.members)

@@ -25,6 +25,10 @@
 //   trust:      only hello/auth are served to nodes outside the view; every other
 //               cluster message from a node that is not a member (by CAF node id)
 //               is refused.
+//   deploy:     when the cluster has a database with autoDeploy that this node
+//               lacks, it asks a member holding it for a copy (one database at a
+//               time, retried from the next member on failure); it serves such
+//               requests from others with a deploy sender (actors/deploy.hpp)
 //   on exit:    (leave_atom) first tells every member, so a clean stop is not
 //               mistaken for a crash.
 #pragma once
@@ -37,6 +41,7 @@
 #include <vector>
 
 #include "actors/cluster_directory.hpp"
+#include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
 #include "src/config/db_config.hpp"
 #include "src/config/hazelcast_config.hpp"
@@ -60,6 +65,9 @@ struct cluster_options {
   std::map<std::string, db_config_actor> config_actors;
   std::vector<db_config_msg> initial_configs;
   partition_table_actor partitions;  // told of every change
+  // For deploys: the node's open databases and the actor that opens them.
+  std::shared_ptr<db_directory> dbs;
+  databases_actor db_opener;
 };
 
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,

@@ -94,6 +94,14 @@ databases_actor::behavior_type databases_impl(databases_actor::stateful_pointer<
         st.log->info("OServer", cat("created database '", name, "'"));
         return true;
       },
+      [self](open_atom, const std::string& name) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!valid_database_name(name)) return make_troupe_error(errc::invalid_argument, "bad database name");
+        if (st.directory->find(name)) return true;
+        if (auto err = open_one(self, name, false)) return err;
+        st.log->info("OServer", cat("opened database '", name, "'"));
+        return true;
+      },
       [self](drop_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
         auto e = st.directory->find(name);

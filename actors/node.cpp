@@ -1,6 +1,7 @@
 #include "actors/node.hpp"
 
 #include <optional>
+#include <thread>
 
 #include <caf/io/all.hpp>
 
@@ -70,12 +71,13 @@ status node::start_impl() {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return error_info{dir.string(), "", cat("cannot create the databases folder: ", ec.message())};
-  if (d.opts.create_demo && scan_databases(dir).empty()) {
-    log.info("OServer", cat("no databases found: creating the demo database ", demo_database_name, "..."));
-    auto stats = create_demo_database(dir);
-    if (!stats) return error_info{"", "", cat("cannot create the demo database: ", stats.error().render())};
-    log.info("OServer", cat("created the demo database ", demo_database_name, ": ", stats->vertices, " vertices, ",
-                            stats->edges, " edges"));
+  bool distributed = s.server.distributed.handler_present && s.server.distributed.enabled;
+  // A node with no databases that finds a cluster receives the cluster's
+  // databases (autoDeploy) instead of creating the demo database: in a cluster
+  // the decision waits until the join wait has passed.
+  bool want_demo = d.opts.create_demo && scan_databases(dir).empty();
+  if (want_demo && !distributed) {
+    if (auto st = create_demo(); !st) return st;
   }
   auto dbs = scan_databases(dir);
   if (dbs.empty()) {
@@ -88,7 +90,6 @@ status node::start_impl() {
 
   add_message_types(d.cfg);
   d.cfg.set("scheduler.max-threads", static_cast<size_t>(d.opts.scheduler_threads));
-  bool distributed = s.server.distributed.handler_present && s.server.distributed.enabled;
   if (distributed) {
     d.cfg.load<caf::io::middleman>();
     // Without the middleman heartbeat a frozen peer is never noticed, and the
@@ -135,12 +136,52 @@ status node::start_impl() {
 
   if (distributed) {
     if (auto st = start_cluster(); !st) return st.error();
+    if (want_demo) {
+      if (auto st = demo_unless_joined(); !st) return st;
+    }
   }
 
   self->request(d.server, std::chrono::seconds(5), set_status_atom::value, std::string(node_online))
       .receive([](const node_info&) {},
                [&](caf::error& e) { failure = error_info{"", "", cat("cannot start: ", d.sys->render(e))}; });
   if (failure) return *failure;
+  return ok_status();
+}
+
+status node::create_demo() {
+  auto& d = *impl_;
+  auto dir = d.opts.settings.databases_dir();
+  d.opts.log->info("OServer", cat("no databases found: creating the demo database ", demo_database_name, "..."));
+  auto stats = create_demo_database(dir);
+  if (!stats) return error_info{"", "", cat("cannot create the demo database: ", stats.error().render())};
+  d.opts.log->info("OServer", cat("created the demo database ", demo_database_name, ": ", stats->vertices,
+                                  " vertices, ", stats->edges, " edges"));
+  return ok_status();
+}
+
+status node::demo_unless_joined() {
+  auto& d = *impl_;
+  auto wait = d.opts.settings.hazelcast.join_wait;
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  // A bounded wait for a condition: joined, or the join wait is over.
+  for (;;) {
+    auto c = cluster(std::chrono::seconds(2));
+    if (c && c->view.members.size() > 1) {
+      d.opts.log->info("OServer", "joined a cluster: its databases will be deployed here (autoDeploy)");
+      return ok_status();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  d.opts.log->info("OServer", cat("no cluster answered within ", wait.count(), " ms"));
+  if (auto st = create_demo(); !st) return st;
+  std::string name(demo_database_name);
+  caf::scoped_actor self{*d.sys};
+  std::optional<error_info> failure;
+  self->request(d.databases, std::chrono::minutes(5), open_atom::value, name)
+      .receive([](bool) {}, [&](caf::error& e) { failure = error_info{"", "", d.sys->render(e)}; });
+  if (failure) return *failure;
+  self->send(d.cluster, add_db_atom::value, name);
   return ok_status();
 }
 
@@ -159,6 +200,8 @@ status node::start_cluster() {
   co.databases = scan_databases(co.databases_dir);
   d.partitions = spawn_partition_table_actor(*d.sys, d.cluster_dir, d.opts.log);
   co.partitions = d.partitions;
+  co.dbs = d.directory;
+  co.db_opener = d.databases;
   {
     // One configuration actor per local database; what they loaded seeds the
     // cluster actor's copy.

@@ -60,6 +60,8 @@ class node {
 
  private:
   status start_impl();
+  status create_demo();
+  status demo_unless_joined();
   status start_cluster();
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -53,6 +53,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<hello_reply>("troupe.hello_reply");
   cfg.add_message_type<partition_entry>("troupe.partition_entry");
   cfg.add_message_type<partition_entries>("troupe.partition_entries");
+  cfg.add_message_type<storage::log_entry>("troupe.log_entry");
+  cfg.add_message_type<log_entries>("troupe.log_entries");
+  cfg.add_message_type<deploy::chunk>("troupe.deploy_chunk");
+  cfg.add_message_type<deploy::manifest>("troupe.deploy_manifest");
   cfg.add_error_category(troupe_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
     std::string out = "troupe.";
     out += to_string(static_cast<errc>(code));

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/deploy/transfer.hpp"
 #include "src/server/node_info.hpp"
 #include "src/storage/database.hpp"
 
@@ -34,6 +35,13 @@ using probe_atom = caf::atom_constant<caf::atom("probe")>;
 using init_atom = caf::atom_constant<caf::atom("init")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;
 using repart_atom = caf::atom_constant<caf::atom("repart")>;
+using open_atom = caf::atom_constant<caf::atom("open")>;
+using deploy_atom = caf::atom_constant<caf::atom("deploy")>;
+using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using log_atom = caf::atom_constant<caf::atom("log")>;
+using deployed_atom = caf::atom_constant<caf::atom("deployed")>;
+using add_db_atom = caf::atom_constant<caf::atom("adddb")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -127,6 +135,27 @@ typename Inspector::result_type inspect(Inspector& f, hello_reply& x) {
            x.leader_name, x.members);
 }
 
+namespace storage {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_entry& x) {
+  return f(caf::meta::type_name("troupe.log_entry"), x.lsn, x.applied);
+}
+}  // namespace storage
+
+namespace deploy {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chunk& x) {
+  return f(caf::meta::type_name("troupe.deploy_chunk"), x.seq, x.file, x.offset, x.raw_size, x.codec_id, x.checksum,
+           x.data);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, manifest& x) {
+  return f(caf::meta::type_name("troupe.deploy_manifest"), x.chunks, x.files, x.raw_bytes, x.wire_bytes, x.digest,
+           x.lsn, x.file_names, x.file_sizes);
+}
+}  // namespace deploy
+
+using log_entries = std::vector<storage::log_entry>;
 using op_list = std::vector<storage::op>;
 using op_results = std::vector<storage::op_result>;
 
@@ -152,7 +181,9 @@ using database_actor = caf::typed_actor<                                //
 //   (create_atom, std::string name) -> bool     true: created; error if it exists or fails
 //   (drop_atom, std::string name)   -> bool     true: dropped; error if unknown
 //   (list_atom)                     -> std::vector<std::string>
+//   (open_atom, std::string name)   -> bool     open a database that appeared on disk (deploy, demo)
 using databases_actor = caf::typed_actor<                               //
+    caf::replies_to<open_atom, std::string>::with<bool>,                //
     caf::replies_to<create_atom, std::string>::with<bool>,              //
     caf::replies_to<drop_atom, std::string>::with<bool>,                //
     caf::replies_to<list_atom>::with<std::vector<std::string>>>;
@@ -176,6 +207,13 @@ using partition_table_actor = caf::typed_actor<                             //
     caf::reacts_to<repart_atom, cluster_state>,                             //
     caf::replies_to<status_atom>::with<partition_entries>>;
 
+// A deploy receiver (actors/deploy.hpp): one per incoming database transfer.
+//   (chunk_atom, chunk)                      -> uint64_t   the acknowledged seq (credit for one more)
+//   (done_atom, manifest)                    -> bool       verify, install, open, catch up; true when ONLINE
+using deploy_receiver_actor = caf::typed_actor<                                      //
+    caf::replies_to<chunk_atom, deploy::chunk>::with<uint64_t>,                      //
+    caf::replies_to<done_atom, deploy::manifest>::with<bool>>;
+
 // The cluster actor: the node's one published endpoint; membership, join
 // handshake, heartbeats, the databases' distributed configuration and the
 // partition table (actors/cluster_actor.hpp).
@@ -189,6 +227,10 @@ using partition_table_actor = caf::typed_actor<                             //
 //   (leave_atom)                                -> bool           local: announce our leave, answer when done
 //   (status_atom)                               -> cluster_state  local: the current state
 //   (init_atom, cluster port, http port)        -> bool           local: start (after publish)
+//   (deploy_atom, db, requester, receiver)      -> bool           joiner -> a member holding db: stream it
+//   (log_atom, db, after lsn)                   -> log_entries    receiver -> sender: changes since the snapshot
+//   (deployed_atom, db)                                           local: a deploy installed db
+//   (add_db_atom, db)                                             local: a database appeared (demo, REST)
 //   (tick_atom), (probe_atom)                                     local timers
 using db_config_msgs = std::vector<db_config_msg>;
 using cluster_actor = caf::typed_actor<                                                         //
@@ -202,6 +244,10 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<leave_atom>::with<bool>,                                                    //
     caf::replies_to<status_atom>::with<cluster_state>,                                          //
     caf::replies_to<init_atom, uint16_t, uint16_t>::with<bool>,                                 //
+    caf::replies_to<deploy_atom, std::string, std::string, caf::strong_actor_ptr>::with<bool>,  //
+    caf::replies_to<log_atom, std::string, uint64_t>::with<log_entries>,                        //
+    caf::reacts_to<deployed_atom, std::string>,                                                 //
+    caf::reacts_to<add_db_atom, std::string>,                                                   //
     caf::reacts_to<tick_atom>,                                                                  //
     caf::reacts_to<probe_atom>>;
 

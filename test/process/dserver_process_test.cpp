@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "src/config/server_config.hpp"
+#include "src/storage/database.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -50,7 +51,7 @@ TEST_CASE("dserver: starts on a fresh home, creates the demo database, logs name
   CHECK(out.find("Starting distributed server 'node1'...") != std::string::npos);
   CHECK(out.find("creating the demo database GratefulDeadConcerts...") != std::string::npos);
   CHECK(out.find("created the demo database GratefulDeadConcerts: 808 vertices, 8049 edges") != std::string::npos);
-  CHECK(out.find("found 1 database(s) in ") != std::string::npos);
+  CHECK(out.find("opened database 'GratefulDeadConcerts'") != std::string::npos);
   CHECK(out.find("WARN [node1] updated node status to 'ONLINE' [OHazelcastPlugin]") != std::string::npos);
   auto t0 = std::chrono::steady_clock::now();
   p.signal(SIGTERM);
@@ -163,7 +164,7 @@ TEST_CASE("dserver: --help, --version and a bad argument") {
   }
 }
 
-TEST_CASE("dserver: the seed, literally: two servers from one copied directory form a cluster") {
+TEST_CASE("dserver: the seed, literally: two servers from one copied directory form a cluster and deploy") {
   test::temp_dir root;
   auto home1 = root / "orientdb-node1";
   auto home2 = root / "orientdb-node2";
@@ -173,6 +174,9 @@ TEST_CASE("dserver: the seed, literally: two servers from one copied directory f
   fs::copy(home1, home2, fs::copy_options::recursive);
   child_process n1(dserver(home1, {{"ORIENTDB_NODE_NAME", "node1"}}));
   REQUIRE_MESSAGE(n1.wait_for_output("is active.", 30s), n1.output());
+  // Alone after the join wait, node1 creates the demo database.
+  CHECK(n1.output().find("no cluster answered within 3000 ms") != std::string::npos);
+  CHECK(n1.output().find("created the demo database GratefulDeadConcerts") != std::string::npos);
   child_process n2(dserver(home2, {{"ORIENTDB_NODE_NAME", "node2"}}));
   REQUIRE_MESSAGE(n2.wait_for_output("is active.", 30s), n2.output());
   CHECK(n2.output().find("Listening http connections on 0.0.0.0:2481") != std::string::npos);
@@ -189,9 +193,29 @@ TEST_CASE("dserver: the seed, literally: two servers from one copied directory f
   REQUIRE(n1.wait_for_output("INFO [node1] updated distributed configuration for database: GratefulDeadConcerts:\n----------\n{",
                              10s));
   CHECK(n1.output().find("Re-partitioning cluster data...") != std::string::npos);
-  // node2 sees node1 and gets the same configuration.
-  REQUIRE(n2.wait_for_output("added new node id=Member [127.0.0.1]:2434 name=node1", 10s));
-  CHECK(n2.output().find("WARN [node2] updated node status to 'ONLINE' [OHazelcastPlugin]") != std::string::npos);
+  REQUIRE(n1.wait_for_output("WARN [node1]->[node2] deploying database GratefulDeadConcerts... [ODeployDatabaseTask]", 10s));
+  REQUIRE(n1.wait_for_output(
+      "WARN [node1]->[node2] sending the compressed database GratefulDeadConcerts over the network, total ", 10s));
+  // node2 receives the database instead of creating its own, as in the seed.
+  REQUIRE_MESSAGE(n2.wait_for_output("WARN [node2] database GratefulDeadConcerts is online [OHazelcastPlugin]", 30s),
+                  n2.output());
+  auto& out2 = n2.output();
+  CHECK(out2.find("creating the demo database") == std::string::npos);
+  auto installing = out2.find(
+      "WARN [node2]<-[node1] installing database GratefulDeadConcerts in databases/GratefulDeadConcerts... "
+      "[OHazelcastPlugin]");
+  auto installed = out2.find(
+      "WARN [node2] installed database GratefulDeadConcerts in databases/GratefulDeadConcerts, setting it online... "
+      "[OHazelcastPlugin]");
+  auto online = out2.find("WARN [node2] database GratefulDeadConcerts is online [OHazelcastPlugin]");
+  CHECK(installing != std::string::npos);
+  CHECK(installed != std::string::npos);
+  CHECK(installing < installed);
+  CHECK(installed < online);
+  CHECK(n2.wait_for_output("WARN [node2] updated node status to 'ONLINE' [OHazelcastPlugin]", 5s, online));
+  CHECK(out2.find("added new node id=Member [127.0.0.1]:2434 name=node1") != std::string::npos);
+  CHECK_FALSE(fs::exists(home2 / "databases" / "GratefulDeadConcerts.installing"));
+
   auto cfg1 = home1 / "databases" / "GratefulDeadConcerts" / "distributed-config.json";
   auto cfg2 = home2 / "databases" / "GratefulDeadConcerts" / "distributed-config.json";
   auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -209,6 +233,20 @@ TEST_CASE("dserver: the seed, literally: two servers from one copied directory f
   CHECK(std::chrono::steady_clock::now() - t0 < 4s);
   n1.signal(SIGTERM);
   CHECK(n1.wait_exit(10s) == 0);
+
+  // The copy is the same database: both open on their own with the same records.
+  auto a = storage::database::open(home1 / "databases" / "GratefulDeadConcerts", {false, true});
+  auto b = storage::database::open(home2 / "databases" / "GratefulDeadConcerts", {false, true});
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  auto ca = (*a)->clusters(), cb = (*b)->clusters();
+  REQUIRE(ca.size() == cb.size());
+  for (size_t i = 0; i < ca.size(); ++i) {
+    CHECK(ca[i].records == cb[i].records);
+    auto ra = (*a)->browse_cluster(ca[i].id, 10000), rb = (*b)->browse_cluster(cb[i].id, 10000);
+    REQUIRE(ra.size() == rb.size());
+    for (size_t j = 0; j < ra.size(); ++j) CHECK(ra[j].to_json() == rb[j].to_json());
+  }
 }
 
 TEST_CASE("dserver: a frozen node (SIGSTOP) is removed within the heartbeat timeout and rejoins when it thaws") {

@@ -1,0 +1,226 @@
+#include "actors/deploy.hpp"
+
+#include "src/util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace troupe {
+
+namespace {
+
+constexpr const char* sender_component = "ODeployDatabaseTask";
+constexpr const char* receiver_component = "OHazelcastPlugin";
+
+// --- sender ---------------------------------------------------------------------
+
+struct sender_state {
+  deploy_sender_options opts;
+  logger* log = nullptr;
+  std::unique_ptr<deploy::reader> reader;
+  uint64_t lsn = 0;
+  size_t in_flight = 0;
+  bool exhausted = false;
+  bool finished = false;
+  caf::typed_response_promise<bool> promise;
+};
+
+using sender_ptr = deploy_sender_actor::stateful_pointer<sender_state>;
+
+void cleanup(sender_state& st) {
+  std::error_code ec;
+  fs::remove_all(st.opts.scratch, ec);
+}
+
+void fail(sender_ptr self, std::string why) {
+  auto& st = self->state;
+  if (st.finished) return;
+  st.finished = true;
+  st.log->log(log_level::error, sender_component, cat("deploy of database ", st.opts.db, " failed: ", why),
+              direction::out, st.opts.peer_name);
+  cleanup(st);
+  st.promise.deliver(make_troupe_error(errc::io_error, std::move(why)));
+  self->quit();
+}
+
+void pump(sender_ptr self);
+
+void send_manifest(sender_ptr self) {
+  auto& st = self->state;
+  auto m = st.reader->summary();
+  m.lsn = st.lsn;  // the receiver asks for what came after the snapshot
+  // The receiver opens the database and catches up before it answers: allow time.
+  self->request(st.opts.receiver, std::chrono::minutes(10), done_atom::value, m)
+      .then(
+          [self](bool) {
+            auto& st = self->state;
+            st.finished = true;
+            cleanup(st);
+            st.promise.deliver(true);
+            self->quit();
+          },
+          [self](caf::error& e) { fail(self, error_text(self->system(), e)); });
+}
+
+// Sends chunks while there is credit; the manifest once all are acknowledged.
+void pump(sender_ptr self) {
+  auto& st = self->state;
+  while (!st.finished && !st.exhausted && st.in_flight < deploy_chunks_in_flight) {
+    auto c = st.reader->next();
+    if (!c) return fail(self, c.error().render());
+    if (!c->has_value()) {
+      st.exhausted = true;
+      break;
+    }
+    ++st.in_flight;
+    self->request(st.opts.receiver, deploy_chunk_timeout, chunk_atom::value, std::move(**c))
+        .then(
+            [self](uint64_t) {
+              --self->state.in_flight;
+              pump(self);
+            },
+            [self](caf::error& e) { fail(self, error_text(self->system(), e)); });
+  }
+  if (!st.finished && st.exhausted && st.in_flight == 0) send_manifest(self);
+}
+
+deploy_sender_actor::behavior_type sender_impl(sender_ptr self, deploy_sender_options opts, logger* log) {
+  self->state.opts = std::move(opts);
+  self->state.log = log;
+  return {
+      [self](deploy_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        st.promise = self->make_response_promise<bool>();
+        st.log->log(log_level::warn, sender_component, cat("deploying database ", st.opts.db, "..."), direction::out,
+                    st.opts.peer_name);
+        std::error_code ec;
+        fs::remove_all(st.opts.scratch, ec);
+        auto lsn = st.opts.storage->checkpoint(st.opts.scratch);
+        if (!lsn) {
+          fail(self, lsn.error().render());
+          return st.promise;
+        }
+        auto r = deploy::reader::open(st.opts.scratch, deploy_chunk_bytes, st.opts.compress_level);
+        if (!r) {
+          fail(self, r.error().render());
+          return st.promise;
+        }
+        st.reader = std::move(*r);
+        st.log->log(log_level::warn, sender_component,
+                    cat("sending the compressed database ", st.opts.db, " over the network, total ",
+                        deploy::orientdb_size(st.reader->summary().raw_bytes)),
+                    direction::out, st.opts.peer_name);
+        st.lsn = *lsn;
+        pump(self);
+        return st.promise;
+      },
+  };
+}
+
+// --- receiver -------------------------------------------------------------------
+
+struct receiver_state {
+  deploy_receiver_options opts;
+  logger* log = nullptr;
+  std::unique_ptr<deploy::installer> installer;
+  bool announced = false;
+};
+
+using receiver_ptr = deploy_receiver_actor::stateful_pointer<receiver_state>;
+
+std::string db_path(const receiver_state& st) { return cat("databases/", st.opts.db); }
+
+// Applies the sender's changes after `after` until there are none, then
+// reports the database online.
+void catch_up(receiver_ptr self, cluster_actor source, uint64_t after, caf::typed_response_promise<bool> rp) {
+  self->request(source, std::chrono::seconds(30), log_atom::value, self->state.opts.db, after)
+      .then(
+          [self, source, after, rp](log_entries& entries) mutable {
+            auto& st = self->state;
+            if (entries.empty()) {
+              st.log->warn(receiver_component, cat("database ", st.opts.db, " is online"));
+              caf::anon_send(st.opts.local_cluster, deployed_atom::value, st.opts.db);
+              rp.deliver(true);
+              self->quit();
+              return;
+            }
+            auto entry = st.opts.directory->find(st.opts.db);
+            if (!entry) {
+              rp.deliver(make_troupe_error(errc::database_not_found, "the installed database is not open"));
+              return self->quit();
+            }
+            op_list ops;
+            uint64_t last = after;
+            for (auto& e : entries) {
+              auto o = e.applied;
+              // The sender already checked versions; replay what happened.
+              o.expected_version = -1;
+              ops.push_back(std::move(o));
+              last = e.lsn;
+            }
+            self->request(entry->writer, std::chrono::seconds(30), write_atom::value, std::move(ops))
+                .then([self, source, last, rp](op_results&) mutable { catch_up(self, source, last, rp); },
+                      [self, rp](caf::error& e) mutable {
+                        rp.deliver(e);
+                        self->quit();
+                      });
+          },
+          [self, rp](caf::error& e) mutable {
+            rp.deliver(e);
+            self->quit();
+          });
+}
+
+deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_receiver_options opts, logger* log) {
+  self->state.opts = std::move(opts);
+  self->state.log = log;
+  return {
+      [self](chunk_atom, const deploy::chunk& c) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        if (!st.installer) {
+          auto dir = st.opts.databases_dir / cat(st.opts.db, ".installing");
+          auto inst = deploy::installer::open(dir, st.opts.databases_dir / st.opts.db);
+          if (!inst) return make_troupe_error(errc::io_error, inst.error().render());
+          st.installer = std::move(*inst);
+          st.log->log(log_level::warn, receiver_component,
+                      cat("installing database ", st.opts.db, " in ", db_path(st), "..."), direction::in,
+                      st.opts.peer_name);
+        }
+        if (auto s = st.installer->add(c); !s) {
+          st.installer.reset();  // removes the .installing folder
+          return make_troupe_error(errc::io_error, s.error().render());
+        }
+        return c.seq;
+      },
+      [self](done_atom, const deploy::manifest& m) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!st.installer) return make_troupe_error(errc::io_error, "no chunk arrived");
+        if (auto s = st.installer->finish(m); !s) {
+          st.installer.reset();
+          return make_troupe_error(errc::io_error, s.error().render());
+        }
+        st.log->warn(receiver_component,
+                     cat("installed database ", st.opts.db, " in ", db_path(st), ", setting it online..."));
+        auto rp = self->make_response_promise<bool>();
+        uint64_t lsn = m.lsn;
+        self->request(st.opts.databases, std::chrono::minutes(5), open_atom::value, st.opts.db)
+            .then([self, rp, lsn](bool) mutable { catch_up(self, self->state.opts.source, lsn, rp); },
+                  [self, rp](caf::error& e) mutable {
+                    rp.deliver(e);
+                    self->quit();
+                  });
+        return rp;
+      },
+  };
+}
+
+}  // namespace
+
+deploy_sender_actor spawn_deploy_sender(caf::actor_system& sys, deploy_sender_options opts, logger* log) {
+  return sys.spawn<caf::detached>(sender_impl, std::move(opts), log);
+}
+
+deploy_receiver_actor spawn_deploy_receiver(caf::actor_system& sys, deploy_receiver_options opts, logger* log) {
+  return sys.spawn<caf::detached>(receiver_impl, std::move(opts), log);
+}
+
+}  // namespace troupe

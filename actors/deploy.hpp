@@ -1,0 +1,60 @@
+// Database deploy: a consistent copy of a database streamed from a member to a
+// node that lacks it (autoDeploy), as chunked CAF messages with bounded memory.
+//
+// Sender (one per outgoing transfer, detached: it reads files)
+//   (deploy_atom) -> bool   takes a checkpoint (and the LSN it stands at),
+//                           streams it to the receiver with at most
+//                           deploy_chunks_in_flight unacknowledged chunks, then
+//                           sends the manifest; answers true once the receiver
+//                           reports the database ONLINE. The checkpoint folder is
+//                           removed in every case.
+// Receiver (one per incoming transfer, detached: it writes files)
+//   writes into databases/<db>.installing, verifies every chunk and the whole,
+//   renames into place, asks the databases actor to open it, catches up with
+//   the changes the sender logged after the snapshot, and only then answers the
+//   manifest with true (and tells the cluster actor). If anything fails, the
+//   .installing folder is removed and the error answered; the joiner's cluster
+//   actor retries from another member.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "actors/db_directory.hpp"
+#include "actors/protocol.hpp"
+#include "src/util/log.hpp"
+
+namespace troupe {
+
+inline constexpr size_t deploy_chunks_in_flight = 4;
+inline constexpr uint32_t deploy_chunk_bytes = 1u << 20;
+inline constexpr std::chrono::seconds deploy_chunk_timeout{60};
+inline constexpr size_t deploy_catch_up_batch = 1000;
+
+using deploy_sender_actor = caf::typed_actor<caf::replies_to<deploy_atom>::with<bool>>;
+
+struct deploy_sender_options {
+  std::string db;
+  std::shared_ptr<storage::database> storage;
+  std::filesystem::path scratch;  // where the checkpoint is taken (must not exist)
+  deploy_receiver_actor receiver;
+  std::string local_name, peer_name;
+  int compress_level = 1;
+};
+
+deploy_sender_actor spawn_deploy_sender(caf::actor_system& sys, deploy_sender_options opts, logger* log);
+
+struct deploy_receiver_options {
+  std::string db;
+  std::filesystem::path databases_dir;
+  std::shared_ptr<db_directory> directory;
+  databases_actor databases;
+  cluster_actor local_cluster;
+  cluster_actor source;  // the sender's cluster actor: the changes after the snapshot come from it
+  std::string local_name, peer_name;
+};
+
+deploy_receiver_actor spawn_deploy_receiver(caf::actor_system& sys, deploy_receiver_options opts, logger* log);
+
+}  // namespace troupe
