@@ -269,7 +269,7 @@ TEST_CASE("dserver: a frozen node (SIGSTOP) is removed within the heartbeat time
   REQUIRE(removed);
   auto took = std::chrono::steady_clock::now() - t0;
   CHECK(took >= 2500ms);
-  CHECK(took < 4500ms);
+  CHECK(took < 5000ms);  // timeout 3000 + interval 500 + slack for a loaded machine
   CHECK(n1.output().find("node removed id=Member [127.0.0.1]:", from) != std::string::npos);
   from = n1.output().size();
   n2.signal(SIGCONT);
