@@ -432,18 +432,34 @@ op_result apply_create(rocksdb::DB* db, batch_context& ctx, const op& o, op& app
   return res;
 }
 
+// The record an update or remove changes: it must exist and, when the op names
+// a version, have that version. Otherwise `err` says why not.
+std::optional<record> change_target(rocksdb::DB* db, batch_context& ctx, const op& o, std::optional<op_result>& err) {
+  if (!valid_rid(o.id)) {
+    err = failure(errc::invalid_argument, cat("bad RID #", o.id.cluster, ':', o.id.position));
+    return std::nullopt;
+  }
+  auto r = batch_find(db, ctx, o.id, err);
+  if (err) return std::nullopt;
+  if (!r) {
+    err = failure(errc::not_found, "no record " + o.id.to_string());
+    return std::nullopt;
+  }
+  if (o.expected_version != -1 && o.expected_version != r->version) {
+    err = failure(errc::version_conflict,
+                  cat(o.id.to_string(), " has version ", r->version, ", not ", o.expected_version));
+    return std::nullopt;
+  }
+  return r;
+}
+
 op_result apply_update(rocksdb::DB* db, batch_context& ctx, const op& o, op& applied) {
   std::string why;
   auto fields = canonical_fields(o.fields, why);
   if (!fields) return failure(errc::invalid_argument, why);
-  if (!valid_rid(o.id)) return failure(errc::invalid_argument, cat("bad RID #", o.id.cluster, ':', o.id.position));
   std::optional<op_result> err;
-  auto r = batch_find(db, ctx, o.id, err);
+  auto r = change_target(db, ctx, o, err);
   if (err) return *err;
-  if (!r) return failure(errc::not_found, "no record " + o.id.to_string());
-  if (o.expected_version != -1 && o.expected_version != r->version)
-    return failure(errc::version_conflict, cat(o.id.to_string(), " has version ", r->version, ", not ",
-                                               o.expected_version));
   assert(r->version < INT64_MAX);
   r->version += 1;
   r->fields = std::move(*fields);
@@ -455,14 +471,9 @@ op_result apply_update(rocksdb::DB* db, batch_context& ctx, const op& o, op& app
 }
 
 op_result apply_remove(rocksdb::DB* db, batch_context& ctx, const op& o, op& applied) {
-  if (!valid_rid(o.id)) return failure(errc::invalid_argument, cat("bad RID #", o.id.cluster, ':', o.id.position));
   std::optional<op_result> err;
-  auto r = batch_find(db, ctx, o.id, err);
+  auto r = change_target(db, ctx, o, err);
   if (err) return *err;
-  if (!r) return failure(errc::not_found, "no record " + o.id.to_string());
-  if (o.expected_version != -1 && o.expected_version != r->version)
-    return failure(errc::version_conflict, cat(o.id.to_string(), " has version ", r->version, ", not ",
-                                               o.expected_version));
   auto& c = ctx.next.clusters.at(o.id.cluster);
   assert(c.records > 0);
   c.records -= 1;
