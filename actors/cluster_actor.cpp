@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "actors/db_config_actor.hpp"
 #include "actors/deploy.hpp"
@@ -720,6 +721,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         so.receiver = caf::actor_cast<deploy_receiver_actor>(receiver_ptr);
         so.local_name = st.me.name;
         so.peer_name = requester;
+        so.corrupt_chunk = std::exchange(st.opts.corrupt_first_deploy_chunk, -1);
         auto sender = spawn_deploy_sender(self->system(), so, st.log);
         self->link_to(sender);
         st.transfers.insert(sender.address());

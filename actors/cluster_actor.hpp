@@ -68,6 +68,8 @@ struct cluster_options {
   // For deploys: the node's open databases and the actor that opens them.
   std::shared_ptr<db_directory> dbs;
   databases_actor db_opener;
+  // Test seam: the first outgoing deploy corrupts this chunk (-1: none).
+  int64_t corrupt_first_deploy_chunk = -1;
 };
 
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,

@@ -72,6 +72,7 @@ void pump(sender_ptr self) {
       break;
     }
     ++st.in_flight;
+    if (static_cast<int64_t>((*c)->seq) == st.opts.corrupt_chunk && !(*c)->data.empty()) (*c)->data[0] ^= 0x5a;
     self->request(st.opts.receiver, deploy_chunk_timeout, chunk_atom::value, std::move(**c))
         .then(
             [self](uint64_t) {

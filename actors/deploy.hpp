@@ -41,6 +41,9 @@ struct deploy_sender_options {
   deploy_receiver_actor receiver;
   std::string local_name, peer_name;
   int compress_level = 1;
+  // Test seam: flip one byte of chunk `corrupt_chunk` after its checksum was
+  // taken (-1: never), to prove the receiver notices and the joiner retries.
+  int64_t corrupt_chunk = -1;
 };
 
 deploy_sender_actor spawn_deploy_sender(caf::actor_system& sys, deploy_sender_options opts, logger* log);

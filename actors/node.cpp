@@ -202,6 +202,7 @@ status node::start_cluster() {
   co.partitions = d.partitions;
   co.dbs = d.directory;
   co.db_opener = d.databases;
+  co.corrupt_first_deploy_chunk = d.opts.test_corrupt_deploy_chunk;
   {
     // One configuration actor per local database; what they loaded seeds the
     // cluster actor's copy.

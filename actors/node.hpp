@@ -26,6 +26,7 @@ struct node_options {
   bool create_demo = true;     // create GratefulDeadConcerts when databases/ is empty
   bool sync_writes = true;     // fsync every write batch (false only in benchmarks)
   std::string public_host = "127.0.0.1";  // the address other nodes and clients use for this node
+  int64_t test_corrupt_deploy_chunk = -1;  // test seam: see cluster_options
 };
 
 

@@ -61,6 +61,7 @@ struct test_cluster {
   uint16_t base;
   std::string group = "troupe-test";
   std::string password = "s3cret";
+  int64_t corrupt_next_deploy = -1;  // handed to the next node started
   std::vector<std::unique_ptr<test_node>> nodes;
 
   explicit test_cluster(uint16_t base_port) : base(base_port) {}
@@ -106,6 +107,7 @@ struct test_cluster {
     node_options no{*s, &t.log, 2};
     no.create_demo = false;
     no.http_threads = 1;
+    no.test_corrupt_deploy_chunk = std::exchange(corrupt_next_deploy, -1);
     t.n = std::make_unique<node>(std::move(no));
     auto st = t.n->start();
     REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
@@ -288,4 +290,52 @@ TEST_CASE("cluster: with hotAlignment false a leaving node is removed from its p
   cfg = parse_db_config(a.config_json("demo"), "x");
   CHECK(cfg->effective("*").partitioning->partitions ==
         std::vector<std::vector<std::string>>{{"<NEW_NODE>", "h1", "h2"}});
+}
+
+TEST_CASE("cluster: deploy: a node without the database receives it; a corrupted chunk is caught and the deploy retried") {
+  test_cluster c(28134);
+  auto& a = c.add("src");
+  auto& b = c.add("joiner", false);
+  // A stale half transfer, as a joiner killed mid-transfer leaves it: the next
+  // start must begin a clean deploy, never open it.
+  fs::create_directories(b.home / "databases" / "demo.installing");
+  test::write_text(b.home / "databases" / "demo.installing" / "CURRENT", "garbage");
+  {
+    auto db = storage::database::open(a.home / "databases" / "demo");
+    REQUIRE(db.ok());
+    std::vector<storage::op> ops;
+    for (int i = 0; i < 300; ++i) {
+      storage::op o;
+      o.k = storage::op::kind::create;
+      o.class_name = "V";
+      o.fields = cat(R"({"n":)", i, R"(,"text":"some realistic text to make the chunks worth compressing"})");
+      ops.push_back(o);
+    }
+    for (auto& r : (*db)->apply(ops)) REQUIRE(r.code == storage::errc::ok);
+  }
+  c.corrupt_next_deploy = 0;  // the first chunk of the first transfer
+  c.start(a);
+  c.start(b);
+  REQUIRE(eventually([&] { return b.logged("database demo is online"); }, 20s));
+  // The first attempt failed on chunk 0 (a checksum mismatch, or for a
+  // compressed chunk a failed decompression) and was retried.
+  CHECK(b.logged("deploy of database demo failed: chunk 0 "));
+  CHECK(b.logged("; trying again"));
+  CHECK(a.logged("deploy of database demo failed: chunk 0 "));
+  CHECK(a.logged("WARN [src]->[joiner] deploying database demo... [ODeployDatabaseTask]"));
+  CHECK(b.logged("WARN [joiner]<-[src] installing database demo in databases/demo... [OHazelcastPlugin]"));
+  CHECK(b.logged("WARN [joiner] installed database demo in databases/demo, setting it online... [OHazelcastPlugin]"));
+  CHECK_FALSE(fs::exists(b.home / "databases" / "demo.installing"));
+  REQUIRE(eventually([&] { return a.config_json("demo") == b.config_json("demo"); }));
+  a.n->stop();
+  b.n->stop();
+  auto da = storage::database::open(a.home / "databases" / "demo", {false, true});
+  auto db = storage::database::open(b.home / "databases" / "demo", {false, true});
+  REQUIRE(da.ok());
+  REQUIRE(db.ok());
+  auto ra = (*da)->browse_cluster(3, 10'000), rb = (*db)->browse_cluster(3, 10'000);
+  REQUIRE(ra.size() == 300);
+  REQUIRE(rb.size() == ra.size());
+  for (size_t i = 0; i < ra.size(); ++i) CHECK(ra[i].to_json() == rb[i].to_json());
+  CHECK((*db)->last_lsn() == (*da)->last_lsn());
 }
