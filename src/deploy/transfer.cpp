@@ -109,13 +109,16 @@ result<std::optional<chunk>> reader::next() {
     c.raw_size = n;
     c.checksum = fnv1a(buf_.data(), n);
     c.codec_id = static_cast<uint8_t>(codec::raw);
-    if (level_ > 0 && n > 0) {
+    if (offset_ == 0) file_compresses_ = true;
+    if (level_ > 0 && n > 0 && file_compresses_) {
       std::vector<char> z(ZSTD_compressBound(n));
       size_t zn = ZSTD_compress(z.data(), z.size(), buf_.data(), n, level_);
       if (!ZSTD_isError(zn) && zn < n - n / 10) {
         z.resize(zn);
         c.data = std::move(z);
         c.codec_id = static_cast<uint8_t>(codec::zstd);
+      } else if (offset_ == 0) {
+        file_compresses_ = false;  // the file's first chunk did not pay: send the rest raw
       }
     }
     if (c.codec_id == static_cast<uint8_t>(codec::raw)) c.data.assign(buf_.begin(), buf_.end());

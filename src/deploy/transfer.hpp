@@ -53,9 +53,11 @@ std::string orientdb_size(uint64_t bytes);
 // Reads the regular files of a checkpoint folder, in name order, as chunks.
 class reader {
  public:
-  // `compress_level` 0 sends raw bytes; otherwise each chunk is compressed with
-  // zstd at that level and sent compressed only if that saves at least 10 %
-  // (RocksDB's table files are often compressed already: then raw is cheaper).
+  // `compress_level` 0 sends raw bytes; otherwise the first chunk of each file
+  // is compressed with zstd at that level, and the file's chunks travel
+  // compressed only if that saved at least 10 % (RocksDB's table files are
+  // often compressed already: then trying again on every chunk would cost
+  // zstd's speed for nothing). A compressed chunk that saves less is sent raw.
   static result<std::unique_ptr<reader>> open(const std::filesystem::path& dir, uint32_t chunk_bytes,
                                               int compress_level);
   // The next chunk, nullopt at the end; error_info on an I/O error.
@@ -70,6 +72,7 @@ class reader {
   int level_ = 0;
   size_t file_index_ = 0;
   uint64_t offset_ = 0;
+  bool file_compresses_ = true;  // decided on each file's first chunk
   std::ifstream in_;
   manifest m_;
   std::vector<char> buf_;
