@@ -26,10 +26,7 @@ partition_table_actor::behavior_type partition_table_impl(
           if (parsed) cfgs.emplace_back(c.db, std::move(*parsed));
         }
         auto table = compute_partition_table(cfgs, s.view);
-        bool same = table.size() == st.table.size();
-        for (size_t i = 0; same && i < table.size(); ++i)
-          same = table[i].database == st.table[i].database && table[i].cluster == st.table[i].cluster &&
-                 table[i].replicas == st.table[i].replicas && table[i].owner == st.table[i].owner;
+        bool same = table == st.table;
         st.table = std::move(table);
         st.directory->set_partitions(st.table);
         if (same) return;

@@ -98,6 +98,21 @@ std::vector<partition_entry> compute_partition_table(const std::vector<std::pair
   return out;
 }
 
+namespace {
+
+std::string to_hex(const unsigned char* data, size_t n) {
+  static constexpr const char* hex = "0123456789abcdef";
+  std::string s;
+  s.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    s += hex[data[i] >> 4];
+    s += hex[data[i] & 15];
+  }
+  return s;
+}
+
+}  // namespace
+
 std::string hmac_proof(const std::string& password, const std::vector<std::string>& parts) {
   std::string msg;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -108,13 +123,7 @@ std::string hmac_proof(const std::string& password, const std::vector<std::strin
   unsigned int len = 0;
   HMAC(EVP_sha256(), password.data(), static_cast<int>(password.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned i = 0; i < len; ++i) {
-    s += hex[out[i] >> 4];
-    s += hex[out[i] & 15];
-  }
-  return s;
+  return to_hex(out, len);
 }
 
 std::string random_nonce() {
@@ -124,13 +133,7 @@ std::string random_nonce() {
     std::random_device rd;
     for (auto& b : buf) b = static_cast<unsigned char>(rd());
   }
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (auto b : buf) {
-    s += hex[b >> 4];
-    s += hex[b & 15];
-  }
-  return s;
+  return to_hex(buf, sizeof buf);
 }
 
 bool constant_time_equal(const std::string& a, const std::string& b) {

@@ -76,6 +76,7 @@ struct partition_entry {
   int partition = 0;
   std::vector<std::string> replicas;  // configured nodes (no <NEW_NODE>)
   std::string owner;                  // the first ONLINE replica, "" if none is online
+  friend bool operator==(const partition_entry&, const partition_entry&) = default;
 };
 
 // For every database config and every cluster entry with partitioning, the

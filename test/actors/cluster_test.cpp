@@ -81,11 +81,7 @@ struct test_cluster {
   }
 
   void start(test_node& t, std::string pw = "", std::string grp = "", std::string name = "") {
-    startup_options o;
-    o.home = t.home.path();
-    o.shipped_config_dir = test::shipped_config_dir();
-    o.name_inputs.environment = name.empty() ? t.name : name;
-    o.name_inputs.now_ms = [] { return int64_t{1}; };
+    auto o = test::home_options(t.home.path(), name.empty() ? t.name : name);
     auto s = prepare_server(o);
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     auto& hz = s->hazelcast;

@@ -8,11 +8,7 @@ using namespace troupe;
 namespace {
 
 server_settings settings_for(const std::filesystem::path& home, const std::string& name) {
-  startup_options o;
-  o.home = home;
-  o.shipped_config_dir = test::shipped_config_dir();
-  o.name_inputs.environment = name;
-  o.name_inputs.now_ms = [] { return int64_t{1}; };
+  auto o = test::home_options(home, name);
   auto s = prepare_server(o);
   REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
   // Private ports and group: these two must not form a cluster with anything.

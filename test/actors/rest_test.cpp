@@ -24,11 +24,7 @@ struct rest_node {
   std::string root_pw;
 
   explicit rest_node(bool demo = false) {
-    startup_options o;
-    o.home = home.path();
-    o.shipped_config_dir = test::shipped_config_dir();
-    o.name_inputs.environment = "rest1";
-    o.name_inputs.now_ms = [] { return int64_t{1}; };
+    auto o = test::home_options(home.path(), "rest1");
     auto s = prepare_server(o);
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     REQUIRE(s->generated_root_password.has_value());

@@ -83,11 +83,7 @@ struct bench_node {
 };
 
 void start(bench_node& b, const std::string& name, uint16_t base) {
-  startup_options o;
-  o.home = b.home.path();
-  o.shipped_config_dir = test::shipped_config_dir();
-  o.name_inputs.environment = name;
-  o.name_inputs.now_ms = [] { return int64_t{1}; };
+  auto o = test::home_options(b.home.path(), name);
   auto s = prepare_server(o);
   if (!s) std::abort();
   s->hazelcast.group_name = "troupe-deploy-bench";

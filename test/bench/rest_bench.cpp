@@ -107,11 +107,7 @@ int main() {
 
   // --- over HTTP -------------------------------------------------------------
   {
-    startup_options o;
-    o.home = home.path();
-    o.shipped_config_dir = test::shipped_config_dir();
-    o.name_inputs.environment = "bench";
-    o.name_inputs.now_ms = [] { return int64_t{1}; };
+    auto o = test::home_options(home.path(), "bench");
     auto s = prepare_server(o);
     if (!s) {
       std::fprintf(stderr, "bench: %s\n", s.error().render().c_str());

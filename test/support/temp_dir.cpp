@@ -36,6 +36,15 @@ void make_home(const fs::path& home) {
     fs::copy_file(e.path(), home / "config" / e.path().filename(), fs::copy_options::overwrite_existing);
 }
 
+startup_options home_options(const fs::path& home, const std::string& name) {
+  startup_options o;
+  o.home = home;
+  o.shipped_config_dir = shipped_config_dir();
+  o.name_inputs.environment = name;
+  o.name_inputs.now_ms = [] { return int64_t{1}; };
+  return o;
+}
+
 void write_text(const fs::path& p, const std::string& s) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << s;

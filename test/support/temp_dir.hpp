@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <string>
 
+#include "src/server/startup.hpp"
+
 namespace troupe::test {
 
 class temp_dir {
@@ -26,6 +28,9 @@ std::filesystem::path shipped_config_dir();
 std::filesystem::path source_root();
 // A fresh server home with a copy of the shipped config.
 void make_home(const std::filesystem::path& home);
+// Start-up options for a test node on `home`, named `name` (through
+// ORIENTDB_NODE_NAME), with the shipped config and a fixed clock.
+startup_options home_options(const std::filesystem::path& home, const std::string& name);
 // Writes a whole file (test helper, not atomic).
 void write_text(const std::filesystem::path& p, const std::string& s);
 std::string read_text(const std::filesystem::path& p);
