@@ -28,6 +28,7 @@ struct node::impl {
   databases_actor databases;
   std::shared_ptr<db_directory> directory = std::make_shared<db_directory>();
   std::shared_ptr<cluster_directory> cluster_dir = std::make_shared<cluster_directory>();
+  std::shared_ptr<deploy::progress_board> deploys = std::make_shared<deploy::progress_board>();
   cluster_actor cluster;
   partition_table_actor partitions;
   std::vector<db_config_actor> config_actors;

@@ -57,6 +57,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<log_entries>("troupe.log_entries");
   cfg.add_message_type<deploy::chunk>("troupe.deploy_chunk");
   cfg.add_message_type<deploy::manifest>("troupe.deploy_manifest");
+  cfg.add_message_type<deploy::progress>("troupe.deploy_progress");
+  cfg.add_message_type<deploy_progresses>("troupe.deploy_progresses");
   cfg.add_error_category(troupe_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
     std::string out = "troupe.";
     out += to_string(static_cast<errc>(code));

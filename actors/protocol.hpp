@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/deploy/progress.hpp"
 #include "src/deploy/transfer.hpp"
 #include "src/server/node_info.hpp"
 #include "src/storage/database.hpp"
@@ -153,7 +154,13 @@ typename Inspector::result_type inspect(Inspector& f, manifest& x) {
   return f(caf::meta::type_name("troupe.deploy_manifest"), x.chunks, x.files, x.raw_bytes, x.wire_bytes, x.digest,
            x.lsn, x.file_names, x.file_sizes);
 }
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, progress& x) {
+  return f(caf::meta::type_name("troupe.deploy_progress"), x.id, x.db, x.outgoing, x.peer, x.phase, x.bytes_done,
+           x.bytes_total, x.wire_bytes, x.started_ms, x.elapsed_ms);
+}
 }  // namespace deploy
+using deploy_progresses = std::vector<deploy::progress>;
 
 using log_entries = std::vector<storage::log_entry>;
 using op_list = std::vector<storage::op>;
