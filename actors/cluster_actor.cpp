@@ -39,6 +39,17 @@ struct pending_hello {
   steady_clock::time_point at;
 };
 
+struct deploy_attempt {
+  uint64_t id = 0;
+  std::string source;  // the member sending it
+  deploy_receiver_actor receiver;
+};
+
+struct deploy_retry {
+  int failures = 0;
+  steady_clock::time_point not_before;
+};
+
 struct cluster_state_t {
   cluster_options opts;
   std::shared_ptr<cluster_directory> directory;
@@ -63,7 +74,8 @@ struct cluster_state_t {
   bool joining = false;  // a join of ours is under way: refuse to be joined meanwhile
   std::chrono::milliseconds probe_delay{1000};
   std::string last_refusal;
-  std::set<std::string> deploying;  // databases being received
+  std::map<std::string, deploy_attempt> deploying;  // databases being received
+  std::map<std::string, deploy_retry> deploy_retries;  // after a failed attempt, by database
   std::set<caf::actor_addr> transfers;  // linked deploy senders and receivers
   uint64_t deploy_counter = 0;
 };
@@ -117,6 +129,37 @@ void publish_directory(self_ptr self) {
 }
 
 std::vector<db_config_msg> config_msgs(const cluster_state_t& st);
+void broadcast(self_ptr self, const std::string& except = "");
+void repartition(self_ptr self);
+
+// Our own databases and their status go into the view: the leader changes the
+// view itself, anyone else asks the leader to.
+void announce_me(self_ptr self) {
+  auto& st = self->state;
+  if (auto* m = st.view.find(st.me.name)) {
+    m->databases = st.me.databases;
+    m->db_status = st.me.db_status;
+  }
+  if (i_am_leader(st)) {
+    st.view.version += 1;
+    broadcast(self);
+  } else if (auto* l = leader_of(st); l != nullptr) {
+    if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.me);
+  }
+  repartition(self);
+}
+
+void set_db_status(self_ptr self, const std::string& db, const char* status) {
+  auto& st = self->state;
+  if (status == nullptr) {
+    if (st.me.db_status.erase(db) == 0) return;
+  } else {
+    auto& cur = st.me.db_status[db];
+    if (cur == status) return;
+    cur = status;
+  }
+  announce_me(self);
+}
 
 // The partition table follows every change of view or configuration.
 void repartition(self_ptr self) {
@@ -148,7 +191,7 @@ std::vector<db_config_msg> config_msgs(const cluster_state_t& st) {
 cluster_state full_state(const cluster_state_t& st) { return cluster_state{st.view, config_msgs(st)}; }
 
 // Leader: sends the current state to every connected member but `except`.
-void broadcast(self_ptr self, const std::string& except = "") {
+void broadcast(self_ptr self, const std::string& except) {
   auto& st = self->state;
   auto s = full_state(st);
   for (auto& [name, p] : st.peers)
@@ -170,6 +213,7 @@ void expand_new_node(self_ptr self, const std::string& node) {
 }
 
 void connect_to(self_ptr self, const member_info& m);
+void abandon_deploys_from(self_ptr self, const std::string& name);
 
 // Removes a member (leader only): the view shrinks, configurations with
 // hotAlignment=false forget the node, everyone is told.
@@ -180,6 +224,7 @@ void remove_member(self_ptr self, const std::string& name) {
   if (it == st.view.members.end()) return;
   st.log->warn(component, cat("node removed id=", it->member_id(), " name=", name));
   st.view.members.erase(it);
+  abandon_deploys_from(self, name);
   st.view.version += 1;
   st.suspected.erase(name);
   st.heard.erase(name);
@@ -204,6 +249,7 @@ void remove_member(self_ptr self, const std::string& name) {
 void suspect(self_ptr self, const std::string& name) {
   auto& st = self->state;
   if (name == st.me.name || st.view.find(name) == nullptr) return;
+  abandon_deploys_from(self, name);
   st.suspected.insert(name);
   if (auto p = st.peers.find(name); p != st.peers.end()) {
     self->demonitor(p->second.handle.address());
@@ -218,19 +264,52 @@ void suspect(self_ptr self, const std::string& name) {
   }
 }
 
+// A deploy attempt ended without the database: forget it, back off, try again
+// later (from the first member that holds it then).
+void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const std::string& why) {
+  auto& st = self->state;
+  auto it = st.deploying.find(db);
+  if (it == st.deploying.end() || it->second.id != attempt) return;  // an older attempt, already handled
+  auto from = it->second.source;
+  self->send_exit(it->second.receiver, caf::exit_reason::user_shutdown);  // its installer removes the folder
+  st.deploying.erase(it);
+  auto& r = st.deploy_retries[db];
+  r.failures += 1;
+  auto delay = std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(int64_t{500} << std::min(r.failures, 8)), max_deploy_backoff);
+  r.not_before = steady_clock::now() + delay;
+  st.log->log(log_level::error, component,
+              cat("deploy of database ", db, " failed: ", why, "; trying again in ",
+                  deploy::format_duration_ms(delay.count())),
+              direction::in, from);
+  set_db_status(self, db, nullptr);
+}
+
+void abandon_deploys_from(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  std::vector<std::pair<std::string, uint64_t>> lost;
+  for (auto& [db, a] : st.deploying)
+    if (a.source == name) lost.emplace_back(db, a.id);
+  for (auto& [db, id] : lost) deploy_failed(self, db, id, cat("node '", name, "' was lost during the transfer"));
+}
+
 // Asks a member for every autoDeploy database the cluster has and we lack, one
-// transfer per database at a time. Called after every state change and tick.
+// transfer per database at a time. Called after every state change, new
+// connection and tick.
 void maybe_deploy(self_ptr self) {
   auto& st = self->state;
   if (!st.opts.dbs || st.leaving) return;
+  auto now = steady_clock::now();
   for (auto& [db, cfg] : st.configs) {
     if (!cfg.auto_deploy || st.deploying.count(db) || st.opts.dbs->find(db)) continue;
+    if (auto r = st.deploy_retries.find(db); r != st.deploy_retries.end() && now < r->second.not_before) continue;
     if (fs::exists(st.opts.databases_dir / db)) continue;  // on disk but not open: not ours to replace
-    // The first member (in join order) that holds it and is connected.
+    // The first member (in join order) that holds it ONLINE and is connected.
     const member_info* source = nullptr;
     for (auto& m : st.view.members) {
       if (m.name == st.me.name || m.status != node_online || !st.peers.count(m.name)) continue;
       if (std::find(m.databases.begin(), m.databases.end(), db) == m.databases.end()) continue;
+      if (auto ds = m.db_status.find(db); ds != m.db_status.end() && ds->second != db_online) continue;
       source = &m;
       break;
     }
@@ -245,26 +324,31 @@ void maybe_deploy(self_ptr self) {
     ro.source = peer_handle;
     ro.local_name = st.me.name;
     ro.peer_name = source->name;
+    ro.board = st.opts.deploys;
+    ro.test_disk_limit = st.opts.test_deploy_disk_limit;
     auto receiver = spawn_deploy_receiver(self->system(), ro, st.log);
     // Linked: when the node stops, a transfer in progress stops with it
     // (otherwise ~actor_system would wait for its requests to time out).
     self->link_to(receiver);
     st.transfers.insert(receiver.address());
-    st.deploying.insert(db);
+    auto id = ++st.deploy_counter;
+    st.deploying[db] = deploy_attempt{id, source->name, receiver};
     auto name = db;
-    auto from = source->name;
+    // No timeout of its own worth the name: a lost sender is noticed by the
+    // membership (abandon_deploys_from), a stuck chunk by the sender's chunk
+    // timeout, and a transfer may take long.
     self->request(peer_handle, std::chrono::seconds(86400), deploy_atom::value, db, st.me.name,
                   caf::actor_cast<caf::strong_actor_ptr>(receiver))
-        .then([self, name](bool) { self->state.deploying.erase(name); },
-              [self, name, from, receiver](caf::error& e) {
-                auto& st = self->state;
-                st.log->log(log_level::error, component,
-                            cat("deploy of database ", name, " failed: ", error_text(self->system(), e),
-                                "; trying again"),
-                            direction::in, from);
-                self->send_exit(receiver, caf::exit_reason::user_shutdown);
-                st.deploying.erase(name);
-              });
+        .then(
+            [self, name, id](bool) {
+              auto& st = self->state;
+              auto it = st.deploying.find(name);
+              if (it == st.deploying.end() || it->second.id != id) return;
+              st.deploying.erase(it);
+              st.deploy_retries.erase(name);
+            },
+            [self, name, id](caf::error& e) { deploy_failed(self, name, id, error_text(self->system(), e)); });
+    set_db_status(self, db, db_synchronizing);
   }
 }
 
@@ -281,6 +365,7 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
     for (auto& m : st.view.members) {
       if (m.name == st.me.name || s.view.find(m.name) != nullptr) continue;
       st.log->warn(component, cat("node removed id=", m.member_id(), " name=", m.name));
+      abandon_deploys_from(self, m.name);
       if (auto p = st.peers.find(m.name); p != st.peers.end()) {
         self->demonitor(p->second.handle.address());
         st.peers.erase(p);
@@ -293,6 +378,14 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
       i = st.view.find(i->first) == nullptr ? st.heard.erase(i) : std::next(i);
     for (auto& m : st.view.members)
       if (m.name != st.me.name) st.heard.emplace(m.name, steady_clock::now());
+    // The leader may not have our latest databases yet: say them again.
+    if (auto* mine = st.view.find(st.me.name);
+        mine != nullptr && (mine->databases != st.me.databases || mine->db_status != st.me.db_status)) {
+      mine->databases = st.me.databases;
+      mine->db_status = st.me.db_status;
+      if (auto* l = leader_of(st); l != nullptr && l->name != st.me.name)
+        if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.me);
+    }
   }
   for (auto& c : s.configs) {
     if (!valid_database_name(c.db)) continue;  // names become paths: never trust them
@@ -381,6 +474,14 @@ void connect_to(self_ptr self, const member_info& m) {
             auto h = caf::actor_cast<cluster_actor>(ptr);
             self->monitor(h);
             st.peers[m.name] = peer{h, node_text(nid), steady_clock::now()};
+            // A new connection may be the source a deploy waits for, or the
+            // leader that has not heard our databases yet.
+            if (auto* l = leader_of(st); l != nullptr && l->name == m.name) {
+              auto* mine = st.view.find(st.me.name);
+              if (mine != nullptr && (mine->databases != st.me.databases || mine->db_status != st.me.db_status))
+                self->send(h, update_atom::value, st.me);
+            }
+            maybe_deploy(self);
           },
           [self, m](caf::error&) { self->state.connecting.erase(m.name); });
 }
@@ -503,7 +604,7 @@ void add_local_database(self_ptr self, const std::string& db) {
   st.opts.config_actors.emplace(db, a);
   if (std::find(st.me.databases.begin(), st.me.databases.end(), db) == st.me.databases.end())
     st.me.databases.push_back(db);
-  if (auto* m = st.view.find(st.me.name)) m->databases = st.me.databases;
+  st.me.db_status[db] = db_online;
   if (!st.configs.count(db)) {
     auto cfg = st.opts.default_db;
     cfg.version = 0;
@@ -512,11 +613,7 @@ void add_local_database(self_ptr self, const std::string& db) {
   }
   expand_new_node(self, st.me.name);
   persist_config(self, db);
-  if (i_am_leader(st)) {
-    st.view.version += 1;
-    broadcast(self);
-  }
-  repartition(self);
+  announce_me(self);
 }
 
 void load_local_configs(self_ptr self) {
@@ -577,6 +674,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.me.started_on_ms = st.opts.started_on_ms;
         st.me.status = node_online;
         st.me.databases = st.opts.databases;
+        for (auto& db : st.me.databases) st.me.db_status[db] = db_online;
         st.view.members = {st.me};
         st.view.version = 1;
         st.initialised = true;
@@ -722,6 +820,9 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         so.local_name = st.me.name;
         so.peer_name = requester;
         so.corrupt_chunk = std::exchange(st.opts.corrupt_first_deploy_chunk, -1);
+        so.chunk_delay = st.opts.test_deploy_chunk_delay;
+        so.compress_level = st.opts.deploy_compress_level;
+        so.board = st.opts.deploys;
         auto sender = spawn_deploy_sender(self->system(), so, st.log);
         self->link_to(sender);
         st.transfers.insert(sender.address());
@@ -738,6 +839,26 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (!from_self(self)) return;
         add_local_database(self, db);
         self->state.log->warn(component, cat("updated node status to 'ONLINE'"));
+      },
+      [self](update_atom, const member_info& m) {
+        if (!from_member(self)) return;
+        auto& st = self->state;
+        auto* cur = st.view.find(m.name);
+        auto sender = self->current_sender();
+        if (cur == nullptr || !sender || cur->node_id != node_text(sender->node())) return;  // only about itself
+        if (!i_am_leader(st)) return;  // it will tell the next leader when it connects
+        std::vector<std::string> dbs;
+        for (auto& d : m.databases)
+          if (valid_database_name(d)) dbs.push_back(d);
+        std::map<std::string, std::string> status;
+        for (auto& [d, s] : m.db_status)
+          if (valid_database_name(d) && (s == db_online || s == db_synchronizing || s == db_offline)) status[d] = s;
+        if (cur->databases == dbs && cur->db_status == status) return;
+        cur->databases = std::move(dbs);
+        cur->db_status = std::move(status);
+        st.view.version += 1;
+        repartition(self);
+        broadcast(self);
       },
       [self](add_db_atom, const std::string& db) {
         if (!from_self(self)) return;

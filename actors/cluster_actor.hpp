@@ -27,8 +27,14 @@
 //               is refused.
 //   deploy:     when the cluster has a database with autoDeploy that this node
 //               lacks, it asks a member holding it for a copy (one database at a
-//               time, retried from the next member on failure); it serves such
-//               requests from others with a deploy sender (actors/deploy.hpp)
+//               time, retried from the next member on failure, after a back-off
+//               that doubles per failure up to max_deploy_backoff); a deploy from
+//               a member that is lost is abandoned at once and retried elsewhere.
+//               It serves such requests from others with a deploy sender
+//               (actors/deploy.hpp). While a database is being received it is
+//               SYNCHRONIZING in this member's entry of the view, then ONLINE:
+//               a member reports its databases to the leader (update_atom),
+//               which puts them in the next view.
 //   on exit:    (leave_atom) first tells every member, so a clean stop is not
 //               mistaken for a crash.
 #pragma once
@@ -51,6 +57,7 @@ namespace troupe {
 
 inline constexpr size_t max_pending_hellos = 64;
 inline constexpr std::chrono::seconds max_probe_backoff{30};
+inline constexpr std::chrono::seconds max_deploy_backoff{30};
 
 struct cluster_options {
   std::string name;
@@ -68,8 +75,14 @@ struct cluster_options {
   // For deploys: the node's open databases and the actor that opens them.
   std::shared_ptr<db_directory> dbs;
   databases_actor db_opener;
+  std::shared_ptr<deploy::progress_board> deploys;  // REQUIRED: transfers under way
+  int deploy_compress_level = 1;
   // Test seam: the first outgoing deploy corrupts this chunk (-1: none).
   int64_t corrupt_first_deploy_chunk = -1;
+  // Test seams: outgoing deploys pause before each chunk; incoming ones find
+  // the disk full after this many bytes (0: never).
+  std::chrono::milliseconds test_deploy_chunk_delay{0};
+  uint64_t test_deploy_disk_limit = 0;
 };
 
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,

@@ -1,5 +1,7 @@
 #include "actors/deploy.hpp"
 
+#include <thread>
+
 #include "src/util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -22,13 +24,29 @@ struct sender_state {
   bool exhausted = false;
   bool finished = false;
   caf::typed_response_promise<bool> promise;
+  uint64_t board_id = 0;
+  uint64_t acked_raw = 0, acked_wire = 0;
+  deploy::progress_throttle throttle;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point first_sent;
+  bool link_measured = false;
 };
+
+// The link rate is measured on the first chunks, which travel raw; it decides
+// whether the rest are compressed (deploy::compression_pays).
+constexpr uint64_t link_probe_bytes = 4u << 20;
 
 using sender_ptr = deploy_sender_actor::stateful_pointer<sender_state>;
 
 void cleanup(sender_state& st) {
   std::error_code ec;
   fs::remove_all(st.opts.scratch, ec);
+}
+
+uint64_t total_of(const sender_state& st) { return st.reader ? st.reader->summary().raw_bytes : 0; }
+
+void sender_progress(sender_state& st, const char* phase) {
+  st.opts.board->update(st.board_id, phase, st.acked_raw, total_of(st), st.acked_wire);
 }
 
 void fail(sender_ptr self, std::string why) {
@@ -54,6 +72,16 @@ void send_manifest(sender_ptr self) {
           [self](bool) {
             auto& st = self->state;
             st.finished = true;
+            auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.started).count();
+            auto& m = st.reader->summary();
+            st.log->log(log_level::info, sender_component,
+                        cat("sent database ", st.opts.db, ": ", deploy::orientdb_size(m.raw_bytes), " in ", m.files,
+                            " files, ", deploy::orientdb_size(m.wire_bytes), " on the wire, online after ",
+                            deploy::format_duration_ms(static_cast<int64_t>(secs * 1000)), " (",
+                            deploy::format_rate(secs > 0 ? static_cast<double>(m.raw_bytes) / secs : 0.0), ")"),
+                        direction::out, st.opts.peer_name);
+            st.opts.board->update(st.board_id, "done", m.raw_bytes, m.raw_bytes, m.wire_bytes);
+            st.opts.board->end(st.board_id, true);
             cleanup(st);
             st.promise.deliver(true);
             self->quit();
@@ -73,15 +101,39 @@ void pump(sender_ptr self) {
     }
     ++st.in_flight;
     if (static_cast<int64_t>((*c)->seq) == st.opts.corrupt_chunk && !(*c)->data.empty()) (*c)->data[0] ^= 0x5a;
+    // A test seam only: this actor is detached, so the pause holds no one else up.
+    if (st.opts.chunk_delay.count() > 0) std::this_thread::sleep_for(st.opts.chunk_delay);
+    uint64_t raw = (*c)->raw_size, wire = (*c)->data.size();
+    if ((*c)->seq == 0) st.first_sent = std::chrono::steady_clock::now();
     self->request(st.opts.receiver, deploy_chunk_timeout, chunk_atom::value, std::move(**c))
         .then(
-            [self](uint64_t) {
-              --self->state.in_flight;
+            [self, raw, wire](uint64_t) {
+              auto& st = self->state;
+              --st.in_flight;
+              st.acked_raw += raw;
+              st.acked_wire += wire;
+              if (!st.link_measured && (st.acked_raw >= link_probe_bytes || st.exhausted)) {
+                st.link_measured = true;
+                auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.first_sent).count();
+                st.reader->set_link_rate(static_cast<double>(st.acked_raw) / std::max(secs, 1e-6));
+              }
+              sender_progress(st, "transfer");
+              if (st.throttle.due()) {
+                auto snap = st.opts.board->snapshot();
+                for (auto& p : snap)
+                  if (p.id == st.board_id)
+                    st.log->log(log_level::info, sender_component,
+                                cat("deploying database ", st.opts.db, ": ", p.describe()), direction::out,
+                                st.opts.peer_name);
+              }
               pump(self);
             },
             [self](caf::error& e) { fail(self, error_text(self->system(), e)); });
   }
-  if (!st.finished && st.exhausted && st.in_flight == 0) send_manifest(self);
+  if (!st.finished && st.exhausted && st.in_flight == 0) {
+    sender_progress(st, "install");
+    send_manifest(self);
+  }
 }
 
 deploy_sender_actor::behavior_type sender_impl(sender_ptr self, deploy_sender_options opts, logger* log) {
@@ -91,6 +143,9 @@ deploy_sender_actor::behavior_type sender_impl(sender_ptr self, deploy_sender_op
       [self](deploy_atom) -> caf::result<bool> {
         auto& st = self->state;
         st.promise = self->make_response_promise<bool>();
+        st.board_id = st.opts.board->begin(st.opts.db, true, st.opts.peer_name);
+        self->attach_functor([board = st.opts.board, id = st.board_id] { board->end(id); });
+        st.started = std::chrono::steady_clock::now();
         st.log->log(log_level::warn, sender_component, cat("deploying database ", st.opts.db, "..."), direction::out,
                     st.opts.peer_name);
         std::error_code ec;
@@ -111,6 +166,7 @@ deploy_sender_actor::behavior_type sender_impl(sender_ptr self, deploy_sender_op
                         deploy::orientdb_size(st.reader->summary().raw_bytes)),
                     direction::out, st.opts.peer_name);
         st.lsn = *lsn;
+        sender_progress(st, "transfer");
         pump(self);
         return st.promise;
       },
@@ -123,7 +179,9 @@ struct receiver_state {
   deploy_receiver_options opts;
   logger* log = nullptr;
   std::unique_ptr<deploy::installer> installer;
-  bool announced = false;
+  uint64_t board_id = 0;
+  uint64_t raw = 0, wire = 0, total = 0;
+  deploy::progress_throttle throttle;
 };
 
 using receiver_ptr = deploy_receiver_actor::stateful_pointer<receiver_state>;
@@ -137,7 +195,9 @@ void catch_up(receiver_ptr self, cluster_actor source, uint64_t after, caf::type
       .then(
           [self, source, after, rp](log_entries& entries) mutable {
             auto& st = self->state;
+            st.opts.board->update(st.board_id, "catch-up", st.raw, st.total, st.wire);
             if (entries.empty()) {
+              st.opts.board->end(st.board_id, true);
               st.log->warn(receiver_component, cat("database ", st.opts.db, " is online"));
               caf::anon_send(st.opts.local_cluster, deployed_atom::value, st.opts.db);
               rp.deliver(true);
@@ -174,6 +234,11 @@ void catch_up(receiver_ptr self, cluster_actor source, uint64_t after, caf::type
 deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_receiver_options opts, logger* log) {
   self->state.opts = std::move(opts);
   self->state.log = log;
+  // Registered from spawn to exit: the database is SYNCHRONIZING meanwhile.
+  auto board = self->state.opts.board;
+  auto id = board->begin(self->state.opts.db, false, self->state.opts.peer_name);
+  self->state.board_id = id;
+  self->attach_functor([board, id] { board->end(id); });
   return {
       [self](chunk_atom, const deploy::chunk& c) -> caf::result<uint64_t> {
         auto& st = self->state;
@@ -182,22 +247,40 @@ deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_rec
           auto inst = deploy::installer::open(dir, st.opts.databases_dir / st.opts.db);
           if (!inst) return make_troupe_error(errc::io_error, inst.error().render());
           st.installer = std::move(*inst);
+          if (st.opts.test_disk_limit > 0) st.installer->set_disk_limit(st.opts.test_disk_limit);
           st.log->log(log_level::warn, receiver_component,
                       cat("installing database ", st.opts.db, " in ", db_path(st), "..."), direction::in,
                       st.opts.peer_name);
         }
         if (auto s = st.installer->add(c); !s) {
           st.installer.reset();  // removes the .installing folder
-          return make_troupe_error(errc::io_error, s.error().render());
+          auto why = s.error().render();
+          st.log->log(log_level::error, receiver_component,
+                      cat("cannot install database ", st.opts.db, ": ", why), direction::in, st.opts.peer_name);
+          return make_troupe_error(errc::io_error, std::move(why));
+        }
+        st.raw += c.raw_size;
+        st.wire += c.data.size();
+        st.total = c.total_bytes;
+        st.opts.board->update(st.board_id, "transfer", st.raw, st.total, st.wire);
+        if (st.throttle.due()) {
+          for (auto& p : st.opts.board->snapshot())
+            if (p.id == st.board_id)
+              st.log->log(log_level::info, receiver_component, cat("receiving database ", st.opts.db, ": ", p.describe()),
+                          direction::in, st.opts.peer_name);
         }
         return c.seq;
       },
       [self](done_atom, const deploy::manifest& m) -> caf::result<bool> {
         auto& st = self->state;
         if (!st.installer) return make_troupe_error(errc::io_error, "no chunk arrived");
+        st.opts.board->update(st.board_id, "install", st.raw, m.raw_bytes, st.wire);
         if (auto s = st.installer->finish(m); !s) {
           st.installer.reset();
-          return make_troupe_error(errc::io_error, s.error().render());
+          auto why = s.error().render();
+          st.log->log(log_level::error, receiver_component,
+                      cat("cannot install database ", st.opts.db, ": ", why), direction::in, st.opts.peer_name);
+          return make_troupe_error(errc::io_error, std::move(why));
         }
         st.log->warn(receiver_component,
                      cat("installed database ", st.opts.db, " in ", db_path(st), ", setting it online..."));

@@ -14,7 +14,10 @@
 //   the changes the sender logged after the snapshot, and only then answers the
 //   manifest with true (and tells the cluster actor). If anything fails, the
 //   .installing folder is removed and the error answered; the joiner's cluster
-//   actor retries from another member.
+//   actor retries from another member. If the receiver is killed (the sender
+//   was lost, the node stops), its installer's destructor removes the folder.
+// Both sides register on the node's progress board while they run and log a
+// progress line at most every deploy::progress_log_interval.
 #pragma once
 
 #include <filesystem>
@@ -23,6 +26,7 @@
 
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
+#include "src/deploy/progress.hpp"
 #include "src/util/log.hpp"
 
 namespace troupe {
@@ -41,9 +45,13 @@ struct deploy_sender_options {
   deploy_receiver_actor receiver;
   std::string local_name, peer_name;
   int compress_level = 1;
+  std::shared_ptr<deploy::progress_board> board;  // REQUIRED: progress for REST and the console
   // Test seam: flip one byte of chunk `corrupt_chunk` after its checksum was
   // taken (-1: never), to prove the receiver notices and the joiner retries.
   int64_t corrupt_chunk = -1;
+  // Test seam: pause this long before each chunk, so that a test can act while
+  // a transfer is under way (0: never).
+  std::chrono::milliseconds chunk_delay{0};
 };
 
 deploy_sender_actor spawn_deploy_sender(caf::actor_system& sys, deploy_sender_options opts, logger* log);
@@ -56,6 +64,8 @@ struct deploy_receiver_options {
   cluster_actor local_cluster;
   cluster_actor source;  // the sender's cluster actor: the changes after the snapshot come from it
   std::string local_name, peer_name;
+  std::shared_ptr<deploy::progress_board> board;  // REQUIRED
+  uint64_t test_disk_limit = 0;  // test seam: the disk "fills" after this many bytes (0: never)
 };
 
 deploy_receiver_actor spawn_deploy_receiver(caf::actor_system& sys, deploy_receiver_options opts, logger* log);

@@ -51,6 +51,9 @@ node::~node() { stop(); }
 
 const server_settings& node::settings() const { return impl_->opts.settings; }
 
+std::vector<deploy::progress> node::deploys() const { return impl_->deploys->snapshot(); }
+std::vector<deploy::progress> node::recent_deploys() const { return impl_->deploys->recent(); }
+
 uint16_t node::http_port() const { return impl_->http ? impl_->http->port() : 0; }
 
 status node::start() {
@@ -204,6 +207,10 @@ status node::start_cluster() {
   co.dbs = d.directory;
   co.db_opener = d.databases;
   co.corrupt_first_deploy_chunk = d.opts.test_corrupt_deploy_chunk;
+  co.test_deploy_chunk_delay = d.opts.test_deploy_chunk_delay;
+  co.test_deploy_disk_limit = d.opts.test_deploy_disk_limit;
+  co.deploy_compress_level = d.opts.deploy_compress_level;
+  co.deploys = d.deploys;
   {
     // One configuration actor per local database; what they loaded seeds the
     // cluster actor's copy.

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/deploy/progress.hpp"
 #include "src/server/node_info.hpp"
 #include "src/server/startup.hpp"
 #include "src/util/log.hpp"
@@ -26,7 +27,10 @@ struct node_options {
   bool create_demo = true;     // create GratefulDeadConcerts when databases/ is empty
   bool sync_writes = true;     // fsync every write batch (false only in benchmarks)
   std::string public_host = "127.0.0.1";  // the address other nodes and clients use for this node
+  int deploy_compress_level = 1;           // zstd level for deploys (0: raw)
   int64_t test_corrupt_deploy_chunk = -1;  // test seam: see cluster_options
+  std::chrono::milliseconds test_deploy_chunk_delay{0};  // test seam: see cluster_options
+  uint64_t test_deploy_disk_limit = 0;                   // test seam: see cluster_options
 };
 
 
@@ -53,6 +57,10 @@ class node {
 
   // The server actor's view. REQUIRES: started.
   result<node_info> info(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // Deploys under way on this node, and the last ones that finished.
+  std::vector<deploy::progress> deploys() const;
+  std::vector<deploy::progress> recent_deploys() const;
 
   // The port the REST API listens on; 0 before start().
   uint16_t http_port() const;

@@ -97,7 +97,7 @@ typename Inspector::result_type inspect(Inspector& f, op_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("troupe.member_info"), x.name, x.node_id, x.cluster_host, x.cluster_port, x.http_host,
-           x.http_port, x.started_on_ms, x.status, x.databases);
+           x.http_port, x.started_on_ms, x.status, x.databases, x.db_status);
 }
 
 template <class Inspector>
@@ -147,7 +147,7 @@ namespace deploy {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chunk& x) {
   return f(caf::meta::type_name("troupe.deploy_chunk"), x.seq, x.file, x.offset, x.raw_size, x.codec_id, x.checksum,
-           x.data);
+           x.data, x.total_bytes);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, manifest& x) {
@@ -237,6 +237,7 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (deploy_atom, db, requester, receiver)      -> bool           joiner -> a member holding db: stream it
 //   (log_atom, db, after lsn)                   -> log_entries    receiver -> sender: changes since the snapshot
 //   (deployed_atom, db)                                           local: a deploy installed db
+//   (update_atom, member_info)                                    member -> leader: its databases and their status
 //   (add_db_atom, db)                                             local: a database appeared (demo, REST)
 //   (tick_atom), (probe_atom)                                     local timers
 using db_config_msgs = std::vector<db_config_msg>;
@@ -254,6 +255,7 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<deploy_atom, std::string, std::string, caf::strong_actor_ptr>::with<bool>,  //
     caf::replies_to<log_atom, std::string, uint64_t>::with<log_entries>,                        //
     caf::reacts_to<deployed_atom, std::string>,                                                 //
+    caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //
     caf::reacts_to<tick_atom>,                                                                  //
     caf::reacts_to<probe_atom>>;

@@ -512,6 +512,10 @@ class rest {
         json::array dbs;
         for (auto& d : m.databases) dbs.emplace_back(d);
         mo["databases"] = std::move(dbs);
+        // OFFLINE / SYNCHRONIZING / ONLINE per database (OrientDB 1.7+ database status).
+        json::object status;
+        for (auto& [d, ds] : m.db_status) status[d] = ds;
+        mo["databasesStatus"] = std::move(status);
         members.emplace_back(std::move(mo));
       }
       o["members"] = std::move(members);

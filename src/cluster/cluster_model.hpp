@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ struct member_info {
   int64_t started_on_ms = 0;
   std::string status;  // STARTING, ONLINE, SHUTTINGDOWN, OFFLINE
   std::vector<std::string> databases;
+  // Status of each database on this member: SYNCHRONIZING while a deploy (or,
+  // later, a catch-up) runs, ONLINE when it serves. A database being received
+  // is in db_status but not yet in `databases`.
+  std::map<std::string, std::string> db_status;
 
   // "Member [127.0.0.1]:2435", as Hazelcast named members in the seed's log lines.
   std::string member_id() const;

@@ -84,10 +84,25 @@ void progress_board::update(uint64_t id, const std::string& phase, uint64_t byte
                      .count();
 }
 
-void progress_board::end(uint64_t id) {
+void progress_board::end(uint64_t id, bool ok) {
   std::lock_guard<std::mutex> g(mtx_);
-  items_.erase(id);
+  auto it = items_.find(id);
+  if (it == items_.end()) return;
+  if (ok) {
+    auto p = it->second;
+    p.phase = "done";
+    p.elapsed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - starts_[id]).count();
+    if (recent_.size() >= recent_max) recent_.erase(recent_.begin());
+    recent_.push_back(std::move(p));
+  }
+  items_.erase(it);
   starts_.erase(id);
+}
+
+std::vector<progress> progress_board::recent() const {
+  std::lock_guard<std::mutex> g(mtx_);
+  return recent_;
 }
 
 std::vector<progress> progress_board::snapshot() const {

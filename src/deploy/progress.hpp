@@ -23,7 +23,7 @@ struct progress {
   std::string db;
   bool outgoing = false;     // true: this node sends
   std::string peer;          // the other node
-  std::string phase;         // "snapshot", "transfer", "install", "catch-up"
+  std::string phase;         // "snapshot", "transfer", "install", "catch-up", "done" (recent only)
   uint64_t bytes_done = 0;   // raw bytes of the database moved so far
   uint64_t bytes_total = 0;  // 0 while unknown (before the manifest or snapshot)
   uint64_t wire_bytes = 0;   // payload bytes sent or received
@@ -49,8 +49,12 @@ class progress_board {
   uint64_t begin(std::string db, bool outgoing, std::string peer);
   // Replaces the transfer's figures (elapsed_ms computed here). Unknown ids are ignored.
   void update(uint64_t id, const std::string& phase, uint64_t bytes_done, uint64_t bytes_total, uint64_t wire_bytes);
-  void end(uint64_t id);
+  // Ends a transfer; `ok` ones are kept among the recent (the last
+  // recent_max), with their final figures.
+  void end(uint64_t id, bool ok = false);
   std::vector<progress> snapshot() const;
+  std::vector<progress> recent() const;
+  static constexpr size_t recent_max = 16;
   // True if this node receives `db` right now.
   bool receiving(const std::string& db) const;
 
@@ -59,6 +63,7 @@ class progress_board {
   uint64_t next_id_ = 1;
   std::map<uint64_t, progress> items_;
   std::map<uint64_t, std::chrono::steady_clock::time_point> starts_;
+  std::vector<progress> recent_;  // oldest first
 };
 
 // Decides when a transfer logs its progress: true at most once per interval,

@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 
@@ -19,6 +20,45 @@ uint64_t fnv1a(const char* data, size_t n, uint64_t h) {
     h ^= static_cast<unsigned char>(data[i]);
     h *= 1099511628211ull;
   }
+  return h;
+}
+
+namespace {
+
+constexpr uint64_t k1 = 0x9E3779B185EBCA87ull;
+constexpr uint64_t k2 = 0xC2B2AE3D27D4EB4Full;
+
+inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+inline uint64_t round64(uint64_t acc, uint64_t w) { return rotl(acc + w * k2, 31) * k1; }
+inline uint64_t load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+}  // namespace
+
+uint64_t checksum64(const char* p, size_t n) {
+  uint64_t a = k1 + k2, b = k2, c = 0, d = ~k1;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a = round64(a, load64(p + i));
+    b = round64(b, load64(p + i + 8));
+    c = round64(c, load64(p + i + 16));
+    d = round64(d, load64(p + i + 24));
+  }
+  for (; i + 8 <= n; i += 8) a = round64(a, load64(p + i));
+  if (i < n) {
+    char tail[8] = {};
+    std::memcpy(tail, p + i, n - i);
+    b = round64(b, load64(tail));
+  }
+  uint64_t h = rotl(a, 1) + rotl(b, 7) + rotl(c, 12) + rotl(d, 18) + static_cast<uint64_t>(n) * k1;
+  h ^= h >> 33;
+  h *= k2;
+  h ^= h >> 29;
+  h *= k1;
+  h ^= h >> 32;
   return h;
 }
 
@@ -61,6 +101,11 @@ std::string orientdb_size(uint64_t bytes) {
   return s;
 }
 
+bool compression_pays(double link_rate, double zstd_rate, double ratio) {
+  if (link_rate <= 0 || zstd_rate <= 0 || ratio <= 1.0) return false;
+  return std::min(zstd_rate, link_rate * ratio) > 1.5 * link_rate;
+}
+
 result<std::unique_ptr<reader>> reader::open(const fs::path& dir, uint32_t chunk_bytes, int compress_level) {
   std::unique_ptr<reader> r(new reader);
   r->dir_ = dir;
@@ -100,28 +145,38 @@ result<std::optional<chunk>> reader::next() {
       if (!in_) return error_info{(dir_ / name).string(), "", cat("cannot open: ", std::strerror(errno))};
     }
     uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(chunk_bytes_, size - offset_));
-    buf_.resize(n);
-    if (n > 0 && !in_.read(buf_.data(), n)) return error_info{(dir_ / name).string(), "", "short read"};
+    // Read straight into the vector the message will carry: no copy when raw.
+    std::vector<char> bytes(n);
+    if (n > 0 && !in_.read(bytes.data(), n)) return error_info{(dir_ / name).string(), "", "short read"};
     chunk c;
     c.seq = m_.chunks++;
     c.file = name;
     c.offset = offset_;
     c.raw_size = n;
-    c.checksum = fnv1a(buf_.data(), n);
+    c.total_bytes = m_.raw_bytes;
+    c.checksum = checksum64(bytes.data(), n);
     c.codec_id = static_cast<uint8_t>(codec::raw);
-    if (offset_ == 0) file_compresses_ = true;
-    if (level_ > 0 && n > 0 && file_compresses_) {
+    bool decide = offset_ == 0 || ++since_decision_ >= redecide_chunks;
+    if (decide) since_decision_ = 0;
+    if (level_ > 0 && n > 0 && link_rate_ > 0 && (decide || file_compresses_)) {
       std::vector<char> z(ZSTD_compressBound(n));
-      size_t zn = ZSTD_compress(z.data(), z.size(), buf_.data(), n, level_);
-      if (!ZSTD_isError(zn) && zn < n - n / 10) {
+      auto t0 = std::chrono::steady_clock::now();
+      size_t zn = ZSTD_compress(z.data(), z.size(), bytes.data(), n, level_);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      bool saves = !ZSTD_isError(zn) && zn < n - n / 10;
+      if (decide) {
+        file_compresses_ = saves && compression_pays(link_rate_, static_cast<double>(n) / std::max(secs, 1e-9),
+                                                     static_cast<double>(n) / static_cast<double>(zn));
+      }
+      if (saves && file_compresses_) {
         z.resize(zn);
         c.data = std::move(z);
         c.codec_id = static_cast<uint8_t>(codec::zstd);
-      } else if (offset_ == 0) {
-        file_compresses_ = false;  // the file's first chunk did not pay: send the rest raw
       }
+    } else if (decide) {
+      file_compresses_ = false;
     }
-    if (c.codec_id == static_cast<uint8_t>(codec::raw)) c.data.assign(buf_.begin(), buf_.end());
+    if (c.codec_id == static_cast<uint8_t>(codec::raw)) c.data = std::move(bytes);
     m_.wire_bytes += c.data.size();
     m_.digest = mix(m_.digest, c.file, c.offset, c.checksum);
     offset_ += n;
@@ -148,6 +203,7 @@ result<std::unique_ptr<installer>> installer::open(const fs::path& dir, const fs
 }
 
 installer::~installer() {
+  close_file();
   if (done_) return;
   std::error_code ec;
   fs::remove_all(dir_, ec);
@@ -169,35 +225,45 @@ status installer::add(const chunk& c) {
     return error_info{"", "", cat("chunk ", c.seq, " has an unknown codec")};
   }
   if (bytes->size() != c.raw_size) return error_info{"", "", cat("chunk ", c.seq, " has the wrong size")};
-  if (fnv1a(bytes->data(), bytes->size()) != c.checksum)
+  if (checksum64(bytes->data(), bytes->size()) != c.checksum)
     return error_info{"", "", cat("chunk ", c.seq, " is corrupt (checksum mismatch)")};
   if (c.file != current_file_) {
     if (std::find(names_.begin(), names_.end(), c.file) != names_.end())
       return error_info{"", "", cat("file ", c.file, " came back after another one")};
     if (c.offset != 0) return error_info{"", "", cat("file ", c.file, " does not start at offset 0")};
+    close_file();
     current_file_ = c.file;
     names_.push_back(c.file);
     sizes_.push_back(0);
   }
   if (c.offset != sizes_.back()) return error_info{"", "", cat("chunk ", c.seq, " leaves a gap in ", c.file)};
   auto path = dir_ / c.file;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return error_info{path.string(), "", cat("cannot write: ", std::strerror(errno))};
+  if (fd_ < 0) fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) return error_info{path.string(), "", cat("cannot write: ", std::strerror(errno))};
+  int fd = fd_;
   const char* p = bytes->data();
   size_t left = bytes->size();
   while (left > 0) {
-    auto w = ::write(fd, p, left);
+    ssize_t w;
+    if (disk_limit_ > 0 && raw_bytes_ + (bytes->size() - left) + left > disk_limit_) {
+      w = -1;
+      errno = ENOSPC;
+    } else {
+      w = ::write(fd, p, left);
+    }
     if (w < 0) {
       if (errno == EINTR) continue;
       int err = errno;
-      ::close(fd);
+      close_file();
       return error_info{path.string(), "",
                         err == ENOSPC ? "the disk is full" : cat("cannot write: ", std::strerror(err))};
     }
     p += w;
     left -= static_cast<size_t>(w);
   }
-  ::close(fd);
+  // Start writing this chunk back now (without waiting), so that finish()'s
+  // fsync finds little left to do: the disk works while the network does.
+  ::sync_file_range(fd, static_cast<off_t>(c.offset), static_cast<off_t>(c.raw_size), SYNC_FILE_RANGE_WRITE);
   sizes_.back() += c.raw_size;
   raw_bytes_ += c.raw_size;
   digest_ = mix(digest_, c.file, c.offset, c.checksum);
@@ -205,7 +271,13 @@ status installer::add(const chunk& c) {
   return ok_status();
 }
 
+void installer::close_file() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
 status installer::finish(const manifest& m) {
+  close_file();
   if (m.chunks != next_seq_) return error_info{"", "", cat("received ", next_seq_, " of ", m.chunks, " chunks")};
   if (m.file_names != names_ || m.file_sizes != sizes_)
     return error_info{"", "", "the files received differ from the sender's list"};

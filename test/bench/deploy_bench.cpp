@@ -3,7 +3,8 @@
 // run, the limits it stands next to: zstd -1 compression speed and a plain
 // loopback TCP copy.
 //
-//   TROUPE_BENCH_DEPLOY_MIB  comma-separated database sizes in MiB (default "100,1024")
+//   TROUPE_BENCH_DEPLOY_MIB    comma-separated database sizes in MiB (default "100,1024")
+//   TROUPE_BENCH_DEPLOY_LEVEL  the deploy's zstd level (default: the node's)
 //
 // Prints one line per figure: troupe <workload> <metric> <value> <unit>
 #include <arpa/inet.h>
@@ -100,6 +101,7 @@ void start(bench_node& b, const std::string& name, uint16_t base) {
   });
   node_options no{*s, &b.log, 2};
   no.create_demo = false;
+  if (const char* e = std::getenv("TROUPE_BENCH_DEPLOY_LEVEL")) no.deploy_compress_level = std::atoi(e);
   b.n = std::make_unique<node>(std::move(no));
   if (!b.n->start()) std::abort();
 }
@@ -193,6 +195,10 @@ int main() {
     std::printf("troupe %s db_bytes %llu bytes\n", w.c_str(), static_cast<unsigned long long>(db_bytes));
     std::printf("troupe %s join_to_online %.1f MB/s\n", w.c_str(), static_cast<double>(db_bytes) / 1e6 / secs);
     std::printf("troupe %s seconds %.2f s\n", w.c_str(), secs);
+    for (auto& d : a.n->recent_deploys()) {
+      std::printf("troupe %s wire_bytes %llu bytes\n", w.c_str(), static_cast<unsigned long long>(d.wire_bytes));
+      std::printf("troupe %s sender_request_to_online %.1f MB/s\n", w.c_str(), d.bytes_per_second() / 1e6);
+    }
     std::printf("troupe %s peak_rss_both_nodes %.0f MiB\n", w.c_str(), peak_rss_mib());
     std::printf("troupe %s zstd1_limit %.0f MB/s\n", w.c_str(), zstd_rate(a.home / "databases" / "bench"));
     std::printf("troupe %s loopback_tcp_limit %.0f MB/s\n", w.c_str(), tcp_rate(db_bytes));

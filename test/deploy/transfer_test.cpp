@@ -56,29 +56,34 @@ TEST_CASE("deploy: a checkpoint of the demo database travels in chunks and arriv
     lsn = *l;
     CHECK(lsn == (*db)->last_lsn());
   }
-  for (int level : {0, 1}) {
+  // level 0; level 1 on a slow link (compression pays); level 1 on a link
+  // faster than zstd (it does not: raw)
+  for (auto [level, link] : {std::pair{0, 0.0}, std::pair{1, 1e6}, std::pair{1, 1e12}}) {
     CAPTURE(level);
+    CAPTURE(link);
     auto r = deploy::reader::open(dir / "snapshot", 64 * 1024, level);
     REQUIRE(r.ok());
+    (*r)->set_link_rate(link);
     auto chunks = all_chunks(**r);
     auto m = (*r)->summary();
     m.lsn = lsn;
     CHECK(m.chunks == chunks.size());
     CHECK(m.files >= 3);
     CHECK(chunks.size() > m.files);  // 64 KiB chunks: several per data file
-    if (level > 0) {
-      CHECK(m.wire_bytes <= m.raw_bytes);
+    if (level > 0 && link < 1e9) {
+      CHECK(m.wire_bytes < m.raw_bytes * 9 / 10);
     } else {
       CHECK(m.wire_bytes == m.raw_bytes);
     }
-    auto target = dir / ("copy" + std::to_string(level));
-    auto inst = deploy::installer::open(dir / ("copy.installing" + std::to_string(level)), target);
+    auto tag = std::to_string(level) + (link > 1e9 ? "fast" : "");
+    auto target = dir / ("copy" + tag);
+    auto inst = deploy::installer::open(dir / ("copy.installing" + tag), target);
     REQUIRE(inst.ok());
     for (auto& c : chunks) REQUIRE((*inst)->add(c).ok());
     CHECK_FALSE(fs::exists(target));  // nothing under the final name before finish()
     REQUIRE((*inst)->finish(m).ok());
     CHECK(fs::exists(target));
-    CHECK_FALSE(fs::exists(dir / ("copy.installing" + std::to_string(level))));
+    CHECK_FALSE(fs::exists(dir / ("copy.installing" + tag)));
     auto a = storage::database::open(dbs / "GratefulDeadConcerts", {false, true});
     auto b = storage::database::open(target, {false, true});
     REQUIRE(a.ok());
@@ -149,4 +154,60 @@ TEST_CASE("deploy: corrupt, missing, reordered or foreign chunks are refused and
     CHECK_FALSE(fs::exists(target));
     CHECK_FALSE(fs::exists(dir / "target.installing"));  // the installer cleans up after itself
   }
+}
+
+TEST_CASE("deploy: compression is used only where it makes the transfer faster") {
+  struct row {
+    double link, zstd, ratio;
+    bool pays;
+  };
+  for (auto r : std::vector<row>{
+           {100e6, 300e6, 3.3, true},    // a 100 MB/s link, text that compresses 3.3x: zstd wins
+           {1000e6, 300e6, 3.3, false},  // loopback: zstd is slower than the link
+           {250e6, 300e6, 3.3, false},   // zstd would win by less than half again
+           {100e6, 300e6, 1.2, false},   // already compressed files
+           {0, 300e6, 3.3, false},       // link not measured yet
+           {100e6, 0, 3.3, false},       // zstd not measured
+           {100e6, 300e6, 0.9, false},   // it grew
+       }) {
+    CAPTURE(r.link);
+    CAPTURE(r.ratio);
+    CHECK(deploy::compression_pays(r.link, r.zstd, r.ratio) == r.pays);
+  }
+}
+
+TEST_CASE("deploy: the chunk checksum notices any changed byte, and any changed length") {
+  std::string data(4096 + 13, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 131) ^ (i >> 3));
+  auto base = deploy::checksum64(data.data(), data.size());
+  for (size_t i = 0; i < data.size(); i += 7) {
+    for (int bit : {0, 5, 7}) {
+      auto copy = data;
+      copy[i] = static_cast<char>(copy[i] ^ (1 << bit));
+      if (deploy::checksum64(copy.data(), copy.size()) == base) FAIL("flip at ", i, " bit ", bit, " not noticed");
+    }
+  }
+  for (size_t n : {0u, 1u, 7u, 8u, 31u, 32u, 33u, 4096u})
+    CHECK(deploy::checksum64(data.data(), n) != deploy::checksum64(data.data(), n + 1));
+}
+
+TEST_CASE("deploy: a full disk is reported as such and leaves nothing behind") {
+  test::temp_dir dir;
+  fs::create_directories(dir / "src");
+  test::write_text(dir / "src" / "a", std::string(300'000, 'x'));
+  auto r = deploy::reader::open(dir / "src", 64 * 1024, 0);
+  REQUIRE(r.ok());
+  auto chunks = all_chunks(**r);
+  REQUIRE(chunks.size() == 5);
+  {
+    auto inst = deploy::installer::open(dir / "db.installing", dir / "db");
+    REQUIRE(inst.ok());
+    (*inst)->set_disk_limit(100'000);
+    REQUIRE((*inst)->add(chunks[0]).ok());
+    auto st = (*inst)->add(chunks[1]);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().render().find("the disk is full") != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(dir / "db.installing"));
+  CHECK_FALSE(fs::exists(dir / "db"));
 }
