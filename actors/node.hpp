@@ -27,6 +27,10 @@ struct node_options {
   bool sync_writes = true;     // fsync every write batch (false only in benchmarks)
   std::string public_host = "127.0.0.1";  // the address other nodes and clients use for this node
   int64_t test_corrupt_deploy_chunk = -1;  // test seam: see cluster_options
+  // Publish the console's admin endpoint (actors/admin_actor.hpp) on the first
+  // free port of the binary listener's range. dserver sets it; tests that do not
+  // need a console leave it off so that they never bind the binary ports.
+  bool admin_endpoint = false;
 };
 
 
@@ -56,6 +60,8 @@ class node {
 
   // The port the REST API listens on; 0 before start().
   uint16_t http_port() const;
+  // The port of the console's admin endpoint; 0 when not published.
+  uint16_t admin_port() const;
 
   const server_settings& settings() const;
 
@@ -64,6 +70,7 @@ class node {
   status create_demo();
   status demo_unless_joined();
   status start_cluster();
+  status start_admin();
   struct impl;
   std::unique_ptr<impl> impl_;
 };
