@@ -96,8 +96,15 @@ status console_client::connect(const std::string& host, uint16_t port, const std
             }
           },
           [&](caf::error& e) {
-            auto why = e == caf::sec::request_timeout ? cat("no answer within ", d.opts.connect_timeout.count(), " ms")
-                                                      : d.sys->render(e);
+            std::string why;
+            if (e == caf::sec::request_timeout || e == caf::sec::connection_timeout)
+              why = cat("no answer within ", d.opts.connect_timeout.count(), " ms");
+            else if (e == caf::sec::cannot_connect_to_node)
+              why = "connection refused or host unreachable (is the node running? is this its binary port?)";
+            else if (e == caf::sec::malformed_basp_message || e == caf::sec::unexpected_message)
+              why = "something else listens there (not a troupe node's console port)";
+            else
+              why = d.sys->render(e);
             failure = error_info{"", "", cat("cannot reach a troupe node at ", where, ": ", why)};
           });
   if (failure) return *failure;
