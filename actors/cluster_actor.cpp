@@ -892,6 +892,34 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
           if (m.name != st.me.name && !st.peers.count(m.name)) connect_to(self, m);
         self->delayed_send(self, st.opts.hazelcast.heartbeat_interval, tick_atom::value);
       },
+      [self](inspect_atom) -> caf::result<actor_summary> {
+        // The console's view of this actor (actors/admin_actor.hpp); members may
+        // ask too, so that a console connected to one node sees every node's LSNs.
+        if (!from_member(self)) return make_troupe_error(errc::not_member, "not a member");
+        auto& st = self->state;
+        auto now = steady_clock::now();
+        std::string heard, dbs;
+        for (auto& [name, t] : st.heard)
+          heard += cat(heard.empty() ? "" : ",", json_quote(name), ":",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
+        for (auto& name : st.opts.dbs ? st.opts.dbs->names() : std::vector<std::string>{})
+          if (auto e = st.opts.dbs->find(name))
+            dbs += cat(dbs.empty() ? "" : ",", json_quote(name), ":{\"lastLsn\":", e->db->last_lsn(), "}");
+        std::vector<std::string> peers, suspected(st.suspected.begin(), st.suspected.end()), deploying;
+        for (auto& [db, a] : st.deploying) deploying.push_back(cat(db, " from ", a.source));
+        for (auto& [name, p] : st.peers) peers.push_back(name);
+        auto* leader = leader_of(st);
+        std::string leader_name = leader ? leader->name : "";
+        return actor_summary{
+            "cluster", self->id(), self->mailbox().size(),
+            cat("view v", st.view.version, ", ", st.view.members.size(), " member(s), leader ", leader_name, ", ",
+                peers.size(), " connected, ", suspected.size(), " suspected"),
+            cat("{\"name\":", json_quote(st.me.name), ",\"leader\":", json_quote(leader_name),
+                ",\"viewVersion\":", st.view.version, ",\"members\":", st.view.members.size(),
+                ",\"connected\":", json_list(peers), ",\"suspected\":", json_list(suspected),
+                ",\"deploying\":", json_list(deploying), ",\"heardMsAgo\":{", heard, "},\"databases\":{", dbs,
+                "}}")};
+      },
       [self](probe_atom) {
         auto& st = self->state;
         if (!from_self(self)) return;

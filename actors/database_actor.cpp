@@ -55,6 +55,16 @@ database_actor::behavior_type database_impl(database_actor::stateful_pointer<dat
     self->quit(m.reason);
   });
   return {
+      [self](inspect_atom) -> actor_summary {
+        auto& st = self->state;
+        auto lsn = st.db->last_lsn();
+        return actor_summary{cat("db:", st.name), self->id(), self->mailbox().size(),
+                             cat("writer of ", st.name, ", last LSN ", lsn, ", ", st.pending.size(),
+                                 " write(s) pending"),
+                             cat("{\"database\":", json_quote(st.name), ",\"lastLsn\":", lsn,
+                                 ",\"pendingWrites\":", st.pending.size(), ",\"pendingOps\":", st.pending_ops,
+                                 ",\"path\":", json_quote(st.db->dir().string()), "}")};
+      },
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
         auto& st = self->state;
         if (ops.empty()) return op_results{};

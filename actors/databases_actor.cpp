@@ -80,6 +80,16 @@ databases_actor::behavior_type databases_impl(databases_actor::stateful_pointer<
     self->quit(m.reason);
   });
   return {
+      [self](inspect_atom) -> actor_summary {
+        auto& st = self->state;
+        auto names = st.directory->names();
+        std::vector<std::string> dropping;
+        for (auto& [addr, d] : st.drops) dropping.push_back(d.name);
+        return actor_summary{"databases", self->id(), self->mailbox().size(),
+                             cat(names.size(), " open database(s), ", dropping.size(), " being dropped"),
+                             cat("{\"folder\":", json_quote(st.opts.dir.string()), ",\"open\":", json_list(names),
+                                 ",\"dropping\":", json_list(dropping), "}")};
+      },
       [self](create_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
         if (!valid_database_name(name))

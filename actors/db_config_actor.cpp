@@ -53,6 +53,15 @@ db_config_actor::behavior_type db_config_impl(db_config_actor::stateful_pointer<
   }
   st.cfg.notices.clear();
   return {
+      [self](inspect_atom) -> actor_summary {
+        auto& st = self->state;
+        return actor_summary{cat("config:", st.db), self->id(), self->mailbox().size(),
+                             cat("distributed configuration of ", st.db, ", version ", st.cfg.version,
+                                 st.on_disk ? ", stored" : ", default (not stored yet)"),
+                             cat("{\"database\":", json_quote(st.db), ",\"file\":", json_quote(st.file.string()),
+                                 ",\"stored\":", st.on_disk ? "true" : "false", ",\"version\":", st.cfg.version,
+                                 ",\"config\":", to_json(st.cfg), "}")};
+      },
       [self](status_atom) -> db_config_msg {
         auto& st = self->state;
         return db_config_msg{st.db, to_json(st.cfg), st.cfg.version, ""};

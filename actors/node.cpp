@@ -5,6 +5,7 @@
 
 #include <caf/io/all.hpp>
 
+#include "actors/admin_actor.hpp"
 #include "actors/cluster_actor.hpp"
 #include "actors/cluster_directory.hpp"
 #include "actors/databases_actor.hpp"
@@ -33,6 +34,8 @@ struct node::impl {
   partition_table_actor partitions;
   std::vector<db_config_actor> config_actors;
   uint16_t cluster_port = 0;
+  admin_actor admin;
+  uint16_t admin_port = 0;
   std::unique_ptr<http::server> http;
 
   explicit impl(node_options o) : opts(std::move(o)) {}
@@ -94,8 +97,8 @@ status node::start_impl() {
 
   add_message_types(d.cfg);
   d.cfg.set("scheduler.max-threads", static_cast<size_t>(d.opts.scheduler_threads));
+  if (distributed || d.opts.admin_endpoint) d.cfg.load<caf::io::middleman>();
   if (distributed) {
-    d.cfg.load<caf::io::middleman>();
     // Without the middleman heartbeat a frozen peer is never noticed, and the
     // heartbeat interval is also the connection handshake timeout (CAF-NOTES §3).
     d.cfg.set("middleman.heartbeat-interval", caf::timespan{s.hazelcast.heartbeat_interval});
@@ -143,6 +146,10 @@ status node::start_impl() {
     if (want_demo) {
       if (auto st = demo_unless_joined(); !st) return st;
     }
+  }
+
+  if (d.opts.admin_endpoint) {
+    if (auto st = start_admin(); !st) return st;
   }
 
   self->request(d.server, std::chrono::seconds(5), set_status_atom::value, std::string(node_online))
@@ -254,6 +261,50 @@ status node::start_cluster() {
   return ok_status();
 }
 
+// The console's endpoint on the binary listener's port range, as OrientDB's
+// console connected to remote:host:2424 (actors/admin_actor.hpp).
+status node::start_admin() {
+  auto& d = *impl_;
+  const auto& s = d.opts.settings;
+  const listener_config* binary = nullptr;
+  for (auto& l : s.server.listeners)
+    if (l.protocol == "binary") binary = &l;
+  if (binary == nullptr) {
+    d.opts.log->info("OServerNetworkListener", "no binary listener is configured: the console cannot connect");
+    return ok_status();
+  }
+  admin_options ao;
+  ao.node_name = s.name.name;
+  ao.users = s.server.users;
+  ao.server = d.server;
+  ao.databases = d.databases;
+  ao.cluster = d.cluster;
+  ao.partitions = d.partitions;
+  ao.config_actors = d.config_actors;
+  ao.dbs = d.directory;
+  ao.cluster_dir = d.cluster_dir;
+  ao.deploys = d.deploys;
+  ao.log = d.opts.log;
+  d.admin = spawn_admin_actor(*d.sys, std::move(ao));
+  const char* ip = binary->ip_address == "0.0.0.0" ? nullptr : binary->ip_address.c_str();
+  std::string tried;
+  for (uint32_t p = binary->ports.first; p <= binary->ports.last && d.admin_port == 0; ++p) {
+    auto r = caf::io::publish(d.admin, static_cast<uint16_t>(p), ip, true);
+    if (r)
+      d.admin_port = *r;
+    else
+      tried = d.sys->render(r.error());
+  }
+  if (d.admin_port == 0)
+    return error_info{"", "", cat("cannot listen for the console on ports ", binary->ports.first, "-",
+                                  binary->ports.last, ": ", tried)};
+  d.opts.log->info("OServerNetworkListener", cat("Listening binary connections on ", binary->ip_address, ":",
+                                                 d.admin_port, " (protocol troupe console)"));
+  return ok_status();
+}
+
+uint16_t node::admin_port() const { return impl_->admin_port; }
+
 uint16_t node::cluster_port() const { return impl_->cluster_port; }
 
 result<cluster_state> node::cluster(std::chrono::milliseconds timeout) {
@@ -283,6 +334,13 @@ void node::kill() { stop(false); }
 void node::stop(bool graceful) {
   auto& d = *impl_;
   if (!d.sys) return;
+  if (d.admin) {
+    if (d.admin_port != 0) caf::io::unpublish(d.admin, d.admin_port);
+    caf::scoped_actor self{*d.sys};
+    self->send_exit(d.admin, caf::exit_reason::user_shutdown);
+    d.admin = nullptr;
+    d.admin_port = 0;
+  }
   if (d.cluster) {
     caf::scoped_actor self{*d.sys};
     if (graceful) {

@@ -31,6 +31,10 @@ struct node_options {
   int64_t test_corrupt_deploy_chunk = -1;  // test seam: see cluster_options
   std::chrono::milliseconds test_deploy_chunk_delay{0};  // test seam: see cluster_options
   uint64_t test_deploy_disk_limit = 0;                   // test seam: see cluster_options
+  // Publish the console's admin endpoint (actors/admin_actor.hpp) on the first
+  // free port of the binary listener's range. dserver sets it; tests that do not
+  // need a console leave it off so that they never bind the binary ports.
+  bool admin_endpoint = false;
 };
 
 
@@ -64,6 +68,8 @@ class node {
 
   // The port the REST API listens on; 0 before start().
   uint16_t http_port() const;
+  // The port of the console's admin endpoint; 0 when not published.
+  uint16_t admin_port() const;
 
   const server_settings& settings() const;
 
@@ -72,6 +78,7 @@ class node {
   status create_demo();
   status demo_unless_joined();
   status start_cluster();
+  status start_admin();
   struct impl;
   std::unique_ptr<impl> impl_;
 };

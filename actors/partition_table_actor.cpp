@@ -37,6 +37,20 @@ partition_table_actor::behavior_type partition_table_impl(
         st.log->info("PartitionService", cat("Re-partitioning cluster data... owners: ", owners));
       },
       [self](status_atom) -> partition_entries { return self->state.table; },
+      [self](inspect_atom) -> actor_summary {
+        auto& st = self->state;
+        std::string rows;
+        size_t unowned = 0;
+        for (auto& e : st.table) {
+          unowned += e.owner.empty();
+          rows += cat(rows.empty() ? "" : ",", "{\"database\":", json_quote(e.database), ",\"cluster\":",
+                      json_quote(e.cluster), ",\"partition\":", e.partition, ",\"replicas\":", json_list(e.replicas),
+                      ",\"owner\":", json_quote(e.owner), "}");
+        }
+        return actor_summary{"partitions", self->id(), self->mailbox().size(),
+                             cat(st.table.size(), " partition(s), ", unowned, " without an online owner"),
+                             cat("{\"partitions\":[", rows, "]}")};
+      },
   };
 }
 

@@ -16,6 +16,8 @@ const char* to_string(errc e) {
     case errc::shutting_down: return "shutting_down";
     case errc::join_refused: return "join_refused";
     case errc::not_member: return "not_member";
+    case errc::access_denied: return "access_denied";
+    case errc::not_found: return "not_found";
   }
   return "unknown";
 }
@@ -59,6 +61,17 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<deploy::manifest>("troupe.deploy_manifest");
   cfg.add_message_type<deploy::progress>("troupe.deploy_progress");
   cfg.add_message_type<deploy_progresses>("troupe.deploy_progresses");
+  cfg.add_message_type<actor_summary>("troupe.actor_summary");
+  cfg.add_message_type<actor_summaries>("troupe.actor_summaries");
+  cfg.add_message_type<cluster_report>("troupe.cluster_report");
+  cfg.add_message_type<class_row>("troupe.class_row");
+  cfg.add_message_type<std::vector<class_row>>("troupe.class_rows");
+  cfg.add_message_type<storage::cluster_info>("troupe.cluster_info");
+  cfg.add_message_type<std::vector<storage::cluster_info>>("troupe.cluster_infos");
+  cfg.add_message_type<db_info>("troupe.db_info");
+  cfg.add_message_type<replication_row>("troupe.replication_row");
+  cfg.add_message_type<replication_rows>("troupe.replication_rows");
+  cfg.add_message_type<records>("troupe.records");
   cfg.add_error_category(troupe_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
     std::string out = "troupe.";
     out += to_string(static_cast<errc>(code));

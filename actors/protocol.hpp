@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/console/report.hpp"
 #include "src/deploy/progress.hpp"
 #include "src/deploy/transfer.hpp"
 #include "src/server/node_info.hpp"
@@ -43,6 +44,14 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
 using deployed_atom = caf::atom_constant<caf::atom("deployed")>;
 using add_db_atom = caf::atom_constant<caf::atom("adddb")>;
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+using login_atom = caf::atom_constant<caf::atom("login")>;
+using deploys_atom = caf::atom_constant<caf::atom("deploys")>;
+using lsn_atom = caf::atom_constant<caf::atom("lsn")>;
+using dbs_atom = caf::atom_constant<caf::atom("dbs")>;
+using info_atom = caf::atom_constant<caf::atom("info")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using browse_atom = caf::atom_constant<caf::atom("browse")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -56,6 +65,8 @@ enum class errc : uint8_t {
   shutting_down = 5,       // the node is stopping
   join_refused = 6,        // wrong group name or password, or the node name is taken
   not_member = 7,          // a cluster message from a node that is not (or no longer) a member
+  access_denied = 8,       // console: wrong user name or password, or no permission for the command
+  not_found = 9,           // console: no such actor, record, cluster or class
 };
 const char* to_string(errc e);
 caf::error make_troupe_error(errc code, std::string message);
@@ -162,6 +173,38 @@ typename Inspector::result_type inspect(Inspector& f, progress& x) {
 }  // namespace deploy
 using deploy_progresses = std::vector<deploy::progress>;
 
+// --- console (actors/admin_actor.hpp) ---------------------------------------
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_summary& x) {
+  return f(caf::meta::type_name("troupe.actor_summary"), x.name, x.id, x.mailbox, x.summary, x.detail_json);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_report& x) {
+  return f(caf::meta::type_name("troupe.cluster_report"), x.local_name, x.local_node_id, x.state, x.partitions,
+           x.cluster_actor, x.receiving);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, class_row& x) {
+  return f(caf::meta::type_name("troupe.class_row"), x.name, x.superclass, x.default_cluster, x.records);
+}
+namespace storage {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
+  return f(caf::meta::type_name("troupe.cluster_info"), x.id, x.name, x.records, x.next_position);
+}
+}  // namespace storage
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, db_info& x) {
+  return f(caf::meta::type_name("troupe.db_info"), x.name, x.last_lsn, x.classes, x.clusters);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replication_row& x) {
+  return f(caf::meta::type_name("troupe.replication_row"), x.node, x.status, x.has_db, x.last_lsn);
+}
+using actor_summaries = std::vector<actor_summary>;
+using replication_rows = std::vector<replication_row>;
+using records = std::vector<storage::record>;
+
 using log_entries = std::vector<storage::log_entry>;
 using op_list = std::vector<storage::op>;
 using op_results = std::vector<storage::op_result>;
@@ -169,9 +212,11 @@ using op_results = std::vector<storage::op_result>;
 // --- actor interfaces --------------------------------------------------------
 
 // The server actor: the node's own identity and lifecycle status.
+//   (inspect_atom)                   -> actor_summary   (every node actor answers this: see below)
 //   (status_atom)                    -> node_info
 //   (set_status_atom, std::string s) -> node_info      s: STARTING|ONLINE|SHUTTINGDOWN|OFFLINE
 using server_actor = caf::typed_actor<                                  //
+    caf::replies_to<inspect_atom>::with<actor_summary>,                 //
     caf::replies_to<status_atom>::with<node_info>,                      //
     caf::replies_to<set_status_atom, std::string>::with<node_info>>;
 
@@ -180,6 +225,7 @@ using server_actor = caf::typed_actor<                                  //
 //                                               with the other writes waiting in the mailbox
 //   (flush_atom)                                internal: commits the pending batch
 using database_actor = caf::typed_actor<                                //
+    caf::replies_to<inspect_atom>::with<actor_summary>,                 //
     caf::replies_to<write_atom, op_list>::with<op_results>,             //
     caf::reacts_to<flush_atom>>;
 
@@ -190,6 +236,7 @@ using database_actor = caf::typed_actor<                                //
 //   (list_atom)                     -> std::vector<std::string>
 //   (open_atom, std::string name)   -> bool     open a database that appeared on disk (deploy, demo)
 using databases_actor = caf::typed_actor<                               //
+    caf::replies_to<inspect_atom>::with<actor_summary>,                 //
     caf::replies_to<open_atom, std::string>::with<bool>,                //
     caf::replies_to<create_atom, std::string>::with<bool>,              //
     caf::replies_to<drop_atom, std::string>::with<bool>,                //
@@ -202,6 +249,7 @@ using databases_actor = caf::typed_actor<                               //
 //                                                    (or its content differs at the same version);
 //                                                    false when nothing changed
 using db_config_actor = caf::typed_actor<                                  //
+    caf::replies_to<inspect_atom>::with<actor_summary>,                    //
     caf::replies_to<status_atom>::with<db_config_msg>,                     //
     caf::replies_to<update_atom, db_config_msg>::with<bool>>;
 
@@ -211,6 +259,7 @@ using db_config_actor = caf::typed_actor<                                  //
 //   (status_atom) -> std::vector<partition_entry>
 using partition_entries = std::vector<partition_entry>;
 using partition_table_actor = caf::typed_actor<                             //
+    caf::replies_to<inspect_atom>::with<actor_summary>,                     //
     caf::reacts_to<repart_atom, cluster_state>,                             //
     caf::replies_to<status_atom>::with<partition_entries>>;
 
@@ -240,6 +289,8 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (update_atom, member_info)                                    member -> leader: its databases and their status
 //   (add_db_atom, db)                                             local: a database appeared (demo, REST)
 //   (tick_atom), (probe_atom)                                     local timers
+//   (inspect_atom)                              -> actor_summary  local or a member: members, heartbeat ages,
+//                                                                 local databases' last LSNs (detail_json)
 using db_config_msgs = std::vector<db_config_msg>;
 using cluster_actor = caf::typed_actor<                                                         //
     caf::replies_to<hello_atom, std::string, std::string, std::string>::with<hello_reply>,      //
@@ -258,7 +309,53 @@ using cluster_actor = caf::typed_actor<                                         
     caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //
     caf::reacts_to<tick_atom>,                                                                  //
-    caf::reacts_to<probe_atom>>;
+    caf::reacts_to<probe_atom>,                                                                 //
+    caf::replies_to<inspect_atom>::with<actor_summary>>;
+
+// --- console: the admin endpoint and its sessions (actors/admin_actor.hpp) ---
+//
+// Every node actor (server, databases, database writer, db config, partition
+// table, cluster) answers (inspect_atom) -> actor_summary from inside itself:
+// its name, id, mailbox length, a one-line summary and its state as JSON.
+
+// A console session: one per logged-in console connection. Serves only the
+// CAF node that logged in.
+//   (list_atom)                           -> actor_summaries    every actor of the node
+//   (inspect_atom, name or id)            -> actor_summary
+//   (status_atom)                         -> cluster_report     error when not distributed
+//   (deploys_atom)                        -> deploy_progresses
+//   (lsn_atom, db)                        -> replication_rows   one row per member
+//   (dbs_atom)                            -> std::vector<std::string>   open databases
+//   (create_atom, name)                   -> bool               create a database
+//   (info_atom, db)                       -> db_info
+//   (load_atom, db, rid)                  -> storage::record
+//   (write_atom, db, op)                  -> storage::op_result create/update/delete record, create class
+//   (browse_atom, db, cluster, limit)     -> records            limit 1..max_console_browse
+//   (leave_atom)                          -> bool               end the session
+using session_actor = caf::typed_actor<                                                        //
+    caf::replies_to<list_atom>::with<actor_summaries>,                                         //
+    caf::replies_to<inspect_atom, std::string>::with<actor_summary>,                           //
+    caf::replies_to<status_atom>::with<cluster_report>,                                        //
+    caf::replies_to<deploys_atom>::with<deploy_progresses>,                                    //
+    caf::replies_to<lsn_atom, std::string>::with<replication_rows>,                            //
+    caf::replies_to<dbs_atom>::with<std::vector<std::string>>,                                 //
+    caf::replies_to<create_atom, std::string>::with<bool>,                                     //
+    caf::replies_to<info_atom, std::string>::with<db_info>,                                    //
+    caf::replies_to<load_atom, std::string, storage::rid>::with<storage::record>,              //
+    caf::replies_to<write_atom, std::string, storage::op>::with<storage::op_result>,           //
+    caf::replies_to<browse_atom, std::string, std::string, uint32_t>::with<records>,          //
+    caf::replies_to<leave_atom>::with<bool>>;
+
+// The admin endpoint, published on the binary listener's port. Challenge and
+// response: the password never travels.
+//   (login_atom, user)                       -> std::string nonce     single use, expires
+//   (login_atom, user, nonce, proof)         -> caf::strong_actor_ptr a session_actor
+//        proof = hmac_proof(password, {"troupe-console", nonce, user, client node id, server node id})
+//   (inspect_atom)                           -> actor_summary
+using admin_actor = caf::typed_actor<                                                          //
+    caf::replies_to<login_atom, std::string>::with<std::string>,                               //
+    caf::replies_to<login_atom, std::string, std::string, std::string>::with<caf::strong_actor_ptr>,  //
+    caf::replies_to<inspect_atom>::with<actor_summary>>;
 
 // Registers every type above with `cfg`. Call before constructing the system.
 void add_message_types(caf::actor_system_config& cfg);

@@ -24,6 +24,13 @@ server_actor::behavior_type server_impl(server_actor::stateful_pointer<server_st
   self->state.info = std::move(initial);
   self->state.log = log;
   return {
+      [self](inspect_atom) -> actor_summary {
+        auto& i = self->state.info;
+        return actor_summary{"server", self->id(), self->mailbox().size(),
+                             cat(i.name, " ", i.status, ", ", i.databases.size(), " database(s) at start"),
+                             cat("{\"name\":", json_quote(i.name), ",\"status\":", json_quote(i.status),
+                                 ",\"startedOn\":", i.started_on_ms, ",\"databases\":", json_list(i.databases), "}")};
+      },
       [self](status_atom) -> node_info { return self->state.info; },
       [self](set_status_atom, const std::string& s) -> caf::result<node_info> {
         auto& st = self->state;

@@ -140,7 +140,7 @@ status parse_listeners(const ctx& c, const pugi::xml_node& network, server_confi
     if (lc.protocol == "http") {
       lc.served = true;
     } else if (lc.protocol == "binary") {
-      lc.served = false;
+      lc.served = true;  // the console's admin endpoint (CAF, not OrientDB's binary protocol)
     } else {
       c.notice(l, cat("ignored listener with unknown protocol '", lc.protocol, "'"));
       continue;

@@ -30,7 +30,7 @@ struct listener_config {
   std::string protocol;  // "http" or "binary"
   std::string ip_address = "0.0.0.0";
   port_range ports;
-  bool served = false;  // troupe serves http only
+  bool served = false;  // http: the REST API; binary: the console's admin endpoint
   int line = 0;
 };
 

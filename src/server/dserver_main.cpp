@@ -132,7 +132,9 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  node n(node_options{s, &log, 2});
+  node_options no{s, &log, 2};
+  no.admin_endpoint = true;  // the console's endpoint on the binary listener's port
+  node n(std::move(no));
   if (auto st = n.start(); !st) {
     log.error("OServer", st.error().render());
     return 1;

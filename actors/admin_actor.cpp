@@ -1,0 +1,435 @@
+#include "actors/admin_actor.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+#include <boost/json.hpp>
+#include <caf/io/all.hpp>
+
+#include "src/util/strings.hpp"
+
+namespace json = boost::json;
+using std::chrono::steady_clock;
+
+namespace troupe {
+
+namespace {
+
+constexpr const char* component = "OServerNetworkListener";
+
+using opts_ptr = std::shared_ptr<const admin_options>;
+
+// May `user` run a command needing `resource`? The REST API's rule: "database"
+// covers every database's commands, but not creating or dropping databases.
+bool allowed(const user_config& user, const std::string& resource) {
+  if (user.has_resource(resource)) return true;
+  return resource.rfind("database.", 0) == 0 && resource != "database.create" && resource != "database.drop" &&
+         user.has_resource("database");
+}
+
+// --- session -------------------------------------------------------------------
+
+struct session_state {
+  opts_ptr opts;
+  user_config user;
+  caf::node_id client;
+  admin_actor admin;
+};
+
+using session_ptr = session_actor::stateful_pointer<session_state>;
+
+// Every session message must come from the console that logged in, and its user
+// must hold `resource`.
+caf::error refuse(session_ptr self, const std::string& resource) {
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  if (!sender || sender->node() != st.client)
+    return make_troupe_error(errc::access_denied, "this session belongs to another console");
+  if (!resource.empty() && !allowed(st.user, resource))
+    return make_troupe_error(errc::access_denied, cat("User '", st.user.name, "' has no permission for ", resource));
+  return caf::none;
+}
+
+caf::expected<db_entry> find_db(session_ptr self, const std::string& db) {
+  if (auto err = refuse(self, cat("database.", db))) return err;
+  auto e = self->state.opts->dbs->find(db);
+  if (!e) return make_troupe_error(errc::database_not_found, cat("Database '", db, "' not found"));
+  return *e;
+}
+
+// Asks every actor of the node for its summary and calls `done` with all of
+// them (in spawn order) once every one answered or timed out.
+void gather_summaries(session_ptr self, std::function<void(actor_summaries&&)> done) {
+  struct gather {
+    actor_summaries out;
+    size_t left = 0;
+    std::function<void(actor_summaries&&)> done;
+    void one(actor_summary s) {
+      out.push_back(std::move(s));
+      if (--left > 0) return;
+      std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
+      done(std::move(out));
+    }
+  };
+  auto g = std::make_shared<gather>();
+  g->done = std::move(done);
+  auto& st = self->state;
+  auto& o = *st.opts;
+  auto ask = [&](auto handle, std::string name) {
+    if (!handle) return;
+    ++g->left;
+    auto id = handle.id();
+    self->request(handle, o.ask_timeout, inspect_atom::value)
+        .then([g](actor_summary& s) { g->one(std::move(s)); },
+              [self, g, id, name](caf::error& e) {
+                g->one(actor_summary{name, id, 0, cat("no answer: ", error_text(self->system(), e)), "{}"});
+              });
+  };
+  ask(o.server, "server");
+  ask(o.databases, "databases");
+  ask(o.cluster, "cluster");
+  ask(o.partitions, "partitions");
+  for (auto& a : o.config_actors) ask(a, "config:?");
+  for (auto& name : o.dbs->names())
+    if (auto e = o.dbs->find(name)) ask(e->writer, cat("db:", name));
+  ask(st.admin, "admin");
+  // The session answers for itself: it is running this very handler.
+  ++g->left;
+  g->one(actor_summary{cat("session:", st.user.name), self->id(), self->mailbox().size(),
+                       cat("console session of user ", st.user.name, " from node ", to_string(st.client)),
+                       cat("{\"user\":", json_quote(st.user.name), ",\"client\":", json_quote(to_string(st.client)),
+                           "}")});
+}
+
+// The last LSN of `db` in a cluster actor's inspect detail ("databases":{db:{"lastLsn":n}}).
+std::optional<uint64_t> lsn_in(const std::string& detail_json, const std::string& db) {
+  boost::system::error_code ec;
+  auto v = json::parse(detail_json, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  auto* dbs = v.get_object().if_contains("databases");
+  if (dbs == nullptr || !dbs->is_object()) return std::nullopt;
+  auto* d = dbs->get_object().if_contains(db);
+  if (d == nullptr || !d->is_object()) return std::nullopt;
+  auto* n = d->get_object().if_contains("lastLsn");
+  if (n == nullptr) return std::nullopt;
+  if (n->is_uint64()) return n->get_uint64();
+  if (n->is_int64() && n->get_int64() >= 0) return static_cast<uint64_t>(n->get_int64());
+  return std::nullopt;
+}
+
+void replication(session_ptr self, const std::string& db, caf::typed_response_promise<replication_rows> rp) {
+  auto& o = *self->state.opts;
+  auto snap = o.cluster_dir->get();
+  struct gather {
+    replication_rows rows;
+    size_t left = 0;
+    caf::typed_response_promise<replication_rows> rp;
+    void one() {
+      if (--left == 0) rp.deliver(std::move(rows));
+    }
+  };
+  auto g = std::make_shared<gather>();
+  g->rp = rp;
+  replication_row local{o.node_name, node_online, false, 0};
+  if (auto e = o.dbs->find(db)) {
+    local.has_db = true;
+    local.last_lsn = e->db->last_lsn();
+  }
+  if (!o.cluster || snap.state.view.members.empty()) {
+    g->rows.push_back(std::move(local));
+    rp.deliver(std::move(g->rows));
+    return;
+  }
+  // One row per member in view order; the remote ones are filled in as they answer.
+  g->rows.reserve(snap.state.view.members.size());
+  g->left = 1;
+  for (auto& m : snap.state.view.members) {
+    if (m.name == snap.local_name) {
+      local.status = m.status;
+      g->rows.push_back(local);
+      continue;
+    }
+    size_t at = g->rows.size();
+    g->rows.push_back(replication_row{m.name, m.status, false, 0});
+    ++g->left;
+    auto fail = [g, at, self](caf::error& e) {
+      g->rows[at].status = cat("UNREACHABLE: ", error_text(self->system(), e));
+      g->one();
+    };
+    auto mm = self->system().middleman().actor_handle();
+    self->request(mm, o.ask_timeout, caf::connect_atom::value, m.cluster_host, m.cluster_port)
+        .then(
+            [self, g, at, db, fail](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+              if (!ptr) {
+                g->rows[at].status = "UNREACHABLE: no cluster endpoint";
+                return g->one();
+              }
+              auto h = caf::actor_cast<cluster_actor>(ptr);
+              self->request(h, self->state.opts->ask_timeout, inspect_atom::value)
+                  .then(
+                      [g, at, db](actor_summary& s) {
+                        if (auto lsn = lsn_in(s.detail_json, db)) {
+                          g->rows[at].has_db = true;
+                          g->rows[at].last_lsn = *lsn;
+                        }
+                        g->one();
+                      },
+                      fail);
+            },
+            fail);
+  }
+  g->one();  // the initial count of 1 keeps an early answer from delivering half the rows
+}
+
+session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_config user, caf::node_id client,
+                                          admin_actor admin, caf::actor console) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.user = std::move(user);
+  st.client = client;
+  st.admin = std::move(admin);
+  // The console's actor goes down when its connection closes: the session ends with it.
+  self->monitor(console);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  return {
+      [self](list_atom) -> caf::result<actor_summaries> {
+        if (auto err = refuse(self, "server.info")) return err;
+        auto rp = self->make_response_promise<actor_summaries>();
+        gather_summaries(self, [rp](actor_summaries&& all) mutable { rp.deliver(std::move(all)); });
+        return rp;
+      },
+      [self](inspect_atom, const std::string& which) -> caf::result<actor_summary> {
+        if (auto err = refuse(self, "server.info")) return err;
+        auto rp = self->make_response_promise<actor_summary>();
+        gather_summaries(self, [rp, which](actor_summaries&& all) mutable {
+          std::string names;
+          for (auto& s : all) {
+            if (s.name == which || std::to_string(s.id) == which) {
+              rp.deliver(std::move(s));
+              return;
+            }
+            names += cat(names.empty() ? "" : ", ", s.name);
+          }
+          rp.deliver(make_troupe_error(errc::not_found, cat("no actor '", which, "' on this node (actors: ", names, ")")));
+        });
+        return rp;
+      },
+      [self](status_atom) -> caf::result<cluster_report> {
+        if (auto err = refuse(self, "server.info")) return err;
+        auto& o = *self->state.opts;
+        if (!o.cluster) return make_troupe_error(errc::invalid_argument, "this node does not run distributed");
+        auto rp = self->make_response_promise<cluster_report>();
+        self->request(o.cluster, o.ask_timeout, inspect_atom::value)
+            .then(
+                [self, rp](actor_summary& s) mutable {
+                  auto& o = *self->state.opts;
+                  auto snap = o.cluster_dir->get();
+                  cluster_report r;
+                  r.local_name = snap.local_name;
+                  r.local_node_id = snap.local_node_id;
+                  r.state = std::move(snap.state);
+                  r.partitions = std::move(snap.partitions);
+                  r.cluster_actor = std::move(s);
+                  for (auto& p : o.deploys->snapshot())
+                    if (!p.outgoing) r.receiving.push_back(p.db);
+                  rp.deliver(std::move(r));
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [self](deploys_atom) -> caf::result<deploy_progresses> {
+        if (auto err = refuse(self, "server.info")) return err;
+        return self->state.opts->deploys->snapshot();
+      },
+      [self](lsn_atom, const std::string& db) -> caf::result<replication_rows> {
+        if (auto err = refuse(self, "server.info")) return err;
+        auto rp = self->make_response_promise<replication_rows>();
+        replication(self, db, rp);
+        return rp;
+      },
+      [self](dbs_atom) -> caf::result<std::vector<std::string>> {
+        if (auto err = refuse(self, "server.listDatabases")) return err;
+        return self->state.opts->dbs->names();
+      },
+      [self](create_atom, const std::string& name) -> caf::result<bool> {
+        if (auto err = refuse(self, "database.create")) return err;
+        auto rp = self->make_response_promise<bool>();
+        auto& o = *self->state.opts;
+        self->request(o.databases, o.ask_timeout, create_atom::value, name)
+            .then([rp](bool b) mutable { rp.deliver(b); }, [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [self](info_atom, const std::string& db) -> caf::result<db_info> {
+        auto e = find_db(self, db);
+        if (!e) return e.error();
+        db_info out;
+        out.name = db;
+        out.last_lsn = e->db->last_lsn();
+        out.clusters = e->db->clusters();
+        for (auto& c : e->db->classes()) {
+          class_row row{c.name, c.superclass, c.default_cluster, 0};
+          for (auto& cl : out.clusters)
+            if (cl.id == c.default_cluster) row.records = cl.records;
+          out.classes.push_back(std::move(row));
+        }
+        return out;
+      },
+      [self](load_atom, const std::string& db, const storage::rid& id) -> caf::result<storage::record> {
+        auto e = find_db(self, db);
+        if (!e) return e.error();
+        auto rec = e->db->find(id);
+        if (!rec) return make_troupe_error(errc::not_found, cat("Record ", id.to_string(), " not found"));
+        return *rec;
+      },
+      [self](write_atom, const std::string& db, storage::op& o) -> caf::result<storage::op_result> {
+        auto e = find_db(self, db);
+        if (!e) return e.error();
+        auto rp = self->make_response_promise<storage::op_result>();
+        self->request(e->writer, self->state.opts->ask_timeout, write_atom::value, op_list{std::move(o)})
+            .then(
+                [rp](op_results& r) mutable {
+                  if (r.size() != 1)
+                    rp.deliver(make_troupe_error(errc::io_error, "unexpected number of results"));
+                  else
+                    rp.deliver(std::move(r.front()));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](browse_atom, const std::string& db, const std::string& cluster,
+             uint32_t limit) -> caf::result<records> {
+        auto e = find_db(self, db);
+        if (!e) return e.error();
+        if (limit < 1 || limit > max_console_browse)
+          return make_troupe_error(errc::invalid_argument, cat("the limit must be 1..", max_console_browse));
+        auto c = e->db->cluster_by_name(cluster);
+        if (!c) {
+          if (auto id = parse_int(cluster, 0, 32767))
+            for (auto& x : e->db->clusters())
+              if (x.id == *id) c = x;
+        }
+        if (!c) return make_troupe_error(errc::not_found, cat("Cluster '", cluster, "' not found in ", db));
+        records out;
+        size_t bytes = 0;
+        for (auto& r : e->db->browse_cluster(c->id, limit)) {
+          bytes += r.fields.size();
+          if (bytes > max_console_reply_bytes) break;
+          out.push_back(std::move(r));
+        }
+        return out;
+      },
+      [self](leave_atom) -> caf::result<bool> {
+        if (auto err = refuse(self, "")) return err;
+        self->quit();
+        return true;
+      },
+  };
+}
+
+// --- admin ---------------------------------------------------------------------
+
+struct pending_login {
+  std::string user;
+  caf::node_id client;
+  steady_clock::time_point at;
+};
+
+struct admin_state {
+  opts_ptr opts;
+  std::map<std::string, pending_login> logins;  // by nonce
+  std::map<caf::actor_addr, caf::actor> sessions;
+  uint64_t refused = 0;
+};
+
+using admin_ptr = admin_actor::stateful_pointer<admin_state>;
+
+void drop_expired(admin_state& st, steady_clock::time_point now) {
+  for (auto i = st.logins.begin(); i != st.logins.end();) {
+    if (now - i->second.at > login_nonce_ttl)
+      i = st.logins.erase(i);
+    else
+      ++i;
+  }
+}
+
+admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
+  self->state.opts = std::move(opts);
+  self->set_down_handler([self](caf::down_msg& dm) { self->state.sessions.erase(dm.source); });
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    for (auto& [addr, s] : self->state.sessions) self->send_exit(s, m.reason);
+    self->state.sessions.clear();
+    self->quit(m.reason);
+  });
+  return {
+      [self](login_atom, const std::string& user) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto sender = self->current_sender();
+        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
+        auto now = steady_clock::now();
+        drop_expired(st, now);
+        while (st.logins.size() >= max_pending_logins) {
+          auto oldest = std::min_element(st.logins.begin(), st.logins.end(),
+                                         [](auto& a, auto& b) { return a.second.at < b.second.at; });
+          st.logins.erase(oldest);
+        }
+        auto nonce = random_nonce();
+        st.logins.emplace(nonce, pending_login{user, sender->node(), now});
+        return nonce;
+      },
+      [self](login_atom, const std::string& user, const std::string& nonce,
+             const std::string& proof) -> caf::result<caf::strong_actor_ptr> {
+        auto& st = self->state;
+        auto& o = *st.opts;
+        auto sender = self->current_sender();
+        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
+        auto client = sender->node();
+        auto now = steady_clock::now();
+        drop_expired(st, now);
+        auto i = st.logins.find(nonce);
+        bool known = i != st.logins.end() && i->second.user == user && i->second.client == client;
+        if (i != st.logins.end()) st.logins.erase(i);  // single use, whatever happens next
+        if (!known)
+          return make_troupe_error(errc::access_denied, "the login challenge is unknown or expired: connect again");
+        const user_config* u = nullptr;
+        for (auto& x : o.users)
+          if (x.name == user) u = &x;
+        auto expected = hmac_proof(u ? u->password : random_nonce(),
+                                   {"troupe-console", nonce, user, to_string(client), to_string(self->node())});
+        if (u == nullptr || !constant_time_equal(expected, proof)) {
+          ++st.refused;
+          o.log->warn(component, cat("console login refused for user '", user, "' from node ", to_string(client),
+                                     ": wrong user name or password"));
+          return make_troupe_error(errc::access_denied, "wrong user name or password");
+        }
+        if (st.sessions.size() >= max_console_sessions)
+          return make_troupe_error(errc::invalid_argument,
+                                   cat("too many console sessions (", max_console_sessions, "): close one first"));
+        auto console = caf::actor_cast<caf::actor>(sender);
+        auto s = self->spawn(session_impl, st.opts, *u, client, caf::actor_cast<admin_actor>(self), console);
+        self->monitor(s);
+        st.sessions.emplace(s.address(), caf::actor_cast<caf::actor>(s));
+        o.log->info(component, cat("console session opened for user '", user, "' from node ", to_string(client), " (",
+                                   st.sessions.size(), " open)"));
+        return caf::actor_cast<caf::strong_actor_ptr>(s);
+      },
+      [self](inspect_atom) -> actor_summary {
+        auto& st = self->state;
+        return actor_summary{"admin", self->id(), self->mailbox().size(),
+                             cat(st.sessions.size(), " console session(s), ", st.logins.size(), " pending login(s), ",
+                                 st.refused, " refused"),
+                             cat("{\"sessions\":", st.sessions.size(), ",\"pendingLogins\":", st.logins.size(),
+                                 ",\"refusedLogins\":", st.refused, ",\"maxSessions\":", max_console_sessions, "}")};
+      },
+  };
+}
+
+}  // namespace
+
+admin_actor spawn_admin_actor(caf::actor_system& sys, admin_options opts) {
+  assert(opts.dbs && opts.cluster_dir && opts.deploys && opts.log);
+  return sys.spawn(admin_impl, std::make_shared<const admin_options>(std::move(opts)));
+}
+
+}  // namespace troupe

@@ -1,0 +1,81 @@
+// admin_actor: the node's console endpoint, and the session actors it hands out.
+//
+// Contract (messages: actors/protocol.hpp, admin_actor and session_actor)
+//   published:  by node.cpp on the first free port of the binary listener's
+//               port range (OrientDB's console connected to remote:host:2424),
+//               when node_options::admin_endpoint is set (dserver sets it).
+//   login:      challenge and response, so the password never travels:
+//               (login_atom, user) -> nonce; then (login_atom, user, nonce, proof)
+//               -> the handle of a new session actor, where
+//               proof = hmac_proof(password, {"troupe-console", nonce, user,
+//                                  client CAF node id, server CAF node id}).
+//               A nonce is single use, bound to the CAF node that asked for it,
+//               expires after login_nonce_ttl, and at most max_pending_logins
+//               are kept (the oldest is dropped). Unknown users get a nonce too
+//               (so a nonce tells nothing). A wrong proof is answered with
+//               errc::access_denied and one WARN line on the node; no handle.
+//               At most max_console_sessions sessions are open at once.
+//   sessions:   one per logged-in console. It serves only the CAF node that
+//               logged in, checks the user's resources for each command (as the
+//               REST API does: "server.info" for inspection,
+//               "server.listDatabases", "database.create", "database" or
+//               "database.<db>" for database commands), and ends when the
+//               console's actor goes down (connection closed), on (leave_atom),
+//               or when the admin actor exits.
+//   inspection: a session asks each node actor (inspect_atom) -> actor_summary,
+//               so every figure (mailbox length included) is read inside the
+//               actor itself; cluster members and partitions come from the
+//               cluster_directory, transfers from the deploy progress_board.
+//               For `replication <db>` it asks every member's cluster actor (as
+//               a member of the same cluster, over the existing connection) for
+//               its databases' last LSNs. There is no replication yet, so no lag
+//               is computed.
+//   database:   reads go to the shared storage::database (no waiting behind
+//               writes), writes to the database's writer actor, creation to the
+//               databases actor, as the REST API does.
+//   bounds:     browse answers at most max_console_browse records and at most
+//               max_console_reply_bytes of record text; every request to another
+//               actor has a timeout (admin_options::ask_timeout).
+//   errors:     caf::error values (errc::access_denied, not_found,
+//               invalid_argument, database_not_found, ...); no handler throws.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/cluster_directory.hpp"
+#include "actors/db_directory.hpp"
+#include "actors/protocol.hpp"
+#include "src/config/server_config.hpp"
+#include "src/deploy/progress.hpp"
+#include "src/util/log.hpp"
+
+namespace troupe {
+
+inline constexpr size_t max_console_sessions = 16;
+inline constexpr size_t max_pending_logins = 64;
+inline constexpr std::chrono::seconds login_nonce_ttl{30};
+inline constexpr uint32_t max_console_browse = 1000;
+inline constexpr size_t max_console_reply_bytes = 8 * 1024 * 1024;
+
+struct admin_options {
+  std::string node_name;
+  std::vector<user_config> users;
+  server_actor server;
+  databases_actor databases;
+  cluster_actor cluster;                 // null when the node does not run distributed
+  partition_table_actor partitions;      // null when the node does not run distributed
+  std::vector<db_config_actor> config_actors;
+  std::shared_ptr<db_directory> dbs;                   // REQUIRED
+  std::shared_ptr<cluster_directory> cluster_dir;      // REQUIRED
+  std::shared_ptr<deploy::progress_board> deploys;     // REQUIRED
+  logger* log = nullptr;                               // REQUIRED, outlives the actor
+  std::chrono::milliseconds ask_timeout{5000};
+};
+
+admin_actor spawn_admin_actor(caf::actor_system& sys, admin_options opts);
+
+}  // namespace troupe

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Starts troupe's console, as OrientDB's bin/console.sh. Installs what is missing
+# and builds (through bin/setup.sh) when needed, then runs the console with the
+# given arguments, e.g.
+#
+#   bin/console.sh                                  interactive
+#   bin/console.sh -f script.txt                    one command per line
+#   bin/console.sh "connect remote:localhost root PASSWORD; list servers"
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -x "$root/build/src/console/console" ] || [ -n "$(find "$root/src" "$root/actors" -newer "$root/build/src/console/console" -name '*.[ch]pp' -print -quit)" ]; then
+  "$root/bin/setup.sh" "$root/build"
+fi
+exec "$root/build/src/console/console" "$@"

@@ -1,0 +1,90 @@
+// What the node's admin and session actors answer the console with: plain
+// structs (no CAF), so that the console's rendering is tested without an actor
+// system. Their inspect() functions and wire names are in actors/protocol.hpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/cluster/cluster_model.hpp"
+#include "src/storage/database.hpp"
+
+namespace troupe {
+
+// A JSON string literal for `s` (quotes added, control characters escaped):
+// the node's actors build their small detail_json objects with it.
+inline std::string json_quote(std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// ["a","b"]
+inline std::string json_list(const std::vector<std::string>& xs) {
+  std::string out = "[";
+  for (size_t i = 0; i < xs.size(); ++i) out += (i ? "," : "") + json_quote(xs[i]);
+  return out + "]";
+}
+
+// One actor of a node, as the actor itself describes it in its (inspect_atom)
+// handler: so the mailbox length is read inside the actor, never from outside.
+struct actor_summary {
+  std::string name;          // "server", "cluster", "db:GratefulDeadConcerts", ...
+  uint64_t id = 0;           // the CAF actor id (unique within the node)
+  uint64_t mailbox = 0;      // messages waiting when it answered
+  std::string summary;       // one line: the state at a glance
+  std::string detail_json;   // the full state as a JSON object (text)
+};
+
+// The cluster as the connected node sees it (its cluster_directory), plus the
+// cluster actor's own summary, whose detail carries the heartbeat ages.
+struct cluster_report {
+  std::string local_name;
+  std::string local_node_id;
+  cluster_state state;
+  std::vector<partition_entry> partitions;
+  actor_summary cluster_actor;  // detail_json: {"heardMsAgo": {"<member>": ms, ...}, ...}
+  std::vector<std::string> receiving;  // databases this node is being deployed right now
+};
+
+// A class or a cluster of a database with its record count (the `info` command).
+struct class_row {
+  std::string name;
+  std::string superclass;
+  int32_t default_cluster = -1;
+  int64_t records = 0;
+};
+
+struct db_info {
+  std::string name;
+  uint64_t last_lsn = 0;
+  std::vector<class_row> classes;
+  std::vector<storage::cluster_info> clusters;
+};
+
+// One node's position in one database's change log (the `replication` command).
+// There is no replication yet: the lag is unknown and never made up.
+struct replication_row {
+  std::string node;
+  std::string status;     // the member's status, or "UNREACHABLE: <why>"
+  bool has_db = false;    // the node holds the database
+  uint64_t last_lsn = 0;  // valid when has_db
+};
+
+}  // namespace troupe

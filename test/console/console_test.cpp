@@ -1,0 +1,295 @@
+// The real `console` program against a live 2-node cluster started in this
+// process (real loopback TCP, ports 29000-29099): a scripted session checking
+// every command's output, the same console through a pseudo-terminal (prompt,
+// line editing), bad credentials, an unreachable node and bad input.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "actors/node.hpp"
+#include "src/storage/database.hpp"
+#include "src/util/strings.hpp"
+#include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using troupe::test::child_process;
+using troupe::test::process_options;
+
+namespace {
+
+constexpr const char* root_password = "console-test-pw";
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+std::string console_path() {
+  const char* p = std::getenv("TROUPE_CONSOLE");
+  REQUIRE_MESSAGE(p != nullptr, "TROUPE_CONSOLE is not set (run through meson test)");
+  return p;
+}
+
+// One node of the test cluster: its own home, a database "demo", a known root
+// password and every port in 29000-29099.
+struct console_node {
+  std::string name;
+  test::temp_dir home{"troupe-console"};
+  std::mutex mtx;
+  std::vector<std::string> lines;
+  logger log{"?", nullptr};
+  std::unique_ptr<node> n;
+
+  bool logged(const std::string& needle) {
+    std::lock_guard<std::mutex> g(mtx);
+    for (auto& l : lines)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }
+
+  void start(const std::string& node_name) {
+    name = node_name;
+    test::make_home(home.path());
+    fs::create_directories(home / "databases");
+    REQUIRE(storage::database::open(home / "databases" / "demo").ok());
+    auto s = prepare_server(test::home_options(home.path(), name));
+    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
+    auto& hz = s->hazelcast;
+    hz.group_name = "troupe-console-test";
+    hz.group_password = "console-group";
+    hz.port = 29034;
+    hz.auto_increment = true;
+    hz.port_count = 6;
+    hz.members = {member_address{"127.0.0.1", {29034, 29039}}};
+    hz.heartbeat_interval = 100ms;
+    hz.heartbeat_timeout = 600ms;
+    for (auto& l : s->server.listeners) {
+      if (l.protocol == "http") l.ports = {29080, 29089};
+      if (l.protocol == "binary") l.ports = {29024, 29029};
+    }
+    bool root = false;
+    for (auto& u : s->server.users)
+      if (u.name == "root") {
+        u.password = root_password;
+        root = true;
+      }
+    if (!root) s->server.users.push_back(user_config{"root", root_password, "*"});
+    log.set_node(name);
+    log.set_tee([this](log_level, std::string_view r) {
+      std::lock_guard<std::mutex> g(mtx);
+      lines.emplace_back(r);
+    });
+    node_options no{*s, &log, 2};
+    no.create_demo = false;
+    no.http_threads = 1;
+    no.admin_endpoint = true;
+    n = std::make_unique<node>(std::move(no));
+    auto st = n->start();
+    REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
+    REQUIRE(n->admin_port() >= 29024);
+    REQUIRE(n->admin_port() <= 29029);
+  }
+
+  size_t members() {
+    auto s = n->cluster(2s);
+    return s ? s->view.members.size() : 0;
+  }
+};
+
+// Runs the console with `script` on its standard input (pipes, not a terminal).
+struct run_result {
+  int code = -1;
+  std::string out;
+};
+run_result run_console(const std::string& script, std::vector<std::string> args = {}) {
+  process_options o;
+  o.argv = {console_path()};
+  for (auto& a : args) o.argv.push_back(a);
+  child_process p(o);
+  p.write_input(script);
+  p.close_input();
+  auto code = p.wait_exit(60s);
+  REQUIRE_MESSAGE(code.has_value(), p.output());
+  return {*code, p.output()};
+}
+
+bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("console: a scripted session against a live 2-node cluster, through a terminal, and bad credentials") {
+  console_node a, b;
+  a.start("alpha");
+  b.start("beta");
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  auto url_a = cat("remote:127.0.0.1:", a.n->admin_port(), "/demo");
+  auto url_b = cat("remote:127.0.0.1:", b.n->admin_port());
+
+  // Every command once, each with its result checked. The failures at the end
+  // are on purpose: a script goes on after a failed command and exits 1.
+  auto script = cat("connect ", url_a, " root ", root_password, "\n",
+                    "list databases\n"
+                    "actors\n"
+                    "inspect cluster\n"
+                    "members\n"
+                    "list servers\n"
+                    "partitions\n"
+                    "config demo\n"
+                    "deploys\n"
+                    "replication\n"
+                    "cluster status\n"
+                    "ha status\n"
+                    "# a comment, then a blank line\n"
+                    "\n"
+                    "create class Person extends V\n"
+                    "create record Person {\"name\": \"Jerry\", \"age\": 53}\n"
+                    "load record #5:0\n"
+                    "update record #5:0 {\"@version\": 1, \"name\": \"Jerry Garcia\"}\n"
+                    "browse cluster person\n"
+                    "info\n"
+                    "create database fresh\n"
+                    "list databases\n"
+                    "update record #5:0 {\"@version\": 1, \"name\": \"stale\"}\n"
+                    "delete record #5:0\n"
+                    "load record #5:0\n"
+                    "inspect nosuch\n"
+                    "membrs\n");
+  auto r = run_console(script);
+  INFO(r.out);
+  CHECK(r.code == 1);
+  auto& out = r.out;
+  CHECK(has(out, cat("Connected to 127.0.0.1:", a.n->admin_port(), " as root, database demo\n")));
+  CHECK(has(out, "Found 1 database(s):\n* demo (plocal)\n"));
+  // actors: name, id, mailbox, state of every actor of the node
+  CHECK(has(out, "ID  MAILBOX  STATE\n"));
+  for (auto* actor : {"server ", "databases ", "cluster ", "partitions ", "config:demo ", "db:demo ", "admin ",
+                      "session:root "})
+    CHECK_MESSAGE(has(out, cat("\n", actor)), actor);
+  CHECK(has(out, "alpha ONLINE"));
+  CHECK(has(out, "view v"));
+  // inspect cluster: its full state
+  CHECK(has(out, "actor:   cluster\n"));
+  CHECK(has(out, "\"heardMsAgo\": {"));
+  CHECK(has(out, "\"connected\": [\"beta\"]"));
+  // members and list servers: both members, addresses, databases, heartbeat age
+  CHECK(has(out, "alpha (*)  ONLINE"));
+  CHECK(has(out, cat("cluster 127.0.0.1:", a.n->cluster_port(), ", http 127.0.0.1:", a.n->http_port())));
+  CHECK(has(out, cat("cluster 127.0.0.1:", b.n->cluster_port())));
+  CHECK(has(out, "demo=ONLINE"));
+  CHECK(has(out, " ms ago\n"));
+  CHECK(has(out, "2 member(s), view version"));
+  // partitions and config
+  CHECK(has(out, "Partition table of demo:\nCLUSTER  PARTITION  REPLICAS     OWNER\n"));
+  CHECK(has(out, "*        0          alpha, beta  alpha\n"));
+  CHECK(has(out, "Distributed configuration of demo (version "));
+  CHECK(has(out, "[\"<NEW_NODE>\", \"alpha\", \"beta\"]"));
+  CHECK(has(out, "No deploys in flight.\n"));
+  // replication: both nodes' LSNs, honest about the lag
+  CHECK(has(out, "Replication of demo:\n"));
+  CHECK(has(out, "\nalpha  ONLINE  0         n/a\n"));
+  CHECK(has(out, "\nbeta   ONLINE  0         n/a\n"));
+  CHECK(has(out, "troupe does not replicate writes yet"));
+  CHECK(has(out, "\"localName\": \"alpha\""));
+  CHECK(has(out, "SERVERS\n"));
+  CHECK(has(out, "DATABASES\n"));
+  // database commands
+  CHECK(has(out, "Class 'Person' created successfully\n"));
+  CHECK(has(out, "Created record:\n{\n  \"@type\": \"d\",\n  \"@rid\": \"#5:0\",\n  \"@version\": 1,\n  \"@class\": "
+                 "\"Person\",\n  \"name\": \"Jerry\",\n  \"age\": 53\n}\n"));
+  CHECK(has(out, "Updated record:\n"));
+  CHECK(has(out, "\"@version\": 2"));
+  CHECK(has(out, "\"name\": \"Jerry Garcia\""));
+  CHECK(has(out, "{\"@type\":\"d\",\"@rid\":\"#5:0\",\"@version\":2,\"@class\":\"Person\",\"name\":\"Jerry Garcia\""));
+  CHECK(has(out, "1 record(s) of cluster person\n"));
+  CHECK(has(out, "Database demo (last LSN 3)\n"));
+  CHECK(has(out, "person(5)"));
+  CHECK(has(out, "Database created successfully: fresh\n"));
+  CHECK(has(out, "Found 2 database(s):\n* demo (plocal)\n* fresh (plocal)\n"));
+  // failures, each with its own sentence
+  CHECK(has(out, "Error: Cannot UPDATE the record #5:0 because the version is not the latest (your=v1)\n"));
+  CHECK(has(out, "Deleted record #5:0\n"));
+  CHECK(has(out, "Error: Record #5:0 not found\n"));
+  CHECK(has(out, "Error: no actor 'nosuch' on this node (actors: server, databases"));
+  CHECK(has(out, "Error: unknown command 'membrs'. Did you mean 'members'?\n"));
+  CHECK_FALSE(has(out, "orientdb>"));  // no prompt without a terminal
+  CHECK_FALSE(has(out, "\x1b["));      // no colours either
+
+  // The other node, through the same cluster: both members and the LSN of each.
+  r = run_console(cat("connect ", url_b, " root ", root_password, "\nmembers\nreplication demo\nexit\nactors\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, "beta (*)  ONLINE"));
+  CHECK(has(r.out, "\nalpha     ONLINE"));
+  CHECK(has(r.out, "\nalpha  ONLINE  4         n/a\n"));  // alpha's writes above: 4 changes
+  CHECK_FALSE(has(r.out, "MAILBOX"));  // nothing after exit
+
+  // Bad credentials: a clear error, a line on the node, and nothing shown after.
+  r = run_console(cat("connect ", url_a, " root wrong-password\nmembers\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
+  CHECK(has(r.out, "Error: not connected: connect remote:<host>[:<port>] <user> <password> first\n"));
+  CHECK_FALSE(has(r.out, "alpha"));
+  CHECK(eventually([&] { return a.logged("console login refused for user 'root' from node "); }));
+  r = run_console(cat("connect ", url_a, " nobody ", root_password, "\n"));
+  CHECK(has(r.out, "Error: wrong user name or password\n"));
+  // A user without server.info may list databases but not inspect the node.
+  r = run_console(cat("connect ", url_a, " guest guest\nlist databases\nactors\n"));
+  CHECK(r.code == 1);
+  CHECK(has(r.out, "* demo (plocal)"));
+  CHECK(has(r.out, "Error: User 'guest' has no permission for server.info\n"));
+
+  // The same console through a pseudo-terminal: banner, prompt, line editing.
+  test::temp_dir home{"troupe-console-home"};
+  process_options o;
+  o.argv = {console_path()};
+  o.env = {{"HOME", home.path().string()}, {"TERM", "xterm"}};
+  o.pty = true;
+  child_process p(o);
+  REQUIRE_MESSAGE(p.wait_for_output("orientdb> ", 20s), p.output());
+  CHECK(has(p.output(), "troupe console v"));
+  p.write_input(cat("connect ", url_a, " root ", root_password, "\r"));
+  REQUIRE_MESSAGE(p.wait_for_output("orientdb {db=demo}> ", 20s), p.output());
+  auto mark = p.output().size();
+  // "membersXY", two backspaces, enter: the line edited back to "members".
+  p.write_input("membersXY\x7f\x7f\r");
+  REQUIRE_MESSAGE(p.wait_for_output("2 member(s), view version", 20s, mark), p.output());
+  CHECK(has(p.output().substr(mark), "\x1b[1mNAME"));  // bold headers on a terminal
+  CHECK_FALSE(has(p.output().substr(mark), "unknown command"));
+  mark = p.output().size();
+  p.write_input("exit\r");
+  auto code = p.wait_exit(20s);
+  REQUIRE_MESSAGE(code.has_value(), p.output());
+  CHECK(*code == 0);
+  CHECK(fs::exists(home / ".troupe_console_history"));
+}
+
+TEST_CASE("console: an unreachable node, a port that is not a console port, bad input and bad arguments") {
+  auto r = run_console("connect remote:127.0.0.1:29099 root pw\nlist databases\nlst databases\nload record 12\n");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Error: cannot reach a troupe node at 127.0.0.1:29099: connection refused"), r.out);
+  CHECK(has(r.out, "Error: not connected"));
+  CHECK(has(r.out, "Error: unknown command 'lst databases'. Did you mean 'list databases'?\n"));
+  CHECK(has(r.out, "Error: '12' is not a record id"));
+  // Only commands that cannot fail: exit 0, from a file and from the arguments.
+  test::temp_dir d{"troupe-console-script"};
+  test::write_text(d / "script.txt", "help\n# nothing else\n");
+  r = run_console("", {"-f", (d / "script.txt").string()});
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, "connect remote:<host>[:<port>][/<db>] <user> <password>"));
+  r = run_console("", {"help; exit"});
+  CHECK(r.code == 0);
+  r = run_console("", {"-f", (d / "missing.txt").string()});
+  CHECK(r.code == 2);
+  CHECK(has(r.out, "cannot read"));
+  r = run_console("", {"--bogus"});
+  CHECK(r.code == 2);
+}
