@@ -646,6 +646,11 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
   self->set_exit_handler([self](caf::exit_msg& m) {
     auto& st = self->state;
     if (st.transfers.erase(m.source) > 0) return;
+    // Stop what we spawned: the configuration actors of databases that
+    // appeared while we ran (detached: ~actor_system would wait for them), and
+    // any transfer (linked, but say it explicitly whatever the reason).
+    for (auto& [db, a] : st.opts.config_actors) self->send_exit(a, m.reason);
+    for (auto& [db, a] : st.deploying) self->send_exit(a.receiver, m.reason);
     self->quit(m.reason);
   });
   self->set_down_handler([self](caf::down_msg& dm) {

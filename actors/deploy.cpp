@@ -1,7 +1,5 @@
 #include "actors/deploy.hpp"
 
-#include <thread>
-
 #include "src/util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -29,6 +27,8 @@ struct sender_state {
   deploy::progress_throttle throttle;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point first_sent;
+  std::chrono::steady_clock::time_point next_send;  // test seam: chunk_delay
+  bool pausing = false;
   bool link_measured = false;
 };
 
@@ -93,6 +93,19 @@ void send_manifest(sender_ptr self) {
 void pump(sender_ptr self) {
   auto& st = self->state;
   while (!st.finished && !st.exhausted && st.in_flight < deploy_chunks_in_flight) {
+    if (st.opts.chunk_delay.count() > 0) {
+      // Test seam: one chunk per pause, resumed by a timer (never a sleep: this
+      // actor runs on the scheduler's threads).
+      auto now = std::chrono::steady_clock::now();
+      if (now < st.next_send) {
+        if (!st.pausing) {
+          st.pausing = true;
+          self->delayed_send(self, st.next_send - now, tick_atom::value);
+        }
+        return;
+      }
+      st.next_send = now + st.opts.chunk_delay;
+    }
     auto c = st.reader->next();
     if (!c) return fail(self, c.error().render());
     if (!c->has_value()) {
@@ -101,8 +114,6 @@ void pump(sender_ptr self) {
     }
     ++st.in_flight;
     if (static_cast<int64_t>((*c)->seq) == st.opts.corrupt_chunk && !(*c)->data.empty()) (*c)->data[0] ^= 0x5a;
-    // A test seam only: this actor is detached, so the pause holds no one else up.
-    if (st.opts.chunk_delay.count() > 0) std::this_thread::sleep_for(st.opts.chunk_delay);
     uint64_t raw = (*c)->raw_size, wire = (*c)->data.size();
     if ((*c)->seq == 0) st.first_sent = std::chrono::steady_clock::now();
     self->request(st.opts.receiver, deploy_chunk_timeout, chunk_atom::value, std::move(**c))
@@ -140,9 +151,21 @@ deploy_sender_actor::behavior_type sender_impl(sender_ptr self, deploy_sender_op
   self->state.opts = std::move(opts);
   self->state.log = log;
   return {
+      [self](tick_atom) {
+        self->state.pausing = false;
+        if (self->state.reader) pump(self);
+      },
       [self](deploy_atom) -> caf::result<bool> {
         auto& st = self->state;
         st.promise = self->make_response_promise<bool>();
+        // A request to a node that died fails only at its own timeout (CAF-NOTES
+        // §3): watch the receiver, so that a joiner that vanished ends the
+        // transfer (and frees the checkpoint) at once.
+        self->monitor(st.opts.receiver);
+        self->set_down_handler([self](caf::down_msg& dm) {
+          fail(self, cat("the receiver on node '", self->state.opts.peer_name, "' is gone (",
+                         self->system().render(dm.reason), ")"));
+        });
         st.board_id = st.opts.board->begin(st.opts.db, true, st.opts.peer_name);
         self->attach_functor([board = st.opts.board, id = st.board_id] { board->end(id); });
         st.started = std::chrono::steady_clock::now();
@@ -300,11 +323,11 @@ deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_rec
 }  // namespace
 
 deploy_sender_actor spawn_deploy_sender(caf::actor_system& sys, deploy_sender_options opts, logger* log) {
-  return sys.spawn<caf::detached>(sender_impl, std::move(opts), log);
+  return sys.spawn(sender_impl, std::move(opts), log);
 }
 
 deploy_receiver_actor spawn_deploy_receiver(caf::actor_system& sys, deploy_receiver_options opts, logger* log) {
-  return sys.spawn<caf::detached>(receiver_impl, std::move(opts), log);
+  return sys.spawn(receiver_impl, std::move(opts), log);
 }
 
 }  // namespace troupe

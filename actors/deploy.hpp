@@ -1,14 +1,20 @@
 // Database deploy: a consistent copy of a database streamed from a member to a
 // node that lacks it (autoDeploy), as chunked CAF messages with bounded memory.
 //
-// Sender (one per outgoing transfer, detached: it reads files)
+// Both actors are event-based, not detached, though they touch files (a 1 MiB
+// read or write per message, a checkpoint of hard links, one fsync at the
+// end): with detached ones, a node killed while chunks were in flight
+// sometimes left CAF holding the actor object, and ~actor_system then waited
+// for its thread forever (seen in the kill tests, 1 run in 8).
+//
+// Sender (one per outgoing transfer)
 //   (deploy_atom) -> bool   takes a checkpoint (and the LSN it stands at),
 //                           streams it to the receiver with at most
 //                           deploy_chunks_in_flight unacknowledged chunks, then
 //                           sends the manifest; answers true once the receiver
 //                           reports the database ONLINE. The checkpoint folder is
 //                           removed in every case.
-// Receiver (one per incoming transfer, detached: it writes files)
+// Receiver (one per incoming transfer)
 //   writes into databases/<db>.installing, verifies every chunk and the whole,
 //   renames into place, asks the databases actor to open it, catches up with
 //   the changes the sender logged after the snapshot, and only then answers the
@@ -36,7 +42,8 @@ inline constexpr uint32_t deploy_chunk_bytes = 1u << 20;
 inline constexpr std::chrono::seconds deploy_chunk_timeout{60};
 inline constexpr size_t deploy_catch_up_batch = 1000;
 
-using deploy_sender_actor = caf::typed_actor<caf::replies_to<deploy_atom>::with<bool>>;
+// (tick_atom): internal, the end of a test-seam pause.
+using deploy_sender_actor = caf::typed_actor<caf::replies_to<deploy_atom>::with<bool>, caf::reacts_to<tick_atom>>;
 
 struct deploy_sender_options {
   std::string db;
@@ -49,8 +56,8 @@ struct deploy_sender_options {
   // Test seam: flip one byte of chunk `corrupt_chunk` after its checksum was
   // taken (-1: never), to prove the receiver notices and the joiner retries.
   int64_t corrupt_chunk = -1;
-  // Test seam: pause this long before each chunk, so that a test can act while
-  // a transfer is under way (0: never).
+  // Test seam: at most one chunk per this interval, so that a test can act
+  // while a transfer is under way (0: no limit).
   std::chrono::milliseconds chunk_delay{0};
 };
 

@@ -2,115 +2,11 @@
 // loopback ports, talking through CAF's real middleman over TCP.
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <mutex>
-#include <thread>
-
-#include "actors/node.hpp"
-#include "src/storage/database.hpp"
-#include "src/util/strings.hpp"
-#include "test/support/temp_dir.hpp"
+#include "test/actors/test_cluster.hpp"
 
 using namespace troupe;
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
+using namespace troupe::test;
 
-namespace {
-
-// Polls `pred` until it holds or `timeout` passes (a bounded wait for a condition).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
-struct test_node {
-  std::string name;
-  test::temp_dir home{"troupe-cluster"};
-  std::mutex mtx;
-  std::vector<std::string> lines;
-  logger log{"?", nullptr};
-  std::unique_ptr<node> n;
-
-  bool logged(const std::string& needle) {
-    std::lock_guard<std::mutex> g(mtx);
-    for (auto& l : lines)
-      if (l.find(needle) != std::string::npos) return true;
-    return false;
-  }
-  size_t members() {
-    if (!n) return 0;
-    auto s = n->cluster(2s);
-    return s ? s->view.members.size() : 0;
-  }
-  std::string config_json(const std::string& db) {
-    auto s = n->cluster(2s);
-    if (!s) return "";
-    for (auto& c : s->configs)
-      if (c.db == db) return c.json;
-    return "";
-  }
-};
-
-// A cluster of test nodes on a private port range with fast heartbeats.
-struct test_cluster {
-  uint16_t base;
-  std::string group = "troupe-test";
-  std::string password = "s3cret";
-  int64_t corrupt_next_deploy = -1;  // handed to the next node started
-  std::vector<std::unique_ptr<test_node>> nodes;
-
-  explicit test_cluster(uint16_t base_port) : base(base_port) {}
-
-  test_node& add(const std::string& name, bool with_db = true) {
-    auto t = std::make_unique<test_node>();
-    t->name = name;
-    test::make_home(t->home.path());
-    if (with_db) {
-      // A small database of its own, so that it has a distributed configuration.
-      fs::create_directories(t->home / "databases");
-      auto db = storage::database::open(t->home / "databases" / "demo");
-      REQUIRE(db.ok());
-    }
-    nodes.push_back(std::move(t));
-    return *nodes.back();
-  }
-
-  void start(test_node& t, std::string pw = "", std::string grp = "", std::string name = "") {
-    auto o = test::home_options(t.home.path(), name.empty() ? t.name : name);
-    auto s = prepare_server(o);
-    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
-    auto& hz = s->hazelcast;
-    hz.group_name = grp.empty() ? group : grp;
-    hz.group_password = pw.empty() ? password : pw;
-    hz.port = base;
-    hz.auto_increment = true;
-    hz.port_count = 6;
-    hz.members = {member_address{"127.0.0.1", {base, static_cast<uint16_t>(base + 5)}}};
-    hz.heartbeat_interval = 100ms;
-    hz.heartbeat_timeout = 600ms;
-    for (auto& l : s->server.listeners)
-      if (l.protocol == "http") l.ports = {static_cast<uint16_t>(base + 100), static_cast<uint16_t>(base + 110)};
-    t.log.set_node(name.empty() ? t.name : name);
-    t.log.set_tee([&t](log_level, std::string_view r) {
-      std::lock_guard<std::mutex> g(t.mtx);
-      t.lines.emplace_back(r);
-    });
-    node_options no{*s, &t.log, 2};
-    no.create_demo = false;
-    no.http_threads = 1;
-    no.test_corrupt_deploy_chunk = std::exchange(corrupt_next_deploy, -1);
-    t.n = std::make_unique<node>(std::move(no));
-    auto st = t.n->start();
-    REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
-  }
-};
-
-}  // namespace
 
 TEST_CASE("cluster: two nodes form a cluster and log the seed's lines") {
   test_cluster c(27434);
