@@ -134,6 +134,11 @@ int main(int argc, char** argv) {
 
   node_options no{s, &log, 2};
   no.admin_endpoint = true;  // the console's endpoint on the binary listener's port
+  // Test seam for the process tests (deploy faults): outgoing deploys send at
+  // most one chunk per this many milliseconds. Not for production use.
+  if (const char* env = std::getenv("TROUPE_TEST_DEPLOY_CHUNK_DELAY_MS")) {
+    if (auto ms = parse_int(env, 1, 60'000)) no.test_deploy_chunk_delay = std::chrono::milliseconds(*ms);
+  }
   node n(std::move(no));
   if (auto st = n.start(); !st) {
     log.error("OServer", st.error().render());

@@ -195,6 +195,9 @@ int main() {
     std::printf("troupe %s db_bytes %llu bytes\n", w.c_str(), static_cast<unsigned long long>(db_bytes));
     std::printf("troupe %s join_to_online %.1f MB/s\n", w.c_str(), static_cast<double>(db_bytes) / 1e6 / secs);
     std::printf("troupe %s seconds %.2f s\n", w.c_str(), secs);
+    // The sender records the transfer once the receiver's answer reached it,
+    // a moment after the joiner logged ONLINE.
+    for (int i = 0; i < 500 && a.n->recent_deploys().empty(); ++i) std::this_thread::sleep_for(milliseconds(10));
     for (auto& d : a.n->recent_deploys()) {
       std::printf("troupe %s wire_bytes %llu bytes\n", w.c_str(), static_cast<unsigned long long>(d.wire_bytes));
       std::printf("troupe %s sender_request_to_online %.1f MB/s\n", w.c_str(), d.bytes_per_second() / 1e6);

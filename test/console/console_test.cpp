@@ -57,11 +57,30 @@ struct console_node {
     return false;
   }
 
-  void start(const std::string& node_name) {
+  // `docs`: that many 1 KiB documents in "demo" (-1: no database at all);
+  // `chunk_delay`: the deploy test seam, so a transfer lasts long enough to watch.
+  void start(const std::string& node_name, int docs = 0, std::chrono::milliseconds chunk_delay = 0ms) {
     name = node_name;
     test::make_home(home.path());
     fs::create_directories(home / "databases");
-    REQUIRE(storage::database::open(home / "databases" / "demo").ok());
+    if (docs >= 0) {
+      auto db = storage::database::open(home / "databases" / "demo");
+      REQUIRE(db.ok());
+      std::vector<storage::op> ops;
+      uint64_t seed = 7;
+      for (int i = 0; i < docs; ++i) {
+        std::string text(1000, 'a');
+        for (auto& ch : text)
+          ch = static_cast<char>('a' + (seed = seed * 6364136223846793005ull + 1442695040888963407ull) % 26);
+        storage::op o;
+        o.k = storage::op::kind::create;
+        o.class_name = "V";
+        o.fields = cat(R"({"n":)", i, R"(,"text":")", text, R"("})");
+        ops.push_back(std::move(o));
+      }
+      if (!ops.empty())
+        for (auto& r : (*db)->apply(ops)) REQUIRE(r.code == storage::errc::ok);
+    }
     auto s = prepare_server(test::home_options(home.path(), name));
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     auto& hz = s->hazelcast;
@@ -93,6 +112,7 @@ struct console_node {
     no.create_demo = false;
     no.http_threads = 1;
     no.admin_endpoint = true;
+    no.test_deploy_chunk_delay = chunk_delay;
     n = std::make_unique<node>(std::move(no));
     auto st = n->start();
     REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
@@ -292,4 +312,30 @@ TEST_CASE("console: an unreachable node, a port that is not a console port, bad 
   CHECK(has(r.out, "cannot read"));
   r = run_console("", {"--bogus"});
   CHECK(r.code == 2);
+}
+
+TEST_CASE("console: deploys shows a transfer while it runs, with progress, rate and time left") {
+  console_node a, c;
+  a.start("alpha", 3000, 250ms);  // several 1 MiB chunks, one per 250 ms
+  c.start("gamma", -1);           // no database: it receives alpha's
+  auto receiving = [&] {
+    for (auto& p : c.n->deploys())
+      if (!p.outgoing && p.phase == "transfer" && p.bytes_done > 0 && p.bytes_done < p.bytes_total) return true;
+    return false;
+  };
+  REQUIRE(eventually(receiving, 20s));
+  auto r = run_console(cat("connect remote:127.0.0.1:", c.n->admin_port(), " root ", root_password,
+                           "\ndeploys\nmembers\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK_MESSAGE(has(r.out, "DATABASE  DIRECTION   PHASE"), r.out);
+  CHECK(has(r.out, "demo      from alpha  transfer"));
+  CHECK(has(r.out, "MB/s"));
+  CHECK(has(r.out, "1 deploy(s) in flight"));
+  CHECK(has(r.out, "demo=SYNCHRONIZING"));
+  // The sender's side of the same transfer, through the other node.
+  r = run_console(cat("connect remote:127.0.0.1:", a.n->admin_port(), " root ", root_password, "\ndeploys\n"));
+  CHECK_MESSAGE(has(r.out, "demo      to gamma"), r.out);
+  REQUIRE(eventually([&] { return c.logged("database demo is online"); }, 30s));
+  r = run_console(cat("connect remote:127.0.0.1:", c.n->admin_port(), " root ", root_password, "\ndeploys\n"));
+  CHECK_MESSAGE(has(r.out, "No deploys in flight."), r.out);
 }

@@ -281,3 +281,86 @@ TEST_CASE("dserver: a frozen node (SIGSTOP) is removed within the heartbeat time
   n1.signal(SIGTERM);
   CHECK(n1.wait_exit(10s) == 0);
 }
+
+namespace {
+
+// Every record of every cluster of a stopped node's database, as text.
+std::string db_content(const fs::path& dir) {
+  auto db = storage::database::open(dir, {false, true});
+  REQUIRE_MESSAGE(db.ok(), dir.string());
+  std::string out;
+  for (auto& c : (*db)->clusters()) {
+    out += c.name + ":" + std::to_string(c.records) + "\n";
+    for (auto& r : (*db)->browse_cluster(c.id, 100'000)) out += r.to_json() + "\n";
+  }
+  return out;
+}
+
+// The deploy test seam: node1 sends one chunk per this many ms, so that a
+// signal lands while chunks are in flight.
+constexpr const char* slow_deploys = "TROUPE_TEST_DEPLOY_CHUNK_DELAY_MS";
+
+}  // namespace
+
+TEST_CASE("dserver: a joiner killed (SIGKILL) mid-deploy starts a clean deploy when it comes back") {
+  test::temp_dir root;
+  auto home1 = root / "node1";
+  auto home2 = root / "node2";
+  test::make_home(home1);
+  fs::copy(home1, home2, fs::copy_options::recursive);
+  child_process n1(dserver(home1, {{"ORIENTDB_NODE_NAME", "node1"}, {slow_deploys, "400"}}));
+  REQUIRE_MESSAGE(n1.wait_for_output("created the demo database GratefulDeadConcerts", 30s), n1.output());
+  {
+    child_process n2(dserver(home2, {{"ORIENTDB_NODE_NAME", "node2"}}));
+    REQUIRE_MESSAGE(n2.wait_for_output("installing database GratefulDeadConcerts in databases/GratefulDeadConcerts...", 30s),
+                    n2.output());
+    auto from = n1.output().size();
+    n2.signal(SIGKILL);
+    REQUIRE(n2.wait_exit(10s).has_value());
+    CHECK(n2.output().find("database GratefulDeadConcerts is online") == std::string::npos);
+    // Never under its real name, half-received.
+    CHECK_FALSE(fs::exists(home2 / "databases" / "GratefulDeadConcerts"));
+    // node1 gives up on the transfer at once, not after a timeout.
+    REQUIRE_MESSAGE(n1.wait_for_output("deploy of database GratefulDeadConcerts failed: ", 10s, from), n1.output().substr(from));
+  }
+  child_process n2(dserver(home2, {{"ORIENTDB_NODE_NAME", "node2"}}));
+  REQUIRE_MESSAGE(n2.wait_for_output("WARN [node2] database GratefulDeadConcerts is online", 60s), n2.output());
+  CHECK(n2.output().find("creating the demo database") == std::string::npos);
+  CHECK_FALSE(fs::exists(home2 / "databases" / "GratefulDeadConcerts.installing"));
+  n2.signal(SIGTERM);
+  CHECK(n2.wait_exit(10s) == 0);
+  n1.signal(SIGTERM);
+  CHECK(n1.wait_exit(10s) == 0);
+  CHECK(db_content(home2 / "databases" / "GratefulDeadConcerts") ==
+        db_content(home1 / "databases" / "GratefulDeadConcerts"));
+}
+
+TEST_CASE("dserver: the sender killed (SIGKILL) mid-deploy; the joiner gets the database from another member") {
+  test::temp_dir root;
+  auto home1 = root / "node1";
+  auto home2 = root / "node2";
+  auto home3 = root / "node3";
+  test::make_home(home1);
+  fs::copy(home1, home2, fs::copy_options::recursive);
+  fs::copy(home1, home3, fs::copy_options::recursive);
+  child_process n1(dserver(home1, {{"ORIENTDB_NODE_NAME", "node1"}, {slow_deploys, "300"}}));
+  REQUIRE_MESSAGE(n1.wait_for_output("created the demo database GratefulDeadConcerts", 30s), n1.output());
+  child_process n2(dserver(home2, {{"ORIENTDB_NODE_NAME", "node2"}}));
+  REQUIRE_MESSAGE(n2.wait_for_output("WARN [node2] database GratefulDeadConcerts is online", 60s), n2.output());
+  // node3 asks the first member holding it, node1 (the slow one), which dies mid-transfer.
+  child_process n3(dserver(home3, {{"ORIENTDB_NODE_NAME", "node3"}}));
+  REQUIRE_MESSAGE(n3.wait_for_output("WARN [node3]<-[node1] installing database GratefulDeadConcerts", 30s), n3.output());
+  n1.signal(SIGKILL);
+  REQUIRE(n1.wait_exit(10s).has_value());
+  REQUIRE_MESSAGE(n3.wait_for_output("WARN [node3] database GratefulDeadConcerts is online", 60s), n3.output());
+  CHECK(n3.output().find("deploy of database GratefulDeadConcerts failed: node 'node1' was lost during the transfer") !=
+        std::string::npos);
+  CHECK(n3.output().find("WARN [node3]<-[node2] installing database GratefulDeadConcerts") != std::string::npos);
+  CHECK_FALSE(fs::exists(home3 / "databases" / "GratefulDeadConcerts.installing"));
+  n3.signal(SIGTERM);
+  CHECK(n3.wait_exit(10s) == 0);
+  n2.signal(SIGTERM);
+  CHECK(n2.wait_exit(10s) == 0);
+  CHECK(db_content(home3 / "databases" / "GratefulDeadConcerts") ==
+        db_content(home2 / "databases" / "GratefulDeadConcerts"));
+}
