@@ -132,6 +132,18 @@ std::optional<uint64_t> parse_log_key(std::string_view key) {
   return get_be64(key.substr(1));
 }
 
+std::string staged_key(uint64_t seq) {
+  assert(seq > 0);
+  std::string k(1, prefix_staged);
+  put_be64(k, seq);
+  return k;
+}
+
+std::optional<uint64_t> parse_staged_key(std::string_view key) {
+  if (key.size() != 9 || key[0] != prefix_staged) return std::nullopt;
+  return get_be64(key.substr(1));
+}
+
 std::string prefix_end(char prefix) { return std::string(1, static_cast<char>(prefix + 1)); }
 
 std::string encode_record(const record& r) {
@@ -211,7 +223,16 @@ std::string encode_log(const log_entry& e) {
   return v;
 }
 
-std::optional<log_entry> decode_log(uint64_t lsn, std::string_view value) {
+namespace {
+std::optional<log_entry> decode_op(uint64_t lsn, std::string_view value, bool class_required);
+}  // namespace
+
+// A log entry always names a class (removes record the class removed).
+std::optional<log_entry> decode_log(uint64_t lsn, std::string_view value) { return decode_op(lsn, value, true); }
+
+namespace {
+// A staged op may not (an update or remove as the client sent it).
+std::optional<log_entry> decode_op(uint64_t lsn, std::string_view value, bool class_required) {
   reader in{value};
   if (in.u8() != value_format) return std::nullopt;
   log_entry e;
@@ -225,7 +246,53 @@ std::optional<log_entry> decode_log(uint64_t lsn, std::string_view value) {
   e.applied.class_name = std::string(in.bytes(in.u8()));
   e.applied.superclass = std::string(in.bytes(in.u8()));
   e.applied.fields = std::string(in.rest());
-  if (!in.ok || e.applied.class_name.empty()) return std::nullopt;
+  if (!in.ok || (class_required && e.applied.class_name.empty())) return std::nullopt;
+  return e;
+}
+}  // namespace
+
+namespace {
+void put_be32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+uint32_t get_be32(std::string_view s) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(s[static_cast<size_t>(i)]);
+  return v;
+}
+}  // namespace
+
+std::string encode_staged(const staged_entry& e) {
+  std::string v(1, static_cast<char>(value_format));
+  put_be64(v, e.epoch);
+  put_be32(v, static_cast<uint32_t>(e.ops.size()));
+  for (auto& o : e.ops) {
+    auto one = encode_log(log_entry{0, o});
+    put_be32(v, static_cast<uint32_t>(one.size()));
+    v.append(one);
+  }
+  return v;
+}
+
+std::optional<staged_entry> decode_staged(uint64_t seq, std::string_view value) {
+  if (value.size() < 13 || static_cast<uint8_t>(value[0]) != value_format) return std::nullopt;
+  staged_entry e;
+  e.seq = seq;
+  e.epoch = get_be64(value.substr(1));
+  uint32_t count = get_be32(value.substr(9));
+  value.remove_prefix(13);
+  if (count > batch_ops_max) return std::nullopt;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (value.size() < 4) return std::nullopt;
+    uint32_t len = get_be32(value);
+    value.remove_prefix(4);
+    if (value.size() < len) return std::nullopt;
+    auto one = decode_op(0, value.substr(0, len), false);
+    if (!one) return std::nullopt;
+    e.ops.push_back(std::move(one->applied));
+    value.remove_prefix(len);
+  }
+  if (!value.empty()) return std::nullopt;
   return e;
 }
 

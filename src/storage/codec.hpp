@@ -20,12 +20,15 @@ inline constexpr char prefix_cluster = 'C';  // 'C' + be16(id)      -> cluster v
 inline constexpr char prefix_class = 'K';    // 'K' + lower(name)   -> class value
 inline constexpr char prefix_record = 'R';   // 'R' + be16(cluster) + be64(position) -> record value
 inline constexpr char prefix_log = 'L';      // 'L' + be64(lsn)     -> log value
+inline constexpr char prefix_staged = 'P';   // 'P' + be64(seq)     -> staged entry (replication, not applied)
 
 // The format byte that starts every value; bumped if an encoding changes.
 inline constexpr uint8_t value_format = 1;
 // Stored under meta_format_key; a database written by a newer format is refused.
 inline constexpr std::string_view meta_format_key = "Mformat";
 inline constexpr std::string_view meta_last_lsn_key = "Mlast_lsn";
+// The sequence number of the last staged entry committed (absent: 0).
+inline constexpr std::string_view meta_last_seq_key = "Mlast_seq";
 
 // Longest class name (also bounds the one-byte length fields below).
 inline constexpr size_t class_name_bytes_max = 128;
@@ -49,6 +52,8 @@ std::string cluster_key(int32_t id);
 std::string class_key(std::string_view name);  // lower-cases the name
 std::string log_key(uint64_t lsn);
 std::optional<uint64_t> parse_log_key(std::string_view key);
+std::string staged_key(uint64_t seq);
+std::optional<uint64_t> parse_staged_key(std::string_view key);
 // One past the last key with this prefix (for iterate_upper_bound).
 std::string prefix_end(char prefix);
 
@@ -72,6 +77,10 @@ std::optional<class_info> decode_class(std::string_view value);
 // (create_class has no position) survives.
 std::string encode_log(const log_entry& e);
 std::optional<log_entry> decode_log(uint64_t lsn, std::string_view value);
+
+// staged: [format u8][epoch be64][count be32] then per op [length be32][op as in a log value]
+std::string encode_staged(const staged_entry& e);
+std::optional<staged_entry> decode_staged(uint64_t seq, std::string_view value);
 
 std::string lower(std::string_view s);
 

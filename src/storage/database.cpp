@@ -72,6 +72,25 @@
 
 namespace troupe::storage {
 
+struct meta_state {
+  std::map<int32_t, cluster_info> clusters;  // by id
+  std::map<std::string, class_info> classes;  // by lower-case name
+  uint64_t last_lsn = 0;
+  uint64_t last_seq = 0;     // last committed staged entry (replication)
+  uint64_t last_staged = 0;  // highest staged seq still pending (0: none)
+
+  const cluster_info* cluster_named(std::string_view name) const {
+    auto low = codec::lower(name);
+    for (auto& [id, c] : clusters)
+      if (codec::lower(c.name) == low) return &c;
+    return nullptr;
+  }
+  const class_info* class_named(std::string_view name) const {
+    auto it = classes.find(codec::lower(name));
+    return it == classes.end() ? nullptr : &it->second;
+  }
+};
+
 namespace {
 
 constexpr int32_t cluster_id_max = 32767;
@@ -92,22 +111,6 @@ constexpr double bloom_bits_per_key = 10;
 
 constexpr std::string_view format_version = "1";
 
-struct meta_state {
-  std::map<int32_t, cluster_info> clusters;  // by id
-  std::map<std::string, class_info> classes;  // by lower-case name
-  uint64_t last_lsn = 0;
-
-  const cluster_info* cluster_named(std::string_view name) const {
-    auto low = codec::lower(name);
-    for (auto& [id, c] : clusters)
-      if (codec::lower(c.name) == low) return &c;
-    return nullptr;
-  }
-  const class_info* class_named(std::string_view name) const {
-    auto it = classes.find(codec::lower(name));
-    return it == classes.end() ? nullptr : &it->second;
-  }
-};
 
 bool valid_class_name(std::string_view s) {
   if (s.empty() || s.size() > class_name_chars_max) return false;
@@ -251,6 +254,7 @@ struct database::impl {
   void publish(std::shared_ptr<const meta_state> s) {
     std::lock_guard lock(state_mutex);
     assert(s->last_lsn >= state->last_lsn);
+  assert(s->last_seq >= state->last_seq);
     state = std::move(s);
   }
 
@@ -307,6 +311,20 @@ status database::impl::load_metadata() {
   auto st = db->Get(rocksdb::ReadOptions(), codec::meta_last_lsn_key, &v);
   if (!st.ok() || v.size() != 8) return error_info{dir.string(), "", "last LSN missing or damaged"};
   s->last_lsn = codec::get_be64(v);
+  st = db->Get(rocksdb::ReadOptions(), codec::meta_last_seq_key, &v);
+  if (st.ok() && v.size() == 8) {
+    s->last_seq = codec::get_be64(v);
+  } else if (!st.IsNotFound()) {
+    return error_info{dir.string(), "", "last committed sequence number damaged"};
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> pit(db->NewIterator(rocksdb::ReadOptions()));
+    pit->SeekForPrev(codec::prefix_end(codec::prefix_staged));
+    // SeekForPrev lands on the last key before 'Q': a staged key if any exists.
+    if (pit->Valid()) {
+      if (auto seq = codec::parse_staged_key(pit->key().ToStringView())) s->last_staged = *seq;
+    }
+  }
 
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
   // Metadata keys are few (bounded by the cluster id range), so one pass each.
@@ -524,7 +542,9 @@ op_result apply_create_class(batch_context& ctx, const op& o, op& applied) {
 
 }  // namespace
 
-std::vector<op_result> database::apply(const std::vector<op>& ops) {
+std::vector<op_result> database::apply(const std::vector<op>& ops) { return apply_with(ops, {}); }
+
+std::vector<op_result> database::apply_with(const std::vector<op>& ops, const batch_extra& extra) {
   std::vector<op_result> results;
   results.reserve(ops.size());
   if (ops.size() > batch_ops_max) {
@@ -556,7 +576,8 @@ std::vector<op_result> database::apply(const std::vector<op>& ops) {
     results.push_back(std::move(r));
   }
   assert(results.size() == ops.size());
-  if (!any_ok) return results;  // nothing to write
+  if (!any_ok && !extra) return results;  // nothing to write
+  if (extra) extra(&ctx.wb, ctx.next);
 
   for (int32_t id : ctx.clusters_touched)
     ctx.wb.Put(codec::cluster_key(id), codec::encode_cluster(ctx.next.clusters.at(id)));
@@ -575,7 +596,7 @@ std::vector<op_result> database::apply(const std::vector<op>& ops) {
     assert(impl_->current() == before);
     return results;
   }
-  assert(ctx.next.last_lsn > before->last_lsn);
+  assert(ctx.next.last_lsn >= before->last_lsn);
   impl_->publish(std::make_shared<const meta_state>(std::move(ctx.next)));
   return results;
 }
@@ -644,6 +665,103 @@ std::optional<class_info> database::class_by_name(std::string_view name) const {
 
 uint64_t database::last_lsn() const { return impl_->current()->last_lsn; }
 
+uint64_t database::last_committed_seq() const { return impl_->current()->last_seq; }
+
+status database::stage(const staged_entry& e) {
+  auto before = impl_->current();
+  if (e.seq == 0 || e.seq <= before->last_seq || e.seq <= before->last_staged)
+    return error_info{impl_->dir.string(), "stage",
+                      cat("sequence number ", e.seq, " is not after ", std::max(before->last_seq, before->last_staged))};
+  if (e.ops.empty() || e.ops.size() > batch_ops_max)
+    return error_info{impl_->dir.string(), "stage", cat("an entry holds 1 to ", batch_ops_max, " ops, not ", e.ops.size())};
+  rocksdb::WriteBatch wb;
+  wb.Put(codec::staged_key(e.seq), codec::encode_staged(e));
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  std::lock_guard lock(impl_->write_mutex);
+  auto st = impl_->db->Write(wo, &wb);
+  if (!st.ok()) return rocks_error(impl_->dir, "stage", st);
+  auto next = std::make_shared<meta_state>(*before);
+  next->last_staged = e.seq;
+  impl_->publish(std::move(next));
+  return ok_status();
+}
+
+std::vector<staged_entry> database::staged() const {
+  std::vector<staged_entry> out;
+  std::string lower(1, codec::prefix_staged), upper = codec::prefix_end(codec::prefix_staged);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    auto seq = codec::parse_staged_key(it->key().ToStringView());
+    if (!seq) continue;
+    if (auto e = codec::decode_staged(*seq, it->value().ToStringView())) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+result<std::vector<std::vector<op_result>>> database::commit_staged(uint64_t upto) {
+  std::vector<std::vector<op_result>> out;
+  auto pending = staged();
+  size_t i = 0;
+  while (i < pending.size() && pending[i].seq <= upto) {
+    // As many whole entries as fit in one batch, applied as one atomic write
+    // that also removes them and advances the committed seq.
+    std::vector<op> ops;
+    size_t first = i;
+    while (i < pending.size() && pending[i].seq <= upto &&
+           (ops.empty() || ops.size() + pending[i].ops.size() <= batch_ops_max)) {
+      for (auto& o : pending[i].ops) ops.push_back(o);
+      ++i;
+    }
+    uint64_t last = pending[i - 1].seq;
+    auto results = apply_with(ops, [&](void* wbp, meta_state& next) {
+      auto& wb = *static_cast<rocksdb::WriteBatch*>(wbp);
+      for (size_t k = first; k < i; ++k) wb.Delete(codec::staged_key(pending[k].seq));
+      std::string v;
+      codec::put_be64(v, last);
+      wb.Put(codec::meta_last_seq_key, v);
+      next.last_seq = last;
+      if (next.last_staged <= last) next.last_staged = 0;
+    });
+    for (auto& r : results)
+      if (r.code == errc::io_error) return error_info{impl_->dir.string(), "commit", r.message};
+    size_t at = 0;
+    for (size_t k = first; k < i; ++k) {
+      std::vector<op_result> mine(results.begin() + static_cast<std::ptrdiff_t>(at),
+                                  results.begin() + static_cast<std::ptrdiff_t>(at + pending[k].ops.size()));
+      at += pending[k].ops.size();
+      out.push_back(std::move(mine));
+    }
+  }
+  return out;
+}
+
+status database::discard_staged(uint64_t from) {
+  auto pending = staged();
+  rocksdb::WriteBatch wb;
+  uint64_t keep = 0;
+  for (auto& e : pending) {
+    if (e.seq >= from) {
+      wb.Delete(codec::staged_key(e.seq));
+    } else {
+      keep = e.seq;
+    }
+  }
+  if (wb.Count() == 0) return ok_status();
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  std::lock_guard lock(impl_->write_mutex);
+  auto st = impl_->db->Write(wo, &wb);
+  if (!st.ok()) return rocks_error(impl_->dir, "discard", st);
+  auto next = std::make_shared<meta_state>(*impl_->current());
+  next->last_staged = keep;
+  impl_->publish(std::move(next));
+  return ok_status();
+}
+
 result<uint64_t> database::checkpoint(const std::filesystem::path& dest) const {
   // Holding the write mutex keeps apply() out, so the LSN read below is exactly
   // the state the checkpoint captures.
@@ -705,6 +823,8 @@ status database::check() const {
       case codec::prefix_meta:
         if (key == codec::meta_format_key) {
           have_format = value == format_version;
+        } else if (key == codec::meta_last_seq_key && value.size() == 8) {
+          disk.last_seq = codec::get_be64(value);
         } else if (key == codec::meta_last_lsn_key && value.size() == 8) {
           have_lsn = true;
           disk.last_lsn = codec::get_be64(value);
@@ -731,6 +851,13 @@ status database::check() const {
         if (!lsn || *lsn != expect_lsn) return fail(cat("log gap: expected LSN ", expect_lsn));
         if (!codec::decode_log(*lsn, value)) return fail(cat("damaged log entry ", *lsn));
         ++expect_lsn;
+        break;
+      }
+      case codec::prefix_staged: {
+        auto seq = codec::parse_staged_key(key);
+        if (!seq || !codec::decode_staged(*seq, value)) return fail("damaged staged entry");
+        // Meta keys sort after staged ones: checked against last_seq below.
+        disk.last_staged = std::max(disk.last_staged, *seq);
         break;
       }
       case codec::prefix_record: {
@@ -765,6 +892,9 @@ status database::check() const {
     if (disk.clusters.count(c.default_cluster) == 0) return fail("class " + c.name + " has no cluster");
   // In-memory metadata must be exactly what is stored.
   if (mem->last_lsn != disk.last_lsn) return fail("in-memory last LSN differs from the stored one");
+  if (mem->last_seq != disk.last_seq) return fail("in-memory last committed seq differs from the stored one");
+  if (disk.last_staged != 0 && disk.last_staged <= disk.last_seq)
+    return fail(cat("staged entry ", disk.last_staged, " is not after the last committed seq ", disk.last_seq));
   if (mem->clusters.size() != disk.clusters.size() || mem->classes.size() != disk.classes.size())
     return fail("in-memory metadata differs from the stored one");
   for (auto& [id, c] : disk.clusters) {

@@ -113,6 +113,13 @@ struct log_entry {
                // create_class: applied.id = {new default cluster, -1}
 };
 
+// A replicated write waiting for its quorum (see "Staged writes" below).
+struct staged_entry {
+  uint64_t seq = 0;    // the owner's sequence number for the database, from 1
+  uint64_t epoch = 0;  // the owner's epoch when it ordered the entry
+  std::vector<op> ops;
+};
+
 struct open_options {
   bool create_if_missing = true;
   bool sync = true;  // fsync the WAL on every apply(); false only for benchmarks/tests
@@ -120,6 +127,8 @@ struct open_options {
   // rocksdb::Env::Default(). Not owned; must outlive the database.
   rocksdb::Env* env = nullptr;
 };
+
+struct meta_state;  // database.cpp: clusters, classes, LSN and seq counters
 
 class database {
  public:
@@ -153,6 +162,29 @@ class database {
   // if that cluster name is taken) with the next free cluster id.
   std::vector<op_result> apply(const std::vector<op>& ops);
 
+  // --- staged writes (replication) ------------------------------------------
+  // The replication log's pending part: a write the owner ordered but whose
+  // quorum has not answered yet. A staged entry is durable (synced) but
+  // invisible: no read, log_since or last_lsn sees it until commit_staged()
+  // applies it, and discard_staged() removes it without a trace. So a write
+  // that never reaches its quorum is visible nowhere, on the owner or on any
+  // replica, and one that did survives a crash of any of them.
+  // Seqs: stage() takes a seq greater than every staged and committed one
+  // (gaps allowed: the owner may have discarded some); commit_staged(upto)
+  // applies every staged entry with seq <= upto in seq order, removes them and
+  // records upto as last_committed_seq, all in one atomic batch per at most
+  // batch_ops_max ops. Errors: invalid_argument for a bad seq or a batch over
+  // batch_ops_max, io_error when the disk fails.
+  // REQUIRES external serialisation with apply() (the one writer).
+  status stage(const staged_entry& e);
+  // Results of every applied entry, in seq order (one op_result per op).
+  result<std::vector<std::vector<op_result>>> commit_staged(uint64_t upto);
+  // Removes staged entries with seq >= from.
+  status discard_staged(uint64_t from);
+  // Staged entries in seq order (after a restart: what was pending).
+  std::vector<staged_entry> staged() const;
+  uint64_t last_committed_seq() const;
+
   // --- reads: thread-safe, each from one consistent point in time -----------
   std::optional<record> find(rid id) const;                    // nullopt if absent (or unreadable: see check())
   // Records of `cluster` in position order, from `from_position` on, at most
@@ -185,6 +217,10 @@ class database {
 
  private:
   struct impl;
+  // apply() plus more puts in the same atomic batch: `extra(batch, next)` gets
+  // the rocksdb::WriteBatch (as void*) and the metadata about to be published.
+  using batch_extra = std::function<void(void*, meta_state&)>;
+  std::vector<op_result> apply_with(const std::vector<op>& ops, const batch_extra& extra);
   explicit database(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };

@@ -1,0 +1,162 @@
+// Staged writes (the replication log's pending part): durable but invisible
+// until committed, gone without a trace when discarded, kept across a reopen,
+// committed atomically with their removal. Real RocksDB on disk.
+#include <doctest/doctest.h>
+
+#include "src/storage/codec.hpp"
+#include "test/storage/helpers.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+using namespace troupe::storage;
+using namespace troupe::storage::testing;
+
+namespace {
+
+staged_entry entry(uint64_t seq, std::vector<op> ops, uint64_t epoch = 1) { return staged_entry{seq, epoch, std::move(ops)}; }
+
+}  // namespace
+
+TEST_CASE("staging: a staged write is durable but invisible until committed") {
+  test::temp_dir dir;
+  {
+    auto db = database::open(dir / "db");
+    REQUIRE(db.ok());
+    auto& d = **db;
+    REQUIRE(d.stage(entry(1, {create_op("V", R"({"a":1})"), create_op("V", R"({"a":2})")})).ok());
+    REQUIRE(d.stage(entry(2, {create_op("V", R"({"a":3})")}, 2)).ok());
+    // Invisible: no record, no log entry, no LSN, no cluster count.
+    CHECK(d.last_lsn() == 0);
+    CHECK(d.browse_cluster(3, 100).empty());
+    CHECK(d.log_since(0, 100).empty());
+    CHECK(d.cluster_by_name("v")->records == 0);
+    CHECK(d.last_committed_seq() == 0);
+    REQUIRE(d.check().ok());
+  }
+  // Durable: still pending after a reopen, with its ops and epoch.
+  auto db = database::open(dir / "db");
+  REQUIRE(db.ok());
+  auto& d = **db;
+  auto pending = d.staged();
+  REQUIRE(pending.size() == 2);
+  CHECK(pending[0].seq == 1);
+  CHECK(pending[0].epoch == 1);
+  REQUIRE(pending[0].ops.size() == 2);
+  CHECK(pending[0].ops[1].fields == R"({"a":2})");
+  CHECK(pending[1].epoch == 2);
+  // Commit the first: applied in order, removed, seq recorded, atomically.
+  auto r = d.commit_staged(1);
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 1);
+  REQUIRE((*r)[0].size() == 2);
+  CHECK((*r)[0][0].code == errc::ok);
+  CHECK((*r)[0][1].lsn == 2);
+  CHECK(d.last_lsn() == 2);
+  CHECK(d.last_committed_seq() == 1);
+  CHECK(d.browse_cluster(3, 100).size() == 2);
+  CHECK(d.staged().size() == 1);
+  REQUIRE(d.check().ok());
+  // Committing up to a seq past everything applies the rest.
+  r = d.commit_staged(100);
+  REQUIRE(r.ok());
+  CHECK(r->size() == 1);
+  CHECK(d.last_committed_seq() == 2);
+  CHECK(d.staged().empty());
+  CHECK(d.browse_cluster(3, 100).size() == 3);
+  REQUIRE(d.check().ok());
+}
+
+TEST_CASE("staging: a discarded write leaves no trace, on disk or after a reopen") {
+  test::temp_dir dir;
+  {
+    auto db = database::open(dir / "db");
+    REQUIRE(db.ok());
+    auto& d = **db;
+    REQUIRE(d.stage(entry(1, {create_op("V", R"({"keep":1})")})).ok());
+    REQUIRE(d.stage(entry(2, {create_op("V", R"({"lost":2})")})).ok());
+    REQUIRE(d.stage(entry(3, {create_op("V", R"({"lost":3})")})).ok());
+    REQUIRE(d.discard_staged(2).ok());  // the quorum did not answer for 2 and 3
+    REQUIRE(d.commit_staged(3).ok());
+    CHECK(d.last_committed_seq() == 1);
+    // The owner orders again after the discarded ones (a gap is fine, going back is not).
+    CHECK_FALSE(d.stage(entry(1, {create_op("V", "{}")})).ok());
+    REQUIRE(d.stage(entry(4, {create_op("V", R"({"next":4})")})).ok());
+    REQUIRE(d.commit_staged(4).ok());
+    REQUIRE(d.check().ok());
+  }
+  auto db = database::open(dir / "db");
+  REQUIRE(db.ok());
+  auto recs = (*db)->browse_cluster(3, 100);
+  REQUIRE(recs.size() == 2);
+  CHECK(recs[0].fields == R"({"keep":1})");
+  CHECK(recs[1].fields == R"({"next":4})");
+  CHECK((*db)->last_committed_seq() == 4);
+  CHECK((*db)->staged().empty());
+  REQUIRE((*db)->check().ok());
+}
+
+TEST_CASE("staging: bad sequence numbers and sizes are refused and change nothing") {
+  test::temp_dir dir;
+  auto db = database::open(dir / "db");
+  REQUIRE(db.ok());
+  auto& d = **db;
+  REQUIRE(d.stage(entry(5, {create_op("V", "{}")})).ok());
+  std::vector<op> too_many(batch_ops_max + 1, create_op("V", "{}"));
+  struct row {
+    const char* what;
+    staged_entry e;
+  };
+  for (auto& [what, e] : std::vector<row>{
+           {"seq 0", entry(0, {create_op("V", "{}")})},
+           {"seq equal to the last staged", entry(5, {create_op("V", "{}")})},
+           {"seq below the last staged", entry(3, {create_op("V", "{}")})},
+           {"no ops", entry(6, {})},
+           {"more ops than a batch", entry(7, too_many)},
+       }) {
+    CAPTURE(what);
+    CHECK_FALSE(d.stage(e).ok());
+  }
+  CHECK(d.staged().size() == 1);
+  // Committing nothing, or discarding nothing, is fine and changes nothing.
+  auto r = d.commit_staged(4);
+  REQUIRE(r.ok());
+  CHECK(r->empty());
+  CHECK(d.discard_staged(6).ok());
+  CHECK(d.staged().size() == 1);
+  // A committed seq cannot be staged again.
+  REQUIRE(d.commit_staged(5).ok());
+  CHECK_FALSE(d.stage(entry(5, {create_op("V", "{}")})).ok());
+  REQUIRE(d.check().ok());
+}
+
+TEST_CASE("staging: an entry whose op fails on commit fails there only, as it would have on apply") {
+  test::temp_dir dir;
+  auto db = database::open(dir / "db");
+  REQUIRE(db.ok());
+  auto& d = **db;
+  REQUIRE(d.stage(entry(1, {create_op("NoSuchClass", "{}"), create_op("V", R"({"ok":true})")})).ok());
+  auto r = d.commit_staged(1);
+  REQUIRE(r.ok());
+  REQUIRE((*r)[0].size() == 2);
+  CHECK((*r)[0][0].code == errc::not_found);
+  CHECK((*r)[0][1].code == errc::ok);
+  CHECK(d.last_committed_seq() == 1);
+  CHECK(d.staged().empty());
+  REQUIRE(d.check().ok());
+}
+
+TEST_CASE("staging: the staged value codec refuses damaged bytes") {
+  auto good = codec::encode_staged(entry(9, {create_op("V", R"({"x":1})"), remove_op(rid{3, 4}, 2)}, 7));
+  auto back = codec::decode_staged(9, good);
+  REQUIRE(back.has_value());
+  CHECK(back->epoch == 7);
+  REQUIRE(back->ops.size() == 2);
+  CHECK(back->ops[1].k == op::kind::remove);
+  CHECK(back->ops[1].expected_version == 2);
+  for (auto bad : {std::string(), good.substr(0, 12), good.substr(0, good.size() - 1), good + "x",
+                   std::string(1, '\x7f') + good.substr(1)}) {
+    CHECK_FALSE(codec::decode_staged(9, bad).has_value());
+  }
+  CHECK_FALSE(codec::parse_staged_key("P123").has_value());
+  CHECK(codec::parse_staged_key(codec::staged_key(42)) == 42u);
+}
