@@ -1,0 +1,127 @@
+// The replication protocol of one database as plain code: messages in,
+// messages out, storage through storage::database. No CAF, no clock, no
+// network: the replicator actor (not built yet) will carry these messages
+// between nodes, and the seeded simulation (test/replication/) drops, delays,
+// reorders and crashes them.
+//
+// Protocol (docs/ARCHITECTURE.md, "Replication"):
+//   - The owner orders writes: each gets the next seq and is staged on the
+//     owner (durable, invisible), then sent to every replica in an append.
+//   - A replica refuses a stale epoch and ignores an append older than one it
+//     already processed (so it acts on the owner's messages in send order; a
+//     restarted node starts on a new connection, where nothing old arrives);
+//     drops staged entries after the append's prev_seq (at the time the owner
+//     sent it, it had nothing live after them: they were discarded); refuses a gap (it answers with what
+//     it has, the owner sends the missing entries again); stages; commits up
+//     to the append's commit_seq; acknowledges the highest seq it holds.
+//   - The owner commits every seq that writeQuorum nodes hold (itself
+//     included), in order, and only then answers those writes. A write that
+//     has no quorum by its deadline is discarded on the owner, with every
+//     later pending write (they were ordered after it and may depend on it);
+//     replicas drop it on the next append. So a failed write is visible
+//     nowhere, and an acknowledged one is durable on a quorum.
+//   - Ops are validated when applied (at commit), deterministically: the same
+//     ops in the same order on the same state give the same results on every
+//     node, so version conflicts fail the same way everywhere.
+// Not here yet: owner failover (collect a quorum's tails, new epoch) and
+// catch-up from the committed log beyond the owner's in-memory window (deploy).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "src/storage/database.hpp"
+
+namespace troupe::replication {
+
+inline constexpr size_t window_entries_max = 100'000;  // entries the owner keeps to resend
+
+struct append_msg {
+  uint64_t epoch = 0;
+  uint64_t msg = 0;         // the owner's message counter: a replica acts on each in send order only
+  uint64_t prev_seq = 0;    // the owner's live entry just before these (0: none)
+  uint64_t prev_epoch = 0;  // its epoch (0: committed long ago, not checked)
+  std::vector<storage::staged_entry> entries;  // consecutive seqs after prev_seq; empty: a heartbeat
+  uint64_t commit_seq = 0;  // every seq up to this one is committed on the owner
+};
+
+struct ack_msg {
+  uint64_t epoch = 0;
+  bool ok = false;        // false: stale epoch, a gap, or a disk error
+  uint64_t held_seq = 0;  // the highest seq this replica holds (staged or committed) in the owner's order
+};
+
+// A client write that ended: committed (results per op) or failed (no quorum).
+struct outcome {
+  uint64_t seq = 0;
+  bool committed = false;
+  std::vector<storage::op_result> results;  // when committed
+  std::string why;                          // when not
+};
+
+class owner {
+ public:
+  // `replicas`: the other nodes of the partition; `write_quorum` counts the owner.
+  owner(storage::database& db, uint64_t epoch, std::vector<std::string> replicas, size_t write_quorum);
+
+  // Orders and stages a write: the append to send to every replica, and the
+  // writes that ended at once (with writeQuorum 1). Error: the disk failed
+  // (the write is not ordered).
+  struct submitted {
+    uint64_t seq = 0;
+    append_msg append;
+    std::vector<outcome> ended;
+  };
+  result<submitted> submit(std::vector<storage::op> ops, int64_t deadline_ms);
+  // A replica's answer. Returns the writes that ended (committed) and, for a
+  // replica that lacks entries, the append to send it again.
+  std::vector<outcome> on_ack(const std::string& from, const ack_msg& a, std::optional<append_msg>* resend);
+  // Fails the pending writes whose deadline passed (and every later one).
+  std::vector<outcome> expire(int64_t now_ms);
+  // What every replica gets now and then: the commit point, and the chance to
+  // drop what the owner discarded.
+  append_msg heartbeat();
+
+  uint64_t commit_seq() const { return commit_seq_; }
+  uint64_t last_seq() const { return last_seq_; }
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  struct pending_write {
+    int64_t deadline_ms = 0;
+  };
+  std::vector<outcome> try_commit();
+  append_msg entries_after(uint64_t held);
+  uint64_t epoch_of(uint64_t seq) const;
+  storage::database& db_;
+  uint64_t epoch_;
+  std::vector<std::string> replicas_;
+  size_t quorum_;
+  uint64_t last_seq_ = 0;    // the last live (not discarded) seq
+  uint64_t commit_seq_ = 0;
+  uint64_t next_seq_ = 1;    // never reused, even after a discard
+  uint64_t msg_ = 0;
+  std::map<std::string, uint64_t> held_;           // per replica: highest seq it holds
+  std::map<uint64_t, storage::staged_entry> log_;  // recent live entries, for resending
+  std::map<uint64_t, pending_write> pending_;      // staged, not yet committed
+};
+
+class replica {
+ public:
+  // Resumes from what the database holds (staged entries survive a crash).
+  explicit replica(storage::database& db);
+  ack_msg on_append(const append_msg& m);
+  uint64_t epoch() const { return epoch_; }
+
+ private:
+  uint64_t held() const;
+  storage::database& db_;
+  uint64_t epoch_ = 0;
+  uint64_t last_msg_ = 0;  // in epoch_
+};
+
+}  // namespace troupe::replication
