@@ -20,9 +20,14 @@ owner::owner(storage::database& db, uint64_t epoch, std::vector<std::string> rep
   for (auto& r : replicas_) held_[r] = 0;
 }
 
+// The epoch of the owner's entry `seq`: from memory, else from the committed
+// log on disk. A replica compares it with its own entry at that seq, so that a
+// stale entry of an earlier epoch with the same number is never taken for it.
 uint64_t owner::epoch_of(uint64_t seq) const {
-  auto it = log_.find(seq);
-  return it == log_.end() ? 0 : it->second.epoch;
+  if (seq == 0) return 0;
+  if (auto it = log_.find(seq); it != log_.end()) return it->second.epoch;
+  auto at = db_.committed_since(seq - 1, 1);
+  return !at.empty() && at[0].seq == seq ? at[0].epoch : 0;
 }
 
 result<owner::submitted> owner::submit(std::vector<storage::op> ops, int64_t deadline_ms) {
@@ -31,7 +36,7 @@ result<owner::submitted> owner::submit(std::vector<storage::op> ops, int64_t dea
   ++next_seq_;  // never reused within this epoch, even if the write is discarded
   submitted out;
   out.seq = e.seq;
-  out.append = append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), {e}, commit_seq_};
+  out.append = append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), {e}, commit_seq_, true};
   last_seq_ = e.seq;
   log_[e.seq] = std::move(e);
   pending_[out.seq] = pending_write{deadline_ms};
@@ -82,17 +87,32 @@ std::vector<outcome> owner::on_ack(const std::string& from, const ack_msg& a, st
 }
 
 append_msg owner::entries_after(uint64_t held) {
-  // The live entry at or before `held` is the anchor; everything live after it follows.
   append_msg m{epoch_, ++msg_, 0, 0, {}, commit_seq_};
+  if (held < commit_seq_ && (log_.empty() || log_.begin()->first > held + 1)) {
+    // Behind what the owner holds in memory (it restarted, or the replica was
+    // away long): committed entries from the replication log on disk.
+    // Anchored on a real entry of ours: the last committed one at or before
+    // `held` (a seq we never used, or discarded, is no anchor).
+    auto anchor = db_.committed_at_or_before(held);
+    m.prev_seq = anchor ? anchor->seq : 0;
+    m.prev_epoch = anchor ? anchor->epoch : 0;
+    m.entries = db_.committed_since(m.prev_seq, resend_entries_max);
+    m.complete = false;  // the pending ones follow in the next resend
+    return m;
+  }
+  // The live entry at or before `held` is the anchor; everything live after it follows.
   auto it = log_.upper_bound(held);
   if (it != log_.begin()) {
     auto prev = std::prev(it);
     m.prev_seq = prev->first;
     m.prev_epoch = prev->second.epoch;
   } else {
-    m.prev_seq = std::min(held, commit_seq_);  // older than the window: committed long ago
+    auto anchor = db_.committed_at_or_before(std::min(held, commit_seq_));
+    m.prev_seq = anchor ? anchor->seq : 0;
+    m.prev_epoch = anchor ? anchor->epoch : 0;
   }
   for (; it != log_.end() && m.entries.size() < resend_entries_max; ++it) m.entries.push_back(it->second);
+  m.complete = it == log_.end();
   return m;
 }
 
@@ -116,7 +136,9 @@ std::vector<outcome> owner::expire(int64_t now_ms) {
   return out;
 }
 
-append_msg owner::heartbeat() { return append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), {}, commit_seq_}; }
+append_msg owner::heartbeat() {
+  return append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), {}, commit_seq_, true};
+}
 
 replica::replica(storage::database& db) : db_(db) {
   auto staged = db_.staged();
@@ -132,29 +154,65 @@ ack_msg replica::on_append(const append_msg& m) {
   if (m.epoch < epoch_) return ack_msg{epoch_, false, held()};
   if (m.epoch > epoch_) last_msg_ = 0;
   epoch_ = m.epoch;
-  if (m.msg <= last_msg_) return ack_msg{epoch_, true, held()};  // an older message, overtaken
+  if (m.msg <= last_msg_) return ack_msg{epoch_, true, verified(m)};  // an older message, overtaken
   last_msg_ = m.msg;
-  // Drop what the owner no longer has: staged entries after its anchor, and
-  // the anchor itself (and all after) if ours is another epoch's entry.
-  if (!db_.discard_staged(m.prev_seq + 1)) return ack_msg{epoch_, false, held()};
-  if (m.prev_epoch != 0) {
-    for (auto& e : db_.staged())
-      if (e.seq == m.prev_seq && e.epoch != m.prev_epoch) {
-        if (!db_.discard_staged(e.seq)) return ack_msg{epoch_, false, held()};
-        break;
-      }
+  auto fail = [&] { return ack_msg{epoch_, false, held()}; };
+  // Drop what the append contradicts (see the header): each such entry and
+  // every staged entry after it (staged in order after it, so just as stale).
+  std::optional<uint64_t> drop_from;
+  uint64_t last = m.entries.empty() ? m.prev_seq : m.entries.back().seq;
+  std::map<uint64_t, uint64_t> incoming;  // seq -> epoch
+  for (auto& e : m.entries) incoming[e.seq] = e.epoch;
+  for (auto& e : db_.staged()) {
+    bool stale = false;
+    if (e.seq == m.prev_seq) {
+      // Ours must be the owner's entry; an owner that does not know its own
+      // entry's epoch (seq 0, or trimmed long ago) cannot vouch for a staged one.
+      stale = e.epoch != m.prev_epoch;
+    } else if (e.seq > m.prev_seq && e.seq <= last) {
+      auto in = incoming.find(e.seq);
+      stale = in == incoming.end() || in->second != e.epoch;
+    } else if (e.seq > last) {
+      stale = m.complete;
+    }
+    if (stale) {
+      drop_from = e.seq;
+      break;
+    }
   }
-  uint64_t have = held();
-  if (have < m.prev_seq) return ack_msg{epoch_, false, have};  // a gap: the owner sends what we lack
+  if (drop_from && !db_.discard_staged(*drop_from)) return fail();
+  // The anchor: without the owner's entry at prev_seq nothing after it can be
+  // taken (and anything staged after it cannot be the owner's either).
+  if (!holds(m.prev_seq)) {
+    if (!db_.discard_staged(m.prev_seq + 1)) return fail();
+    return ack_msg{epoch_, false, held()};  // a gap: the owner sends what we lack
+  }
   for (auto& e : m.entries) {
-    if (e.seq <= have) continue;  // a resend of what we hold
-    if (!db_.stage(e)) return ack_msg{epoch_, false, held()};
-    have = e.seq;
+    if (holds(e.seq)) continue;  // a resend of what we hold (the same entry: checked above)
+    // Lacking this one, whatever is staged after it is stale.
+    if (!db_.discard_staged(e.seq) || !db_.stage(e)) return fail();
   }
+  auto v = verified(m);
   if (m.commit_seq > db_.last_committed_seq()) {
-    if (!db_.commit_staged(std::min(m.commit_seq, have))) return ack_msg{epoch_, false, held()};
+    if (!db_.commit_staged(std::min(m.commit_seq, v))) return fail();
   }
-  return ack_msg{epoch_, true, have};
+  return ack_msg{epoch_, true, v};
+}
+
+bool replica::holds(uint64_t seq) const {
+  if (seq <= db_.last_committed_seq()) return true;
+  for (auto& e : db_.staged())
+    if (e.seq == seq) return true;
+  return false;
+}
+
+// What this replica can vouch for after `m`: everything it holds when the
+// append was complete; up to the append's last entry when it was a partial
+// resend (anything staged beyond may be stale: a later append decides).
+uint64_t replica::verified(const append_msg& m) const {
+  if (m.complete) return held();
+  uint64_t last = m.entries.empty() ? m.prev_seq : m.entries.back().seq;
+  return std::max(db_.last_committed_seq(), std::min(held(), last));
 }
 
 }  // namespace troupe::replication

@@ -10,8 +10,10 @@
 //   - A replica refuses a stale epoch and ignores an append older than one it
 //     already processed (so it acts on the owner's messages in send order; a
 //     restarted node starts on a new connection, where nothing old arrives);
-//     drops staged entries after the append's prev_seq (at the time the owner
-//     sent it, it had nothing live after them: they were discarded); refuses a gap (it answers with what
+//     drops every staged entry the append contradicts: one of another epoch
+//     at prev_seq, one between prev_seq and the last entry that is not among
+//     the entries, and (when the append is complete, as every append but a
+//     partial resend is) any after it (the owner discarded them); refuses a gap (it answers with what
 //     it has, the owner sends the missing entries again); stages; commits up
 //     to the append's commit_seq; acknowledges the highest seq it holds.
 //   - The owner commits every seq that writeQuorum nodes hold (itself
@@ -23,8 +25,10 @@
 //   - Ops are validated when applied (at commit), deterministically: the same
 //     ops in the same order on the same state give the same results on every
 //     node, so version conflicts fail the same way everywhere.
-// Not here yet: owner failover (collect a quorum's tails, new epoch) and
-// catch-up from the committed log beyond the owner's in-memory window (deploy).
+// A replica behind the owner's memory gets committed entries from the
+// replication log on disk (storage keeps the last committed_entries_kept).
+// Not here yet: owner failover to another node (collect a quorum's tails, new
+// epoch) and a deploy for a replica behind even that.
 #pragma once
 
 #include <cstdint>
@@ -45,8 +49,9 @@ struct append_msg {
   uint64_t msg = 0;         // the owner's message counter: a replica acts on each in send order only
   uint64_t prev_seq = 0;    // the owner's live entry just before these (0: none)
   uint64_t prev_epoch = 0;  // its epoch (0: committed long ago, not checked)
-  std::vector<storage::staged_entry> entries;  // consecutive seqs after prev_seq; empty: a heartbeat
+  std::vector<storage::staged_entry> entries;  // the owner's live entries after prev_seq, in order; empty: a heartbeat
   uint64_t commit_seq = 0;  // every seq up to this one is committed on the owner
+  bool complete = true;     // entries are ALL the owner's live entries after prev_seq (a resend may carry fewer)
 };
 
 struct ack_msg {
@@ -119,6 +124,8 @@ class replica {
 
  private:
   uint64_t held() const;
+  bool holds(uint64_t seq) const;
+  uint64_t verified(const append_msg& m) const;
   storage::database& db_;
   uint64_t epoch_ = 0;
   uint64_t last_msg_ = 0;  // in epoch_

@@ -144,6 +144,17 @@ std::optional<uint64_t> parse_staged_key(std::string_view key) {
   return get_be64(key.substr(1));
 }
 
+std::string committed_key(uint64_t seq) {
+  std::string k(1, prefix_committed);
+  put_be64(k, seq);
+  return k;
+}
+
+std::optional<uint64_t> parse_committed_key(std::string_view key) {
+  if (key.size() != 9 || key[0] != prefix_committed) return std::nullopt;
+  return get_be64(key.substr(1));
+}
+
 std::string prefix_end(char prefix) { return std::string(1, static_cast<char>(prefix + 1)); }
 
 std::string encode_record(const record& r) {

@@ -21,6 +21,7 @@ inline constexpr char prefix_class = 'K';    // 'K' + lower(name)   -> class val
 inline constexpr char prefix_record = 'R';   // 'R' + be16(cluster) + be64(position) -> record value
 inline constexpr char prefix_log = 'L';      // 'L' + be64(lsn)     -> log value
 inline constexpr char prefix_staged = 'P';   // 'P' + be64(seq)     -> staged entry (replication, not applied)
+inline constexpr char prefix_committed = 'Q';  // 'Q' + be64(seq)   -> committed entry (replication log, trimmed)
 
 // The format byte that starts every value; bumped if an encoding changes.
 inline constexpr uint8_t value_format = 1;
@@ -54,6 +55,8 @@ std::string log_key(uint64_t lsn);
 std::optional<uint64_t> parse_log_key(std::string_view key);
 std::string staged_key(uint64_t seq);
 std::optional<uint64_t> parse_staged_key(std::string_view key);
+std::string committed_key(uint64_t seq);
+std::optional<uint64_t> parse_committed_key(std::string_view key);
 // One past the last key with this prefix (for iterate_upper_bound).
 std::string prefix_end(char prefix);
 

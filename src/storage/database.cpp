@@ -78,6 +78,7 @@ struct meta_state {
   uint64_t last_lsn = 0;
   uint64_t last_seq = 0;     // last committed staged entry (replication)
   uint64_t last_staged = 0;  // highest staged seq still pending (0: none)
+  uint64_t last_committed_entry = 0;  // check() only: the highest 'Q' key seen
 
   const cluster_info* cluster_named(std::string_view name) const {
     auto low = codec::lower(name);
@@ -687,6 +688,32 @@ status database::stage(const staged_entry& e) {
   return ok_status();
 }
 
+std::vector<staged_entry> database::committed_since(uint64_t after, size_t limit) const {
+  std::vector<staged_entry> out;
+  if (after == UINT64_MAX) return out;
+  limit = std::min(limit, log_entries_max);
+  std::string upper = codec::prefix_end(codec::prefix_committed);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  for (it->Seek(codec::committed_key(after + 1)); it->Valid() && out.size() < limit; it->Next()) {
+    auto seq = codec::parse_committed_key(it->key().ToStringView());
+    if (!seq) continue;
+    if (auto e = codec::decode_staged(*seq, it->value().ToStringView())) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+std::optional<staged_entry> database::committed_at_or_before(uint64_t seq) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+  it->SeekForPrev(codec::committed_key(seq));
+  if (!it->Valid()) return std::nullopt;
+  auto at = codec::parse_committed_key(it->key().ToStringView());
+  if (!at) return std::nullopt;
+  return codec::decode_staged(*at, it->value().ToStringView());
+}
+
 std::vector<staged_entry> database::staged() const {
   std::vector<staged_entry> out;
   std::string lower(1, codec::prefix_staged), upper = codec::prefix_end(codec::prefix_staged);
@@ -719,7 +746,12 @@ result<std::vector<std::vector<op_result>>> database::commit_staged(uint64_t upt
     uint64_t last = pending[i - 1].seq;
     auto results = apply_with(ops, [&](void* wbp, meta_state& next) {
       auto& wb = *static_cast<rocksdb::WriteBatch*>(wbp);
-      for (size_t k = first; k < i; ++k) wb.Delete(codec::staged_key(pending[k].seq));
+      for (size_t k = first; k < i; ++k) {
+        wb.Delete(codec::staged_key(pending[k].seq));
+        wb.Put(codec::committed_key(pending[k].seq), codec::encode_staged(pending[k]));
+      }
+      if (last > committed_entries_kept)
+        wb.DeleteRange(codec::committed_key(0), codec::committed_key(last - committed_entries_kept + 1));
       std::string v;
       codec::put_be64(v, last);
       wb.Put(codec::meta_last_seq_key, v);
@@ -815,7 +847,7 @@ status database::check() const {
   std::map<int32_t, int64_t> counted;       // records per cluster
   std::map<int32_t, int64_t> max_position;  // per cluster
   uint64_t expect_lsn = 1;
-  // One ordered pass; keys sort as C < K < L < M < R, so records come last.
+  // One ordered pass; keys sort as C < K < L < M < P < Q < R, so records come last.
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto key = it->key().ToStringView();
     auto value = it->value().ToStringView();
@@ -853,10 +885,15 @@ status database::check() const {
         ++expect_lsn;
         break;
       }
+      case codec::prefix_committed: {
+        auto seq = codec::parse_committed_key(key);
+        if (!seq || !codec::decode_staged(*seq, value)) return fail("damaged committed replication entry");
+        disk.last_committed_entry = std::max(disk.last_committed_entry, *seq);
+        break;
+      }
       case codec::prefix_staged: {
         auto seq = codec::parse_staged_key(key);
         if (!seq || !codec::decode_staged(*seq, value)) return fail("damaged staged entry");
-        // Meta keys sort after staged ones: checked against last_seq below.
         disk.last_staged = std::max(disk.last_staged, *seq);
         break;
       }
@@ -893,6 +930,8 @@ status database::check() const {
   // In-memory metadata must be exactly what is stored.
   if (mem->last_lsn != disk.last_lsn) return fail("in-memory last LSN differs from the stored one");
   if (mem->last_seq != disk.last_seq) return fail("in-memory last committed seq differs from the stored one");
+  if (disk.last_committed_entry > disk.last_seq)
+    return fail(cat("committed replication entry ", disk.last_committed_entry, " is after the last committed seq"));
   if (disk.last_staged != 0 && disk.last_staged <= disk.last_seq)
     return fail(cat("staged entry ", disk.last_staged, " is not after the last committed seq ", disk.last_seq));
   if (mem->clusters.size() != disk.clusters.size() || mem->classes.size() != disk.classes.size())

@@ -47,6 +47,7 @@ inline constexpr size_t batch_ops_max = 10'000;            // apply(): more is r
 inline constexpr size_t fields_bytes_max = 4 * 1024 * 1024;  // one record's JSON text
 inline constexpr size_t browse_records_max = 10'000;       // browse_cluster() limit cap
 inline constexpr size_t log_entries_max = 10'000;          // log_since() limit cap
+inline constexpr uint64_t committed_entries_kept = 100'000;  // the replication log keeps this many committed entries
 inline constexpr size_t class_name_chars_max = 128;
 
 // What a caller can react to. (Add a code only if a caller can react to it.)
@@ -172,7 +173,8 @@ class database {
   // Seqs: stage() takes a seq greater than every staged and committed one
   // (gaps allowed: the owner may have discarded some); commit_staged(upto)
   // applies every staged entry with seq <= upto in seq order, removes them and
-  // records upto as last_committed_seq, all in one atomic batch per at most
+  // records upto as last_committed_seq (and keeps the entries in the
+  // replication log, see committed_since), all in one atomic batch per at most
   // batch_ops_max ops. Errors: invalid_argument for a bad seq or a batch over
   // batch_ops_max, io_error when the disk fails.
   // REQUIRES external serialisation with apply() (the one writer).
@@ -183,6 +185,12 @@ class database {
   status discard_staged(uint64_t from);
   // Staged entries in seq order (after a restart: what was pending).
   std::vector<staged_entry> staged() const;
+  // Committed entries with seq > after, in seq order, at most min(limit,
+  // log_entries_max): what a replica that fell behind receives. The last
+  // committed_entries_kept are kept; an older seq is gone (then: a deploy).
+  std::vector<staged_entry> committed_since(uint64_t after, size_t limit) const;
+  // The last committed entry with seq <= `seq` still in the log, if any.
+  std::optional<staged_entry> committed_at_or_before(uint64_t seq) const;
   uint64_t last_committed_seq() const;
 
   // --- reads: thread-safe, each from one consistent point in time -----------

@@ -103,6 +103,19 @@ class simulation {
     for (int r = 1; r < node_count; ++r) {
       auto got = content(*nodes_[r].db);
       CHECK_MESSAGE(got == want, "replica ", r, " differs from the owner (seed ", seed_, ")");
+      if (got != want && std::getenv("TROUPE_SIM_DUMP")) {
+        test::write_text(cat("/tmp/sim-owner.txt"), want);
+        test::write_text(cat("/tmp/sim-replica", r, ".txt"), got);
+        std::string log;
+        for (auto& e : nodes_[r].db->log_since(0, 10000)) log += cat(e.lsn, " ", static_cast<int>(e.applied.k), " ", e.applied.id.to_string(), " ", e.applied.fields, "\n");
+        test::write_text(cat("/tmp/sim-replica", r, "-log.txt"), log);
+        log.clear();
+        for (auto& e : nodes_[0].db->log_since(0, 10000)) log += cat(e.lsn, " ", static_cast<int>(e.applied.k), " ", e.applied.id.to_string(), " ", e.applied.fields, "\n");
+        test::write_text("/tmp/sim-owner-log.txt", log);
+        std::string ws;
+        for (auto& [id, w] : writes_) ws += cat(id, " ", static_cast<int>(w.st), "\n");
+        test::write_text("/tmp/sim-writes.txt", ws);
+      }
       CHECK(nodes_[r].db->last_lsn() == nodes_[0].db->last_lsn());
       CHECK(nodes_[r].db->check().ok());
     }
@@ -265,7 +278,14 @@ class simulation {
         for (auto& e : nodes_[r].db->staged()) has = has || e.seq == o.seq;
         if (has) ++holders;
       }
-      if (!unsure) CHECK_MESSAGE(holders >= write_quorum, "write ", w.id, " acknowledged on ", holders, " node(s) (seed ", seed_, ")");
+      if (!unsure && holders < write_quorum) {
+        std::string st;
+        for (int r = 1; r < node_count; ++r) {
+          st += cat(" r", r, ": committed ", nodes_[r].db->last_committed_seq(), " epoch ", nodes_[r].rep->epoch(), " staged");
+          for (auto& e : nodes_[r].db->staged()) st += cat(" ", e.seq, "/", e.epoch);
+        }
+        FAIL_CHECK("write ", w.id, " seq ", o.seq, " acknowledged on ", holders, " node(s) at ", now_, " (seed ", seed_, ")", st);
+      }
       REQUIRE(o.results.size() == 1);
       auto& r = o.results[0];
       if (r.code != storage::errc::ok) continue;  // e.g. the record was deleted first: fails alike everywhere
@@ -297,7 +317,7 @@ class simulation {
   int64_t now_ = 0;
   uint64_t epoch_ = 0;
   double drop_rate_ = 0.1;
-  bool crash_owner_ = false;
+  bool crash_owner_ = true;
   int partitioned_ = -1;
   int64_t partition_until_ = 0;
   sim_node nodes_[node_count];
