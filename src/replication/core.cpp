@@ -79,7 +79,9 @@ std::vector<outcome> owner::on_ack(const std::string& from, const ack_msg& a, st
   if (resend != nullptr) resend->reset();
   auto h = held_.find(from);
   if (h == held_.end() || a.epoch > epoch_) return {};  // not ours, or a newer owner exists
-  if (a.epoch == epoch_) h->second = std::max(h->second, std::min(a.held_seq, last_seq_));
+  // Only an acceptance vouches for what the replica holds; a refusal's
+  // held_seq (which may count stale entries) only says where to resend from.
+  if (a.epoch == epoch_ && a.ok) h->second = std::max(h->second, std::min(a.held_seq, last_seq_));
   // Only a refusal asks for a resend: a replica merely behind has the rest
   // in flight (a lost append shows as a gap at the next heartbeat).
   if (!a.ok && a.epoch <= epoch_ && resend != nullptr) *resend = entries_after(std::min(a.held_seq, last_seq_));
@@ -154,7 +156,10 @@ ack_msg replica::on_append(const append_msg& m) {
   if (m.epoch < epoch_) return ack_msg{epoch_, false, held()};
   if (m.epoch > epoch_) last_msg_ = 0;
   epoch_ = m.epoch;
-  if (m.msg <= last_msg_) return ack_msg{epoch_, true, verified(m)};  // an older message, overtaken
+  // An older message, overtaken: it vouches for nothing new (what we staged
+  // since may have been checked against a later one, or not at all): say
+  // only what is committed, which is always the owner's.
+  if (m.msg <= last_msg_) return ack_msg{epoch_, true, db_.last_committed_seq()};
   last_msg_ = m.msg;
   auto fail = [&] { return ack_msg{epoch_, false, held()}; };
   // Drop what the append contradicts (see the header): each such entry and

@@ -57,7 +57,9 @@ struct append_msg {
 struct ack_msg {
   uint64_t epoch = 0;
   bool ok = false;        // false: stale epoch, a gap, or a disk error
-  uint64_t held_seq = 0;  // the highest seq this replica holds (staged or committed) in the owner's order
+  // ok: every entry up to here is the owner's and held (staged or committed);
+  // not ok: the highest seq held, which may be stale (where to resend from).
+  uint64_t held_seq = 0;
 };
 
 // A client write that ended: committed (results per op) or failed (no quorum).

@@ -1,6 +1,6 @@
 // A seeded, deterministic simulation of the replication protocol core
-// (src/replication/core.*): one owner and two replicas, each on its own real
-// RocksDB database, a simulated network that drops, delays and reorders
+// (src/replication/core.*): an owner and 1-4 replicas (writeQuorum majority,
+// "all" and 1), each on its own real RocksDB database, a simulated network that drops, delays and reorders
 // messages, replicas and the owner crashed and restarted (their databases
 // closed and reopened; messages in flight to and from them lost, as with a
 // broken connection), partitions that heal. A random workload of creates,
@@ -31,8 +31,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int node_count = 3;  // node 0 owns the database
-constexpr size_t write_quorum = 2;  // "majority" of 3
+constexpr int nodes_max = 5;  // node 0 owns the database
 
 struct message {
   int64_t at = 0;  // delivery time
@@ -57,12 +56,17 @@ struct client_write {
 
 class simulation {
  public:
-  simulation(uint64_t seed, const fs::path& root) : rng_(seed), seed_(seed) {
+  // `nodes` nodes (the owner and nodes - 1 replicas); `quorum` counts the owner.
+  simulation(uint64_t seed, const fs::path& root, int nodes, size_t quorum)
+      : rng_(seed), seed_(seed), node_count(nodes), write_quorum(quorum) {
+    REQUIRE(nodes >= 2);
+    REQUIRE(nodes <= nodes_max);
+    for (int i = 1; i < node_count; ++i) replica_names_.push_back(cat(i));
     for (int i = 0; i < node_count; ++i) {
       nodes_[i].dir = root / cat("n", i);
       open(i);
     }
-    owner_ = std::make_unique<owner>(*nodes_[0].db, ++epoch_, std::vector<std::string>{"1", "2"}, write_quorum);
+    owner_ = std::make_unique<owner>(*nodes_[0].db, ++epoch_, replica_names_, write_quorum);
   }
 
   void run(int steps) {
@@ -141,7 +145,7 @@ class simulation {
       CHECK_MESSAGE(rec.has_value(), "acknowledged write ", id, " on ", key, " is lost (seed ", seed_, ")");
       if (rec) CHECK(rec->version >= versions_[key]);
     }
-    MESSAGE("seed ", seed_, ": ", acked, " acknowledged, ", failed, " failed, ", writes_.size() - acked - failed,
+    MESSAGE("seed ", seed_, ", ", node_count, " nodes, write quorum ", write_quorum, ": ", acked, " acknowledged, ", failed, " failed, ", writes_.size() - acked - failed,
             " unknown (the owner crashed first)");
     CHECK(acked > 0);
   }
@@ -177,7 +181,7 @@ class simulation {
     open(i);
     nodes_[i].up = true;
     if (i == 0)
-      owner_ = std::make_unique<owner>(*nodes_[0].db, ++epoch_, std::vector<std::string>{"1", "2"}, write_quorum);
+      owner_ = std::make_unique<owner>(*nodes_[0].db, ++epoch_, replica_names_, write_quorum);
   }
 
   void faults() {
@@ -314,13 +318,16 @@ class simulation {
 
   std::mt19937_64 rng_;
   uint64_t seed_;
+  int node_count;
+  size_t write_quorum;
+  std::vector<std::string> replica_names_;
   int64_t now_ = 0;
   uint64_t epoch_ = 0;
   double drop_rate_ = 0.1;
   bool crash_owner_ = true;
   int partitioned_ = -1;
   int64_t partition_until_ = 0;
-  sim_node nodes_[node_count];
+  sim_node nodes_[nodes_max];
   std::unique_ptr<owner> owner_;
   std::vector<message> in_flight_;
   int next_write_ = 0;
@@ -332,9 +339,8 @@ class simulation {
   std::set<std::string> deleted_;
 };
 
-std::vector<uint64_t> seeds() {
+std::vector<uint64_t> seeds(size_t n) {
   if (const char* s = std::getenv("TROUPE_SEED")) return {std::strtoull(s, nullptr, 10)};
-  size_t n = 6;
   if (const char* s = std::getenv("TROUPE_SIM_SEEDS")) n = std::strtoull(s, nullptr, 10);
   std::vector<uint64_t> out;
   for (size_t i = 0; i < n; ++i) out.push_back(1000 + i);
@@ -344,12 +350,24 @@ std::vector<uint64_t> seeds() {
 }  // namespace
 
 TEST_CASE("replication simulation: acknowledged writes everywhere, failed ones nowhere, replicas identical") {
-  for (auto seed : seeds()) {
-    CAPTURE(seed);
-    test::temp_dir root;
-    simulation sim(seed, root.path());
-    sim.run(1500);
-    sim.settle();
-    sim.check();
+  struct setup {
+    int nodes;
+    size_t quorum;
+    size_t seeds;
+    const char* what;
+  };
+  for (auto c : std::vector<setup>{{3, 2, 6, "3 nodes, writeQuorum majority"},
+                                   {5, 3, 3, "5 nodes, writeQuorum majority"},
+                                   {3, 3, 3, "3 nodes, writeQuorum all"},
+                                   {2, 1, 2, "2 nodes, writeQuorum 1"}}) {
+    CAPTURE(c.what);
+    for (auto seed : seeds(c.seeds)) {
+      CAPTURE(seed);
+      test::temp_dir root;
+      simulation sim(seed, root.path(), c.nodes, c.quorum);
+      sim.run(1500);
+      sim.settle();
+      sim.check();
+    }
   }
 }
