@@ -147,10 +147,7 @@ replica::replica(storage::database& db) : db_(db) {
   for (auto& e : staged) epoch_ = std::max(epoch_, e.epoch);
 }
 
-uint64_t replica::held() const {
-  auto staged = db_.staged();
-  return staged.empty() ? db_.last_committed_seq() : std::max(db_.last_committed_seq(), staged.back().seq);
-}
+uint64_t replica::held() const { return std::max(db_.last_committed_seq(), db_.last_staged_seq()); }
 
 ack_msg replica::on_append(const append_msg& m) {
   if (m.epoch < epoch_) return ack_msg{epoch_, false, held()};
@@ -205,10 +202,7 @@ ack_msg replica::on_append(const append_msg& m) {
 }
 
 bool replica::holds(uint64_t seq) const {
-  if (seq <= db_.last_committed_seq()) return true;
-  for (auto& e : db_.staged())
-    if (e.seq == seq) return true;
-  return false;
+  return seq <= db_.last_committed_seq() || db_.staged_epoch(seq).has_value();
 }
 
 // What this replica can vouch for after `m`: everything it holds when the

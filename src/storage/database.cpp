@@ -668,6 +668,17 @@ uint64_t database::last_lsn() const { return impl_->current()->last_lsn; }
 
 uint64_t database::last_committed_seq() const { return impl_->current()->last_seq; }
 
+uint64_t database::last_staged_seq() const { return impl_->current()->last_staged; }
+
+std::optional<uint64_t> database::staged_epoch(uint64_t seq) const {
+  if (seq == 0) return std::nullopt;
+  std::string v;
+  if (!impl_->db->Get(rocksdb::ReadOptions(), codec::staged_key(seq), &v).ok()) return std::nullopt;
+  auto e = codec::decode_staged(seq, v);
+  if (!e) return std::nullopt;
+  return e->epoch;
+}
+
 status database::stage(const staged_entry& e) {
   auto before = impl_->current();
   if (e.seq == 0 || e.seq <= before->last_seq || e.seq <= before->last_staged)

@@ -192,6 +192,10 @@ class database {
   // The last committed entry with seq <= `seq` still in the log, if any.
   std::optional<staged_entry> committed_at_or_before(uint64_t seq) const;
   uint64_t last_committed_seq() const;
+  // The highest staged seq (0: none); the epoch of staged entry `seq`, if
+  // staged. Cheap (memory, one point read), unlike staged().
+  uint64_t last_staged_seq() const;
+  std::optional<uint64_t> staged_epoch(uint64_t seq) const;
 
   // --- reads: thread-safe, each from one consistent point in time -----------
   std::optional<record> find(rid id) const;                    // nullopt if absent (or unreadable: see check())

@@ -8,6 +8,7 @@
 #include "test/actors/test_cluster.hpp"
 #include "test/http/test_client.hpp"
 #include "test/support/base64.hpp"
+#include "test/support/documents.hpp"
 
 using namespace troupe;
 using namespace troupe::test;
@@ -16,31 +17,9 @@ namespace {
 
 // About `n` KiB of documents in the home's database `demo`, written before the
 // node starts (so the database is several 1 MiB chunks).
-void fill(test_node& t, int n) {
-  auto db = storage::database::open(t.home / "databases" / "demo");
-  REQUIRE(db.ok());
-  std::vector<storage::op> ops;
-  uint64_t seed = 42;
-  for (int i = 0; i < n; ++i) {
-    storage::op o;
-    o.k = storage::op::kind::create;
-    o.class_name = "V";
-    // Letters from a fixed pseudo-random sequence: RocksDB's own compression
-    // must not shrink the database to a single chunk.
-    std::string text(1000, 'a');
-    for (auto& ch : text) ch = static_cast<char>('a' + (seed = seed * 6364136223846793005ull + 1442695040888963407ull) % 26);
-    o.fields = cat(R"({"n":)", i, R"(,"text":")", text, R"("})");
-    ops.push_back(std::move(o));
-  }
-  for (auto& r : (*db)->apply(ops)) REQUIRE(r.code == storage::errc::ok);
-}
+void fill(test_node& t, int n) { fill_documents(t.home / "databases" / "demo", n, 42); }
 
-// True while `t` receives a database and some of it has arrived.
-bool receiving_midway(test_node& t) {
-  for (auto& p : t.n->deploys())
-    if (!p.outgoing && p.phase == "transfer" && p.bytes_done > 0 && p.bytes_done < p.bytes_total) return true;
-  return false;
-}
+bool receiving_midway(test_node& t) { return test::receiving_midway(*t.n); }
 
 // The status `viewer` sees for `db` on member `member` ("" if none).
 std::string db_status_in_view(test_node& viewer, const std::string& member, const std::string& db) {

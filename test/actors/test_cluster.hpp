@@ -12,23 +12,13 @@
 #include "src/storage/database.hpp"
 #include "src/util/strings.hpp"
 #include "test/support/temp_dir.hpp"
+#include "test/support/wait.hpp"
 
 namespace troupe::test {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-
-// Polls `pred` until it holds or `timeout` passes (a bounded wait for a condition).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 struct test_node {
   std::string name;

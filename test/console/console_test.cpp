@@ -13,26 +13,19 @@
 #include "src/util/strings.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
+#include "test/support/documents.hpp"
+#include "test/support/wait.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using troupe::test::child_process;
+using troupe::test::eventually;
 using troupe::test::process_options;
 
 namespace {
 
 constexpr const char* root_password = "console-test-pw";
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 std::string console_path() {
   const char* p = std::getenv("TROUPE_CONSOLE");
@@ -63,24 +56,7 @@ struct console_node {
     name = node_name;
     test::make_home(home.path());
     fs::create_directories(home / "databases");
-    if (docs >= 0) {
-      auto db = storage::database::open(home / "databases" / "demo");
-      REQUIRE(db.ok());
-      std::vector<storage::op> ops;
-      uint64_t seed = 7;
-      for (int i = 0; i < docs; ++i) {
-        std::string text(1000, 'a');
-        for (auto& ch : text)
-          ch = static_cast<char>('a' + (seed = seed * 6364136223846793005ull + 1442695040888963407ull) % 26);
-        storage::op o;
-        o.k = storage::op::kind::create;
-        o.class_name = "V";
-        o.fields = cat(R"({"n":)", i, R"(,"text":")", text, R"("})");
-        ops.push_back(std::move(o));
-      }
-      if (!ops.empty())
-        for (auto& r : (*db)->apply(ops)) REQUIRE(r.code == storage::errc::ok);
-    }
+    if (docs >= 0) test::fill_documents(home / "databases" / "demo", docs, 7);
     auto s = prepare_server(test::home_options(home.path(), name));
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     auto& hz = s->hazelcast;
@@ -318,12 +294,7 @@ TEST_CASE("console: deploys shows a transfer while it runs, with progress, rate 
   console_node a, c;
   a.start("alpha", 3000, 250ms);  // several 1 MiB chunks, one per 250 ms
   c.start("gamma", -1);           // no database: it receives alpha's
-  auto receiving = [&] {
-    for (auto& p : c.n->deploys())
-      if (!p.outgoing && p.phase == "transfer" && p.bytes_done > 0 && p.bytes_done < p.bytes_total) return true;
-    return false;
-  };
-  REQUIRE(eventually(receiving, 20s));
+  REQUIRE(eventually([&] { return test::receiving_midway(*c.n); }, 20s));
   auto r = run_console(cat("connect remote:127.0.0.1:", c.n->admin_port(), " root ", root_password,
                            "\ndeploys\nmembers\n"));
   CHECK_MESSAGE(r.code == 0, r.out);
