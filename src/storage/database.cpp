@@ -545,7 +545,7 @@ op_result apply_create_class(batch_context& ctx, const op& o, op& applied) {
 
 std::vector<op_result> database::apply(const std::vector<op>& ops) { return apply_with(ops, {}); }
 
-std::vector<op_result> database::apply_with(const std::vector<op>& ops, const batch_extra& extra) {
+std::vector<op_result> database::apply_with(const std::vector<op>& ops, const batch_extra& extra, bool sync) {
   std::vector<op_result> results;
   results.reserve(ops.size());
   if (ops.size() > batch_ops_max) {
@@ -588,7 +588,7 @@ std::vector<op_result> database::apply_with(const std::vector<op>& ops, const ba
   ctx.wb.Put(codec::meta_last_lsn_key, lsn);
 
   rocksdb::WriteOptions wo;
-  wo.sync = impl_->opts.sync;
+  wo.sync = impl_->opts.sync && sync;
   std::lock_guard lock(impl_->write_mutex);
   auto st = db->Write(wo, &ctx.wb);
   if (!st.ok()) {
@@ -764,12 +764,12 @@ std::vector<staged_entry> database::staged() const {
   return out;
 }
 
-result<std::vector<std::vector<op_result>>> database::commit_staged(uint64_t upto) {
+result<std::vector<std::vector<op_result>>> database::commit_staged(uint64_t upto, bool sync) {
   auto pending = staged();
   size_t n = 0;
   while (n < pending.size() && pending[n].seq <= upto) ++n;
   pending.resize(n);
-  return commit_entries(pending, true);
+  return commit_entries(pending, true, sync);
 }
 
 result<std::vector<std::vector<op_result>>> database::commit_new(const std::vector<staged_entry>& entries) {
@@ -783,14 +783,14 @@ result<std::vector<std::vector<op_result>>> database::commit_new(const std::vect
                         cat("an entry holds 1 to ", batch_ops_max, " ops, not ", e.ops.size())};
     prev = e.seq;
   }
-  return commit_entries(entries, false);
+  return commit_entries(entries, false, true);
 }
 
 // Applies `entries` (in seq order) as atomic batches of whole entries, each
 // also recording them in the replication log, advancing the committed seq
 // and (when they were staged) removing their staged keys.
 result<std::vector<std::vector<op_result>>> database::commit_entries(const std::vector<staged_entry>& pending,
-                                                                     bool were_staged) {
+                                                                     bool were_staged, bool sync) {
   std::vector<std::vector<op_result>> out;
   size_t i = 0;
   while (i < pending.size()) {
@@ -816,7 +816,7 @@ result<std::vector<std::vector<op_result>>> database::commit_entries(const std::
       wb.Put(codec::meta_last_seq_key, v);
       next.last_seq = last;
       if (next.last_staged <= last) next.last_staged = 0;
-    });
+    }, sync);
     for (auto& r : results)
       if (r.code == errc::io_error) return error_info{impl_->dir.string(), "commit", r.message};
     size_t at = 0;

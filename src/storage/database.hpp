@@ -185,7 +185,11 @@ class database {
   // writes, and no state in between where a crash could leave half of it.
   status replace_staged(uint64_t from, const std::vector<staged_entry>& entries);
   // Results of every applied entry, in seq order (one op_result per op).
-  result<std::vector<std::vector<op_result>>> commit_staged(uint64_t upto);
+  // `sync` false: the commit is not fsynced on its own (the next synced write
+  // carries it). Safe for replication: the entries stay staged (durable) until
+  // the commit is on disk, so a crash before that leaves them staged, and they
+  // are committed again.
+  result<std::vector<std::vector<op_result>>> commit_staged(uint64_t upto, bool sync = true);
   // Stages and commits at once (one batch, one fsync): for writes decided as
   // soon as they are ordered (writeQuorum 1). Seqs after every staged and
   // committed one.
@@ -241,9 +245,9 @@ class database {
   // apply() plus more puts in the same atomic batch: `extra(batch, next)` gets
   // the rocksdb::WriteBatch (as void*) and the metadata about to be published.
   using batch_extra = std::function<void(void*, meta_state&)>;
-  std::vector<op_result> apply_with(const std::vector<op>& ops, const batch_extra& extra);
+  std::vector<op_result> apply_with(const std::vector<op>& ops, const batch_extra& extra, bool sync = true);
   result<std::vector<std::vector<op_result>>> commit_entries(const std::vector<staged_entry>& entries,
-                                                             bool were_staged);
+                                                             bool were_staged, bool sync);
   explicit database(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
