@@ -48,7 +48,7 @@
 
 namespace troupe::replication {
 
-inline constexpr size_t window_entries_max = 100'000;  // entries the owner keeps to resend
+inline constexpr size_t window_entries_max = 10'000;  // entries the owner keeps in memory to resend (then: from disk)
 inline constexpr size_t fetch_entries_max = 1000;       // committed entries per takeover page
 
 // An epoch names its owner: a round in the high bits, the owner's place in

@@ -751,7 +751,11 @@ std::optional<staged_entry> database::committed_at_or_before(uint64_t seq) const
 
 std::vector<staged_entry> database::staged() const {
   std::vector<staged_entry> out;
-  std::string lower(1, codec::prefix_staged), upper = codec::prefix_end(codec::prefix_staged);
+  // Every live staged seq is after the last committed one: seeking there
+  // skips the tombstones every commit leaves (one per entry, until a
+  // compaction), which would otherwise make each call slower than the last.
+  std::string lower = codec::staged_key(impl_->current()->last_seq + 1);
+  std::string upper = codec::prefix_end(codec::prefix_staged);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
@@ -809,7 +813,9 @@ result<std::vector<std::vector<op_result>>> database::commit_entries(const std::
         if (were_staged) wb.Delete(codec::staged_key(pending[k].seq));
         wb.Put(codec::committed_key(pending[k].seq), codec::encode_staged(pending[k]));
       }
-      if (last > committed_entries_kept)
+      // Trimmed once per 4096 seqs, not per batch: every DeleteRange leaves a
+      // range tombstone that later reads of the log must step over.
+      if (last > committed_entries_kept && last / 4096 != next.last_seq / 4096)
         wb.DeleteRange(codec::committed_key(0), codec::committed_key(last - committed_entries_kept + 1));
       std::string v;
       codec::put_be64(v, last);
