@@ -44,8 +44,8 @@ struct setup {
 };
 
 quorum parse_quorum(std::string_view q) {
-  if (q == "all") return quorum{quorum::kind::all, 1};
-  if (q == "majority") return quorum{quorum::kind::majority, 1};
+  if (q == "all") return quorum{quorum::kind::all, 0};  // as parse_db_config makes them
+  if (q == "majority") return quorum{quorum::kind::majority, 0};
   return quorum{quorum::kind::count, static_cast<int>(parse_int(q, 1, 64).value_or(1))};
 }
 
@@ -116,7 +116,9 @@ bool run_setup(const setup& s, uint16_t base, seconds run, bool reads) {
     return false;
   }
   auto cfg = parse_db_config(c.nodes[0]->config_json(db), "bench");
-  if (!cfg || cfg->effective("*").write_quorum != want) {
+  std::optional<quorum> got;
+  if (cfg) got = cfg->effective("*").write_quorum;
+  if (!got || got->to_string() != want.to_string()) {
     std::fprintf(stderr, "bench: the database's writeQuorum is not %s\n", s.write_quorum);
     return false;
   }
