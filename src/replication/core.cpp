@@ -30,16 +30,52 @@ uint64_t owner::epoch_of(uint64_t seq) const {
   return !at.empty() && at[0].seq == seq ? at[0].epoch : 0;
 }
 
+owner::owner(storage::database& db, uint64_t epoch, std::vector<std::string> replicas, size_t write_quorum,
+             adopting, int64_t deadline_ms)
+    : db_(db), epoch_(epoch), replicas_(std::move(replicas)), quorum_(std::max<size_t>(write_quorum, 1)) {
+  commit_seq_ = db_.last_committed_seq();
+  auto undecided = db_.staged();
+  for (auto& e : undecided) e.epoch = epoch_;
+  // Same seqs, our epoch: a replica holding one under the old epoch drops it
+  // and takes ours (same ops), so only this epoch's entries are ever counted.
+  if (auto st = db_.replace_staged(commit_seq_ + 1, undecided); !st) {
+    ok_ = false;
+    undecided.clear();
+  }
+  last_seq_ = undecided.empty() ? commit_seq_ : undecided.back().seq;
+  next_seq_ = last_seq_ + 1;
+  for (auto& e : undecided) {
+    pending_[e.seq] = pending_write{deadline_ms};
+    log_[e.seq] = std::move(e);
+  }
+  for (auto& r : replicas_) held_[r] = 0;
+}
+
 result<owner::submitted> owner::submit(std::vector<storage::op> ops, int64_t deadline_ms) {
-  storage::staged_entry e{next_seq_, epoch_, std::move(ops)};
-  if (auto st = db_.stage(e); !st) return st.error();
-  ++next_seq_;  // never reused within this epoch, even if the write is discarded
-  submitted out;
-  out.seq = e.seq;
-  out.append = append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), {e}, commit_seq_, true};
-  last_seq_ = e.seq;
-  log_[e.seq] = std::move(e);
-  pending_[out.seq] = pending_write{deadline_ms};
+  std::vector<std::vector<storage::op>> one;
+  one.push_back(std::move(ops));
+  auto b = submit_batch(std::move(one), deadline_ms);
+  if (!b) return b.error();
+  return submitted{b->first_seq, std::move(b->append), std::move(b->ended)};
+}
+
+result<owner::submitted_batch> owner::submit_batch(std::vector<std::vector<storage::op>> writes,
+                                                   int64_t deadline_ms) {
+  assert(!writes.empty());
+  std::vector<storage::staged_entry> entries;
+  entries.reserve(writes.size());
+  uint64_t seq = next_seq_;
+  for (auto& w : writes) entries.push_back(storage::staged_entry{seq++, epoch_, std::move(w)});
+  if (auto st = db_.replace_staged(next_seq_, entries); !st) return st.error();
+  next_seq_ = seq;  // never reused within this epoch, even if the writes are discarded
+  submitted_batch out;
+  out.first_seq = entries.front().seq;
+  out.append = append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), entries, commit_seq_, true};
+  last_seq_ = entries.back().seq;
+  for (auto& e : entries) {
+    pending_[e.seq] = pending_write{deadline_ms};
+    log_[e.seq] = std::move(e);
+  }
   while (log_.size() > window_entries_max && log_.begin()->first <= commit_seq_) log_.erase(log_.begin());
   out.ended = try_commit();
   return out;
@@ -142,9 +178,61 @@ append_msg owner::heartbeat() {
   return append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), {}, commit_seq_, true};
 }
 
-replica::replica(storage::database& db) : db_(db) {
+replica::replica(storage::database& db, uint64_t promised) : db_(db), epoch_(promised) {
   auto staged = db_.staged();
   for (auto& e : staged) epoch_ = std::max(epoch_, e.epoch);
+}
+
+tail_msg replica::promise(uint64_t epoch) {
+  if (epoch < epoch_) return tail_of(db_, epoch_);  // ok false: a newer owner exists
+  if (epoch > epoch_) last_msg_ = 0;
+  epoch_ = epoch;
+  auto t = tail_of(db_, epoch_);
+  t.ok = true;
+  return t;
+}
+
+tail_msg tail_of(const storage::database& db, uint64_t following_epoch) {
+  tail_msg t;
+  t.epoch = following_epoch;
+  t.commit_seq = db.last_committed_seq();
+  t.last_seq = std::max(t.commit_seq, db.last_staged_seq());
+  if (t.last_seq > t.commit_seq) {
+    t.last_epoch = db.staged_epoch(t.last_seq).value_or(0);
+  } else if (auto c = db.committed_at_or_before(t.commit_seq); c && c->seq == t.commit_seq) {
+    t.last_epoch = c->epoch;
+  }
+  return t;
+}
+
+fetch_msg fetch_after(const storage::database& db, uint64_t after) {
+  fetch_msg f;
+  f.commit_seq = db.last_committed_seq();
+  if (after < f.commit_seq) {
+    f.entries = db.committed_since(after, fetch_entries_max);
+    if (!f.entries.empty() && f.entries.back().seq < f.commit_seq) {
+      f.more = true;
+      return f;
+    }
+  }
+  uint64_t from = f.entries.empty() ? after : f.entries.back().seq;
+  for (auto& e : db.staged())
+    if (e.seq > from) f.entries.push_back(std::move(e));
+  return f;
+}
+
+status adopt_page(storage::database& db, const fetch_msg& page, bool first) {
+  if (first) {
+    if (auto st = db.discard_staged(db.last_committed_seq() + 1); !st) return st;
+  }
+  if (page.entries.empty()) return ok_status();
+  if (auto st = db.replace_staged(page.entries.front().seq, page.entries); !st) return st;
+  uint64_t upto = std::min(page.commit_seq, page.entries.back().seq);
+  if (upto > db.last_committed_seq()) {
+    auto r = db.commit_staged(upto);
+    if (!r) return r.error();
+  }
+  return ok_status();
 }
 
 uint64_t replica::held() const { return std::max(db_.last_committed_seq(), db_.last_staged_seq()); }
@@ -189,10 +277,13 @@ ack_msg replica::on_append(const append_msg& m) {
     if (!db_.discard_staged(m.prev_seq + 1)) return fail();
     return ack_msg{epoch_, false, held()};  // a gap: the owner sends what we lack
   }
-  for (auto& e : m.entries) {
-    if (holds(e.seq)) continue;  // a resend of what we hold (the same entry: checked above)
-    // Lacking this one, whatever is staged after it is stale.
-    if (!db_.discard_staged(e.seq) || !db_.stage(e)) return fail();
+  // From the first entry we lack on, stage the rest in one batch (one fsync):
+  // lacking that one, whatever is staged after it is stale. Entries before it
+  // are resends of what we hold (the same entries: checked above).
+  auto first_new = std::find_if(m.entries.begin(), m.entries.end(), [&](auto& e) { return !holds(e.seq); });
+  if (first_new != m.entries.end()) {
+    std::vector<storage::staged_entry> rest(first_new, m.entries.end());
+    if (!db_.replace_staged(rest.front().seq, rest)) return fail();
   }
   auto v = verified(m);
   if (m.commit_seq > db_.last_committed_seq()) {

@@ -27,8 +27,14 @@
 //     node, so version conflicts fail the same way everywhere.
 // A replica behind the owner's memory gets committed entries from the
 // replication log on disk (storage keeps the last committed_entries_kept).
-// Not here yet: owner failover to another node (collect a quorum's tails, new
-// epoch) and a deploy for a replica behind even that.
+// Owner change (takeover, below): the new owner asks the partition's nodes to
+// promise its new epoch (replica::promise, which fences the old owner) and to
+// report their tails; from enough of them that every acknowledged write is
+// among the answers (servers - writeQuorum + 1, itself included) it takes the
+// most up-to-date one (last epoch, then last seq), adopts its entries
+// (adopt_page) and starts as owner with them re-stamped in its epoch
+// (owner::adopting), pending until its quorum holds them.
+// Not here yet: a deploy for a replica behind even the replication log.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +49,14 @@
 namespace troupe::replication {
 
 inline constexpr size_t window_entries_max = 100'000;  // entries the owner keeps to resend
+inline constexpr size_t fetch_entries_max = 1000;       // committed entries per takeover page
+
+// An epoch names its owner: a round in the high bits, the owner's place in
+// the partition's server list in the low 8, so two nodes that take over at
+// once (each side of a split) never share an epoch.
+inline uint64_t next_epoch(uint64_t highest_seen, size_t owner_index) {
+  return (((highest_seen >> 8) + 1) << 8) | (owner_index & 0xff);
+}
 
 struct append_msg {
   uint64_t epoch = 0;
@@ -62,6 +76,30 @@ struct ack_msg {
   uint64_t held_seq = 0;
 };
 
+// A node's answer to a takeover: its promise and where its log ends.
+struct tail_msg {
+  bool ok = false;          // false: it promised a newer epoch already (`epoch` says which)
+  uint64_t epoch = 0;       // the epoch it now follows
+  uint64_t commit_seq = 0;  // last committed seq
+  uint64_t last_seq = 0;    // last held seq (staged or committed)
+  uint64_t last_epoch = 0;  // that entry's epoch (0: none, or trimmed)
+};
+
+// A page of a node's entries after some seq: committed ones (up to
+// fetch_entries_max) and then, on the last page, every staged one.
+struct fetch_msg {
+  uint64_t commit_seq = 0;
+  std::vector<storage::staged_entry> entries;
+  bool more = false;  // another page follows: ask again after entries.back().seq
+};
+
+tail_msg tail_of(const storage::database& db, uint64_t following_epoch);
+fetch_msg fetch_after(const storage::database& db, uint64_t after);
+// The new owner takes a page of the most up-to-date node's entries: the first
+// page (first == true) drops its own staged entries (not authoritative), then
+// stages the page and commits what the other node had committed.
+status adopt_page(storage::database& db, const fetch_msg& page, bool first);
+
 // A client write that ended: committed (results per op) or failed (no quorum).
 struct outcome {
   uint64_t seq = 0;
@@ -74,6 +112,15 @@ class owner {
  public:
   // `replicas`: the other nodes of the partition; `write_quorum` counts the owner.
   owner(storage::database& db, uint64_t epoch, std::vector<std::string> replicas, size_t write_quorum);
+  // After a takeover (adopt_page): the staged entries are the previous
+  // owners' undecided writes; they are re-stamped with `epoch` under the same
+  // seqs and stay pending (answered to no one) until the quorum holds them or
+  // `deadline_ms` passes. Check ok() afterwards: the disk may have failed.
+  struct adopting {};
+  owner(storage::database& db, uint64_t epoch, std::vector<std::string> replicas, size_t write_quorum, adopting,
+        int64_t deadline_ms);
+  bool ok() const { return ok_; }
+  uint64_t epoch() const { return epoch_; }
 
   // Orders and stages a write: the append to send to every replica, and the
   // writes that ended at once (with writeQuorum 1). Error: the disk failed
@@ -84,6 +131,17 @@ class owner {
     std::vector<outcome> ended;
   };
   result<submitted> submit(std::vector<storage::op> ops, int64_t deadline_ms);
+  // Many writes at once: one staging (one fsync) and one append for all of
+  // them; seqs first_seq .. first_seq + writes.size() - 1.
+  struct submitted_batch {
+    uint64_t first_seq = 0;
+    append_msg append;
+    std::vector<outcome> ended;
+  };
+  result<submitted_batch> submit_batch(std::vector<std::vector<storage::op>> writes, int64_t deadline_ms);
+  // The seqs each replica is known to hold (for error messages and inspection).
+  const std::map<std::string, uint64_t>& held() const { return held_; }
+  size_t write_quorum() const { return quorum_; }
   // A replica's answer. Returns the writes that ended (committed) and, for a
   // replica that lacks entries, the append to send it again.
   std::vector<outcome> on_ack(const std::string& from, const ack_msg& a, std::optional<append_msg>* resend);
@@ -112,6 +170,7 @@ class owner {
   uint64_t commit_seq_ = 0;
   uint64_t next_seq_ = 1;    // never reused, even after a discard
   uint64_t msg_ = 0;
+  bool ok_ = true;
   std::map<std::string, uint64_t> held_;           // per replica: highest seq it holds
   std::map<uint64_t, storage::staged_entry> log_;  // recent live entries, for resending
   std::map<uint64_t, pending_write> pending_;      // staged, not yet committed
@@ -120,8 +179,13 @@ class owner {
 class replica {
  public:
   // Resumes from what the database holds (staged entries survive a crash).
-  explicit replica(storage::database& db);
+  // `promised`: the highest epoch this node promised before (kept by the
+  // caller across roles), so a fenced old owner stays fenced.
+  explicit replica(storage::database& db, uint64_t promised = 0);
   ack_msg on_append(const append_msg& m);
+  // A takeover's request: follow `epoch` from now on (refusing the old
+  // owner's appends) unless a newer one was promised; report the tail.
+  tail_msg promise(uint64_t epoch);
   uint64_t epoch() const { return epoch_; }
 
  private:

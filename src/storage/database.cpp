@@ -684,17 +684,41 @@ status database::stage(const staged_entry& e) {
   if (e.seq == 0 || e.seq <= before->last_seq || e.seq <= before->last_staged)
     return error_info{impl_->dir.string(), "stage",
                       cat("sequence number ", e.seq, " is not after ", std::max(before->last_seq, before->last_staged))};
-  if (e.ops.empty() || e.ops.size() > batch_ops_max)
-    return error_info{impl_->dir.string(), "stage", cat("an entry holds 1 to ", batch_ops_max, " ops, not ", e.ops.size())};
+  return replace_staged(e.seq, {e});
+}
+
+status database::replace_staged(uint64_t from, const std::vector<staged_entry>& entries) {
+  auto before = impl_->current();
+  uint64_t prev = std::max(before->last_seq, from == 0 ? 0 : from - 1);
+  for (auto& e : entries) {
+    if (e.seq == 0 || e.seq <= prev)
+      return error_info{impl_->dir.string(), "stage", cat("sequence number ", e.seq, " is not after ", prev)};
+    if (e.ops.empty() || e.ops.size() > batch_ops_max)
+      return error_info{impl_->dir.string(), "stage",
+                        cat("an entry holds 1 to ", batch_ops_max, " ops, not ", e.ops.size())};
+    prev = e.seq;
+  }
   rocksdb::WriteBatch wb;
-  wb.Put(codec::staged_key(e.seq), codec::encode_staged(e));
+  uint64_t keep = 0;  // the highest staged seq below `from`
+  if (before->last_staged >= from) {
+    for (auto& e : staged()) {
+      if (e.seq >= from)
+        wb.Delete(codec::staged_key(e.seq));
+      else
+        keep = e.seq;
+    }
+  } else {
+    keep = before->last_staged;
+  }
+  for (auto& e : entries) wb.Put(codec::staged_key(e.seq), codec::encode_staged(e));
+  if (wb.Count() == 0) return ok_status();
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
   std::lock_guard lock(impl_->write_mutex);
   auto st = impl_->db->Write(wo, &wb);
   if (!st.ok()) return rocks_error(impl_->dir, "stage", st);
   auto next = std::make_shared<meta_state>(*before);
-  next->last_staged = e.seq;
+  next->last_staged = entries.empty() ? keep : entries.back().seq;
   impl_->publish(std::move(next));
   return ok_status();
 }

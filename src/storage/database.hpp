@@ -179,6 +179,11 @@ class database {
   // batch_ops_max, io_error when the disk fails.
   // REQUIRES external serialisation with apply() (the one writer).
   status stage(const staged_entry& e);
+  // In one synced batch: removes the staged entries with seq >= from and
+  // stages `entries` (increasing seqs, each >= from and after every committed
+  // one). What the replication core uses: one fsync for a whole batch of
+  // writes, and no state in between where a crash could leave half of it.
+  status replace_staged(uint64_t from, const std::vector<staged_entry>& entries);
   // Results of every applied entry, in seq order (one op_result per op).
   result<std::vector<std::vector<op_result>>> commit_staged(uint64_t upto);
   // Removes staged entries with seq >= from.
