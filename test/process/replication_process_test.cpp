@@ -590,16 +590,14 @@ void put(node_content& n, const std::string& rid, const std::string& key, int64_
   n.docs[key].push_back({rid, version, value});
 }
 
+void drop(node_content& n, const std::string& rid, const std::string& key) {
+  n.records.erase(rid);
+  n.docs.erase(key);
+}
+
 write_op op(bool update, outcome o, const std::string& key, const std::string& rid, int64_t version,
             const std::string& value) {
-  write_op w;
-  w.update = update;
-  w.result = o;
-  w.key = key;
-  w.rid = rid;
-  w.version_after = version;
-  w.value = value;
-  return w;
+  return write_op{update, o, 0, key, rid, version, value};
 }
 
 }  // namespace
@@ -640,10 +638,8 @@ TEST_CASE("replication check: counts lost, failed-but-visible and divergent writ
 
   SUBCASE("an unknown write that is nowhere is fine too") {
     node_content n = good;
-    n.records.erase("#9:3");
-    n.docs.erase("w0-3");
-    n.records.erase("#9:2");
-    n.docs.erase("w0-2");
+    drop(n, "#9:3", "w0-3");
+    drop(n, "#9:2", "w0-2");
     put(n, "#9:2", "w0-2", 1, "2");
     auto x = check(writes, {n, n, n});
     CHECK(x.lost == 0);
@@ -659,14 +655,12 @@ TEST_CASE("replication check: counts lost, failed-but-visible and divergent writ
   }
   SUBCASE("a node without an acknowledged create lost the create and its updates") {
     node_content missing = good;
-    missing.records.erase("#9:1");
-    missing.docs.erase("w0-1");
+    drop(missing, "#9:1", "w0-1");
     CHECK(check(writes, {good, good, missing}).lost == 3);
   }
   SUBCASE("an acknowledged document under another RID is lost there") {
     node_content moved = good;
-    moved.records.erase("#9:1");
-    moved.docs.erase("w0-1");
+    drop(moved, "#9:1", "w0-1");
     put(moved, "#9:7", "w0-1", 3, R"("u2")");
     CHECK(check(writes, {good, moved, good}).lost == 3);
   }
@@ -681,8 +675,7 @@ TEST_CASE("replication check: counts lost, failed-but-visible and divergent writ
   }
   SUBCASE("an unknown write applied on one node only diverges") {
     node_content n = good;
-    n.records.erase("#9:3");
-    n.docs.erase("w0-3");
+    drop(n, "#9:3", "w0-3");
     auto x = check(writes, {good, n, good});
     CHECK(x.divergent == 1);
     CHECK(x.lost == 0);
