@@ -35,8 +35,9 @@ struct stats {
   int failures = 0;            // requests that got no answer or a wrong one
 };
 
-// Prints ops/s (under `rate_metric`), p50 and p99.
-inline void print(const std::string& workload, const stats& s, const char* rate_metric = "ops") {
+// Prints ops/s (under `rate_metric`: rest_bench's figures have always said
+// "throughput"), p50 and p99.
+inline void print(const std::string& workload, const stats& s, const char* rate_metric = "throughput") {
   auto l = s.lat_ms;
   std::sort(l.begin(), l.end());
   auto pct = [&](double p) { return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))]; };

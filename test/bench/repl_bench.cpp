@@ -145,7 +145,7 @@ bool run_setup(const setup& s, uint16_t base, seconds run, bool reads) {
         rids[static_cast<size_t>(cl)].emplace_back(v.at("@rid").as_string());
         return true;
       });
-  bench::print(w, writes);
+  bench::print(w, writes, "ops");
   std::printf("troupe %s failed %d requests\n", w.c_str(), writes.failures);
   if (s.nodes > 1) {
     double share = 0;
@@ -164,7 +164,7 @@ bool run_setup(const setup& s, uint16_t base, seconds run, bool reads) {
                                     auths[static_cast<size_t>(cl) % auths.size()]);
         },
         [](int, int, const test::raw_response& r) { return r.status == 200; });
-    bench::print(cat("read_n", s.nodes), r);
+    bench::print(cat("read_n", s.nodes), r, "ops");
   }
   for (auto it = c.nodes.rbegin(); it != c.nodes.rend(); ++it) (*it)->n->stop();
   return true;

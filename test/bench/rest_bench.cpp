@@ -82,7 +82,7 @@ int main() {
             rids[static_cast<size_t>(c)].emplace_back(v.at("@rid").as_string());
             return true;
           });
-      print(cat("http_create_c", clients), create, "throughput");
+      print(cat("http_create_c", clients), create);
       auto read = run_http(
           {port}, clients, {per},
           [&](int c, int i) {
@@ -91,7 +91,7 @@ int main() {
             return test::make_request("GET", "/document/bench/" + rid.substr(1), {}, auth);
           },
           [](int, int, const test::raw_response& r) { return r.status == 200; });
-      print(cat("http_read_c", clients), read, "throughput");
+      print(cat("http_read_c", clients), read);
     }
     n.stop();
   }
@@ -139,7 +139,7 @@ int main() {
         });
       }
       st.seconds = duration<double>(steady_clock::now() - t0).count();
-      print(cat("actor_create_q", in_flight), st, "throughput");
+      print(cat("actor_create_q", in_flight), st);
     }
     for (int threads : {1, 16}) {
       stats st;
@@ -158,7 +158,7 @@ int main() {
       for (auto& t : ts) t.join();
       st.seconds = duration<double>(steady_clock::now() - t0).count();
       for (auto& v : lat) st.lat_ms.insert(st.lat_ms.end(), v.begin(), v.end());
-      print(cat("storage_read_t", threads), st, "throughput");
+      print(cat("storage_read_t", threads), st);
     }
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   }
