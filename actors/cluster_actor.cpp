@@ -78,6 +78,8 @@ struct cluster_state_t {
   std::map<std::string, deploy_retry> deploy_retries;  // after a failed attempt, by database
   std::set<caf::actor_addr> transfers;  // linked deploy senders and receivers
   uint64_t deploy_counter = 0;
+  std::set<std::string> blocked;                       // test seam: members cut off (a network split)
+  std::map<std::string, replication::role> roles_sent;  // the last role told to each local database
 };
 
 using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
@@ -114,8 +116,43 @@ bool from_member(self_ptr self) {
   if (sender->node() == self->node()) return true;
   auto id = node_text(sender->node());
   for (auto& m : self->state.view.members)
-    if (m.node_id == id) return true;
+    if (m.node_id == id) return !self->state.blocked.count(m.name);
   return false;
+}
+
+// The member that sent the current message (nullptr: not a member, local, or
+// cut off by the split test seam).
+const member_info* sending_member(self_ptr self) {
+  auto sender = self->current_sender();
+  if (!sender || sender->node() == self->node()) return nullptr;
+  auto id = node_text(sender->node());
+  for (auto& m : self->state.view.members)
+    if (m.node_id == id) return self->state.blocked.count(m.name) ? nullptr : &m;
+  return nullptr;
+}
+
+// Asks `dest` on behalf of the current request and answers it with the reply.
+// Not delegate(): a delegated request carries the original sender, and a
+// (detached) database actor that replies to another node, or is named to it,
+// stays referenced by the middleman and keeps ~actor_system waiting. So only
+// cluster actors ever talk across nodes.
+template <class T, class Dest, class... Ts>
+caf::result<T> ask_for(self_ptr self, const Dest& dest, std::chrono::milliseconds timeout, Ts&&... xs) {
+  auto rp = self->make_response_promise<T>();
+  self->request(dest, timeout, std::forward<Ts>(xs)...)
+      .then([rp](T& x) mutable { rp.deliver(std::move(x)); }, [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
+}
+
+constexpr std::chrono::milliseconds relay_timeout{30'000};
+
+// A connected member we may talk to (not cut off by the test seam).
+std::optional<cluster_actor> reachable(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (st.blocked.count(name)) return std::nullopt;
+  auto p = st.peers.find(name);
+  if (p == st.peers.end()) return std::nullopt;
+  return p->second.handle;
 }
 
 void publish_directory(self_ptr self) {
@@ -161,9 +198,39 @@ void set_db_status(self_ptr self, const std::string& db, const char* status) {
   announce_me(self);
 }
 
+// Tells each local database actor its replication role when it changed: the
+// servers of the database, which of them are online (members, not suspected,
+// database ONLINE), the write quorum. Our own entry is taken from `me`, which
+// is newer than the view's until the leader has echoed it.
+void send_roles(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opts.dbs || !st.initialised) return;
+  for (auto& db : st.opts.dbs->names()) {
+    auto entry = st.opts.dbs->find(db);
+    if (!entry) continue;
+    // Still catching up after a deploy: no role yet (its writes wait). Open
+    // otherwise, so ONLINE here even before the leader has heard of it.
+    auto local = st.me.db_status.find(db);
+    if (local != st.me.db_status.end() && local->second == db_synchronizing) continue;
+    auto view = st.view;
+    if (auto* mine = view.find(st.me.name)) {
+      *mine = st.me;
+      mine->db_status[db] = db_online;
+    }
+    auto cfg = st.configs.find(db);
+    auto r = replication::role_of(db, cfg != st.configs.end() ? cfg->second : st.opts.default_db, view, st.suspected,
+                                  st.me.name);
+    auto& sent = st.roles_sent[db];
+    if (sent == r) continue;
+    sent = r;
+    self->send(entry->writer, role_atom::value, std::move(r));
+  }
+}
+
 // The partition table follows every change of view or configuration.
 void repartition(self_ptr self) {
   auto& st = self->state;
+  send_roles(self);
   publish_directory(self);
   if (st.opts.partitions) self->send(st.opts.partitions, repart_atom::value, cluster_state{st.view, config_msgs(st)});
 }
@@ -251,6 +318,7 @@ void suspect(self_ptr self, const std::string& name) {
   if (name == st.me.name || st.view.find(name) == nullptr) return;
   abandon_deploys_from(self, name);
   st.suspected.insert(name);
+  send_roles(self);
   if (auto p = st.peers.find(name); p != st.peers.end()) {
     self->demonitor(p->second.handle.address());
     st.peers.erase(p);
@@ -695,6 +763,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         auto& hz = st.opts.hazelcast;
         if (!st.initialised || st.leaving || st.joining)
           return make_troupe_error(errc::shutting_down, "not accepting members now");
+        if (st.blocked.count(name)) return self->make_response_promise<hello_reply>();  // cut off: silence
         if (group != hz.group_name) {
           st.log->warn(component, cat("refused node '", name, "': wrong group name '", group, "'"));
           return make_troupe_error(errc::join_refused, "wrong group name or password");
@@ -833,12 +902,64 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.transfers.insert(sender.address());
         return self->delegate(sender, deploy_atom::value);
       },
-      [self](log_atom, const std::string& db, uint64_t after) -> caf::result<log_entries> {
+      // --- replication: peers' database actors talk through us ---------------
+      [self](fetch_atom, const std::string& db, uint64_t after) -> caf::result<replication::fetch_msg> {
         auto& st = self->state;
-        if (!from_member(self)) return make_troupe_error(errc::not_member, "log request from a non-member");
+        if (!from_member(self)) return self->make_response_promise<replication::fetch_msg>();  // silence
         auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
         if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        return entry->db->log_since(after, deploy_catch_up_batch);
+        return ask_for<replication::fetch_msg>(self, entry->writer, relay_timeout, fetch_atom::value, after);
+      },
+      [self](fetch_atom, const std::string& to, const std::string& db,
+             uint64_t after) -> caf::result<replication::fetch_msg> {
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        auto h = reachable(self, to);
+        if (!h) return make_troupe_error(errc::not_member, cat("no connection to ", to));
+        return ask_for<replication::fetch_msg>(self, *h, relay_timeout, fetch_atom::value, db, after);
+      },
+      [self](tail_atom, const std::string& db, uint64_t epoch) -> caf::result<replication::tail_msg> {
+        auto& st = self->state;
+        if (sending_member(self) == nullptr) return self->make_response_promise<replication::tail_msg>();
+        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
+        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
+        return ask_for<replication::tail_msg>(self, entry->writer, relay_timeout, tail_atom::value, epoch);
+      },
+      [self](tail_atom, const std::string& to, const std::string& db,
+             uint64_t epoch) -> caf::result<replication::tail_msg> {
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        auto h = reachable(self, to);
+        if (!h) return make_troupe_error(errc::not_member, cat("no connection to ", to));
+        return ask_for<replication::tail_msg>(self, *h, relay_timeout, tail_atom::value, db, epoch);
+      },
+      [self](fwd_atom, const std::string& db, op_list& ops) -> caf::result<fwd_reply> {
+        auto& st = self->state;
+        if (sending_member(self) == nullptr) return self->make_response_promise<fwd_reply>();
+        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
+        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
+        return ask_for<fwd_reply>(self, entry->writer, relay_timeout, fwd_atom::value, std::move(ops));
+      },
+      [self](fwd_atom, const std::string& to, const std::string& db, op_list& ops) -> caf::result<fwd_reply> {
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        auto h = reachable(self, to);
+        if (!h) return make_troupe_error(errc::not_member, cat("no connection to the owner ", to));
+        return ask_for<fwd_reply>(self, *h, relay_timeout, fwd_atom::value, db, std::move(ops));
+      },
+      [self](repl_atom, repl_envelope& env) {
+        auto& st = self->state;
+        auto* m = sending_member(self);
+        if (m == nullptr || m->name != env.from) return;  // only members, each about itself
+        auto entry = st.opts.dbs ? st.opts.dbs->find(env.db) : std::nullopt;
+        if (entry) self->send(entry->writer, repl_atom::value, std::move(env));
+      },
+      [self](relay_atom, const std::string& to, repl_envelope& env) {
+        if (!from_self(self)) return;
+        if (auto h = reachable(self, to)) self->send(*h, repl_atom::value, std::move(env));
+      },
+      [self](block_atom, const std::vector<std::string>& names) {
+        if (!from_self(self)) return;
+        auto& st = self->state;
+        st.blocked = std::set<std::string>(names.begin(), names.end());
+        st.log->warn(component, cat("test seam: traffic with ", st.blocked.size(), " member(s) cut off"));
       },
       [self](deployed_atom, const std::string& db) {
         if (!from_self(self)) return;
@@ -891,6 +1012,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
           suspect(self, n);
         }
         maybe_deploy(self);
+        send_roles(self);  // databases opened since (deploys, the demo)
         // (Re)connect to members we have no connection to yet; they are suspected
         // above like any other once the timeout has passed without a word.
         for (auto& m : st.view.members)

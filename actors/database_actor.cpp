@@ -1,98 +1,633 @@
 #include "actors/database_actor.hpp"
 
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <optional>
+
 #include "src/util/strings.hpp"
 
 namespace troupe {
 
 namespace {
 
-struct pending_write {
+using namespace std::chrono;
+using replication::role;
+
+constexpr const char* component = "ODistributedDatabase";
+
+int64_t now_ms() { return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count(); }
+
+// A client's write until it is answered: a local one (REST, console) or one
+// another node forwarded to this owner.
+struct client_write {
   op_list ops;
+  int64_t deadline_ms = 0;
+  std::optional<caf::typed_response_promise<op_results>> local;
+  std::optional<caf::typed_response_promise<fwd_reply>> forwarded;
+};
+
+// A forwarded write the owner acknowledged, answered once this node holds it.
+struct ryw_wait {
   caf::typed_response_promise<op_results> promise;
+  op_results results;
+  int64_t since_ms = 0;
+};
+
+struct takeover_t {
+  uint64_t epoch = 0;
+  uint64_t round = 0;
+  std::map<std::string, replication::tail_msg> answers;  // itself included
+  std::string source;                                     // the most up-to-date node, while fetching
+  int64_t started_ms = 0;
 };
 
 struct database_state {
-  std::string name;
-  std::shared_ptr<storage::database> db;
-  logger* log = nullptr;
-  std::vector<pending_write> pending;
-  size_t pending_ops = 0;
+  database_options opts;
+  cluster_actor cluster;  // the local cluster actor (the sender of role messages)
+  std::optional<role> r;
+  uint64_t promised = 0;  // the highest epoch this node promised or used
+  std::optional<replication::owner> owner;
+  std::vector<std::string> owner_servers;  // what the owner was built for
+  uint32_t owner_quorum = 0;
+  std::optional<replication::replica> replica;
+  std::optional<takeover_t> takeover;
+  uint64_t rounds = 0;
+  int64_t next_takeover_ms = 0;
+  // This node owned the database until a change of servers or quorum: every
+  // acknowledged write went through it, so it takes over from its own tail.
+  bool continuing = false;
+  std::vector<client_write> queued;  // not ordered yet
+  size_t queued_ops = 0;
   bool flush_scheduled = false;
+  std::map<uint64_t, client_write> waiting;  // ordered, waiting for the quorum, by seq
+  std::map<uint64_t, ryw_wait> ryw;          // by seq
+  bool commit_dirty = false;
+  bool notify_scheduled = false;
+  uint64_t acknowledged = 0, refused = 0, unknown = 0;
 };
 
-// Commits every pending write as one storage batch and answers each request
-// with its slice of the results.
-void commit(database_state& st) {
-  if (st.pending.empty()) return;
-  op_list all;
-  all.reserve(st.pending_ops);
-  for (auto& p : st.pending)
-    for (auto& o : p.ops) all.push_back(std::move(o));
-  auto results = st.db->apply(all);
-  assert(results.size() == all.size());
-  size_t at = 0;
-  for (auto& p : st.pending) {
-    op_results mine(std::make_move_iterator(results.begin() + static_cast<ptrdiff_t>(at)),
-                    std::make_move_iterator(results.begin() + static_cast<ptrdiff_t>(at + p.ops.size())));
-    at += p.ops.size();
-    p.promise.deliver(std::move(mine));
-  }
-  assert(at == all.size());
-  st.pending.clear();
-  st.pending_ops = 0;
+using self_ptr = database_actor::stateful_pointer<database_state>;
+
+// The 503 error: a sentence and the facts behind it, as JSON (see errc::unavailable).
+caf::error unavailable(const database_state& st, const std::vector<std::string>& answered, bool applied_nowhere,
+                       const std::string& content) {
+  std::vector<std::string> missing;
+  if (st.r)
+    for (auto& s : st.r->servers)
+      if (std::find(answered.begin(), answered.end(), s) == answered.end()) missing.push_back(s);
+  uint32_t q = st.r ? st.r->write_quorum : 1;
+  return make_troupe_error(errc::unavailable,
+                           cat("{\"content\":", json_quote(content), ",\"quorum\":", q,
+                               ",\"answered\":", json_list(answered), ",\"missing\":", json_list(missing),
+                               ",\"outcome\":", applied_nowhere ? "\"not applied\"" : "\"unknown\"", "}"));
 }
 
-database_actor::behavior_type database_impl(database_actor::stateful_pointer<database_state> self, std::string name,
-                                            std::shared_ptr<storage::database> db, logger* log) {
-  self->state.name = std::move(name);
-  self->state.db = std::move(db);
-  self->state.log = log;
-  // A write that arrived after the exit message was queued would have its
-  // flush queued behind the exit: commit whatever is pending before leaving,
-  // so that no request is left unanswered.
+void fail(client_write& w, const caf::error& e) {
+  if (w.local) w.local->deliver(e);
+  if (w.forwarded) w.forwarded->deliver(e);
+}
+
+// Refuses a write that was never ordered: it is visible nowhere, ever.
+void refuse(self_ptr self, client_write& w, const std::string& why) {
+  auto& st = self->state;
+  ++st.refused;
+  std::vector<std::string> answered = st.r ? st.r->online : std::vector<std::string>{};
+  fail(w, unavailable(st, answered, true, why));
+}
+
+// Who holds `seq` as far as the owner knows (itself included).
+std::vector<std::string> holders(const database_state& st, uint64_t seq) {
+  std::vector<std::string> out{st.opts.node_name};
+  if (st.owner)
+    for (auto& [n, h] : st.owner->held())
+      if (h >= seq) out.push_back(n);
+  return out;
+}
+
+void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
+  auto& st = self->state;
+  for (auto& o : outs) {
+    auto it = st.waiting.find(o.seq);
+    if (o.committed) st.commit_dirty = true;
+    if (it == st.waiting.end()) continue;  // adopted from an earlier owner: no client here
+    auto& w = it->second;
+    if (o.committed) {
+      ++st.acknowledged;
+      if (w.local) w.local->deliver(std::move(o.results));
+      if (w.forwarded) w.forwarded->deliver(fwd_reply{o.seq, std::move(o.results)});
+    } else {
+      ++st.unknown;
+      fail(w, unavailable(st, holders(st, o.seq), false,
+                          cat("Quorum ", st.owner ? st.owner->write_quorum() : 0, " not reached for the write: ",
+                              o.why, "; it was discarded here, but a server that holds it may still apply it")));
+    }
+    st.waiting.erase(it);
+  }
+  if (st.commit_dirty && !st.notify_scheduled) {
+    st.notify_scheduled = true;
+    self->send(self, notify_atom::value);
+  }
+}
+
+void send_append(self_ptr self, const std::string& to, const replication::append_msg& m) {
+  auto& st = self->state;
+  if (!st.cluster) return;
+  self->send(st.cluster, relay_atom::value, to, repl_envelope{st.opts.name, st.opts.node_name, true, m, {}});
+}
+
+void broadcast(self_ptr self, const replication::append_msg& m) {
+  auto& st = self->state;
+  if (!st.r) return;
+  for (auto& n : st.r->online)
+    if (n != st.opts.node_name) send_append(self, n, m);
+}
+
+// Ordered writes whose owner is gone: their fate is decided by the next owner.
+void abandon_waiting(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  for (auto& [seq, w] : st.waiting) {
+    ++st.unknown;
+    fail(w, unavailable(st, {st.opts.node_name}, false, why));
+  }
+  st.waiting.clear();
+}
+
+void become_replica(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.owner || st.takeover) {
+    st.opts.log->warn(component, cat("database ", st.opts.name, ": no longer the owner (", why, ")"));
+    st.owner.reset();
+  }
+  abandon_waiting(self, cat("the owner ", st.opts.node_name, " stepped down (", why, ") before the quorum answered"));
+  st.takeover.reset();
+  st.continuing = false;
+  if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
+}
+
+void forward(self_ptr self, client_write w);
+void flush(self_ptr self);
+
+// Queued writes go to the owner (or wait for a takeover to end).
+void route_queued(self_ptr self) {
+  auto& st = self->state;
+  if (st.owner) {
+    if (!st.queued.empty() && !st.flush_scheduled) {
+      st.flush_scheduled = true;
+      self->send(self, flush_atom::value);
+    }
+    return;
+  }
+  if (st.takeover || !st.r || st.r->owner() == st.opts.node_name) return;  // an owner is coming
+  auto q = std::move(st.queued);
+  st.queued.clear();
+  st.queued_ops = 0;
+  for (auto& w : q) {
+    if (w.forwarded)
+      refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name, " any more"));
+    else
+      forward(self, std::move(w));
+  }
+}
+
+void finish_takeover(self_ptr self) {
+  auto& st = self->state;
+  auto& t = *st.takeover;
+  std::vector<std::string> replicas;
+  for (auto& s : st.r->servers)
+    if (s != st.opts.node_name) replicas.push_back(s);
+  st.owner.emplace(*st.opts.db, t.epoch, replicas, st.r->write_quorum, replication::owner::adopting{},
+                   now_ms() + st.opts.write_timeout.count());
+  if (!st.owner->ok()) {
+    st.opts.log->error(component, cat("database ", st.opts.name, ": cannot take over: the disk failed"));
+    st.owner.reset();
+    st.takeover.reset();
+    st.next_takeover_ms = now_ms() + 1000;
+    return;
+  }
+  st.owner_servers = st.r->servers;
+  st.owner_quorum = st.r->write_quorum;
+  st.continuing = false;
+  st.replica.reset();
+  std::string from;
+  for (auto& [n, a] : t.answers) from += cat(from.empty() ? "" : ", ", n, " (seq ", a.last_seq, ")");
+  st.opts.log->info(component, cat("database ", st.opts.name, ": this node orders the writes now (epoch ", t.epoch,
+                                   ", write quorum ", st.r->write_quorum, ", ", st.owner->last_seq() - st.owner->commit_seq(),
+                                   " undecided write(s) adopted; tails from ", from, ")"));
+  st.takeover.reset();
+  auto settled = st.owner->settle();
+  deliver(self, settled);
+  broadcast(self, st.owner->heartbeat());
+  route_queued(self);
+}
+
+void abandon_takeover(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.takeover) return;
+  st.opts.log->warn(component, cat("database ", st.opts.name, ": takeover abandoned: ", why));
+  st.takeover.reset();
+  st.next_takeover_ms = now_ms() + 500;
+  abandon_waiting(self, cat("no owner for ", st.opts.name, " now: ", why));
+  // Writes that waited for it were never ordered.
+  auto q = std::move(st.queued);
+  st.queued.clear();
+  st.queued_ops = 0;
+  for (auto& w : q) refuse(self, w, cat("no owner for ", st.opts.name, " now: ", why));
+}
+
+void fetch_page(self_ptr self, uint64_t after, bool first) {
+  auto& st = self->state;
+  auto round = st.takeover->round;
+  self->request(st.cluster, seconds(5), fetch_atom::value, st.takeover->source, st.opts.name, after)
+      .then(
+          [self, round, first](replication::fetch_msg& page) {
+            auto& st = self->state;
+            if (!st.takeover || st.takeover->round != round) return;
+            if (auto s = replication::adopt_page(*st.opts.db, page, first); !s)
+              return abandon_takeover(self, cat("cannot adopt entries: ", s.error().render()));
+            if (page.more && !page.entries.empty()) return fetch_page(self, page.entries.back().seq, false);
+            finish_takeover(self);
+          },
+          [self, round](caf::error& e) {
+            auto& st = self->state;
+            if (!st.takeover || st.takeover->round != round) return;
+            abandon_takeover(self, cat("fetching from ", st.takeover->source, " failed: ",
+                                       error_text(self->system(), e)));
+          });
+}
+
+// Answers a takeover needs so that one of them holds every acknowledged write:
+// any writeQuorum servers hold each one, so servers - writeQuorum + 1 of them
+// include at least one holder.
+size_t takeover_need(const database_state& st) {
+  auto& r = *st.r;
+  if (st.continuing) return 1;
+  return r.servers.size() - std::min<size_t>(r.write_quorum, r.servers.size()) + 1;
+}
+
+void check_takeover(self_ptr self) {
+  auto& st = self->state;
+  auto& t = *st.takeover;
+  if (!t.source.empty() || t.answers.size() < takeover_need(st)) return;
+  // The most up-to-date tail: the latest epoch, then the highest seq.
+  std::string best;
+  for (auto& [n, a] : t.answers) {
+    auto& b = t.answers[best.empty() ? n : best];
+    if (best.empty() || std::tie(a.last_epoch, a.last_seq) > std::tie(b.last_epoch, b.last_seq)) best = n;
+  }
+  auto& mine = t.answers[st.opts.node_name];
+  auto& theirs = t.answers[best];
+  if (best == st.opts.node_name ||
+      std::tie(theirs.last_epoch, theirs.last_seq) == std::tie(mine.last_epoch, mine.last_seq))
+    return finish_takeover(self);
+  t.source = best;
+  fetch_page(self, st.opts.db->last_committed_seq(), true);
+}
+
+void start_takeover(self_ptr self) {
+  auto& st = self->state;
+  auto& r = *st.r;
+  if (r.online.size() < takeover_need(st)) {
+    st.next_takeover_ms = now_ms() + 500;
+    return;  // not enough servers to be sure of every acknowledged write; writes are refused meanwhile
+  }
+  if (st.replica) st.promised = std::max(st.promised, st.replica->epoch());
+  // Above every epoch we know of; a server that knows a newer one refuses,
+  // and the next attempt starts above that.
+  st.promised = std::max(st.promised, replication::tail_of(*st.opts.db, 0).last_epoch);
+  takeover_t t;
+  t.epoch = replication::next_epoch(st.promised, r.index_of(st.opts.node_name));
+  t.round = ++st.rounds;
+  t.started_ms = now_ms();
+  st.promised = t.epoch;
+  auto own = replication::tail_of(*st.opts.db, t.epoch);
+  own.ok = true;
+  t.answers[st.opts.node_name] = own;
+  st.takeover = std::move(t);
+  st.replica.reset();
+  auto round = st.takeover->round;
+  auto epoch = st.takeover->epoch;
+  for (auto& n : r.online) {
+    if (n == st.opts.node_name) continue;
+    self->request(st.cluster, seconds(2), tail_atom::value, n, st.opts.name, epoch)
+        .then(
+            [self, round, n](replication::tail_msg& a) {
+              auto& st = self->state;
+              if (!st.takeover || st.takeover->round != round || !st.takeover->source.empty()) return;
+              if (!a.ok) {
+                st.promised = std::max(st.promised, a.epoch);
+                return abandon_takeover(self, cat(n, " follows a newer epoch (", a.epoch, ")"));
+              }
+              st.takeover->answers[n] = a;
+              check_takeover(self);
+            },
+            [](caf::error&) {});  // the others may be enough; the tick abandons a takeover that hangs
+  }
+  check_takeover(self);
+}
+
+void on_role(self_ptr self, role r) {
+  auto& st = self->state;
+  st.r = std::move(r);
+  bool mine = st.r->owner() == st.opts.node_name;
+  if (!mine) {
+    if (st.owner || st.takeover) become_replica(self, cat(st.r->owner().empty() ? "no server online" : st.r->owner() + " is the owner now"));
+    if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
+    route_queued(self);
+    return;
+  }
+  if (st.owner && (st.owner_servers != st.r->servers || st.owner_quorum != st.r->write_quorum)) {
+    // Servers or quorum changed: the owner's bookkeeping is per replica set,
+    // so take over again (a new epoch; the undecided writes are adopted).
+    // The writes waiting for their quorum keep their seqs: the takeover adopts
+    // them, and they are answered when the new quorum holds them.
+    st.owner.reset();
+    st.continuing = true;
+  }
+  if (st.owner) {
+    broadcast(self, st.owner->heartbeat());  // servers that came online catch up now
+    route_queued(self);
+    return;
+  }
+  if (!st.takeover) start_takeover(self);
+}
+
+void forward(self_ptr self, client_write w) {
+  auto& st = self->state;
+  auto owner = st.r->owner();
+  auto timeout = st.opts.write_timeout + seconds(1);
+  auto promise = std::move(*w.local);
+  self->request(st.cluster, timeout, fwd_atom::value, owner, st.opts.name, std::move(w.ops))
+      .then(
+          [self, promise](fwd_reply& rep) mutable {
+            auto& st = self->state;
+            ++st.acknowledged;
+            if (st.opts.db->last_committed_seq() >= rep.seq) {
+              promise.deliver(std::move(rep.results));
+              return;
+            }
+            st.ryw[rep.seq] = ryw_wait{promise, std::move(rep.results), now_ms()};
+          },
+          [self, promise, owner](caf::error& e) mutable {
+            auto& st = self->state;
+            if (troupe_code(e) == errc::unavailable) {
+              promise.deliver(e);
+              return;
+            }
+            if (troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found) {
+              // It never reached an owner that could order it.
+              ++st.refused;
+              promise.deliver(unavailable(st, st.r ? st.r->online : std::vector<std::string>{}, true,
+                                          cat("the owner ", owner, " cannot take the write: ",
+                                              error_text(self->system(), e))));
+              return;
+            }
+            ++st.unknown;
+            promise.deliver(unavailable(st, {}, false,
+                                        cat("the owner ", owner, " did not confirm the write: ",
+                                            error_text(self->system(), e))));
+          });
+}
+
+void enqueue(self_ptr self, client_write w) {
+  auto& st = self->state;
+  w.deadline_ms = now_ms() + st.opts.write_timeout.count();
+  if (st.r && st.r->online.size() < st.r->write_quorum)
+    return refuse(self, w,
+                  cat("Quorum ", st.r->write_quorum, " not reached for database ", st.opts.name, ": ",
+                      st.r->online.size(), " of its ", st.r->servers.size(), " servers are online"));
+  if (st.queued.size() >= max_queued_writes)
+    return refuse(self, w, cat("too many writes waiting for database ", st.opts.name));
+  bool here = st.owner || st.takeover || !st.r || st.r->owner() == st.opts.node_name;
+  if (!here) {
+    if (w.forwarded) return refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name));
+    return forward(self, std::move(w));
+  }
+  if (st.owner && st.queued_ops + w.ops.size() > max_batch_ops) flush(self);
+  st.queued_ops += w.ops.size();
+  st.queued.push_back(std::move(w));
+  route_queued(self);
+}
+
+// Orders every queued write as one batch: one staging, one append.
+void flush(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (!st.owner || st.queued.empty()) return;
+  auto q = std::move(st.queued);
+  st.queued.clear();
+  st.queued_ops = 0;
+  std::vector<op_list> writes;
+  writes.reserve(q.size());
+  for (auto& w : q) writes.push_back(std::move(w.ops));
+  auto b = st.owner->submit_batch(std::move(writes), now_ms() + st.opts.write_timeout.count());
+  if (!b) {
+    for (auto& w : q) refuse(self, w, cat("cannot order the write: ", b.error().render()));
+    return;
+  }
+  for (size_t i = 0; i < q.size(); ++i) st.waiting.emplace(b->first_seq + i, std::move(q[i]));
+  broadcast(self, b->append);
+  deliver(self, b->ended);
+}
+
+void answer_ryw(self_ptr self, bool all) {
+  auto& st = self->state;
+  auto committed = st.opts.db->last_committed_seq();
+  auto old = now_ms() - read_your_writes_wait.count();
+  for (auto it = st.ryw.begin(); it != st.ryw.end();) {
+    if (all || it->first <= committed || it->second.since_ms <= old) {
+      it->second.promise.deliver(std::move(it->second.results));
+      it = st.ryw.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void on_envelope(self_ptr self, repl_envelope& env) {
+  auto& st = self->state;
+  if (env.is_append) {
+    auto& m = env.append;
+    if (st.owner) {
+      if (m.epoch <= st.owner->epoch()) {
+        // An old owner: tell it our epoch, so it steps down.
+        replication::ack_msg no{st.owner->epoch(), false, st.opts.db->last_committed_seq()};
+        self->send(st.cluster, relay_atom::value, env.from, repl_envelope{st.opts.name, st.opts.node_name, false, {}, no});
+        return;
+      }
+      become_replica(self, cat(env.from, " orders with a newer epoch"));
+    }
+    if (st.takeover) {
+      if (m.epoch <= st.takeover->epoch) return;
+      become_replica(self, cat(env.from, " took over first"));
+    }
+    if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
+    auto ack = st.replica->on_append(m);
+    st.promised = std::max(st.promised, st.replica->epoch());
+    self->send(st.cluster, relay_atom::value, env.from, repl_envelope{st.opts.name, st.opts.node_name, false, {}, ack});
+    if (!st.ryw.empty()) answer_ryw(self, false);
+    return;
+  }
+  if (!st.owner) return;
+  if (env.ack.epoch > st.owner->epoch()) {
+    st.promised = std::max(st.promised, env.ack.epoch);
+    return become_replica(self, cat(env.from, " follows a newer epoch"));
+  }
+  std::optional<replication::append_msg> resend;
+  auto outs = st.owner->on_ack(env.from, env.ack, &resend);
+  if (resend) send_append(self, env.from, *resend);
+  deliver(self, outs);
+}
+
+std::string role_text(const database_state& st) {
+  if (st.owner) return cat("owner, epoch ", st.owner->epoch());
+  if (st.takeover) return cat("taking over, epoch ", st.takeover->epoch);
+  if (st.replica) return cat("replica of ", st.r ? st.r->owner() : std::string("?"), ", epoch ", st.replica->epoch());
+  return "waiting for its role";
+}
+
+database_actor::behavior_type database_impl(self_ptr self, database_options opts) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  if (st.opts.standalone) {
+    role r;
+    r.db = st.opts.name;
+    r.servers = r.online = {st.opts.node_name};
+    r.write_quorum = 1;
+    on_role(self, std::move(r));
+  }
+  self->send(self, tick_atom::value);
+  // Every request held is answered before the actor goes.
   self->set_exit_handler([self](caf::exit_msg& m) {
-    commit(self->state);
+    auto& st = self->state;
+    flush(self);
+    for (auto& w : st.queued) refuse(self, w, "the node is stopping");
+    st.queued.clear();
+    abandon_waiting(self, "the node stopped before the quorum answered");
+    answer_ryw(self, true);
     self->quit(m.reason);
   });
   return {
       [self](inspect_atom) -> actor_summary {
         auto& st = self->state;
-        auto lsn = st.db->last_lsn();
-        return actor_summary{cat("db:", st.name), self->id(), self->mailbox().size(),
-                             cat("writer of ", st.name, ", last LSN ", lsn, ", ", st.pending.size(),
-                                 " write(s) pending"),
-                             cat("{\"database\":", json_quote(st.name), ",\"lastLsn\":", lsn,
-                                 ",\"pendingWrites\":", st.pending.size(), ",\"pendingOps\":", st.pending_ops,
-                                 ",\"path\":", json_quote(st.db->dir().string()), "}")};
+        auto lsn = st.opts.db->last_lsn();
+        auto seq = st.opts.db->last_committed_seq();
+        return actor_summary{
+            cat("db:", st.opts.name), self->id(), self->mailbox().size(),
+            cat("writer of ", st.opts.name, ", ", role_text(st), ", last LSN ", lsn, ", committed seq ", seq, ", ",
+                st.waiting.size(), " write(s) waiting for the quorum"),
+            cat("{\"database\":", json_quote(st.opts.name), ",\"role\":", json_quote(role_text(st)),
+                ",\"owner\":", json_quote(st.r ? st.r->owner() : ""), ",\"lastLsn\":", lsn, ",\"committedSeq\":", seq,
+                ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.queued.size(),
+                ",\"waitingForQuorum\":", st.waiting.size(), ",\"acknowledged\":", st.acknowledged,
+                ",\"refused\":", st.refused, ",\"unknown\":", st.unknown,
+                ",\"path\":", json_quote(st.opts.db->dir().string()), "}")};
       },
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
-        auto& st = self->state;
         if (ops.empty()) return op_results{};
         if (ops.size() > max_batch_ops)
           return make_troupe_error(errc::invalid_argument,
                                    cat("a write holds ", ops.size(), " operations, more than ", max_batch_ops));
-        if (st.pending_ops + ops.size() > max_batch_ops) commit(st);
         auto rp = self->make_response_promise<op_results>();
-        st.pending_ops += ops.size();
-        st.pending.push_back(pending_write{std::move(ops), rp});
-        if (!st.flush_scheduled) {
-          st.flush_scheduled = true;
-          self->send(self, flush_atom::value);
-        }
+        client_write w;
+        w.ops = std::move(ops);
+        w.local = rp;
+        enqueue(self, std::move(w));
         return rp;
       },
-      [self](flush_atom) {
-        self->state.flush_scheduled = false;
-        commit(self->state);
+      [self](fwd_atom, op_list& ops) -> caf::result<fwd_reply> {
+        if (ops.empty() || ops.size() > max_batch_ops)
+          return make_troupe_error(errc::invalid_argument, cat("a forwarded write holds ", ops.size(), " operations"));
+        auto rp = self->make_response_promise<fwd_reply>();
+        client_write w;
+        w.ops = std::move(ops);
+        w.forwarded = rp;
+        enqueue(self, std::move(w));
+        return rp;
+      },
+      [self](role_atom, replication::role& r) {
+        auto& st = self->state;
+        if (st.opts.standalone) return;
+        st.cluster = caf::actor_cast<cluster_actor>(self->current_sender());
+        on_role(self, std::move(r));
+      },
+      [self](repl_atom, repl_envelope& env) { on_envelope(self, env); },
+      [self](tail_atom, uint64_t epoch) -> replication::tail_msg {
+        auto& st = self->state;
+        if (st.owner && epoch <= st.owner->epoch()) {
+          auto t = replication::tail_of(*st.opts.db, st.owner->epoch());
+          t.ok = false;
+          return t;
+        }
+        if (st.takeover && epoch <= st.takeover->epoch) {
+          auto t = replication::tail_of(*st.opts.db, st.takeover->epoch);
+          t.ok = false;
+          return t;
+        }
+        if (st.owner || st.takeover) become_replica(self, "another server takes over with a newer epoch");
+        if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
+        auto t = st.replica->promise(epoch);
+        st.promised = std::max(st.promised, st.replica->epoch());
+        return t;
+      },
+      [self](fetch_atom, uint64_t after) -> replication::fetch_msg {
+        return replication::fetch_after(*self->state.opts.db, after);
+      },
+      [self](adopt_atom, replication::fetch_msg& page) -> caf::result<bool> {
+        // Deploy catch-up: only what the sender had committed, after what we hold.
+        auto& st = self->state;
+        if (st.owner || st.takeover) return make_troupe_error(errc::invalid_argument, "the owner adopts nothing");
+        auto have = st.opts.db->last_committed_seq();
+        replication::fetch_msg mine;
+        mine.commit_seq = page.commit_seq;
+        for (auto& e : page.entries)
+          if (e.seq > have && e.seq <= page.commit_seq) mine.entries.push_back(std::move(e));
+        if (mine.entries.empty()) return true;
+        if (auto s = replication::adopt_page(*st.opts.db, mine, false); !s)
+          return make_troupe_error(errc::io_error, s.error().render());
+        return true;
+      },
+      [self](flush_atom) { flush(self); },
+      [self](notify_atom) {
+        auto& st = self->state;
+        st.notify_scheduled = false;
+        if (st.owner && st.commit_dirty) broadcast(self, st.owner->heartbeat());
+        st.commit_dirty = false;
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        auto now = now_ms();
+        if (st.owner) {
+          auto outs = st.owner->expire(now);
+          deliver(self, outs);
+          broadcast(self, st.owner->heartbeat());
+        } else if (st.takeover) {
+          if (now - st.takeover->started_ms > 3000) abandon_takeover(self, "the servers did not answer in time");
+        } else if (st.r && st.r->owner() == st.opts.node_name && now >= st.next_takeover_ms) {
+          start_takeover(self);
+        }
+        // Writes that waited in vain for an owner were never ordered.
+        if (!st.owner) {
+          for (auto it = st.queued.begin(); it != st.queued.end();) {
+            if (it->deadline_ms > now) {
+              ++it;
+              continue;
+            }
+            refuse(self, *it, cat("no owner ordered the write in time (database ", st.opts.name, ")"));
+            st.queued_ops -= it->ops.size();
+            it = st.queued.erase(it);
+          }
+        }
+        if (!st.ryw.empty()) answer_ryw(self, false);
+        self->delayed_send(self, replication_tick, tick_atom::value);
       },
   };
 }
 
 }  // namespace
 
-database_actor spawn_database_actor(caf::actor_system& sys, std::string name, std::shared_ptr<storage::database> db,
-                                    logger* log) {
-  return sys.spawn<caf::detached>(database_impl, std::move(name), std::move(db), log);
+database_actor spawn_database_actor(caf::actor_system& sys, database_options opts) {
+  return sys.spawn<caf::detached>(database_impl, std::move(opts));
 }
 
 }  // namespace troupe

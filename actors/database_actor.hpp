@@ -1,24 +1,47 @@
-// database_actor: the one writer of one open database.
+// database_actor: the one writer of one open database, and its replicator.
 //
 // Contract
 //   owns:       the write side of a storage::database (shared with readers, who
-//               call its const functions directly and never wait behind writes)
-//   receives:   (write_atom, ops) from the REST layer (later: the replicator)
-//   batching:   every write arriving while earlier ones wait in the mailbox is
-//               committed in the same storage batch (one WAL fsync): a write
-//               schedules a flush message behind itself, so the flush runs after
-//               everything queued up to then. A batch holds at most
-//               max_batch_ops operations; a larger backlog is committed in
-//               several batches.
-//   replies:    each write request gets its op_results only after the batch that
-//               holds it is durable; nothing is acknowledged earlier.
+//               call its const functions directly and never wait behind writes),
+//               and this node's part in the database's replication: owner
+//               (replication::owner), replica (replication::replica), or an owner
+//               taking over.
+//   role:       the cluster actor sends (role_atom, role) after every change of
+//               view, configuration or suspicion: the configured servers, which of
+//               them are online, the write quorum. The owner is the first online
+//               server; every node computes the same. A node without a cluster
+//               (standalone) is the owner of its databases with quorum 1.
+//   writes:     (write_atom, ops) from REST or the console. Refused at once, with
+//               outcome "not applied", when fewer servers are online than the
+//               quorum (nothing was ordered: the write is visible nowhere; this
+//               is how the minority side of a split refuses). On the owner, every
+//               write waiting in the mailbox is ordered and staged in one batch
+//               (one fsync) and sent to the replicas in one append; it is answered
+//               once writeQuorum nodes hold it (then committed). Elsewhere it is
+//               forwarded to the owner, and answered when the owner committed it
+//               and this node holds it too (readYourWrites; at most 1 s later).
+//               No quorum within the timeout: HTTP 503 with outcome "unknown" (the
+//               owner discarded it, but a replica may hold it and a later owner
+//               may adopt it).
+//   takeover:   a node that becomes owner picks an epoch above every one it saw,
+//               asks the online servers to promise it and report their tails
+//               (replication::replica::promise), and waits for servers -
+//               writeQuorum + 1 answers (itself included), so that at least one
+//               answer holds every acknowledged write. It adopts the most
+//               up-to-date tail (fetching it page by page) and only then orders
+//               writes. An old owner's appends are refused by epoch.
+//   replicas:   apply the owner's appends in order and acknowledge (relayed by
+//               the cluster actors, which check membership and carry the split
+//               test seam).
+//   timers:     every tick_interval: expire writes past their deadline,
+//               heartbeat appends (commit point, discards), takeover retries.
 //   threads:    spawned detached: fsync blocks this actor's own thread, never one
 //               of CAF's scheduler workers.
-//   on exit:    the exit handler commits the pending batch and answers it before
-//               the actor quits; requests arriving later are not served (their
-//               requesters see the actor down).
+//   on exit:    answers every request it holds (queued: not applied; ordered but
+//               unconfirmed: unknown) before it quits.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "actors/protocol.hpp"
@@ -28,8 +51,19 @@
 namespace troupe {
 
 inline constexpr size_t max_batch_ops = 4096;
+inline constexpr size_t max_queued_writes = 8192;  // client writes waiting to be ordered, per database
+inline constexpr std::chrono::milliseconds replication_tick{100};
+inline constexpr std::chrono::milliseconds read_your_writes_wait{1000};
 
-database_actor spawn_database_actor(caf::actor_system& sys, std::string name,
-                                    std::shared_ptr<storage::database> db, logger* log);
+struct database_options {
+  std::string name;                          // the database
+  std::shared_ptr<storage::database> db;
+  logger* log = nullptr;
+  std::string node_name;                     // this node, as servers lists name it
+  bool standalone = true;                    // no cluster: owner of everything, quorum 1
+  std::chrono::milliseconds write_timeout{5000};  // a write's quorum must answer within this
+};
+
+database_actor spawn_database_actor(caf::actor_system& sys, database_options opts);
 
 }  // namespace troupe

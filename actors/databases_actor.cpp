@@ -31,7 +31,14 @@ caf::error open_one(databases_actor::stateful_pointer<databases_state> self, con
   auto db = storage::database::open(path, storage::open_options{create, st.opts.sync});
   if (!db) return make_troupe_error(errc::io_error, cat("cannot open database ", name, ": ", db.error().render()));
   std::shared_ptr<storage::database> shared = std::move(*db);
-  auto writer = spawn_database_actor(self->system(), name, shared, st.log);
+  database_options o;
+  o.name = name;
+  o.db = shared;
+  o.log = st.log;
+  o.node_name = st.opts.node_name;
+  o.standalone = st.opts.standalone;
+  o.write_timeout = st.opts.write_timeout;
+  auto writer = spawn_database_actor(self->system(), o);
   self->link_to(writer);
   st.directory->put(name, db_entry{shared, writer});
   return caf::none;

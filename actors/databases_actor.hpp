@@ -14,6 +14,8 @@
 //               answered with errc::shutting_down
 #pragma once
 
+#include <chrono>
+
 #include <filesystem>
 #include <memory>
 
@@ -26,6 +28,9 @@ namespace troupe {
 struct databases_options {
   std::filesystem::path dir;  // the home's databases/ folder
   bool sync = true;           // fsync every batch (false only in benchmarks)
+  std::string node_name;      // this node (replication names servers by node name)
+  bool standalone = true;     // no cluster: every database is its own owner
+  std::chrono::milliseconds write_timeout{5000};  // a replicated write's quorum must answer within this
 };
 
 databases_actor spawn_databases_actor(caf::actor_system& sys, databases_options opts,

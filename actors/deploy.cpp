@@ -211,15 +211,25 @@ using receiver_ptr = deploy_receiver_actor::stateful_pointer<receiver_state>;
 
 std::string db_path(const receiver_state& st) { return cat("databases/", st.opts.db); }
 
-// Applies the sender's changes after `after` until there are none, then
-// reports the database online.
-void catch_up(receiver_ptr self, cluster_actor source, uint64_t after, caf::typed_response_promise<bool> rp) {
-  self->request(source, std::chrono::seconds(30), log_atom::value, self->state.opts.db, after)
+// Commits the sender's committed writes after ours (its replication log, by
+// seq) until there are none left, then reports the database online. From then
+// on replication keeps it current.
+void catch_up(receiver_ptr self, cluster_actor source, caf::typed_response_promise<bool> rp) {
+  auto& st0 = self->state;
+  auto entry = st0.opts.directory->find(st0.opts.db);
+  if (!entry) {
+    rp.deliver(make_troupe_error(errc::database_not_found, "the installed database is not open"));
+    return self->quit();
+  }
+  uint64_t after = entry->db->last_committed_seq();
+  self->request(source, std::chrono::seconds(30), fetch_atom::value, st0.opts.db, after)
       .then(
-          [self, source, after, rp](log_entries& entries) mutable {
+          [self, source, after, rp, writer = entry->writer](replication::fetch_msg& page) mutable {
             auto& st = self->state;
             st.opts.board->update(st.board_id, "catch-up", st.raw, st.total, st.wire);
-            if (entries.empty()) {
+            bool news = std::any_of(page.entries.begin(), page.entries.end(),
+                                    [&](auto& e) { return e.seq > after && e.seq <= page.commit_seq; });
+            if (!news) {
               st.opts.board->end(st.board_id, true);
               st.log->warn(receiver_component, cat("database ", st.opts.db, " is online"));
               caf::anon_send(st.opts.local_cluster, deployed_atom::value, st.opts.db);
@@ -227,22 +237,8 @@ void catch_up(receiver_ptr self, cluster_actor source, uint64_t after, caf::type
               self->quit();
               return;
             }
-            auto entry = st.opts.directory->find(st.opts.db);
-            if (!entry) {
-              rp.deliver(make_troupe_error(errc::database_not_found, "the installed database is not open"));
-              return self->quit();
-            }
-            op_list ops;
-            uint64_t last = after;
-            for (auto& e : entries) {
-              auto o = e.applied;
-              // The sender already checked versions; replay what happened.
-              o.expected_version = -1;
-              ops.push_back(std::move(o));
-              last = e.lsn;
-            }
-            self->request(entry->writer, std::chrono::seconds(30), write_atom::value, std::move(ops))
-                .then([self, source, last, rp](op_results&) mutable { catch_up(self, source, last, rp); },
+            self->request(writer, std::chrono::seconds(30), adopt_atom::value, std::move(page))
+                .then([self, source, rp](bool) mutable { catch_up(self, source, rp); },
                       [self, rp](caf::error& e) mutable {
                         rp.deliver(e);
                         self->quit();
@@ -308,9 +304,8 @@ deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_rec
         st.log->warn(receiver_component,
                      cat("installed database ", st.opts.db, " in ", db_path(st), ", setting it online..."));
         auto rp = self->make_response_promise<bool>();
-        uint64_t lsn = m.lsn;
         self->request(st.opts.databases, std::chrono::minutes(5), open_atom::value, st.opts.db)
-            .then([self, rp, lsn](bool) mutable { catch_up(self, self->state.opts.source, lsn, rp); },
+            .then([self, rp](bool) mutable { catch_up(self, self->state.opts.source, rp); },
                   [self, rp](caf::error& e) mutable {
                     rp.deliver(e);
                     self->quit();

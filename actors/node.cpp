@@ -110,7 +110,13 @@ status node::start_impl() {
   info.started_on_ms = impl::now_ms();
   info.databases = dbs;
   d.server = spawn_server_actor(*d.sys, std::move(info), d.opts.log);
-  d.databases = spawn_databases_actor(*d.sys, databases_options{dir, d.opts.sync_writes}, d.directory, d.opts.log);
+  databases_options dbo;
+  dbo.dir = dir;
+  dbo.sync = d.opts.sync_writes;
+  dbo.node_name = s.name.name;
+  dbo.standalone = !distributed;
+  dbo.write_timeout = d.opts.write_timeout;
+  d.databases = spawn_databases_actor(*d.sys, dbo, d.directory, d.opts.log);
   caf::scoped_actor self{*d.sys};
   std::optional<error_info> failure;
   // The databases actor opens the databases before it takes its first message:
@@ -330,6 +336,11 @@ result<node_info> node::info(std::chrono::milliseconds timeout) {
 }
 
 void node::kill() { stop(false); }
+
+void node::test_cut_traffic(std::vector<std::string> members) {
+  auto& d = *impl_;
+  if (d.sys && d.cluster) caf::anon_send(d.cluster, block_atom::value, std::move(members));
+}
 
 void node::stop(bool graceful) {
   auto& d = *impl_;

@@ -35,6 +35,8 @@ struct node_options {
   // free port of the binary listener's range. dserver sets it; tests that do not
   // need a console leave it off so that they never bind the binary ports.
   bool admin_endpoint = false;
+  // A replicated write whose quorum has not answered within this fails (503).
+  std::chrono::milliseconds write_timeout{5000};
 };
 
 
@@ -54,6 +56,11 @@ class node {
   // Stops without telling anyone: the other nodes see the connections drop, as
   // in a crash (for tests).
   void kill();
+
+  // Test seam for a network split: from now on this node drops every cluster
+  // and replication message from and to these members (an empty list heals).
+  // Cut both sides for a symmetric split.
+  void test_cut_traffic(std::vector<std::string> members);
 
   // The cluster actor's state (view, configurations). Error when not distributed.
   result<cluster_state> cluster(std::chrono::milliseconds timeout = std::chrono::seconds(5));

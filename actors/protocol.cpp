@@ -18,6 +18,7 @@ const char* to_string(errc e) {
     case errc::not_member: return "not_member";
     case errc::access_denied: return "access_denied";
     case errc::not_found: return "not_found";
+    case errc::unavailable: return "unavailable";
   }
   return "unknown";
 }
@@ -57,6 +58,15 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<partition_entries>("troupe.partition_entries");
   cfg.add_message_type<storage::log_entry>("troupe.log_entry");
   cfg.add_message_type<log_entries>("troupe.log_entries");
+  cfg.add_message_type<storage::staged_entry>("troupe.staged_entry");
+  cfg.add_message_type<std::vector<storage::staged_entry>>("troupe.staged_entries");
+  cfg.add_message_type<replication::append_msg>("troupe.append_msg");
+  cfg.add_message_type<replication::ack_msg>("troupe.ack_msg");
+  cfg.add_message_type<replication::tail_msg>("troupe.tail_msg");
+  cfg.add_message_type<replication::fetch_msg>("troupe.fetch_msg");
+  cfg.add_message_type<replication::role>("troupe.role");
+  cfg.add_message_type<repl_envelope>("troupe.repl_envelope");
+  cfg.add_message_type<fwd_reply>("troupe.fwd_reply");
   cfg.add_message_type<deploy::chunk>("troupe.deploy_chunk");
   cfg.add_message_type<deploy::manifest>("troupe.deploy_manifest");
   cfg.add_message_type<deploy::progress>("troupe.deploy_progress");

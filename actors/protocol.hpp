@@ -12,6 +12,8 @@
 #include "src/console/report.hpp"
 #include "src/deploy/progress.hpp"
 #include "src/deploy/transfer.hpp"
+#include "src/replication/core.hpp"
+#include "src/replication/role.hpp"
 #include "src/server/node_info.hpp"
 #include "src/storage/database.hpp"
 
@@ -52,6 +54,15 @@ using dbs_atom = caf::atom_constant<caf::atom("dbs")>;
 using info_atom = caf::atom_constant<caf::atom("info")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using browse_atom = caf::atom_constant<caf::atom("browse")>;
+using role_atom = caf::atom_constant<caf::atom("role")>;
+using repl_atom = caf::atom_constant<caf::atom("repl")>;
+using relay_atom = caf::atom_constant<caf::atom("relay")>;
+using fwd_atom = caf::atom_constant<caf::atom("fwd")>;
+using tail_atom = caf::atom_constant<caf::atom("tail")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using block_atom = caf::atom_constant<caf::atom("block")>;
+using notify_atom = caf::atom_constant<caf::atom("notify")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -67,6 +78,11 @@ enum class errc : uint8_t {
   not_member = 7,          // a cluster message from a node that is not (or no longer) a member
   access_denied = 8,       // console: wrong user name or password, or no permission for the command
   not_found = 9,           // console: no such actor, record, cluster or class
+  // A replicated write without its quorum (HTTP 503). The error's message is
+  // a JSON object: {"content", "quorum", "answered", "missing", "outcome"}
+  // with outcome "not applied" (it was never ordered: visible nowhere, ever)
+  // or "unknown" (ordered, but the quorum did not confirm it in time).
+  unavailable = 10,
 };
 const char* to_string(errc e);
 caf::error make_troupe_error(errc code, std::string message);
@@ -173,6 +189,63 @@ typename Inspector::result_type inspect(Inspector& f, progress& x) {
 }  // namespace deploy
 using deploy_progresses = std::vector<deploy::progress>;
 
+// --- replication (src/replication/, actors/database_actor.hpp) --------------
+namespace storage {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, staged_entry& x) {
+  return f(caf::meta::type_name("troupe.staged_entry"), x.seq, x.epoch, x.ops);
+}
+}  // namespace storage
+namespace replication {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_msg& x) {
+  return f(caf::meta::type_name("troupe.append_msg"), x.epoch, x.msg, x.prev_seq, x.prev_epoch, x.entries,
+           x.commit_seq, x.complete);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ack_msg& x) {
+  return f(caf::meta::type_name("troupe.ack_msg"), x.epoch, x.ok, x.held_seq);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tail_msg& x) {
+  return f(caf::meta::type_name("troupe.tail_msg"), x.ok, x.epoch, x.commit_seq, x.last_seq, x.last_epoch);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fetch_msg& x) {
+  return f(caf::meta::type_name("troupe.fetch_msg"), x.commit_seq, x.entries, x.more);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, role& x) {
+  return f(caf::meta::type_name("troupe.role"), x.db, x.servers, x.online, x.write_quorum, x.view_version);
+}
+}  // namespace replication
+
+// One replication message between two nodes' database actors, relayed by
+// their cluster actors (which check membership and carry the test seam that
+// cuts traffic): an append (owner -> replica) or an ack (replica -> owner).
+struct repl_envelope {
+  std::string db;
+  std::string from;  // the sending node's name (checked against its CAF node by the receiving cluster actor)
+  bool is_append = true;
+  replication::append_msg append;
+  replication::ack_msg ack;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, repl_envelope& x) {
+  return f(caf::meta::type_name("troupe.repl_envelope"), x.db, x.from, x.is_append, x.append, x.ack);
+}
+
+// The owner's answer to a forwarded write: its seq (so the forwarding node
+// can wait until it holds the write itself: readYourWrites) and the results.
+struct fwd_reply {
+  uint64_t seq = 0;
+  std::vector<storage::op_result> results;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fwd_reply& x) {
+  return f(caf::meta::type_name("troupe.fwd_reply"), x.seq, x.results);
+}
+
 // --- console (actors/admin_actor.hpp) ---------------------------------------
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_summary& x) {
@@ -220,14 +293,29 @@ using server_actor = caf::typed_actor<                                  //
     caf::replies_to<status_atom>::with<node_info>,                      //
     caf::replies_to<set_status_atom, std::string>::with<node_info>>;
 
-// A database actor: the one writer of one open database (actors/database_actor.hpp).
-//   (write_atom, op_list ops) -> op_results     applied in order, durably, in a batch
-//                                               with the other writes waiting in the mailbox
-//   (flush_atom)                                internal: commits the pending batch
+// A database actor: the one writer of one open database, and its replicator
+// (actors/database_actor.hpp).
+//   (write_atom, op_list ops) -> op_results     a client's write (REST, console): ordered by the
+//                                               owner, acknowledged once writeQuorum nodes hold it
+//   (fwd_atom, op_list ops)   -> fwd_reply      another node's client write, forwarded to this owner
+//   (role_atom, role)                           cluster actor: servers, who is online, quorum
+//   (repl_atom, repl_envelope)                  an append or ack from a peer (relayed by cluster actors)
+//   (tail_atom, epoch)        -> tail_msg       a new owner's takeover: promise `epoch`, report the tail
+//   (fetch_atom, after seq)   -> fetch_msg      a page of entries after `after` (takeover, deploy catch-up)
+//   (adopt_atom, fetch_msg)   -> bool           deploy catch-up: commit a page of the sender's entries
+//   (flush_atom), (tick_atom), (notify_atom)    internal: batch, timers, commit notices
 using database_actor = caf::typed_actor<                                //
     caf::replies_to<inspect_atom>::with<actor_summary>,                 //
     caf::replies_to<write_atom, op_list>::with<op_results>,             //
-    caf::reacts_to<flush_atom>>;
+    caf::replies_to<fwd_atom, op_list>::with<fwd_reply>,                //
+    caf::reacts_to<role_atom, replication::role>,                       //
+    caf::reacts_to<repl_atom, repl_envelope>,                           //
+    caf::replies_to<tail_atom, uint64_t>::with<replication::tail_msg>,  //
+    caf::replies_to<fetch_atom, uint64_t>::with<replication::fetch_msg>,  //
+    caf::replies_to<adopt_atom, replication::fetch_msg>::with<bool>,    //
+    caf::reacts_to<flush_atom>,                                         //
+    caf::reacts_to<tick_atom>,                                          //
+    caf::reacts_to<notify_atom>>;
 
 // The databases actor: opens, creates and drops the node's databases
 // (actors/databases_actor.hpp).
@@ -284,7 +372,15 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (status_atom)                               -> cluster_state  local: the current state
 //   (init_atom, cluster port, http port)        -> bool           local: start (after publish)
 //   (deploy_atom, db, requester, receiver)      -> bool           joiner -> a member holding db: stream it
-//   (log_atom, db, after lsn)                   -> log_entries    receiver -> sender: changes since the snapshot
+//   (fetch_atom, db, after seq)                 -> fetch_msg      a member's entries after a seq (deploy
+//                                                                 catch-up, takeover)
+//   (tail_atom, db, epoch)                      -> tail_msg       a new owner -> a member: promise, tail
+//   (fwd_atom, db, ops)                         -> fwd_reply      a member -> the owner: a client's write
+//   (repl_atom, repl_envelope)                                    a member's database actor -> ours
+//   (relay_atom, to, repl_envelope)                               local: send it to member `to`
+//   (fwd_atom|tail_atom|fetch_atom, to, db, ...)                  local: the same, relayed to member `to`
+//   (block_atom, names)                                           local test seam: drop all traffic from
+//                                                                 and to these members (a network split)
 //   (deployed_atom, db)                                           local: a deploy installed db
 //   (update_atom, member_info)                                    member -> leader: its databases and their status
 //   (add_db_atom, db)                                             local: a database appeared (demo, REST)
@@ -304,7 +400,15 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<status_atom>::with<cluster_state>,                                          //
     caf::replies_to<init_atom, uint16_t, uint16_t>::with<bool>,                                 //
     caf::replies_to<deploy_atom, std::string, std::string, caf::strong_actor_ptr>::with<bool>,  //
-    caf::replies_to<log_atom, std::string, uint64_t>::with<log_entries>,                        //
+    caf::replies_to<fetch_atom, std::string, uint64_t>::with<replication::fetch_msg>,           //
+    caf::replies_to<fetch_atom, std::string, std::string, uint64_t>::with<replication::fetch_msg>,  //
+    caf::replies_to<tail_atom, std::string, uint64_t>::with<replication::tail_msg>,             //
+    caf::replies_to<tail_atom, std::string, std::string, uint64_t>::with<replication::tail_msg>,  //
+    caf::replies_to<fwd_atom, std::string, op_list>::with<fwd_reply>,                           //
+    caf::replies_to<fwd_atom, std::string, std::string, op_list>::with<fwd_reply>,              //
+    caf::reacts_to<repl_atom, repl_envelope>,                                                   //
+    caf::reacts_to<relay_atom, std::string, repl_envelope>,                                     //
+    caf::reacts_to<block_atom, std::vector<std::string>>,                                       //
     caf::reacts_to<deployed_atom, std::string>,                                                 //
     caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //

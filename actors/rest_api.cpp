@@ -64,6 +64,36 @@ int status_of(const caf::error& e) {
   return 500;
 }
 
+// The answer to a failed request. A write without its quorum (503) carries
+// the facts as top-level fields next to OrientDB's "errors": the quorum, the
+// servers that answered and those missing, and the outcome ("not applied":
+// visible nowhere, ever; "unknown": the quorum did not confirm it in time).
+response failure(const caf::actor_system& sys, const caf::error& e) {
+  if (troupe_code(e) == errc::unavailable) {
+    boost::system::error_code ec;
+    auto v = json::parse(error_text(sys, e), ec);
+    if (!ec && v.is_object()) {
+      auto& o = v.get_object();
+      auto* content = o.if_contains("content");
+      json::object body;
+      json::object err;
+      err["code"] = 503;
+      err["reason"] = "Service Unavailable";
+      err["content"] = content != nullptr && content->is_string() ? content->get_string() : json::string("no quorum");
+      body["errors"] = json::array{err};
+      for (auto* k : {"quorum", "answered", "missing", "outcome"})
+        if (auto* x = o.if_contains(k)) body[k] = *x;
+      response r;
+      r.status = 503;
+      r.body = json::serialize(body);
+      return r;
+    }
+  }
+  if (e == caf::sec::request_timeout)
+    return error_response(504, "The write was not confirmed in time: its outcome is unknown");
+  return error_response(status_of(e), error_text(sys, e));
+}
+
 // A parsed document body: its fields (no '@' keys) and the metadata it carried.
 struct doc_body {
   json::object fields;
@@ -301,7 +331,7 @@ class rest {
     storage::op sent = o;
     ask<op_results>(sys(), e.writer, ctx_->write_timeout,
                     [ctx, db, sent, respond, on_ok = std::move(on_ok)](caf::expected<op_results> r) {
-                      if (!r) return respond(error_response(status_of(r.error()), error_text(*ctx->sys, r.error())));
+                      if (!r) return respond(failure(*ctx->sys, r.error()));
                       if (r->size() != 1) return respond(error_response(500, "unexpected number of results"));
                       auto& res = r->front();
                       if (res.code == storage::errc::version_conflict) return respond(conflict(*db, sent));

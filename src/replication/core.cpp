@@ -66,9 +66,28 @@ result<owner::submitted_batch> owner::submit_batch(std::vector<std::vector<stora
   entries.reserve(writes.size());
   uint64_t seq = next_seq_;
   for (auto& w : writes) entries.push_back(storage::staged_entry{seq++, epoch_, std::move(w)});
+  submitted_batch out;
+  if (quorum_ == 1 && pending_.empty()) {
+    // Decided as soon as ordered: staging and commit in one batch (one fsync).
+    auto results = db_.commit_new(entries);
+    if (!results) return results.error();
+    next_seq_ = seq;
+    out.first_seq = entries.front().seq;
+    out.append = append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), entries, entries.back().seq, true};
+    last_seq_ = commit_seq_ = entries.back().seq;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      outcome o;
+      o.seq = entries[i].seq;
+      o.committed = true;
+      if (i < results->size()) o.results = std::move((*results)[i]);
+      out.ended.push_back(std::move(o));
+    }
+    for (auto& e : entries) log_[e.seq] = std::move(e);
+    while (log_.size() > window_entries_max && log_.begin()->first <= commit_seq_) log_.erase(log_.begin());
+    return out;
+  }
   if (auto st = db_.replace_staged(next_seq_, entries); !st) return st.error();
   next_seq_ = seq;  // never reused within this epoch, even if the writes are discarded
-  submitted_batch out;
   out.first_seq = entries.front().seq;
   out.append = append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), entries, commit_seq_, true};
   last_seq_ = entries.back().seq;

@@ -151,6 +151,9 @@ class owner {
   // drop what the owner discarded.
   append_msg heartbeat();
 
+  // Commits what the quorum already holds (after adopting: with quorum 1,
+  // the adopted entries are decided at once).
+  std::vector<outcome> settle() { return try_commit(); }
   uint64_t commit_seq() const { return commit_seq_; }
   uint64_t last_seq() const { return last_seq_; }
   size_t pending() const { return pending_.size(); }

@@ -765,16 +765,40 @@ std::vector<staged_entry> database::staged() const {
 }
 
 result<std::vector<std::vector<op_result>>> database::commit_staged(uint64_t upto) {
-  std::vector<std::vector<op_result>> out;
   auto pending = staged();
+  size_t n = 0;
+  while (n < pending.size() && pending[n].seq <= upto) ++n;
+  pending.resize(n);
+  return commit_entries(pending, true);
+}
+
+result<std::vector<std::vector<op_result>>> database::commit_new(const std::vector<staged_entry>& entries) {
+  auto before = impl_->current();
+  uint64_t prev = std::max(before->last_seq, before->last_staged);
+  for (auto& e : entries) {
+    if (e.seq <= prev)
+      return error_info{impl_->dir.string(), "commit", cat("sequence number ", e.seq, " is not after ", prev)};
+    if (e.ops.empty() || e.ops.size() > batch_ops_max)
+      return error_info{impl_->dir.string(), "commit",
+                        cat("an entry holds 1 to ", batch_ops_max, " ops, not ", e.ops.size())};
+    prev = e.seq;
+  }
+  return commit_entries(entries, false);
+}
+
+// Applies `entries` (in seq order) as atomic batches of whole entries, each
+// also recording them in the replication log, advancing the committed seq
+// and (when they were staged) removing their staged keys.
+result<std::vector<std::vector<op_result>>> database::commit_entries(const std::vector<staged_entry>& pending,
+                                                                     bool were_staged) {
+  std::vector<std::vector<op_result>> out;
   size_t i = 0;
-  while (i < pending.size() && pending[i].seq <= upto) {
+  while (i < pending.size()) {
     // As many whole entries as fit in one batch, applied as one atomic write
     // that also removes them and advances the committed seq.
     std::vector<op> ops;
     size_t first = i;
-    while (i < pending.size() && pending[i].seq <= upto &&
-           (ops.empty() || ops.size() + pending[i].ops.size() <= batch_ops_max)) {
+    while (i < pending.size() && (ops.empty() || ops.size() + pending[i].ops.size() <= batch_ops_max)) {
       for (auto& o : pending[i].ops) ops.push_back(o);
       ++i;
     }
@@ -782,7 +806,7 @@ result<std::vector<std::vector<op_result>>> database::commit_staged(uint64_t upt
     auto results = apply_with(ops, [&](void* wbp, meta_state& next) {
       auto& wb = *static_cast<rocksdb::WriteBatch*>(wbp);
       for (size_t k = first; k < i; ++k) {
-        wb.Delete(codec::staged_key(pending[k].seq));
+        if (were_staged) wb.Delete(codec::staged_key(pending[k].seq));
         wb.Put(codec::committed_key(pending[k].seq), codec::encode_staged(pending[k]));
       }
       if (last > committed_entries_kept)

@@ -186,6 +186,10 @@ class database {
   status replace_staged(uint64_t from, const std::vector<staged_entry>& entries);
   // Results of every applied entry, in seq order (one op_result per op).
   result<std::vector<std::vector<op_result>>> commit_staged(uint64_t upto);
+  // Stages and commits at once (one batch, one fsync): for writes decided as
+  // soon as they are ordered (writeQuorum 1). Seqs after every staged and
+  // committed one.
+  result<std::vector<std::vector<op_result>>> commit_new(const std::vector<staged_entry>& entries);
   // Removes staged entries with seq >= from.
   status discard_staged(uint64_t from);
   // Staged entries in seq order (after a restart: what was pending).
@@ -238,6 +242,8 @@ class database {
   // the rocksdb::WriteBatch (as void*) and the metadata about to be published.
   using batch_extra = std::function<void(void*, meta_state&)>;
   std::vector<op_result> apply_with(const std::vector<op>& ops, const batch_extra& extra);
+  result<std::vector<std::vector<op_result>>> commit_entries(const std::vector<staged_entry>& entries,
+                                                             bool were_staged);
   explicit database(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };

@@ -58,8 +58,10 @@ struct test_cluster {
   int64_t corrupt_next_deploy = -1;  // handed to the next node started
   std::chrono::milliseconds chunk_delay_next{0};  // ditto: its outgoing deploys pause per chunk
   uint64_t disk_limit_next = 0;                   // ditto: its disk "fills" after this many bytes
+  std::optional<quorum> write_quorum;             // every node's default writeQuorum (unset: as shipped)
+  std::chrono::milliseconds write_timeout{5000};  // every node's replication write timeout
   // Applied to every node's options last, just before it starts (benchmarks set
-  // quorums, HTTP threads and the shipped heartbeats here).
+  // dserver's HTTP threads and the shipped heartbeats here).
   std::function<void(node_options&)> tune;
   std::vector<std::unique_ptr<test_node>> nodes;
 
@@ -100,7 +102,11 @@ struct test_cluster {
       std::lock_guard<std::mutex> g(t.mtx);
       t.lines.emplace_back(r);
     });
+    if (write_quorum)
+      for (auto& [name_, cc] : s->default_db.clusters)
+        if (name_ == "*") cc.write_quorum = *write_quorum;
     node_options no{*s, &t.log, 2};
+    no.write_timeout = write_timeout;
     no.create_demo = false;
     no.http_threads = 1;
     no.test_corrupt_deploy_chunk = std::exchange(corrupt_next_deploy, -1);

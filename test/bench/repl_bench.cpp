@@ -97,9 +97,8 @@ bool run_setup(const setup& s, uint16_t base, seconds run, bool reads) {
   auto want = parse_quorum(s.write_quorum);
   test::test_cluster c(base);
   c.group = "troupe-repl-bench";
-  c.tune = [&](node_options& no) {
-    for (auto& [name, cc] : no.settings.default_db.clusters)
-      if (name == "*") cc.write_quorum = want;
+  c.write_quorum = want;
+  c.tune = [](node_options& no) {
     no.http_threads = 2;  // as dserver
     // The shipped failure detection: the fast one of the tests would take a node
     // starved by the load for a dead one.

@@ -109,7 +109,12 @@ int main() {
     cfg.set("scheduler.max-threads", size_t{2});
     caf::actor_system sys{cfg};
     logger log("bench", nullptr);
-    auto writer = spawn_database_actor(sys, "direct", shared, &log);
+    database_options dopts;
+    dopts.name = "direct";
+    dopts.db = shared;
+    dopts.log = &log;
+    dopts.node_name = "bench";
+    auto writer = spawn_database_actor(sys, dopts);
     std::vector<storage::rid> rids;
     for (int in_flight : {1, 16}) {
       stats st;
