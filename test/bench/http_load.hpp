@@ -31,19 +31,24 @@ inline std::string doc_fields(int i) {
 
 struct stats {
   std::vector<double> lat_ms;  // one per request that succeeded
+  std::vector<std::vector<double>> lat_ms_by_client;  // the same, client by client
   double seconds = 0;
   int failures = 0;            // requests that got no answer or a wrong one
 };
 
+// The p-th fraction of `l` (sorted here), 0 when empty.
+inline double percentile(std::vector<double> l, double p) {
+  std::sort(l.begin(), l.end());
+  return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(p * static_cast<double>(l.size())))];
+}
+
 // Prints ops/s (under `rate_metric`: rest_bench's figures have always said
 // "throughput"), p50 and p99.
 inline void print(const std::string& workload, const stats& s, const char* rate_metric = "throughput") {
-  auto l = s.lat_ms;
-  std::sort(l.begin(), l.end());
-  auto pct = [&](double p) { return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))]; };
-  std::printf("troupe %s %s %.0f ops/s\n", workload.c_str(), rate_metric, s.seconds > 0 ? l.size() / s.seconds : 0.0);
-  std::printf("troupe %s p50 %.3f ms\n", workload.c_str(), pct(0.50));
-  std::printf("troupe %s p99 %.3f ms\n", workload.c_str(), pct(0.99));
+  auto ops = s.seconds > 0 ? static_cast<double>(s.lat_ms.size()) / s.seconds : 0.0;
+  std::printf("troupe %s %s %.0f ops/s\n", workload.c_str(), rate_metric, ops);
+  std::printf("troupe %s p50 %.3f ms\n", workload.c_str(), percentile(s.lat_ms, 0.50));
+  std::printf("troupe %s p99 %.3f ms\n", workload.c_str(), percentile(s.lat_ms, 0.99));
   std::fflush(stdout);
 }
 
@@ -92,6 +97,7 @@ stats run_http(const std::vector<uint16_t>& ports, int clients, run_limit limit,
   for (auto& t : threads) t.join();
   out.seconds = duration<double>(steady_clock::now() - t0).count();
   for (auto& v : lat) out.lat_ms.insert(out.lat_ms.end(), v.begin(), v.end());
+  out.lat_ms_by_client = std::move(lat);
   out.failures = failures;
   if (out.failures > 0) std::fprintf(stderr, "bench: %d failed requests\n", out.failures);
   return out;

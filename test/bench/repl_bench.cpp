@@ -5,7 +5,8 @@
 // in the database's distributed configuration. Client c talks to node c % N.
 //
 // Prints one line per figure:  troupe <workload> <metric> <value> <unit>
-//   repl_write_n<N>_wq<Q>  ops, p50, p99, failed (requests not answered 201),
+//   repl_write_n<N>_wq<Q>  ops, p50, p99, ops_via_n<i> and p50_via_n<i> (the
+//                          clients of node i alone), failed (requests not answered 201),
 //                          replicated (% of sampled documents that every node
 //                          serves as their writer's node does, after a bounded wait)
 //   read_n<N>              ops, p50, p99 (each client reads its own documents
@@ -145,6 +146,17 @@ bool run_setup(const setup& s, uint16_t base, seconds run, bool reads) {
         return true;
       });
   bench::print(w, writes, "ops");
+  if (s.nodes > 1) {
+    // Split by the node the clients talk to: the owner orders the writes, the
+    // others forward theirs to it.
+    for (size_t n = 0; n < c.nodes.size(); ++n) {
+      std::vector<double> l;
+      for (size_t cl = n; cl < writes.lat_ms_by_client.size(); cl += c.nodes.size())
+        l.insert(l.end(), writes.lat_ms_by_client[cl].begin(), writes.lat_ms_by_client[cl].end());
+      std::printf("troupe %s ops_via_n%zu %.0f ops/s\n", w.c_str(), n + 1, static_cast<double>(l.size()) / writes.seconds);
+      std::printf("troupe %s p50_via_n%zu %.3f ms\n", w.c_str(), n + 1, bench::percentile(l, 0.50));
+    }
+  }
   std::printf("troupe %s failed %d requests\n", w.c_str(), writes.failures);
   if (s.nodes > 1) {
     double share = 0;
