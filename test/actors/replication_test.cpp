@@ -1,0 +1,299 @@
+// Replication in running nodes: three nodes in one process over CAF's real
+// middleman, writes over real HTTP, storage on real RocksDB. Writes through any
+// node reach every node in one order; a write without its quorum is refused
+// and visible nowhere; the owner's loss is survived; a 2+1 split leaves the
+// minority refusing and converges after the heal.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <map>
+#include <set>
+
+#include "test/actors/test_cluster.hpp"
+#include "test/http/test_client.hpp"
+#include "test/support/base64.hpp"
+
+using namespace troupe;
+using namespace troupe::test;
+namespace json = boost::json;
+
+namespace {
+
+struct reply {
+  int status = 0;  // 0: no answer
+  std::string body;
+  json::value js() const {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    return ec ? json::value() : v;
+  }
+  std::string outcome() const {
+    auto v = js();
+    if (!v.is_object()) return "";
+    auto* o = v.as_object().if_contains("outcome");
+    return o != nullptr && o->is_string() ? std::string(o->as_string()) : "";
+  }
+};
+
+reply call(test_node& t, const std::string& method, const std::string& path, const std::string& body = "") {
+  test_client c(t.n->http_port());
+  if (!c.connected()) return {};
+  auto auth = "Authorization: Basic " + base64("root:" + t.root_pw) + "\r\n";
+  if (!c.send(make_request(method, path, body, auth))) return {};
+  auto r = c.read_response(15s);
+  if (!r) return {};
+  return reply{r->status, r->body};
+}
+
+reply create(test_node& t, const std::string& key) {
+  return call(t, "POST", "/document/demo", cat(R"({"@class":"V","k":")", key, R"("})"));
+}
+
+std::string rid_of(const reply& r) {
+  auto v = r.js();
+  return v.is_object() && v.as_object().contains("@rid") ? std::string(v.as_object().at("@rid").as_string()) : "";
+}
+
+// The record `rid` as `t` serves it (status 0 on no answer).
+reply read(test_node& t, const std::string& rid) { return call(t, "GET", "/document/demo/" + rid.substr(1)); }
+
+std::string db_status(test_node& viewer, const std::string& member) {
+  auto s = viewer.n->cluster(2s);
+  if (!s) return "";
+  auto* m = s->view.find(member);
+  if (m == nullptr) return "";
+  auto i = m->db_status.find("demo");
+  return i == m->db_status.end() ? "" : i->second;
+}
+
+// Every record of the demo database, as text (the node must be stopped).
+std::string content(test_node& t) {
+  auto db = storage::database::open(t.home / "databases" / "demo", {false, true});
+  REQUIRE(db.ok());
+  std::string out;
+  for (auto& c : (*db)->clusters())
+    for (auto& r : (*db)->browse_cluster(c.id, 1'000'000)) out += r.to_json() + "\n";
+  return out;
+}
+
+// What the nodes said about replication and membership: printed when a check
+// fails, so a failure can be read without a rerun.
+std::string story(test_cluster& c) {
+  std::string out;
+  for (auto& t : c.nodes) {
+    std::lock_guard<std::mutex> g(t->mtx);
+    for (auto& l : t->lines)
+      if (l.find("ODistributedDatabase") != std::string::npos || l.find("node removed") != std::string::npos ||
+          l.find("added new node") != std::string::npos || l.find("joined the cluster") != std::string::npos)
+        out += l + "\n";
+  }
+  return out;
+}
+
+// Three nodes as in the seed: n1 holds demo, n2 and n3 receive it. Returns
+// once every node sees every node's copy ONLINE.
+void start_three(test_cluster& c, test_node& a, test_node& b, test_node& d) {
+  c.start(a);
+  c.start(b);
+  c.start(d);
+  REQUIRE(eventually(
+      [&] {
+        for (auto* viewer : {&a, &b, &d})
+          for (auto* m : {"n1", "n2", "n3"})
+            if (db_status(*viewer, m) != "ONLINE") return false;
+        return true;
+      },
+      30s));
+}
+
+// A write accepted once the nodes have settled (roles and takeovers follow
+// view changes within a few heartbeats).
+reply create_eventually(test_node& t, const std::string& key) {
+  reply r;
+  eventually(
+      [&] {
+        r = create(t, key);
+        return r.status == 201;
+      },
+      15s);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("replication: writes through any node are on every node; without a quorum they are refused and visible nowhere") {
+  test_cluster c(28700);
+  auto& a = c.add("n1");
+  auto& b = c.add("n2", false);
+  auto& d = c.add("n3", false);
+  start_three(c, a, b, d);
+
+  // Through the owner (n1) and through the two others (forwarded).
+  std::vector<std::string> rids;
+  for (auto* t : {&a, &b, &d}) {
+    auto first = create_eventually(*t, cat(t->name, "-first"));
+    REQUIRE_MESSAGE(first.status == 201, first.body);
+    rids.push_back(rid_of(first));
+    for (int i = 0; i < 30; ++i) {
+      auto r = create(*t, cat(t->name, "-", i));
+      REQUIRE_MESSAGE(r.status == 201, r.body);
+      auto rid = rid_of(r);
+      // readYourWrites: the node that answered serves it at once.
+      CHECK_MESSAGE(read(*t, rid).status == 200, t->name, " does not serve its own write ", rid);
+      rids.push_back(rid);
+    }
+  }
+  CHECK(std::set<std::string>(rids.begin(), rids.end()).size() == rids.size());  // one order, no RID twice
+  for (auto* t : {&a, &b, &d})
+    CHECK(eventually([&] {
+      for (auto& rid : rids)
+        if (read(*t, rid).status != 200) return false;
+      return true;
+    }));
+
+  // A stale version fails with 409 through a forwarding node as on the owner.
+  auto path = "/document/demo/" + rids.front().substr(1);
+  REQUIRE(call(d, "PUT", path, R"({"@version":1,"k":"second"})").status == 200);
+  CHECK(call(b, "PUT", path, R"({"@version":1,"k":"stale"})").status == 409);
+  CHECK(call(a, "PUT", path, R"({"@version":1,"k":"stale"})").status == 409);
+
+  // n3 lost: the quorum (2 of 3) still holds.
+  d.n->kill();
+  auto r = create_eventually(a, "after-n3");
+  CHECK_MESSAGE(r.status == 201, r.body);
+  // n2 lost too: refused, with the quorum and who is missing, and not applied.
+  b.n->kill();
+  REQUIRE(eventually([&] {
+    r = create(a, "alone");
+    return r.status == 503;
+  }));
+  CHECK(r.outcome() == "not applied");
+  auto js = r.js().as_object();
+  CHECK(js.at("quorum").as_int64() == 2);
+  CHECK(json::serialize(js.at("missing")).find("n2") != std::string::npos);
+  CHECK(json::serialize(js.at("missing")).find("n3") != std::string::npos);
+  CHECK(json::serialize(js.at("answered")) == R"(["n1"])");
+  CHECK(js.at("errors").as_array().at(0).as_object().at("code").as_int64() == 503);
+  a.n->stop();
+  auto all = content(a);
+  CHECK(all.find("after-n3") != std::string::npos);
+  CHECK(all.find("\"alone\"") == std::string::npos);
+  CHECK(content(b).find("\"alone\"") == std::string::npos);
+}
+
+TEST_CASE("replication: the owner is killed; the next server takes over and no acknowledged write is lost") {
+  test_cluster c(28760);
+  auto& a = c.add("n1");
+  auto& b = c.add("n2", false);
+  auto& d = c.add("n3", false);
+  start_three(c, a, b, d);
+  std::vector<std::string> acked;
+  for (int i = 0; i < 40; ++i) {
+    auto r = i == 0 ? create_eventually(b, cat("before-", i)) : create(b, cat("before-", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("before-", i));
+  }
+  a.n->kill();  // the owner
+  // n2 is the first online server now: it takes over after collecting tails.
+  auto r = create_eventually(d, "after-0");
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  acked.push_back("after-0");
+  for (int i = 1; i < 40; ++i) {
+    r = create(d, cat("after-", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("after-", i));
+  }
+  CHECK(b.logged("this node orders the writes now"));
+  // The old owner comes back as a replica and catches up.
+  c.start(a);
+  REQUIRE(eventually([&] { return db_status(b, "n1") == "ONLINE"; }, 20s));
+  r = create_eventually(a, "back");
+  CHECK_MESSAGE(r.status == 201, r.body);
+  acked.push_back("back");
+  REQUIRE_MESSAGE(eventually([&] { return read(a, rid_of(r)).status == 200 && read(d, rid_of(r)).status == 200; }, 15s),
+                  r.body, "\n", story(c));
+  a.n->stop();
+  b.n->stop();
+  d.n->stop();
+  auto ca = content(a), cb = content(b), cd = content(d);
+  CHECK(ca == cb);
+  CHECK(cb == cd);
+  for (auto& k : acked) CHECK_MESSAGE(cb.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
+}
+
+// A 2+1 split made by cutting the traffic between the sides (no process
+// dies): `alone` is cut off from the two others.
+void split(uint16_t base, const std::string& alone) {
+  test_cluster c(base);
+  auto& a = c.add("n1");
+  auto& b = c.add("n2", false);
+  auto& d = c.add("n3", false);
+  start_three(c, a, b, d);
+  std::map<std::string, test_node*> by{{"n1", &a}, {"n2", &b}, {"n3", &d}};
+  auto& m = *by[alone];
+  std::vector<test_node*> majority;
+  for (auto& [n, t] : by)
+    if (n != alone) majority.push_back(t);
+  REQUIRE(create_eventually(m, "before").status == 201);
+
+  std::vector<std::string> others;
+  for (auto* t : majority) {
+    t->n->test_cut_traffic({alone});
+    others.push_back(t->name);
+  }
+  m.n->test_cut_traffic(others);
+  // The minority: refused, never applied (once it sees itself alone; before
+  // that a write may wait for an owner that no longer answers: unknown).
+  reply minority;
+  REQUIRE_MESSAGE(eventually([&] {
+    minority = create(m, "minority");
+    return minority.status == 503 && minority.outcome() == "not applied";
+  }, 15s), minority.body, "\n", story(c));
+  // The majority goes on (with a new owner if the owner was cut off).
+  std::vector<std::string> acked;
+  auto r = create_eventually(*majority[0], "majority-0");
+  REQUIRE_MESSAGE(r.status == 201, r.body, "\n", story(c));
+  acked.push_back("majority-0");
+  for (int i = 1; i < 20; ++i) {
+    r = create(*majority[i % 2], cat("majority-", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("majority-", i));
+  }
+  if (alone == "n1") CHECK(b.logged("this node orders the writes now (epoch"));  // n2 took over
+  // More refusals on the minority side while it stays cut off.
+  std::vector<std::string> refused;
+  for (int i = 0; i < 5; ++i) {
+    auto x = create(m, cat("refused-", i));
+    CHECK(x.status == 503);
+    if (x.outcome() == "not applied") refused.push_back(cat("refused-", i));
+  }
+  CHECK(refused.size() == 5);
+
+  // Heal: the lone node rejoins, catches up, and every node ends identical.
+  for (auto& [n, t] : by) t->n->test_cut_traffic({});
+  REQUIRE_MESSAGE(eventually([&] {
+    return m.members() == 3 && db_status(*majority[0], alone) == "ONLINE" && db_status(m, majority[0]->name) == "ONLINE";
+  }, 30s), story(c));
+  r = create_eventually(m, "healed");
+  REQUIRE_MESSAGE(r.status == 201, r.body, "\n", story(c));
+  REQUIRE(eventually([&] { return read(*majority[0], rid_of(r)).status == 200; }, 15s));
+  a.n->stop();
+  b.n->stop();
+  d.n->stop();
+  auto ca = content(a), cb = content(b), cd = content(d);
+  CHECK(ca == cb);
+  CHECK(cb == cd);
+  for (auto& k : acked) CHECK_MESSAGE(ca.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
+  for (auto& k : refused) CHECK_MESSAGE(ca.find(cat("\"", k, "\"")) == std::string::npos, k, " was refused and is visible");
+  CHECK(ca.find("\"minority\"") == std::string::npos);
+  CHECK(ca.find("\"healed\"") != std::string::npos);
+}
+
+TEST_CASE("replication: a 2+1 split: the minority refuses writes, the majority goes on, the cluster converges after the heal") {
+  split(28820, "n3");
+}
+
+TEST_CASE("replication: a 2+1 split with the owner alone: it refuses, the others take over, it rejoins and catches up") {
+  split(28880, "n1");
+}
