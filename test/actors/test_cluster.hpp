@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -59,6 +60,9 @@ struct test_cluster {
   uint64_t disk_limit_next = 0;                   // ditto: its disk "fills" after this many bytes
   std::optional<quorum> write_quorum;             // every node's default writeQuorum (unset: as shipped)
   std::chrono::milliseconds write_timeout{5000};  // every node's replication write timeout
+  // Applied to every node's options last, just before it starts (benchmarks set
+  // dserver's HTTP threads and the shipped heartbeats here).
+  std::function<void(node_options&)> tune;
   std::vector<std::unique_ptr<test_node>> nodes;
 
   explicit test_cluster(uint16_t base_port) : base(base_port) {}
@@ -108,6 +112,7 @@ struct test_cluster {
     no.test_corrupt_deploy_chunk = std::exchange(corrupt_next_deploy, -1);
     no.test_deploy_chunk_delay = std::exchange(chunk_delay_next, 0ms);
     no.test_deploy_disk_limit = std::exchange(disk_limit_next, 0);
+    if (tune) tune(no);
     t.n = std::make_unique<node>(std::move(no));
     auto st = t.n->start();
     REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));

@@ -20,7 +20,7 @@
 #include "actors/database_actor.hpp"
 #include "actors/node.hpp"
 #include "actors/protocol.hpp"
-#include "test/http/test_client.hpp"
+#include "test/bench/http_load.hpp"
 #include "src/util/strings.hpp"
 #include "test/support/base64.hpp"
 #include "test/support/temp_dir.hpp"
@@ -29,76 +29,10 @@ using namespace troupe;
 using namespace std::chrono;
 namespace json = boost::json;
 
-namespace {
-
-
-// A document of about 1 KiB, realistic text rather than random bytes.
-std::string doc_fields(int i) {
-  std::string text;
-  static const char* words[] = {"song", "artist", "concert", "setlist", "encore", "tour", "venue", "tape"};
-  std::mt19937 rng(static_cast<uint32_t>(i));
-  while (text.size() < 900) {
-    text += words[rng() % 8];
-    text += ' ';
-  }
-  return cat(R"({"@class":"V","n":)", i, R"(,"name":"doc)", i, R"(","text":")", text, R"("})");
-}
-
-struct stats {
-  std::vector<double> lat_ms;
-  double seconds = 0;
-};
-
-void print(const std::string& workload, const stats& s) {
-  auto l = s.lat_ms;
-  std::sort(l.begin(), l.end());
-  auto pct = [&](double p) { return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))]; };
-  std::printf("troupe %s throughput %.0f ops/s\n", workload.c_str(), l.size() / s.seconds);
-  std::printf("troupe %s p50 %.3f ms\n", workload.c_str(), pct(0.50));
-  std::printf("troupe %s p99 %.3f ms\n", workload.c_str(), pct(0.99));
-  std::fflush(stdout);
-}
-
-// Runs `per_client` requests on each of `clients` keep-alive connections.
-// `make` builds request i of client c; `check` validates the response.
-template <class Make, class Check>
-stats run_http(uint16_t port, int clients, int per_client, Make make, Check check) {
-  stats out;
-  std::vector<std::vector<double>> lat(static_cast<size_t>(clients));
-  std::atomic<int> failures{0};
-  auto t0 = steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      test::test_client cl(port);
-      if (!cl.connected()) {
-        failures += per_client;
-        return;
-      }
-      for (int i = 0; i < per_client; ++i) {
-        auto req = make(c, i);
-        auto s = steady_clock::now();
-        if (!cl.send(req)) {
-          ++failures;
-          return;
-        }
-        auto r = cl.read_response(seconds(30));
-        if (!r || !check(c, i, *r)) {
-          ++failures;
-          continue;
-        }
-        lat[static_cast<size_t>(c)].push_back(duration<double, std::milli>(steady_clock::now() - s).count());
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  out.seconds = duration<double>(steady_clock::now() - t0).count();
-  for (auto& v : lat) out.lat_ms.insert(out.lat_ms.end(), v.begin(), v.end());
-  if (failures > 0) std::fprintf(stderr, "bench: %d failed requests\n", failures.load());
-  return out;
-}
-
-}  // namespace
+using bench::doc_fields;
+using bench::print;
+using bench::run_http;
+using bench::stats;
 
 int main() {
   int docs = 4000;
@@ -138,7 +72,7 @@ int main() {
       std::vector<std::vector<std::string>> rids(static_cast<size_t>(clients));
       int per = docs / clients;
       auto create = run_http(
-          port, clients, per,
+          {port}, clients, {per},
           [&](int c, int i) { return test::make_request("POST", "/document/bench", doc_fields(c * per + i), auth); },
           [&](int c, int, const test::raw_response& r) {
             if (r.status != 201) return false;
@@ -150,7 +84,7 @@ int main() {
           });
       print(cat("http_create_c", clients), create);
       auto read = run_http(
-          port, clients, per,
+          {port}, clients, {per},
           [&](int c, int i) {
             auto& mine = rids[static_cast<size_t>(c)];
             auto& rid = mine[static_cast<size_t>(i) % mine.size()];

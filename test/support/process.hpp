@@ -35,6 +35,9 @@ class child_process {
   // child closes its output, or `timeout` passes. True if found.
   bool wait_for_output(std::string_view needle, std::chrono::milliseconds timeout, size_t from = 0);
   const std::string& output() const { return out_; }
+  // Reads the output that is waiting, without waiting: a caller busy elsewhere
+  // calls it now and then so that the child never blocks on a full pipe.
+  void drain() { pump(std::chrono::milliseconds(0)); }
 
   void write_input(std::string_view s);
   void close_input();
