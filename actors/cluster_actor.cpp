@@ -931,18 +931,18 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (!h) return make_troupe_error(errc::not_member, cat("no connection to ", to));
         return ask_for<replication::tail_msg>(self, *h, relay_timeout, tail_atom::value, db, epoch);
       },
-      [self](fwd_atom, const std::string& db, op_list& ops) -> caf::result<fwd_reply> {
+      [self](fwd_atom, const std::string& db, op_lists& ops) -> caf::result<fwd_replies> {
         auto& st = self->state;
-        if (sending_member(self) == nullptr) return self->make_response_promise<fwd_reply>();
+        if (sending_member(self) == nullptr) return self->make_response_promise<fwd_replies>();
         auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
         if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        return ask_for<fwd_reply>(self, entry->writer, relay_timeout, fwd_atom::value, std::move(ops));
+        return ask_for<fwd_replies>(self, entry->writer, relay_timeout, fwd_atom::value, std::move(ops));
       },
-      [self](fwd_atom, const std::string& to, const std::string& db, op_list& ops) -> caf::result<fwd_reply> {
+      [self](fwd_atom, const std::string& to, const std::string& db, op_lists& ops) -> caf::result<fwd_replies> {
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         auto h = reachable(self, to);
         if (!h) return make_troupe_error(errc::not_member, cat("no connection to the owner ", to));
-        return ask_for<fwd_reply>(self, *h, relay_timeout, fwd_atom::value, db, std::move(ops));
+        return ask_for<fwd_replies>(self, *h, relay_timeout, fwd_atom::value, db, std::move(ops));
       },
       [self](repl_atom, repl_envelope& env) {
         auto& st = self->state;

@@ -18,13 +18,25 @@ constexpr const char* component = "ODistributedDatabase";
 
 int64_t now_ms() { return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count(); }
 
+// Writes another node forwarded in one message: answered together when the
+// last of them ends.
+struct fwd_batch {
+  caf::typed_response_promise<fwd_replies> promise;
+  fwd_replies replies;
+  size_t left = 0;
+  void one() {
+    if (--left == 0) promise.deliver(std::move(replies));
+  }
+};
+
 // A client's write until it is answered: a local one (REST, console) or one
-// another node forwarded to this owner.
+// another node forwarded to this owner (slot `slot` of `batch`).
 struct client_write {
   op_list ops;
   int64_t deadline_ms = 0;
   std::optional<caf::typed_response_promise<op_results>> local;
-  std::optional<caf::typed_response_promise<fwd_reply>> forwarded;
+  std::shared_ptr<fwd_batch> batch;
+  size_t slot = 0;
 };
 
 // A forwarded write the owner acknowledged, answered once this node holds it.
@@ -59,6 +71,7 @@ struct database_state {
   bool continuing = false;
   std::vector<client_write> queued;  // not ordered yet
   size_t queued_ops = 0;
+  std::vector<client_write> forwarding;  // to send to the owner at the next flush
   bool flush_scheduled = false;
   std::map<uint64_t, client_write> waiting;  // ordered, waiting for the quorum, by seq
   std::map<uint64_t, ryw_wait> ryw;          // by seq
@@ -83,9 +96,12 @@ caf::error unavailable(const database_state& st, const std::vector<std::string>&
                                ",\"outcome\":", applied_nowhere ? "\"not applied\"" : "\"unknown\"", "}"));
 }
 
-void fail(client_write& w, const caf::error& e) {
+void fail(self_ptr self, client_write& w, const caf::error& e) {
   if (w.local) w.local->deliver(e);
-  if (w.forwarded) w.forwarded->deliver(e);
+  if (w.batch) {
+    w.batch->replies[w.slot].error = error_text(self->system(), e);
+    w.batch->one();
+  }
 }
 
 // Refuses a write that was never ordered: it is visible nowhere, ever.
@@ -93,7 +109,7 @@ void refuse(self_ptr self, client_write& w, const std::string& why) {
   auto& st = self->state;
   ++st.refused;
   std::vector<std::string> answered = st.r ? st.r->online : std::vector<std::string>{};
-  fail(w, unavailable(st, answered, true, why));
+  fail(self, w, unavailable(st, answered, true, why));
 }
 
 // Who holds `seq` as far as the owner knows (itself included).
@@ -114,11 +130,14 @@ void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
     auto& w = it->second;
     if (o.committed) {
       ++st.acknowledged;
+      if (w.batch) {
+        w.batch->replies[w.slot] = fwd_reply{o.seq, o.results, {}};
+        w.batch->one();
+      }
       if (w.local) w.local->deliver(std::move(o.results));
-      if (w.forwarded) w.forwarded->deliver(fwd_reply{o.seq, std::move(o.results)});
     } else {
       ++st.unknown;
-      fail(w, unavailable(st, holders(st, o.seq), false,
+      fail(self, w, unavailable(st, holders(st, o.seq), false,
                           cat("Quorum ", st.owner ? st.owner->write_quorum() : 0, " not reached for the write: ",
                               o.why, "; it was discarded here, but a server that holds it may still apply it")));
     }
@@ -148,7 +167,7 @@ void abandon_waiting(self_ptr self, const std::string& why) {
   auto& st = self->state;
   for (auto& [seq, w] : st.waiting) {
     ++st.unknown;
-    fail(w, unavailable(st, {st.opts.node_name}, false, why));
+    fail(self, w, unavailable(st, {st.opts.node_name}, false, why));
   }
   st.waiting.clear();
 }
@@ -183,7 +202,7 @@ void route_queued(self_ptr self) {
   st.queued.clear();
   st.queued_ops = 0;
   for (auto& w : q) {
-    if (w.forwarded)
+    if (w.batch)
       refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name, " any more"));
     else
       forward(self, std::move(w));
@@ -352,40 +371,64 @@ void on_role(self_ptr self, role r) {
   if (!st.takeover) start_takeover(self);
 }
 
+// A write for the owner: sent with every other one waiting, at the next flush.
 void forward(self_ptr self, client_write w) {
   auto& st = self->state;
+  st.forwarding.push_back(std::move(w));
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+// Sends every write waiting for the owner in one message.
+void send_forwards(self_ptr self) {
+  auto& st = self->state;
+  if (st.forwarding.empty() || !st.r) return;
   auto owner = st.r->owner();
   auto timeout = st.opts.write_timeout + seconds(1);
-  auto promise = std::move(*w.local);
-  self->request(st.cluster, timeout, fwd_atom::value, owner, st.opts.name, std::move(w.ops))
+  op_lists writes;
+  std::vector<caf::typed_response_promise<op_results>> promises;
+  for (auto& w : st.forwarding) {
+    writes.push_back(std::move(w.ops));
+    promises.push_back(std::move(*w.local));
+  }
+  st.forwarding.clear();
+  self->request(st.cluster, timeout, fwd_atom::value, owner, st.opts.name, std::move(writes))
       .then(
-          [self, promise](fwd_reply& rep) mutable {
+          [self, promises](fwd_replies& reps) mutable {
             auto& st = self->state;
-            ++st.acknowledged;
-            if (st.opts.db->last_committed_seq() >= rep.seq) {
-              promise.deliver(std::move(rep.results));
-              return;
+            for (size_t i = 0; i < promises.size(); ++i) {
+              if (i >= reps.size()) {
+                promises[i].deliver(unavailable(st, {}, false, "the owner's answer lacks this write"));
+                continue;
+              }
+              auto& rep = reps[i];
+              if (!rep.error.empty()) {
+                promises[i].deliver(make_troupe_error(errc::unavailable, rep.error));
+                continue;
+              }
+              ++st.acknowledged;
+              if (st.opts.db->last_committed_seq() >= rep.seq)
+                promises[i].deliver(std::move(rep.results));
+              else
+                st.ryw[rep.seq] = ryw_wait{promises[i], std::move(rep.results), now_ms()};
             }
-            st.ryw[rep.seq] = ryw_wait{promise, std::move(rep.results), now_ms()};
           },
-          [self, promise, owner](caf::error& e) mutable {
+          [self, promises, owner](caf::error& e) mutable {
             auto& st = self->state;
-            if (troupe_code(e) == errc::unavailable) {
-              promise.deliver(e);
-              return;
+            // Not reachable or not there: it never reached an owner that could order it.
+            bool nowhere = troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found;
+            auto err = nowhere ? unavailable(st, st.r ? st.r->online : std::vector<std::string>{}, true,
+                                             cat("the owner ", owner, " cannot take the write: ",
+                                                 error_text(self->system(), e)))
+                               : unavailable(st, {}, false,
+                                             cat("the owner ", owner, " did not confirm the write: ",
+                                                 error_text(self->system(), e)));
+            for (auto& p : promises) {
+              ++(nowhere ? st.refused : st.unknown);
+              p.deliver(err);
             }
-            if (troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found) {
-              // It never reached an owner that could order it.
-              ++st.refused;
-              promise.deliver(unavailable(st, st.r ? st.r->online : std::vector<std::string>{}, true,
-                                          cat("the owner ", owner, " cannot take the write: ",
-                                              error_text(self->system(), e))));
-              return;
-            }
-            ++st.unknown;
-            promise.deliver(unavailable(st, {}, false,
-                                        cat("the owner ", owner, " did not confirm the write: ",
-                                            error_text(self->system(), e))));
           });
 }
 
@@ -400,7 +443,7 @@ void enqueue(self_ptr self, client_write w) {
     return refuse(self, w, cat("too many writes waiting for database ", st.opts.name));
   bool here = st.owner || st.takeover || !st.r || st.r->owner() == st.opts.node_name;
   if (!here) {
-    if (w.forwarded) return refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name));
+    if (w.batch) return refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name));
     return forward(self, std::move(w));
   }
   if (st.owner && st.queued_ops + w.ops.size() > max_batch_ops) flush(self);
@@ -413,6 +456,7 @@ void enqueue(self_ptr self, client_write w) {
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
+  send_forwards(self);
   if (!st.owner || st.queued.empty()) return;
   auto q = std::move(st.queued);
   st.queued.clear();
@@ -500,6 +544,8 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   // Every request held is answered before the actor goes.
   self->set_exit_handler([self](caf::exit_msg& m) {
     auto& st = self->state;
+    for (auto& w : st.forwarding) refuse(self, w, "the node is stopping");
+    st.forwarding.clear();
     flush(self);
     for (auto& w : st.queued) refuse(self, w, "the node is stopping");
     st.queued.clear();
@@ -535,14 +581,24 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         enqueue(self, std::move(w));
         return rp;
       },
-      [self](fwd_atom, op_list& ops) -> caf::result<fwd_reply> {
-        if (ops.empty() || ops.size() > max_batch_ops)
-          return make_troupe_error(errc::invalid_argument, cat("a forwarded write holds ", ops.size(), " operations"));
-        auto rp = self->make_response_promise<fwd_reply>();
-        client_write w;
-        w.ops = std::move(ops);
-        w.forwarded = rp;
-        enqueue(self, std::move(w));
+      [self](fwd_atom, op_lists& writes) -> caf::result<fwd_replies> {
+        if (writes.empty() || writes.size() > max_queued_writes)
+          return make_troupe_error(errc::invalid_argument, cat("a forward holds ", writes.size(), " writes"));
+        for (auto& ops : writes)
+          if (ops.empty() || ops.size() > max_batch_ops)
+            return make_troupe_error(errc::invalid_argument, cat("a forwarded write holds ", ops.size(), " operations"));
+        auto batch = std::make_shared<fwd_batch>();
+        batch->promise = self->make_response_promise<fwd_replies>();
+        batch->replies.resize(writes.size());
+        batch->left = writes.size();
+        auto rp = batch->promise;
+        for (size_t i = 0; i < writes.size(); ++i) {
+          client_write w;
+          w.ops = std::move(writes[i]);
+          w.batch = batch;
+          w.slot = i;
+          enqueue(self, std::move(w));
+        }
         return rp;
       },
       [self](role_atom, replication::role& r) {

@@ -235,16 +235,19 @@ typename Inspector::result_type inspect(Inspector& f, repl_envelope& x) {
   return f(caf::meta::type_name("troupe.repl_envelope"), x.db, x.from, x.is_append, x.append, x.ack);
 }
 
-// The owner's answer to a forwarded write: its seq (so the forwarding node
-// can wait until it holds the write itself: readYourWrites) and the results.
+// The owner's answer to one forwarded write: its seq (so the forwarding node
+// can wait until it holds the write itself: readYourWrites) and the results,
+// or the error (the errc::unavailable JSON) when it did not commit.
 struct fwd_reply {
   uint64_t seq = 0;
   std::vector<storage::op_result> results;
+  std::string error;  // empty: committed
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fwd_reply& x) {
-  return f(caf::meta::type_name("troupe.fwd_reply"), x.seq, x.results);
+  return f(caf::meta::type_name("troupe.fwd_reply"), x.seq, x.results, x.error);
 }
+using fwd_replies = std::vector<fwd_reply>;
 
 // --- console (actors/admin_actor.hpp) ---------------------------------------
 template <class Inspector>
@@ -281,6 +284,7 @@ using records = std::vector<storage::record>;
 using log_entries = std::vector<storage::log_entry>;
 using op_list = std::vector<storage::op>;
 using op_results = std::vector<storage::op_result>;
+using op_lists = std::vector<op_list>;  // several writes, forwarded to the owner as one message
 
 // --- actor interfaces --------------------------------------------------------
 
@@ -297,7 +301,8 @@ using server_actor = caf::typed_actor<                                  //
 // (actors/database_actor.hpp).
 //   (write_atom, op_list ops) -> op_results     a client's write (REST, console): ordered by the
 //                                               owner, acknowledged once writeQuorum nodes hold it
-//   (fwd_atom, op_list ops)   -> fwd_reply      another node's client write, forwarded to this owner
+//   (fwd_atom, op_lists ws)   -> fwd_replies    another node's client writes (all it had queued),
+//                                               forwarded to this owner; one reply per write
 //   (role_atom, role)                           cluster actor: servers, who is online, quorum
 //   (repl_atom, repl_envelope)                  an append or ack from a peer (relayed by cluster actors)
 //   (tail_atom, epoch)        -> tail_msg       a new owner's takeover: promise `epoch`, report the tail
@@ -307,7 +312,7 @@ using server_actor = caf::typed_actor<                                  //
 using database_actor = caf::typed_actor<                                //
     caf::replies_to<inspect_atom>::with<actor_summary>,                 //
     caf::replies_to<write_atom, op_list>::with<op_results>,             //
-    caf::replies_to<fwd_atom, op_list>::with<fwd_reply>,                //
+    caf::replies_to<fwd_atom, op_lists>::with<fwd_replies>,             //
     caf::reacts_to<role_atom, replication::role>,                       //
     caf::reacts_to<repl_atom, repl_envelope>,                           //
     caf::replies_to<tail_atom, uint64_t>::with<replication::tail_msg>,  //
@@ -375,7 +380,7 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (fetch_atom, db, after seq)                 -> fetch_msg      a member's entries after a seq (deploy
 //                                                                 catch-up, takeover)
 //   (tail_atom, db, epoch)                      -> tail_msg       a new owner -> a member: promise, tail
-//   (fwd_atom, db, ops)                         -> fwd_reply      a member -> the owner: a client's write
+//   (fwd_atom, db, writes)                      -> fwd_replies    a member -> the owner: clients' writes
 //   (repl_atom, repl_envelope)                                    a member's database actor -> ours
 //   (relay_atom, to, repl_envelope)                               local: send it to member `to`
 //   (fwd_atom|tail_atom|fetch_atom, to, db, ...)                  local: the same, relayed to member `to`
@@ -404,8 +409,8 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<fetch_atom, std::string, std::string, uint64_t>::with<replication::fetch_msg>,  //
     caf::replies_to<tail_atom, std::string, uint64_t>::with<replication::tail_msg>,             //
     caf::replies_to<tail_atom, std::string, std::string, uint64_t>::with<replication::tail_msg>,  //
-    caf::replies_to<fwd_atom, std::string, op_list>::with<fwd_reply>,                           //
-    caf::replies_to<fwd_atom, std::string, std::string, op_list>::with<fwd_reply>,              //
+    caf::replies_to<fwd_atom, std::string, op_lists>::with<fwd_replies>,                        //
+    caf::replies_to<fwd_atom, std::string, std::string, op_lists>::with<fwd_replies>,           //
     caf::reacts_to<repl_atom, repl_envelope>,                                                   //
     caf::reacts_to<relay_atom, std::string, repl_envelope>,                                     //
     caf::reacts_to<block_atom, std::vector<std::string>>,                                       //
