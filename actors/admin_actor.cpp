@@ -103,8 +103,9 @@ void gather_summaries(session_ptr self, std::function<void(actor_summaries&&)> d
                            "}")});
 }
 
-// The last LSN of `db` in a cluster actor's inspect detail ("databases":{db:{"lastLsn":n}}).
-std::optional<uint64_t> lsn_in(const std::string& detail_json, const std::string& db) {
+// A number about `db` in a cluster actor's inspect detail
+// ("databases":{db:{"lastLsn":n,"committedSeq":n}}).
+std::optional<uint64_t> db_figure(const std::string& detail_json, const std::string& db, const char* key) {
   boost::system::error_code ec;
   auto v = json::parse(detail_json, ec);
   if (ec || !v.is_object()) return std::nullopt;
@@ -112,7 +113,7 @@ std::optional<uint64_t> lsn_in(const std::string& detail_json, const std::string
   if (dbs == nullptr || !dbs->is_object()) return std::nullopt;
   auto* d = dbs->get_object().if_contains(db);
   if (d == nullptr || !d->is_object()) return std::nullopt;
-  auto* n = d->get_object().if_contains("lastLsn");
+  auto* n = d->get_object().if_contains(key);
   if (n == nullptr) return std::nullopt;
   if (n->is_uint64()) return n->get_uint64();
   if (n->is_int64() && n->get_int64() >= 0) return static_cast<uint64_t>(n->get_int64());
@@ -136,6 +137,7 @@ void replication(session_ptr self, const std::string& db, caf::typed_response_pr
   if (auto e = o.dbs->find(db)) {
     local.has_db = true;
     local.last_lsn = e->db->last_lsn();
+    local.committed_seq = e->db->last_committed_seq();
   }
   if (!o.cluster || snap.state.view.members.empty()) {
     g->rows.push_back(std::move(local));
@@ -152,7 +154,7 @@ void replication(session_ptr self, const std::string& db, caf::typed_response_pr
       continue;
     }
     size_t at = g->rows.size();
-    g->rows.push_back(replication_row{m.name, m.status, false, 0});
+    g->rows.push_back(replication_row{m.name, m.status, false, 0, 0});
     ++g->left;
     auto fail = [g, at, self](caf::error& e) {
       g->rows[at].status = cat("UNREACHABLE: ", error_text(self->system(), e));
@@ -170,9 +172,10 @@ void replication(session_ptr self, const std::string& db, caf::typed_response_pr
               self->request(h, self->state.opts->ask_timeout, inspect_atom::value)
                   .then(
                       [g, at, db](actor_summary& s) {
-                        if (auto lsn = lsn_in(s.detail_json, db)) {
+                        if (auto lsn = db_figure(s.detail_json, db, "lastLsn")) {
                           g->rows[at].has_db = true;
                           g->rows[at].last_lsn = *lsn;
+                          g->rows[at].committed_seq = db_figure(s.detail_json, db, "committedSeq").value_or(0);
                         }
                         g->one();
                       },

@@ -1031,7 +1031,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
                        std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
         for (auto& name : st.opts.dbs ? st.opts.dbs->names() : std::vector<std::string>{})
           if (auto e = st.opts.dbs->find(name))
-            dbs += cat(dbs.empty() ? "" : ",", json_quote(name), ":{\"lastLsn\":", e->db->last_lsn(), "}");
+            dbs += cat(dbs.empty() ? "" : ",", json_quote(name), ":{\"lastLsn\":", e->db->last_lsn(),
+                     ",\"committedSeq\":", e->db->last_committed_seq(), "}");
         std::vector<std::string> peers, suspected(st.suspected.begin(), st.suspected.end()), deploying;
         for (auto& [db, a] : st.deploying) deploying.push_back(cat(db, " from ", a.source));
         for (auto& [name, p] : st.peers) peers.push_back(name);

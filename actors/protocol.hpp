@@ -275,7 +275,7 @@ typename Inspector::result_type inspect(Inspector& f, db_info& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_row& x) {
-  return f(caf::meta::type_name("troupe.replication_row"), x.node, x.status, x.has_db, x.last_lsn);
+  return f(caf::meta::type_name("troupe.replication_row"), x.node, x.status, x.has_db, x.last_lsn, x.committed_seq);
 }
 using actor_summaries = std::vector<actor_summary>;
 using replication_rows = std::vector<replication_row>;

@@ -220,11 +220,20 @@ std::string render_deploys(const std::vector<deploy::progress>& xs, style st) {
 }
 
 std::string render_replication(const std::string& db, const std::vector<replication_row>& rows, style st) {
-  std::vector<std::vector<std::string>> cells;
+  uint64_t top = 0;
   for (auto& r : rows)
-    cells.push_back({r.node, r.status, r.has_db ? cat(r.last_lsn) : "(no such database)", "n/a"});
-  return cat("Replication of ", db, ":\n", render_table({"NODE", "STATUS", "LAST LSN", "LAG"}, cells, st),
-             "Lag: n/a, troupe does not replicate writes yet; the LSNs above are each node's own change log.\n");
+    if (r.has_db) top = std::max(top, r.committed_seq);
+  std::vector<std::vector<std::string>> cells;
+  for (auto& r : rows) {
+    if (!r.has_db) {
+      cells.push_back({r.node, r.status, "(no such database)", "-", "-"});
+      continue;
+    }
+    cells.push_back({r.node, r.status, cat(r.last_lsn), cat(r.committed_seq), cat(top - r.committed_seq)});
+  }
+  return cat("Replication of ", db, ":\n", render_table({"NODE", "STATUS", "LAST LSN", "SEQ", "LAG"}, cells, st),
+             "SEQ: the last write committed in the database's replication order; LAG: writes the node has yet to "
+             "commit, against the most advanced node. LSNs are each node's own change log.\n");
 }
 
 std::string render_cluster_status(const cluster_report& r) {

@@ -78,13 +78,14 @@ struct db_info {
   std::vector<storage::cluster_info> clusters;
 };
 
-// One node's position in one database's change log (the `replication` command).
-// There is no replication yet: the lag is unknown and never made up.
+// One node's position in one database (the `replication` command): its own
+// change log (LSN) and the replication order it has committed up to (seq).
 struct replication_row {
   std::string node;
   std::string status;     // the member's status, or "UNREACHABLE: <why>"
   bool has_db = false;    // the node holds the database
   uint64_t last_lsn = 0;  // valid when has_db
+  uint64_t committed_seq = 0;  // valid when has_db
 };
 
 }  // namespace troupe

@@ -190,11 +190,11 @@ TEST_CASE("console: a scripted session against a live 2-node cluster, through a 
   CHECK(has(out, "Distributed configuration of demo (version "));
   CHECK(has(out, "[\"<NEW_NODE>\", \"alpha\", \"beta\"]"));
   CHECK(has(out, "No deploys in flight.\n"));
-  // replication: both nodes' LSNs, honest about the lag
-  CHECK(has(out, "Replication of demo:\n"));
-  CHECK(has(out, "\nalpha  ONLINE  0         n/a\n"));
-  CHECK(has(out, "\nbeta   ONLINE  0         n/a\n"));
-  CHECK(has(out, "troupe does not replicate writes yet"));
+  // replication: each node's LSN, committed seq and lag (nothing written yet)
+  CHECK(has(out, "Replication of demo:\nNODE   STATUS  LAST LSN  SEQ  LAG\n"));
+  CHECK(has(out, "\nalpha  ONLINE  0         0    0\n"));
+  CHECK(has(out, "\nbeta   ONLINE  0         0    0\n"));
+  CHECK(has(out, "LAG: writes the node has yet to commit"));
   CHECK(has(out, "\"localName\": \"alpha\""));
   CHECK(has(out, "SERVERS\n"));
   CHECK(has(out, "DATABASES\n"));
@@ -225,7 +225,10 @@ TEST_CASE("console: a scripted session against a live 2-node cluster, through a 
   CHECK_MESSAGE(r.code == 0, r.out);
   CHECK(has(r.out, "beta (*)  ONLINE"));
   CHECK(has(r.out, "\nalpha     ONLINE"));
-  CHECK(has(r.out, "\nalpha  ONLINE  4         n/a\n"));  // alpha's writes above: 4 changes
+  // alpha's writes above: 5 in the replication order (the refused update too),
+  // 4 changes; beta received them (the session asks after they were answered).
+  CHECK(has(r.out, "\nalpha  ONLINE  4         5    0\n"));
+  CHECK(has(r.out, "\nbeta   ONLINE  4         5    0\n"));
   CHECK_FALSE(has(r.out, "MAILBOX"));  // nothing after exit
 
   // Bad credentials: a clear error, a line on the node, and nothing shown after.

@@ -69,7 +69,7 @@ TEST_CASE("console render: members with addresses, databases and heartbeat ages;
   CHECK(has(render_cluster_status(r), "\"localName\": \"alpha\""));
 }
 
-TEST_CASE("console render: deploys with a progress bar, rate and time left; replication says the lag is n/a") {
+TEST_CASE("console render: deploys with a progress bar, rate and time left; replication with each node's lag") {
   CHECK(render_deploys({}) == "No deploys in flight.\n");
   deploy::progress p;
   p.db = "GratefulDeadConcerts";
@@ -84,8 +84,10 @@ TEST_CASE("console render: deploys with a progress bar, rate and time left; repl
   CHECK(has(d, "[##########..........] 50%"));
   CHECK(has(d, "50.0 MB/s"));
   CHECK(has(d, "1s"));
-  auto rep = render_replication("demo", {replication_row{"a", "ONLINE", true, 12}, replication_row{"b", "UNREACHABLE: x", false, 0}});
-  CHECK(has(rep, "a     ONLINE          12"));
-  CHECK(has(rep, "(no such database)"));
-  CHECK(has(rep, "n/a"));
+  auto rep = render_replication("demo", {replication_row{"a", "ONLINE", true, 12, 40}, replication_row{"c", "ONLINE", true, 9, 37},
+                                         replication_row{"b", "UNREACHABLE: x", false, 0, 0}});
+  CHECK(has(rep, "NODE  STATUS          LAST LSN            SEQ  LAG\n"));
+  CHECK(has(rep, "a     ONLINE          12                  40   0\n"));
+  CHECK(has(rep, "c     ONLINE          9                   37   3\n"));  // 3 writes behind a
+  CHECK(has(rep, "b     UNREACHABLE: x  (no such database)  -    -\n"));
 }
