@@ -439,7 +439,7 @@ void enqueue(self_ptr self, client_write w) {
     return refuse(self, w,
                   cat("Quorum ", st.r->write_quorum, " not reached for database ", st.opts.name, ": ",
                       st.r->online.size(), " of its ", st.r->servers.size(), " servers are online"));
-  if (st.queued.size() >= max_queued_writes)
+  if (st.queued.size() >= max_queued_writes || st.forwarding.size() >= max_queued_writes)
     return refuse(self, w, cat("too many writes waiting for database ", st.opts.name));
   bool here = st.owner || st.takeover || !st.r || st.r->owner() == st.opts.node_name;
   if (!here) {
