@@ -78,6 +78,7 @@ struct database_state {
   bool commit_dirty = false;
   bool notify_scheduled = false;
   uint64_t acknowledged = 0, refused = 0, unknown = 0;
+  std::map<std::string, int64_t> behind_logged;  // replicas behind the log: when we last said so
 };
 
 using self_ptr = database_actor::stateful_pointer<database_state>;
@@ -519,7 +520,21 @@ void on_envelope(self_ptr self, repl_envelope& env) {
   }
   std::optional<replication::append_msg> resend;
   auto outs = st.owner->on_ack(env.from, env.ack, &resend);
-  if (resend) send_append(self, env.from, *resend);
+  if (resend) {
+    // Behind even the replication log on disk: resending cannot help. Say so
+    // (once a minute per replica); a full deploy is the remedy (not automatic yet).
+    if (!resend->entries.empty() && resend->entries.front().seq > env.ack.held_seq + 1 &&
+        resend->prev_seq < env.ack.held_seq + 1 && resend->prev_seq == 0) {
+      auto& last = st.behind_logged[env.from];
+      if (now_ms() - last > 60'000) {
+        last = now_ms();
+        st.opts.log->error(component, cat("database ", st.opts.name, ": ", env.from, " is behind the replication log (it holds seq ",
+                                          env.ack.held_seq, ", the log starts at ", resend->entries.front().seq,
+                                          "): it needs a full deploy, which is not automatic yet"));
+      }
+    }
+    send_append(self, env.from, *resend);
+  }
   deliver(self, outs);
 }
 

@@ -269,6 +269,12 @@ ack_msg replica::on_append(const append_msg& m) {
   if (m.msg <= last_msg_) return ack_msg{epoch_, true, db_.last_committed_seq()};
   last_msg_ = m.msg;
   auto fail = [&] { return ack_msg{epoch_, false, held()}; };
+  // Our committed entries are the owner's too, so an append that starts
+  // before our commit point and skips past it comes from a log that no longer
+  // reaches back to us (trimmed): taking it would commit its entries over a
+  // hole. Refuse; only a full copy can help (the owner reports it).
+  if (auto c = db_.last_committed_seq(); m.prev_seq < c && !m.entries.empty() && m.entries.front().seq > c)
+    return fail();
   // Drop what the append contradicts (see the header): each such entry and
   // every staged entry after it (staged in order after it, so just as stale).
   std::optional<uint64_t> drop_from;

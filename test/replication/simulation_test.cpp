@@ -371,3 +371,33 @@ TEST_CASE("replication simulation: acknowledged writes everywhere, failed ones n
     }
   }
 }
+
+TEST_CASE("replication core: a replica refuses an append that skips past its commit point (a trimmed log)") {
+  test::temp_dir dir;
+  auto db = storage::database::open(dir.path() / "r", {true, false});
+  REQUIRE(db.ok());
+  auto entry = [](uint64_t seq) {
+    storage::op o;
+    o.k = storage::op::kind::create;
+    o.class_name = "V";
+    o.fields = cat(R"({"n":)", seq, "}");
+    return storage::staged_entry{seq, 256, {o}};
+  };
+  replication::replica r(**db);
+  replication::append_msg m{256, 1, 0, 0, {}, 10, true};
+  for (uint64_t s = 1; s <= 10; ++s) m.entries.push_back(entry(s));
+  auto a = r.on_append(m);
+  REQUIRE(a.ok);
+  REQUIRE((*db)->last_committed_seq() == 10);
+  // The owner's log now starts at 50: nothing anchors seqs 11-49.
+  replication::append_msg gap{256, 2, 0, 0, {entry(50), entry(51)}, 51, false};
+  a = r.on_append(gap);
+  CHECK_FALSE(a.ok);
+  CHECK(a.held_seq == 10);
+  CHECK((*db)->last_committed_seq() == 10);
+  CHECK((*db)->last_staged_seq() == 0);
+  // An append anchored on what it holds is taken as before.
+  replication::append_msg next{256, 3, 10, 256, {entry(11)}, 11, true};
+  CHECK(r.on_append(next).ok);
+  CHECK((*db)->last_committed_seq() == 11);
+}
