@@ -162,6 +162,16 @@ void publish_directory(self_ptr self) {
   snap.local_node_id = st.me.node_id;
   snap.state.view = st.view;
   for (auto& [db, cfg] : st.configs) snap.state.configs.push_back(db_config_msg{db, to_json(cfg), cfg.version, ""});
+  // Read quorums for the REST layer, resolved against each database's servers.
+  std::map<std::string, uint32_t> rq;
+  for (auto& [db, cfg] : st.configs) {
+    auto r = replication::role_of(db, cfg, st.view, st.suspected, st.me.name);
+    auto& star = cfg.effective("*");
+    int n = static_cast<int>(r.servers.size());
+    int q = star.read_quorum ? star.read_quorum->resolve(n) : 1;
+    rq[db] = static_cast<uint32_t>(std::clamp(q, 1, std::max(n, 1)));
+  }
+  st.directory->set_read_quorums(std::move(rq));
   st.directory->set(std::move(snap));
 }
 
@@ -751,6 +761,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.view.members = {st.me};
         st.view.version = 1;
         st.initialised = true;
+        st.directory->set_actor(self->address());
         load_local_configs(self);
         repartition(self);
         self->send(self, tick_atom::value);
@@ -954,6 +965,96 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       [self](relay_atom, const std::string& to, repl_envelope& env) {
         if (!from_self(self)) return;
         if (auto h = reachable(self, to)) self->send(*h, repl_atom::value, std::move(env));
+      },
+      [self](read_atom, const std::string& db, const storage::rid& id) -> caf::result<read_reply> {
+        auto& st = self->state;
+        if (sending_member(self) == nullptr && !from_self(self)) return self->make_response_promise<read_reply>();
+        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
+        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
+        // One point read (the REST layer reads on its own threads the same way).
+        read_reply r{st.me.name, false, {}, entry->db->last_committed_seq()};
+        if (auto rec = entry->db->find(id)) {
+          r.found = true;
+          r.rec = std::move(*rec);
+        }
+        return r;
+      },
+      [self](read_atom, const std::string& db, const storage::rid& id, uint32_t quorum) -> caf::result<read_reply> {
+        auto& st = self->state;
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
+        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
+        auto cfg = st.configs.find(db);
+        auto role = replication::role_of(db, cfg != st.configs.end() ? cfg->second : st.opts.default_db, st.view,
+                                         st.suspected, st.me.name);
+        std::vector<std::string> others;
+        for (auto& n : role.online)
+          if (n != st.me.name && reachable(self, n)) others.push_back(n);
+        read_reply mine{st.me.name, false, {}, entry->db->last_committed_seq()};
+        if (auto rec = entry->db->find(id)) {
+          mine.found = true;
+          mine.rec = std::move(*rec);
+        }
+        auto refuse = [&](const std::vector<std::string>& answered) {
+          std::vector<std::string> missing;
+          for (auto& s : role.servers)
+            if (std::find(answered.begin(), answered.end(), s) == answered.end()) missing.push_back(s);
+          return make_troupe_error(errc::unavailable,
+                                   cat("{\"content\":", json_quote(cat("Read quorum ", quorum, " not reached for database ", db)),
+                                       ",\"quorum\":", quorum, ",\"answered\":", json_list(answered),
+                                       ",\"missing\":", json_list(missing), "}"));
+        };
+        if (quorum <= 1) return mine;
+        if (others.size() + 1 < quorum) {
+          std::vector<std::string> answered{st.me.name};
+          return refuse(answered);
+        }
+        // Ask every other online server; answer with the newest once `quorum`
+        // copies (ours included) are in.
+        struct gather {
+          caf::typed_response_promise<read_reply> rp;
+          read_reply best;
+          std::vector<std::string> answered;
+          size_t need = 0, left = 0;
+          bool done = false;
+          void take(read_reply r) {
+            answered.push_back(r.node);
+            if (r.committed_seq > best.committed_seq) best = std::move(r);
+          }
+        };
+        auto g = std::make_shared<gather>();
+        g->rp = self->make_response_promise<read_reply>();
+        g->best = mine;
+        g->answered = {st.me.name};
+        g->need = quorum;
+        g->left = others.size();
+        auto result = g->rp;
+        for (auto& n : others) {
+          self->request(*reachable(self, n), std::chrono::seconds(2), read_atom::value, db, id)
+              .then(
+                  [g](read_reply& r) {
+                    --g->left;
+                    if (g->done) return;
+                    g->take(std::move(r));
+                    if (g->answered.size() >= g->need) {
+                      g->done = true;
+                      g->rp.deliver(g->best);
+                    }
+                  },
+                  [g, db, quorum, servers = role.servers](caf::error&) {
+                    --g->left;
+                    if (g->done || g->left > 0) return;
+                    g->done = true;
+                    std::vector<std::string> missing;
+                    for (auto& x : servers)
+                      if (std::find(g->answered.begin(), g->answered.end(), x) == g->answered.end()) missing.push_back(x);
+                    g->rp.deliver(make_troupe_error(
+                        errc::unavailable, cat("{\"content\":", json_quote(cat("Read quorum ", quorum, " not reached for database ", db)),
+                                               ",\"quorum\":", quorum, ",\"answered\":", json_list(g->answered),
+                                               ",\"missing\":", json_list(missing), "}")));
+                  });
+        }
+        return result;
       },
       [self](block_atom, const std::vector<std::string>& names) {
         if (!from_self(self)) return;

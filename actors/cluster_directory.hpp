@@ -2,6 +2,7 @@
 // (the REST layer's GET /distributed/* read it without asking an actor).
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -29,6 +30,25 @@ class cluster_directory {
     s.partitions = std::move(snap_.partitions);
     snap_ = std::move(s);
   }
+  // Each database's read quorum, resolved against its servers (1 when unknown).
+  uint32_t read_quorum(const std::string& db) const {
+    std::lock_guard<std::mutex> g(mtx_);
+    auto i = read_quorums_.find(db);
+    return i == read_quorums_.end() ? 1 : i->second;
+  }
+  void set_read_quorums(std::map<std::string, uint32_t> q) {
+    std::lock_guard<std::mutex> g(mtx_);
+    read_quorums_ = std::move(q);
+  }
+  // The cluster actor (weak: the directory outlives it).
+  caf::actor_addr actor() const {
+    std::lock_guard<std::mutex> g(mtx_);
+    return actor_;
+  }
+  void set_actor(caf::actor_addr a) {
+    std::lock_guard<std::mutex> g(mtx_);
+    actor_ = std::move(a);
+  }
   // The partition-table actor's part.
   void set_partitions(std::vector<partition_entry> p) {
     std::lock_guard<std::mutex> g(mtx_);
@@ -38,6 +58,8 @@ class cluster_directory {
  private:
   mutable std::mutex mtx_;
   cluster_snapshot snap_;
+  std::map<std::string, uint32_t> read_quorums_;
+  caf::actor_addr actor_;
 };
 
 }  // namespace troupe

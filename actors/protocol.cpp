@@ -69,6 +69,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fwd_reply>("troupe.fwd_reply");
   cfg.add_message_type<fwd_replies>("troupe.fwd_replies");
   cfg.add_message_type<op_lists>("troupe.op_lists");
+  cfg.add_message_type<read_reply>("troupe.read_reply");
   cfg.add_message_type<deploy::chunk>("troupe.deploy_chunk");
   cfg.add_message_type<deploy::manifest>("troupe.deploy_manifest");
   cfg.add_message_type<deploy::progress>("troupe.deploy_progress");

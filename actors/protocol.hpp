@@ -63,6 +63,7 @@ using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using block_atom = caf::atom_constant<caf::atom("block")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -249,6 +250,20 @@ typename Inspector::result_type inspect(Inspector& f, fwd_reply& x) {
 }
 using fwd_replies = std::vector<fwd_reply>;
 
+// One server's copy of a record, for a read with readQuorum > 1: the answer of
+// the server with the highest committed seq is the newest (every server holds
+// a prefix of the same order).
+struct read_reply {
+  std::string node;
+  bool found = false;
+  storage::record rec;
+  uint64_t committed_seq = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_reply& x) {
+  return f(caf::meta::type_name("troupe.read_reply"), x.node, x.found, x.rec, x.committed_seq);
+}
+
 // --- console (actors/admin_actor.hpp) ---------------------------------------
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_summary& x) {
@@ -384,6 +399,8 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (repl_atom, repl_envelope)                                    a member's database actor -> ours
 //   (relay_atom, to, repl_envelope)                               local: send it to member `to`
 //   (fwd_atom|tail_atom|fetch_atom, to, db, ...)                  local: the same, relayed to member `to`
+//   (read_atom, db, rid)                        -> read_reply     a member's copy of a record
+//   (read_atom, db, rid, quorum)                -> read_reply     local: the newest of `quorum` servers' copies
 //   (block_atom, names)                                           local test seam: drop all traffic from
 //                                                                 and to these members (a network split)
 //   (deployed_atom, db)                                           local: a deploy installed db
@@ -414,6 +431,8 @@ using cluster_actor = caf::typed_actor<                                         
     caf::reacts_to<repl_atom, repl_envelope>,                                                   //
     caf::reacts_to<relay_atom, std::string, repl_envelope>,                                     //
     caf::reacts_to<block_atom, std::vector<std::string>>,                                       //
+    caf::replies_to<read_atom, std::string, storage::rid>::with<read_reply>,                    //
+    caf::replies_to<read_atom, std::string, storage::rid, uint32_t>::with<read_reply>,          //
     caf::reacts_to<deployed_atom, std::string>,                                                 //
     caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //

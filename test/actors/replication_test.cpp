@@ -222,6 +222,38 @@ TEST_CASE("replication: the owner is killed; the next server takes over and no a
   for (auto& k : acked) CHECK_MESSAGE(cb.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
 }
 
+TEST_CASE("replication: readQuorum all reads the newest of every server's copy, and refuses without them") {
+  test_cluster c(28940);
+  c.read_quorum = quorum{quorum::kind::all, 0};
+  auto& a = c.add("n1");
+  auto& b = c.add("n2", false);
+  auto& d = c.add("n3", false);
+  start_three(c, a, b, d);
+  auto r = create_eventually(b, "read-me");
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto rid = rid_of(r);
+  for (auto* t : {&a, &b, &d}) {
+    auto got = read(*t, rid);
+    CHECK_MESSAGE(got.status == 200, t->name, ": ", got.body);
+    CHECK(got.body.find("read-me") != std::string::npos);
+  }
+  auto upd = call(d, "PUT", "/document/demo/" + rid.substr(1), R"({"@version":1,"k":"read-me-2"})");
+  REQUIRE_MESSAGE(upd.status == 200, upd.body);
+  CHECK(read(a, rid).body.find("read-me-2") != std::string::npos);  // the newest copy, wherever it is
+  CHECK(call(a, "HEAD", "/document/demo/" + rid.substr(1)).status == 204);
+  CHECK(read(a, "#9:99999").status == 404);
+  // With n3 gone, "all" cannot be reached: 503 naming the quorum and who is missing.
+  d.n->kill();
+  reply x;
+  REQUIRE(eventually([&] {
+    x = read(a, rid);
+    return x.status == 503;
+  }));
+  auto js = x.js().as_object();
+  CHECK(js.at("quorum").as_int64() == 3);
+  CHECK(json::serialize(js.at("missing")).find("n3") != std::string::npos);
+}
+
 // A 2+1 split made by cutting the traffic between the sides (no process
 // dies): `alone` is cut off from the two others.
 void split(uint16_t base, const std::string& alone) {

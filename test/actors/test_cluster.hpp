@@ -59,6 +59,7 @@ struct test_cluster {
   std::chrono::milliseconds chunk_delay_next{0};  // ditto: its outgoing deploys pause per chunk
   uint64_t disk_limit_next = 0;                   // ditto: its disk "fills" after this many bytes
   std::optional<quorum> write_quorum;             // every node's default writeQuorum (unset: as shipped)
+  std::optional<quorum> read_quorum;              // every node's default readQuorum (unset: as shipped)
   std::chrono::milliseconds write_timeout{5000};  // every node's replication write timeout
   // Applied to every node's options last, just before it starts (benchmarks set
   // dserver's HTTP threads and the shipped heartbeats here).
@@ -102,9 +103,11 @@ struct test_cluster {
       std::lock_guard<std::mutex> g(t.mtx);
       t.lines.emplace_back(r);
     });
-    if (write_quorum)
-      for (auto& [name_, cc] : s->default_db.clusters)
-        if (name_ == "*") cc.write_quorum = *write_quorum;
+    for (auto& [name_, cc] : s->default_db.clusters) {
+      if (name_ != "*") continue;
+      if (write_quorum) cc.write_quorum = *write_quorum;
+      if (read_quorum) cc.read_quorum = *read_quorum;
+    }
     node_options no{*s, &t.log, 2};
     no.write_timeout = write_timeout;
     no.create_demo = false;
