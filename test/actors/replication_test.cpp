@@ -222,6 +222,56 @@ TEST_CASE("replication: the owner is killed; the next server takes over and no a
   for (auto& k : acked) CHECK_MESSAGE(cb.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
 }
 
+TEST_CASE("replication: all three stop; whichever restarts first, no acknowledged write is lost") {
+  test_cluster c(29160);
+  auto& a = c.add("n1");
+  auto& b = c.add("n2", false);
+  auto& d = c.add("n3", false);
+  start_three(c, a, b, d);
+  std::vector<std::string> acked;
+  for (int i = 0; i < 30; ++i) {
+    auto* t = i % 3 == 0 ? &a : i % 3 == 1 ? &b : &d;
+    auto r = i == 0 ? create_eventually(*t, cat("w", i)) : create(*t, cat("w", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("w", i));
+  }
+  // n2 stops first (the writes after it are on n1 and n3 only), then n1 and n3.
+  b.n->kill();
+  for (int i = 30; i < 40; ++i) {
+    auto r = i == 30 ? create_eventually(a, cat("w", i)) : create(a, cat("w", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("w", i));
+  }
+  a.n->kill();
+  d.n->kill();
+  // n2, the one that missed writes, restarts first: alone it is not enough
+  // to know every acknowledged write, so it refuses writes.
+  c.start(b);
+  reply lone;
+  REQUIRE(eventually([&] {
+    lone = create(b, "lone");
+    return lone.status == 503 && lone.outcome() == "not applied";
+  }, 15s));
+  // With n3 back, the two of them hold every acknowledged write between them.
+  c.start(d);
+  auto r = create_eventually(b, "two");
+  REQUIRE_MESSAGE(r.status == 201, r.body, "\n", story(c));
+  acked.push_back("two");
+  c.start(a);
+  r = create_eventually(a, "three");
+  REQUIRE_MESSAGE(r.status == 201, r.body, "\n", story(c));
+  acked.push_back("three");
+  REQUIRE(eventually([&] { return read(b, rid_of(r)).status == 200 && read(d, rid_of(r)).status == 200; }, 15s));
+  a.n->stop();
+  b.n->stop();
+  d.n->stop();
+  auto ca = content(a), cb = content(b), cd = content(d);
+  CHECK(ca == cb);
+  CHECK(cb == cd);
+  for (auto& k : acked) CHECK_MESSAGE(cb.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
+  CHECK(cb.find("\"lone\"") == std::string::npos);
+}
+
 TEST_CASE("replication: readQuorum all reads the newest of every server's copy, and refuses without them") {
   test_cluster c(28940);
   c.read_quorum = quorum{quorum::kind::all, 0};
