@@ -314,12 +314,13 @@ void start_takeover(self_ptr self) {
   if (st.replica) st.promised = std::max(st.promised, st.replica->epoch());
   // Above every epoch we know of; a server that knows a newer one refuses,
   // and the next attempt starts above that.
-  st.promised = std::max(st.promised, replication::tail_of(*st.opts.db, 0).last_epoch);
+  st.promised = std::max({st.promised, replication::tail_of(*st.opts.db, 0).last_epoch, st.opts.db->promised_epoch()});
   takeover_t t;
   t.epoch = replication::next_epoch(st.promised, r.index_of(st.opts.node_name));
   t.round = ++st.rounds;
   t.started_ms = now_ms();
   st.promised = t.epoch;
+  (void)st.opts.db->promise_epoch(t.epoch);  // kept across a restart (a failure only weakens the fence)
   auto own = replication::tail_of(*st.opts.db, t.epoch);
   own.ok = true;
   t.answers[st.opts.node_name] = own;

@@ -200,13 +200,16 @@ append_msg owner::heartbeat() {
   return append_msg{epoch_, ++msg_, last_seq_, epoch_of(last_seq_), {}, commit_seq_, true};
 }
 
-replica::replica(storage::database& db, uint64_t promised) : db_(db), epoch_(promised) {
+replica::replica(storage::database& db, uint64_t promised)
+    : db_(db), epoch_(std::max(promised, db.promised_epoch())) {
   auto staged = db_.staged();
   for (auto& e : staged) epoch_ = std::max(epoch_, e.epoch);
 }
 
 tail_msg replica::promise(uint64_t epoch) {
   if (epoch < epoch_) return tail_of(db_, epoch_);  // ok false: a newer owner exists
+  // Durable before it is said: a restart must not forget whom it follows.
+  if (!db_.promise_epoch(epoch)) return tail_of(db_, epoch_);
   if (epoch > epoch_) last_msg_ = 0;
   epoch_ = epoch;
   auto t = tail_of(db_, epoch_);

@@ -30,6 +30,7 @@ inline constexpr std::string_view meta_format_key = "Mformat";
 inline constexpr std::string_view meta_last_lsn_key = "Mlast_lsn";
 // The sequence number of the last staged entry committed (absent: 0).
 inline constexpr std::string_view meta_last_seq_key = "Mlast_seq";
+inline constexpr std::string_view meta_promised_epoch_key = "Mpromised";  // replication: highest epoch promised
 
 // Longest class name (also bounds the one-byte length fields below).
 inline constexpr size_t class_name_bytes_max = 128;

@@ -78,6 +78,7 @@ struct meta_state {
   uint64_t last_lsn = 0;
   uint64_t last_seq = 0;     // last committed staged entry (replication)
   uint64_t last_staged = 0;  // highest staged seq still pending (0: none)
+  uint64_t promised_epoch = 0;  // replication: the highest owner epoch this node promised to follow
   uint64_t last_committed_entry = 0;  // check() only: the highest 'Q' key seen
 
   const cluster_info* cluster_named(std::string_view name) const {
@@ -317,6 +318,12 @@ status database::impl::load_metadata() {
     s->last_seq = codec::get_be64(v);
   } else if (!st.IsNotFound()) {
     return error_info{dir.string(), "", "last committed sequence number damaged"};
+  }
+  st = db->Get(rocksdb::ReadOptions(), codec::meta_promised_epoch_key, &v);
+  if (st.ok() && v.size() == 8) {
+    s->promised_epoch = codec::get_be64(v);
+  } else if (!st.IsNotFound()) {
+    return error_info{dir.string(), "", "promised epoch damaged"};
   }
   {
     std::unique_ptr<rocksdb::Iterator> pit(db->NewIterator(rocksdb::ReadOptions()));
@@ -670,6 +677,24 @@ uint64_t database::last_committed_seq() const { return impl_->current()->last_se
 
 uint64_t database::last_staged_seq() const { return impl_->current()->last_staged; }
 
+uint64_t database::promised_epoch() const { return impl_->current()->promised_epoch; }
+
+status database::promise_epoch(uint64_t epoch) {
+  auto before = impl_->current();
+  if (epoch <= before->promised_epoch) return ok_status();
+  std::string v;
+  codec::put_be64(v, epoch);
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  std::lock_guard lock(impl_->write_mutex);
+  auto st = impl_->db->Put(wo, codec::meta_promised_epoch_key, v);
+  if (!st.ok()) return rocks_error(impl_->dir, "promise", st);
+  auto next = std::make_shared<meta_state>(*before);
+  next->promised_epoch = epoch;
+  impl_->publish(std::move(next));
+  return ok_status();
+}
+
 std::optional<uint64_t> database::staged_epoch(uint64_t seq) const {
   if (seq == 0) return std::nullopt;
   std::string v;
@@ -922,6 +947,8 @@ status database::check() const {
           have_format = value == format_version;
         } else if (key == codec::meta_last_seq_key && value.size() == 8) {
           disk.last_seq = codec::get_be64(value);
+        } else if (key == codec::meta_promised_epoch_key && value.size() == 8) {
+          // any value is valid
         } else if (key == codec::meta_last_lsn_key && value.size() == 8) {
           have_lsn = true;
           disk.last_lsn = codec::get_be64(value);

@@ -209,6 +209,11 @@ class database {
   // staged. Cheap (memory, one point read), unlike staged().
   uint64_t last_staged_seq() const;
   std::optional<uint64_t> staged_epoch(uint64_t seq) const;
+  // The highest owner epoch this node promised to follow (replication's
+  // fence against an old owner), kept across restarts; promise_epoch() only
+  // raises it (synced).
+  uint64_t promised_epoch() const;
+  status promise_epoch(uint64_t epoch);
 
   // --- reads: thread-safe, each from one consistent point in time -----------
   std::optional<record> find(rid id) const;                    // nullopt if absent (or unreadable: see check())

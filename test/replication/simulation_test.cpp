@@ -401,3 +401,25 @@ TEST_CASE("replication core: a replica refuses an append that skips past its com
   CHECK(r.on_append(next).ok);
   CHECK((*db)->last_committed_seq() == 11);
 }
+
+TEST_CASE("replication core: a promised epoch survives a restart, so the old owner stays fenced") {
+  test::temp_dir dir;
+  {
+    auto db = storage::database::open(dir.path() / "r", {true, true});
+    REQUIRE(db.ok());
+    replication::replica r(**db);
+    auto t = r.promise(0x300);
+    CHECK(t.ok);
+    CHECK((*db)->promised_epoch() == 0x300);
+    CHECK_FALSE(r.promise(0x200).ok);  // an older takeover
+  }
+  auto db = storage::database::open(dir.path() / "r", {false, true});
+  REQUIRE(db.ok());
+  REQUIRE((*db)->check().ok());
+  replication::replica r(**db);
+  CHECK(r.epoch() == 0x300);
+  replication::append_msg old{0x100, 1, 0, 0, {}, 0, true};  // the old owner's heartbeat
+  auto a = r.on_append(old);
+  CHECK_FALSE(a.ok);
+  CHECK(a.epoch == 0x300);
+}
