@@ -45,7 +45,7 @@ owner::owner(storage::database& db, uint64_t epoch, std::vector<std::string> rep
   last_seq_ = undecided.empty() ? commit_seq_ : undecided.back().seq;
   next_seq_ = last_seq_ + 1;
   for (auto& e : undecided) {
-    pending_[e.seq] = pending_write{deadline_ms};
+    pending_[e.seq] = pending_write{deadline_ms, true};
     log_[e.seq] = std::move(e);
   }
   for (auto& r : replicas_) held_[r] = 0;
@@ -178,7 +178,12 @@ append_msg owner::entries_after(uint64_t held) {
 
 std::vector<outcome> owner::expire(int64_t now_ms) {
   std::vector<outcome> out;
-  auto first = std::find_if(pending_.begin(), pending_.end(), [&](auto& p) { return p.second.deadline_ms <= now_ms; });
+  // Adopted entries never expire: the previous owner may have acknowledged
+  // them (a quorum held them), and discarding one would let a later write
+  // take its seq and the replicas drop it. They wait for this owner's quorum;
+  // the writes ordered after them expire meanwhile.
+  auto first = std::find_if(pending_.begin(), pending_.end(),
+                            [&](auto& p) { return !p.second.adopted && p.second.deadline_ms <= now_ms; });
   if (first == pending_.end()) return out;
   uint64_t from = first->first;
   // Every later pending write goes too: it was ordered after this one.
