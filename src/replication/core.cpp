@@ -285,7 +285,13 @@ ack_msg replica::on_append(const append_msg& m) {
     if (e.seq == m.prev_seq) {
       // Ours must be the owner's entry; an owner that does not know its own
       // entry's epoch (seq 0, or trimmed long ago) cannot vouch for a staged one.
-      stale = e.epoch != m.prev_epoch;
+      // Another epoch at the anchor: keep what we stage (it may be the same
+      // write under another owner's stamp, and one we were counted for) and
+      // ask for everything after our commit point; that append replaces the
+      // staged entries in one step. Dropping here and walking back one entry
+      // per round trip left a window where no node of a quorum held an
+      // acknowledged write.
+      if (e.epoch != m.prev_epoch) return ack_msg{epoch_, false, db_.last_committed_seq()};
     } else if (e.seq > m.prev_seq && e.seq <= last) {
       auto in = incoming.find(e.seq);
       stale = in == incoming.end() || in->second != e.epoch;
