@@ -10,8 +10,9 @@
 //   - A replica refuses a stale epoch and ignores an append older than one it
 //     already processed (so it acts on the owner's messages in send order; a
 //     restarted node starts on a new connection, where nothing old arrives);
-//     drops every staged entry the append contradicts: one of another epoch
-//     at prev_seq, one between prev_seq and the last entry that is not among
+//     refuses an append whose anchor (prev_seq) it stages under another
+//     epoch, keeping its entries and asking for all after its commit point;
+//     drops every staged entry the append contradicts: one between prev_seq and the last entry that is not among
 //     the entries, and (when the append is complete, as every append but a
 //     partial resend is) any after it (the owner discarded them); refuses a gap (it answers with what
 //     it has, the owner sends the missing entries again); stages; commits up
