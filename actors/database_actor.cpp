@@ -289,9 +289,14 @@ void check_takeover(self_ptr self) {
   auto& st = self->state;
   auto& t = *st.takeover;
   if (!t.source.empty() || t.answers.size() < takeover_need(st)) return;
-  // The most up-to-date tail: the latest epoch, then the highest seq.
+  // The most up-to-date tail: the latest epoch, then the highest seq; never
+  // one that ends before a commit point another answer reports (a safeguard:
+  // the protocol should never produce such a tail).
+  uint64_t committed = 0;
+  for (auto& [n, a] : t.answers) committed = std::max(committed, a.commit_seq);
   std::string best;
   for (auto& [n, a] : t.answers) {
+    if (a.last_seq < committed) continue;
     auto& b = t.answers[best.empty() ? n : best];
     if (best.empty() || std::tie(a.last_epoch, a.last_seq) > std::tie(b.last_epoch, b.last_seq)) best = n;
   }

@@ -45,7 +45,7 @@ owner::owner(storage::database& db, uint64_t epoch, std::vector<std::string> rep
   last_seq_ = undecided.empty() ? commit_seq_ : undecided.back().seq;
   next_seq_ = last_seq_ + 1;
   for (auto& e : undecided) {
-    pending_[e.seq] = pending_write{deadline_ms};
+    pending_[e.seq] = pending_write{deadline_ms, true};
     log_[e.seq] = std::move(e);
   }
   for (auto& r : replicas_) held_[r] = 0;
@@ -178,7 +178,12 @@ append_msg owner::entries_after(uint64_t held) {
 
 std::vector<outcome> owner::expire(int64_t now_ms) {
   std::vector<outcome> out;
-  auto first = std::find_if(pending_.begin(), pending_.end(), [&](auto& p) { return p.second.deadline_ms <= now_ms; });
+  // Adopted entries never expire: the previous owner may have acknowledged
+  // them (a quorum held them), and discarding one would let a later write
+  // take its seq and the replicas drop it. They wait for this owner's quorum;
+  // the writes ordered after them expire meanwhile.
+  auto first = std::find_if(pending_.begin(), pending_.end(),
+                            [&](auto& p) { return !p.second.adopted && p.second.deadline_ms <= now_ms; });
   if (first == pending_.end()) return out;
   uint64_t from = first->first;
   // Every later pending write goes too: it was ordered after this one.
@@ -289,7 +294,13 @@ ack_msg replica::on_append(const append_msg& m) {
     if (e.seq == m.prev_seq) {
       // Ours must be the owner's entry; an owner that does not know its own
       // entry's epoch (seq 0, or trimmed long ago) cannot vouch for a staged one.
-      stale = e.epoch != m.prev_epoch;
+      // Another epoch at the anchor: keep what we stage (it may be the same
+      // write under another owner's stamp, and one we were counted for) and
+      // ask for everything after our commit point; that append replaces the
+      // staged entries in one step. Dropping here and walking back one entry
+      // per round trip left a window where no node of a quorum held an
+      // acknowledged write.
+      if (e.epoch != m.prev_epoch) return ack_msg{epoch_, false, db_.last_committed_seq()};
     } else if (e.seq > m.prev_seq && e.seq <= last) {
       auto in = incoming.find(e.seq);
       stale = in == incoming.end() || in->second != e.epoch;

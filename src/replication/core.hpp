@@ -10,8 +10,9 @@
 //   - A replica refuses a stale epoch and ignores an append older than one it
 //     already processed (so it acts on the owner's messages in send order; a
 //     restarted node starts on a new connection, where nothing old arrives);
-//     drops every staged entry the append contradicts: one of another epoch
-//     at prev_seq, one between prev_seq and the last entry that is not among
+//     refuses an append whose anchor (prev_seq) it stages under another
+//     epoch, keeping its entries and asking for all after its commit point;
+//     drops every staged entry the append contradicts: one between prev_seq and the last entry that is not among
 //     the entries, and (when the append is complete, as every append but a
 //     partial resend is) any after it (the owner discarded them); refuses a gap (it answers with what
 //     it has, the owner sends the missing entries again); stages; commits up
@@ -114,8 +115,11 @@ class owner {
   owner(storage::database& db, uint64_t epoch, std::vector<std::string> replicas, size_t write_quorum);
   // After a takeover (adopt_page): the staged entries are the previous
   // owners' undecided writes; they are re-stamped with `epoch` under the same
-  // seqs and stay pending (answered to no one) until the quorum holds them or
-  // `deadline_ms` passes. Check ok() afterwards: the disk may have failed.
+  // seqs and stay pending (answered to no one) until the quorum holds them.
+  // They never expire, whatever `deadline_ms` says: a previous owner may have
+  // acknowledged them, so discarding one could lose an acknowledged write
+  // (writes submitted after them still expire, and are discarded).
+  // Check ok() afterwards: the disk may have failed.
   struct adopting {};
   owner(storage::database& db, uint64_t epoch, std::vector<std::string> replicas, size_t write_quorum, adopting,
         int64_t deadline_ms);
@@ -145,7 +149,8 @@ class owner {
   // A replica's answer. Returns the writes that ended (committed) and, for a
   // replica that lacks entries, the append to send it again.
   std::vector<outcome> on_ack(const std::string& from, const ack_msg& a, std::optional<append_msg>* resend);
-  // Fails the pending writes whose deadline passed (and every later one).
+  // Fails the pending writes whose deadline passed (and every later one);
+  // never an adopted one (see the adopting constructor).
   std::vector<outcome> expire(int64_t now_ms);
   // What every replica gets now and then: the commit point, and the chance to
   // drop what the owner discarded.
@@ -161,6 +166,7 @@ class owner {
  private:
   struct pending_write {
     int64_t deadline_ms = 0;
+    bool adopted = false;  // an earlier owner's undecided write: never expires (see expire())
   };
   std::vector<outcome> try_commit();
   append_msg entries_after(uint64_t held);

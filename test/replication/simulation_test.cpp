@@ -4,15 +4,42 @@
 // messages, replicas and the owner crashed and restarted (their databases
 // closed and reopened; messages in flight to and from them lost, as with a
 // broken connection), partitions that heal. A random workload of creates,
-// updates and deletes. Checked at the end, after the network heals:
-//   - every acknowledged write is on every replica, and the replicas are
-//     identical to the owner (same records, versions, LSNs);
-//   - no write that failed (no quorum in time) is visible anywhere;
+// updates and deletes.
+// Two kinds of run:
+//   - fixed owner: node 0 always orders the writes; a crash restarts it on the
+//     same node with a new epoch (the staged writes it never answered dropped);
+//   - failover: every node computes its role from its own view of who is
+//     online (updated a few ticks after each crash, restart, partition or
+//     heal, so views disagree for a while), the first online server is the
+//     owner, and a node that becomes owner takes over exactly as
+//     actors/database_actor.cpp does (start_takeover, check_takeover,
+//     fetch_page, finish_takeover, the tail handler): a new epoch above every
+//     one it knows, promises from servers - writeQuorum + 1 nodes (itself
+//     included; a refusal names a newer epoch, the next attempt goes above
+//     it), the most up-to-date tail fetched page by page and adopted, then
+//     owner::adopting and settle(). The current owner is lost now and then
+//     (crashed, or partitioned away while it still believes it owns), and an
+//     old owner that comes back is fenced by epoch and steps down.
+// Checked at the end, after the network heals:
+//   - every acknowledged write is on every node (at its seq, in the committed
+//     log of the final owner), and the nodes are identical to the owner (same
+//     records, versions, LSNs);
+//   - no write that failed for certain is visible anywhere: one refused
+//     before it was ordered, and (fixed owner only) one that expired on the
+//     owner; after a failover an expired write is "unknown" (a later owner
+//     may adopt it), as the real system answers;
+//   - each write acknowledged only while its quorum held it (in that epoch);
 //   - versions only grow.
 // A failure prints the seed; TROUPE_SEED=<n> replays one seed,
-// TROUPE_SIM_SEEDS=<n> runs that many (CI runs a fixed set).
+// TROUPE_SIM_SEEDS=<n> runs that many (CI runs a fixed set), TROUPE_SIM_TRACE
+// prints the takeovers, role changes and acknowledgements,
+// A promised epoch is kept on disk (storage's Mpromised) and survives a
+// crash: before it was, TROUPE_SEED=1023 (3 nodes, majority, failover) lost
+// acknowledged writes (a replica that promised a new epoch restarted, forgot
+// the promise and took the fenced old owner's appends).
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -31,54 +58,102 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int nodes_max = 5;  // node 0 owns the database
+constexpr int nodes_max = 5;  // the servers, in order: node 0 is the first
+constexpr int64_t write_timeout = 40;
+constexpr int64_t takeover_timeout = 30;  // the actor's tick abandons a takeover that hangs
+constexpr int64_t takeover_retry = 5;
+
+// The takeover RPCs (tail_atom, fetch_atom), as messages that may be lost.
+struct tail_req {
+  uint64_t epoch = 0;
+  uint64_t round = 0;
+};
+struct tail_resp {
+  tail_msg tail;
+  uint64_t round = 0;
+};
+struct fetch_req {
+  uint64_t after = 0;
+  uint64_t round = 0;
+  bool first = false;
+};
+struct fetch_resp {
+  fetch_msg page;
+  uint64_t round = 0;
+  bool first = false;
+};
+using body_t = std::variant<append_msg, ack_msg, tail_req, tail_resp, fetch_req, fetch_resp>;
 
 struct message {
   int64_t at = 0;  // delivery time
   int from = 0, to = 0;
-  std::variant<append_msg, ack_msg> body;
+  body_t body;
+};
+
+struct takeover_t {
+  uint64_t epoch = 0;
+  uint64_t round = 0;
+  std::map<int, tail_msg> answers;  // itself included
+  int source = -1;                  // the most up-to-date node, while fetching
+  int64_t started = 0;
 };
 
 struct sim_node {
   fs::path dir;
   std::unique_ptr<storage::database> db;
   std::unique_ptr<replica> rep;
+  std::unique_ptr<owner> own;
+  std::map<uint64_t, int> by_seq;  // the owner's writes waiting for their quorum
+  // failover only (database_state in the actor):
+  std::optional<takeover_t> takeover;
+  uint64_t promised = 0;  // not kept across a restart (as in the real system)
+  uint64_t rounds = 0;
+  int64_t next_takeover = 0;
+  std::vector<bool> view;  // which servers it sees online
   bool up = true;
   int64_t down_until = 0;
 };
 
 struct client_write {
   int id = 0;
-  storage::op::kind kind = storage::op::kind::create;
-  enum class state { pending, acked, failed, unknown } st = state::pending;
+  storage::op o;
+  enum class state { pending, acked, failed, expired, refused, unknown } st = state::pending;
+  uint64_t seq = 0;  // when acknowledged
   storage::rid rid;  // for an acknowledged create
 };
 
 class simulation {
  public:
-  // `nodes` nodes (the owner and nodes - 1 replicas); `quorum` counts the owner.
-  simulation(uint64_t seed, const fs::path& root, int nodes, size_t quorum)
-      : rng_(seed), seed_(seed), node_count(nodes), write_quorum(quorum) {
+  // `nodes` nodes; `quorum` counts the owner. `failover`: roles follow the
+  // nodes' views and another node takes over (else node 0 always owns).
+  simulation(uint64_t seed, const fs::path& root, int nodes, size_t quorum, bool failover)
+      : rng_(seed), seed_(seed), node_count(nodes), write_quorum(quorum), failover_(failover) {
     REQUIRE(nodes >= 2);
     REQUIRE(nodes <= nodes_max);
-    for (int i = 1; i < node_count; ++i) replica_names_.push_back(cat(i));
+    trace_ = std::getenv("TROUPE_SIM_TRACE") != nullptr;
     for (int i = 0; i < node_count; ++i) {
       nodes_[i].dir = root / cat("n", i);
       open(i);
     }
-    owner_ = std::make_unique<owner>(*nodes_[0].db, ++epoch_, replica_names_, write_quorum);
+    if (!failover_) {
+      std::vector<std::string> replicas;
+      for (int i = 1; i < node_count; ++i) replicas.push_back(cat(i));
+      nodes_[0].own = std::make_unique<owner>(*nodes_[0].db, ++epoch_, replicas, write_quorum);
+      return;
+    }
+    for (int i = 0; i < node_count; ++i) {
+      nodes_[i].view = actual_view(i);
+      on_role(i);
+    }
   }
 
   void run(int steps) {
     for (int step = 0; step < steps; ++step) {
       now_ += 1;
       faults();
-      if (nodes_[0].up && chance(0.5)) submit();
+      if (chance(0.5)) submit();
       deliver();
-      if (nodes_[0].up && now_ % 10 == 0) {
-        for (int r = 1; r < node_count; ++r) send(0, r, owner_->heartbeat());
-      }
-      if (nodes_[0].up) ended(owner_->expire(now_));
+      tick();
     }
   }
 
@@ -88,25 +163,29 @@ class simulation {
     drop_rate_ = 0;
     for (int i = 0; i < node_count; ++i)
       if (!nodes_[i].up) restart(i);
-    for (int round = 0; round < 2000; ++round) {
+    if (failover_) {
+      for (int i = 0; i < node_count; ++i) update_view(i);
+    }
+    for (int round = 0; round < 3000; ++round) {
       now_ += 1;
       deliver();
-      if (now_ % 10 == 0)
-        for (int r = 1; r < node_count; ++r) send(0, r, owner_->heartbeat());
-      ended(owner_->expire(now_));
-      bool done = owner_->pending() == 0 && in_flight_.empty();
+      tick();
+      auto& o = nodes_[0].own;
+      bool done = o && o->pending() == 0 && in_flight_.empty();
       for (int r = 1; done && r < node_count; ++r)
-        done = nodes_[r].db->last_committed_seq() == owner_->commit_seq() && nodes_[r].db->staged().empty();
+        done = !nodes_[r].own && !nodes_[r].takeover && nodes_[r].db->last_committed_seq() == o->commit_seq() &&
+               nodes_[r].db->staged().empty();
       if (done && now_ % 10 == 9) return;
     }
     FAIL("the cluster did not settle (seed ", seed_, ")");
   }
 
   void check() {
-    auto want = content(*nodes_[0].db);
+    auto& final_db = *nodes_[0].db;
+    auto want = content(final_db);
     for (int r = 1; r < node_count; ++r) {
       auto got = content(*nodes_[r].db);
-      CHECK_MESSAGE(got == want, "replica ", r, " differs from the owner (seed ", seed_, ")");
+      CHECK_MESSAGE(got == want, "node ", r, " differs from the owner (seed ", seed_, ")");
       if (got != want && std::getenv("TROUPE_SIM_DUMP")) {
         test::write_text(cat("/tmp/sim-owner.txt"), want);
         test::write_text(cat("/tmp/sim-replica", r, ".txt"), got);
@@ -114,74 +193,117 @@ class simulation {
         for (auto& e : nodes_[r].db->log_since(0, 10000)) log += cat(e.lsn, " ", static_cast<int>(e.applied.k), " ", e.applied.id.to_string(), " ", e.applied.fields, "\n");
         test::write_text(cat("/tmp/sim-replica", r, "-log.txt"), log);
         log.clear();
-        for (auto& e : nodes_[0].db->log_since(0, 10000)) log += cat(e.lsn, " ", static_cast<int>(e.applied.k), " ", e.applied.id.to_string(), " ", e.applied.fields, "\n");
+        for (auto& e : final_db.log_since(0, 10000)) log += cat(e.lsn, " ", static_cast<int>(e.applied.k), " ", e.applied.id.to_string(), " ", e.applied.fields, "\n");
         test::write_text("/tmp/sim-owner-log.txt", log);
         std::string ws;
-        for (auto& [id, w] : writes_) ws += cat(id, " ", static_cast<int>(w.st), "\n");
+        for (auto& [id, w] : writes_) ws += cat(id, " ", static_cast<int>(w.st), " seq ", w.seq, "\n");
         test::write_text("/tmp/sim-writes.txt", ws);
       }
-      CHECK(nodes_[r].db->last_lsn() == nodes_[0].db->last_lsn());
+      CHECK(nodes_[r].db->last_lsn() == final_db.last_lsn());
       CHECK(nodes_[r].db->check().ok());
     }
-    CHECK(nodes_[0].db->check().ok());
-    size_t acked = 0, failed = 0;
+    CHECK(final_db.check().ok());
+    // The records a delete that may have applied removed: an acknowledged
+    // one, and after a failover one whose outcome the client does not know.
+    std::set<std::string> maybe_deleted = deleted_;
+    size_t acked = 0, failed = 0, refused = 0, expired = 0;
     for (auto& [id, w] : writes_) {
       auto marker = cat("\"w\":", id, ",");
       bool visible = want.find(marker) != std::string::npos || ever_seen_.count(id) > 0;
-      if (w.st == client_write::state::failed) {
-        ++failed;
-        CHECK_MESSAGE(!visible, "failed write ", id, " is visible (seed ", seed_, ")");
+      if (w.st == client_write::state::failed || w.st == client_write::state::refused) {
+        ++(w.st == client_write::state::failed ? failed : refused);
+        CHECK_MESSAGE(!visible, std::string(w.st == client_write::state::failed ? "failed" : "refused"), " write ", id,
+                      " is visible (seed ", seed_, ")");
       }
+      if (w.st == client_write::state::expired) ++expired;
       if (w.st == client_write::state::acked) ++acked;
+      bool may_apply = w.st != client_write::state::failed && w.st != client_write::state::refused;
+      if (failover_ && may_apply && w.o.k == storage::op::kind::remove) maybe_deleted.insert(w.o.id.to_string());
     }
-    // Every acknowledged create or update is on the owner (and so, by the
-    // comparison above, everywhere), at its version or a later one, unless an
-    // acknowledged delete removed it.
+    // Every acknowledged write is in the final owner's committed log at the
+    // seq it was acknowledged under (so no later owner replaced it), and
+    // every acknowledged create or update is on the owner (and so, by the
+    // comparison above, everywhere), at its version or a later one, unless a
+    // delete removed it.
     for (auto& [id, w] : writes_) {
-      if (w.st != client_write::state::acked || w.kind == storage::op::kind::remove || w.rid.cluster < 0) continue;
+      if (w.st != client_write::state::acked) continue;
+      auto at = final_db.committed_since(w.seq - 1, 1);
+      bool same = !at.empty() && at[0].seq == w.seq && same_write(at[0], w.o);
+      CHECK_MESSAGE(same, "acknowledged write ", id, " (seq ", w.seq, ") is not in the committed log (seed ", seed_, ")");
+      if (w.o.k == storage::op::kind::remove || w.rid.cluster < 0) continue;
       auto key = w.rid.to_string();
-      if (deleted_.count(key)) continue;
-      auto rec = nodes_[0].db->find(w.rid);
+      if (maybe_deleted.count(key)) continue;
+      auto rec = final_db.find(w.rid);
       CHECK_MESSAGE(rec.has_value(), "acknowledged write ", id, " on ", key, " is lost (seed ", seed_, ")");
       if (rec) CHECK(rec->version >= versions_[key]);
     }
-    MESSAGE("seed ", seed_, ", ", node_count, " nodes, write quorum ", write_quorum, ": ", acked, " acknowledged, ", failed, " failed, ", writes_.size() - acked - failed,
-            " unknown (the owner crashed first)");
+    MESSAGE("seed ", seed_, ", ", node_count, " nodes, write quorum ", write_quorum, std::string(failover_ ? ", failover" : ""),
+            ": ", acked, " acknowledged, ", failed, " failed, ", expired, " expired (unknown), ", refused,
+            " refused, ", writes_.size() - acked - failed - expired - refused,
+            " unknown (the owner went first); ", takeovers_, " takeovers, ", owner_losses_, " owner losses");
     CHECK(acked > 0);
+    if (failover_) CHECK(takeovers_ > 0);
   }
 
  private:
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
   int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
 
+  template <class... T>
+  void trace(const T&... parts) {
+    if (trace_) std::fprintf(stderr, "%s\n", cat("[", now_, "] ", parts...).c_str());
+  }
+
   void open(int i) {
     auto db = storage::database::open(nodes_[i].dir, {true, false});
     REQUIRE_MESSAGE(db.ok(), (db.ok() ? "" : db.error().render()));
     nodes_[i].db = std::move(*db);
-    if (i != 0) nodes_[i].rep = std::make_unique<replica>(*nodes_[i].db);
+    if (i != 0 || failover_) nodes_[i].rep = std::make_unique<replica>(*nodes_[i].db, nodes_[i].promised);
+  }
+
+  // The owner's writes not answered yet: the client does not know their fate.
+  void abandon_waiting(int i) {
+    for (auto& [seq, id] : nodes_[i].by_seq) writes_.at(id).st = client_write::state::unknown;
+    nodes_[i].by_seq.clear();
   }
 
   void crash(int i) {
-    nodes_[i].up = false;
-    nodes_[i].down_until = now_ + 20 + pick(60);
+    auto& n = nodes_[i];
+    trace("node ", i, " crashes", n.own ? " (the owner)" : "");
+    n.up = false;
+    n.down_until = now_ + 20 + pick(60);
     // The connection breaks: what was in flight to or from it is lost.
     std::erase_if(in_flight_, [i](const message& m) { return m.to == i || m.from == i; });
-    if (i == 0) {
-      owner_.reset();
-      // Writes the owner had not answered are unknown to their clients.
-      for (auto& [id, w] : writes_)
-        if (w.st == client_write::state::pending) w.st = client_write::state::unknown;
-      by_seq_.clear();
-    }
-    nodes_[i].rep.reset();
-    nodes_[i].db.reset();
+    abandon_waiting(i);
+    n.own.reset();
+    n.rep.reset();
+    n.takeover.reset();
+    n.promised = 0;  // memory is lost; the promise on disk (Mpromised) is not
+    n.db.reset();
   }
 
   void restart(int i) {
+    auto& n = nodes_[i];
+    trace("node ", i, " restarts");
     open(i);
-    nodes_[i].up = true;
-    if (i == 0)
-      owner_ = std::make_unique<owner>(*nodes_[0].db, ++epoch_, replica_names_, write_quorum);
+    n.up = true;
+    if (!failover_) {
+      if (i == 0) {
+        std::vector<std::string> replicas;
+        for (int r = 1; r < node_count; ++r) replicas.push_back(cat(r));
+        n.own = std::make_unique<owner>(*n.db, ++epoch_, replicas, write_quorum);
+      }
+      return;
+    }
+    n.next_takeover = 0;
+    n.view = actual_view(i);
+    on_role(i);
+  }
+
+  int current_owner() const {
+    for (int i = 0; i < node_count; ++i)
+      if (nodes_[i].up && nodes_[i].own) return i;
+    return -1;
   }
 
   void faults() {
@@ -194,11 +316,260 @@ class simulation {
     if (partitioned_ < 0 && chance(0.003)) {
       partitioned_ = pick(node_count);
       partition_until_ = now_ + 30 + pick(100);
+      trace("node ", partitioned_, " partitioned away");
     }
-    if (partitioned_ >= 0 && now_ >= partition_until_) partitioned_ = -1;
+    // Failover: the owner is lost, crashed or cut off (still believing it
+    // owns until its view changes), and another node takes over.
+    if (failover_ && chance(0.006)) {
+      int o = current_owner();
+      if (o >= 0) {
+        ++owner_losses_;
+        if (partitioned_ < 0 && chance(0.5)) {
+          partitioned_ = o;
+          partition_until_ = now_ + 40 + pick(100);
+          trace("the owner ", o, " is partitioned away");
+        } else {
+          crash(o);
+        }
+      }
+    }
+    if (partitioned_ >= 0 && now_ >= partition_until_) {
+      trace("the partition heals");
+      partitioned_ = -1;
+    }
+    if (failover_) {
+      // Each node notices a change a few ticks later (suspicion, gossip).
+      for (int i = 0; i < node_count; ++i)
+        if (nodes_[i].up && nodes_[i].view != actual_view(i) && chance(0.1)) update_view(i);
+    }
   }
 
-  void send(int from, int to, std::variant<append_msg, ack_msg> body) {
+  bool reachable(int a, int b) const {
+    if (!nodes_[a].up || !nodes_[b].up) return false;
+    return partitioned_ < 0 || a == b || (a != partitioned_ && b != partitioned_);
+  }
+
+  std::vector<bool> actual_view(int i) const {
+    std::vector<bool> v(static_cast<size_t>(node_count));
+    for (int j = 0; j < node_count; ++j) v[static_cast<size_t>(j)] = reachable(i, j);
+    return v;
+  }
+
+  void update_view(int i) {
+    nodes_[i].view = actual_view(i);
+    on_role(i);
+  }
+
+  size_t online(int i) const {
+    size_t k = 0;
+    for (bool b : nodes_[i].view) k += b ? 1 : 0;
+    return k;
+  }
+  // The owner in node i's view: the first online server (-1: none).
+  int owner_in_view(int i) const {
+    for (int j = 0; j < node_count; ++j)
+      if (nodes_[i].view[static_cast<size_t>(j)]) return j;
+    return -1;
+  }
+
+  // --- the database actor's role logic, as plain code ----------------------
+
+  void ensure_replica(int i) {
+    auto& n = nodes_[i];
+    if (!n.rep) n.rep = std::make_unique<replica>(*n.db, n.promised);
+  }
+
+  void become_replica(int i, const char* why) {
+    auto& n = nodes_[i];
+    if (n.own || n.takeover) trace("node ", i, " steps down: ", why);
+    n.own.reset();
+    abandon_waiting(i);
+    n.takeover.reset();
+    ensure_replica(i);
+  }
+
+  void on_role(int i) {
+    auto& n = nodes_[i];
+    if (owner_in_view(i) != i) {
+      if (n.own || n.takeover) become_replica(i, "another node is the owner in its view");
+      ensure_replica(i);
+      return;
+    }
+    if (n.own) {
+      broadcast(i, n.own->heartbeat());
+      return;
+    }
+    if (!n.takeover) start_takeover(i);
+  }
+
+  size_t takeover_need() const { return static_cast<size_t>(node_count) - std::min<size_t>(write_quorum, static_cast<size_t>(node_count)) + 1; }
+
+  void start_takeover(int i) {
+    auto& n = nodes_[i];
+    if (online(i) < takeover_need()) {
+      n.next_takeover = now_ + takeover_retry;
+      return;
+    }
+    if (n.rep) n.promised = std::max(n.promised, n.rep->epoch());
+    n.promised = std::max({n.promised, tail_of(*n.db, 0).last_epoch, n.db->promised_epoch()});
+    takeover_t t;
+    t.epoch = next_epoch(n.promised, static_cast<size_t>(i));
+    t.round = ++n.rounds;
+    t.started = now_;
+    n.promised = t.epoch;
+    (void)n.db->promise_epoch(t.epoch);  // as the database actor does: kept across a restart
+    auto mine = tail_of(*n.db, t.epoch);
+    mine.ok = true;
+    t.answers[i] = mine;
+    trace("node ", i, " takes over with epoch ", t.epoch, " (tail seq ", mine.last_seq, " epoch ", mine.last_epoch, ")");
+    n.takeover = std::move(t);
+    n.rep.reset();
+    for (int j = 0; j < node_count; ++j)
+      if (j != i && n.view[static_cast<size_t>(j)]) send(i, j, tail_req{n.takeover->epoch, n.takeover->round});
+    check_takeover(i);
+  }
+
+  void abandon_takeover(int i, const std::string& why) {
+    auto& n = nodes_[i];
+    if (!n.takeover) return;
+    trace("node ", i, " abandons its takeover: ", why);
+    n.takeover.reset();
+    n.next_takeover = now_ + takeover_retry;
+  }
+
+  void check_takeover(int i) {
+    auto& n = nodes_[i];
+    auto& t = *n.takeover;
+    if (t.source >= 0 || t.answers.size() < takeover_need()) return;
+    // As the database actor: never a tail that ends before a reported commit point.
+    uint64_t committed = 0;
+    for (auto& [j, a] : t.answers) committed = std::max(committed, a.commit_seq);
+    int best = -1;
+    for (auto& [j, a] : t.answers) {
+      if (a.last_seq < committed) continue;
+      if (best < 0) {
+        best = j;
+        continue;
+      }
+      auto& b = t.answers[best];
+      if (std::tie(a.last_epoch, a.last_seq) > std::tie(b.last_epoch, b.last_seq)) best = j;
+    }
+    auto& mine = t.answers[i];
+    auto& theirs = t.answers[best];
+    if (best == i || std::tie(theirs.last_epoch, theirs.last_seq) == std::tie(mine.last_epoch, mine.last_seq))
+      return finish_takeover(i);
+    t.source = best;
+    trace("node ", i, " fetches from node ", best, " (seq ", theirs.last_seq, " epoch ", theirs.last_epoch, ")");
+    send(i, best, fetch_req{n.db->last_committed_seq(), t.round, true});
+  }
+
+  void finish_takeover(int i) {
+    auto& n = nodes_[i];
+    std::vector<std::string> replicas;
+    for (int j = 0; j < node_count; ++j)
+      if (j != i) replicas.push_back(cat(j));
+    std::string from;
+    for (auto& [j, a] : n.takeover->answers)
+      from += cat(" ", j, "=(seq ", a.last_seq, " epoch ", a.last_epoch, " commit ", a.commit_seq, ")");
+    trace("node ", i, " has the tails of", from);
+    n.own = std::make_unique<owner>(*n.db, n.takeover->epoch, replicas, write_quorum, owner::adopting{},
+                                    now_ + write_timeout);
+    REQUIRE(n.own->ok());
+    ++takeovers_;
+    trace("node ", i, " owns with epoch ", n.own->epoch(), ": committed ", n.own->commit_seq(), ", ",
+          n.own->last_seq() - n.own->commit_seq(), " adopted undecided");
+    n.rep.reset();
+    n.takeover.reset();
+    ended(i, n.own->settle());
+    broadcast(i, n.own->heartbeat());
+  }
+
+  // The tail handler: promise the epoch unless this node owns or takes over
+  // with one as new.
+  tail_msg on_tail(int i, uint64_t epoch) {
+    auto& n = nodes_[i];
+    if (n.own && epoch <= n.own->epoch()) {
+      auto t = tail_of(*n.db, n.own->epoch());
+      t.ok = false;
+      return t;
+    }
+    if (n.takeover && epoch <= n.takeover->epoch) {
+      auto t = tail_of(*n.db, n.takeover->epoch);
+      t.ok = false;
+      return t;
+    }
+    if (n.own || n.takeover) become_replica(i, "another node takes over with a newer epoch");
+    ensure_replica(i);
+    auto t = n.rep->promise(epoch);
+    n.promised = std::max(n.promised, n.rep->epoch());
+    return t;
+  }
+
+  void on_append(int i, int from, const append_msg& m) {
+    auto& n = nodes_[i];
+    if (failover_) {
+      if (n.own) {
+        if (m.epoch <= n.own->epoch()) {
+          send(i, from, ack_msg{n.own->epoch(), false, n.db->last_committed_seq()});  // an old owner: step down
+          return;
+        }
+        become_replica(i, "a newer epoch orders");
+      }
+      if (n.takeover) {
+        if (m.epoch <= n.takeover->epoch) return;
+        become_replica(i, "another node took over first");
+      }
+      ensure_replica(i);
+    }
+    auto ack = n.rep->on_append(m);
+    n.promised = std::max(n.promised, n.rep->epoch());
+    send(i, from, ack);
+  }
+
+  void on_ack(int i, int from, const ack_msg& a) {
+    auto& n = nodes_[i];
+    if (!n.own) return;
+    if (failover_ && a.epoch > n.own->epoch()) {
+      n.promised = std::max(n.promised, a.epoch);
+      return become_replica(i, "a replica follows a newer epoch");
+    }
+    std::optional<append_msg> resend;
+    ended(i, n.own->on_ack(cat(from), a, &resend));
+    if (resend) send(i, from, *resend);
+  }
+
+  // What the actor's tick does (the heartbeat every 10 ticks).
+  void tick() {
+    for (int i = 0; i < node_count; ++i) {
+      auto& n = nodes_[i];
+      if (!n.up) continue;
+      if (n.own) {
+        auto gone = n.own->expire(now_);
+        if (!gone.empty())
+          trace("node ", i, " discards seqs ", gone.front().seq, "..", gone.back().seq, " (no quorum in time; commit ",
+                n.own->commit_seq(), ", held by replicas: ", held_text(*n.own), ")");
+        ended(i, gone);
+        if (n.own && now_ % 10 == 0) broadcast(i, n.own->heartbeat());
+      } else if (n.takeover) {
+        if (now_ - n.takeover->started > takeover_timeout) abandon_takeover(i, "the servers did not answer in time");
+      } else if (failover_ && owner_in_view(i) == i && now_ >= n.next_takeover) {
+        start_takeover(i);
+      }
+    }
+  }
+
+  static std::string held_text(const owner& o) {
+    std::string out;
+    for (auto& [r, h] : o.held()) out += cat(out.empty() ? "" : " ", r, "=", h);
+    return out;
+  }
+
+  void broadcast(int i, const append_msg& m) {
+    for (int j = 0; j < node_count; ++j)
+      if (j != i && (!failover_ || nodes_[i].view[static_cast<size_t>(j)])) send(i, j, m);
+  }
+
+  void send(int from, int to, body_t body) {
     if (chance(drop_rate_)) return;
     in_flight_.push_back(message{now_ + 1 + pick(8), from, to, std::move(body)});  // delays reorder
   }
@@ -214,94 +585,156 @@ class simulation {
       }
     }
     for (auto& m : due) {
-      if (!nodes_[m.to].up || !nodes_[m.from].up) continue;
-      if (partitioned_ >= 0 && (m.to == partitioned_ || m.from == partitioned_)) continue;
+      if (!reachable(m.from, m.to)) continue;
+      auto& to = nodes_[m.to];
       if (auto* a = std::get_if<append_msg>(&m.body)) {
-        auto ack = nodes_[m.to].rep->on_append(*a);
-        send(m.to, m.from, ack);
+        on_append(m.to, m.from, *a);
       } else if (auto* k = std::get_if<ack_msg>(&m.body)) {
-        std::optional<append_msg> resend;
-        ended(owner_->on_ack(cat(m.from), *k, &resend));
-        if (resend) send(0, m.from, *resend);
+        on_ack(m.to, m.from, *k);
+      } else if (auto* q = std::get_if<tail_req>(&m.body)) {
+        send(m.to, m.from, tail_resp{on_tail(m.to, q->epoch), q->round});
+      } else if (auto* r = std::get_if<tail_resp>(&m.body)) {
+        if (!to.takeover || to.takeover->round != r->round || to.takeover->source >= 0) continue;
+        if (!r->tail.ok) {
+          to.promised = std::max(to.promised, r->tail.epoch);
+          abandon_takeover(m.to, cat("node ", m.from, " follows a newer epoch (", r->tail.epoch, ")"));
+          continue;
+        }
+        to.takeover->answers[m.from] = r->tail;
+        check_takeover(m.to);
+      } else if (auto* f = std::get_if<fetch_req>(&m.body)) {
+        send(m.to, m.from, fetch_resp{fetch_after(*to.db, f->after), f->round, f->first});
+      } else if (auto* p = std::get_if<fetch_resp>(&m.body)) {
+        if (!to.takeover || to.takeover->round != p->round) continue;
+        auto st = adopt_page(*to.db, p->page, p->first);
+        REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
+        if (p->page.more && !p->page.entries.empty()) {
+          send(m.to, m.from, fetch_req{p->page.entries.back().seq, p->round, false});
+          continue;
+        }
+        finish_takeover(m.to);
       }
     }
   }
 
+  // A client's write: to node 0 (fixed owner), or to any node, which passes
+  // it to the owner in its view (failover). Refused, never ordered, when too
+  // few servers are online or no owner is ready.
   void submit() {
-    storage::op o;
+    int entry = 0, o = 0;
+    if (failover_) {
+      entry = pick(node_count);
+      if (!nodes_[entry].up) return;
+      o = owner_in_view(entry);
+      if (o < 0 || !reachable(entry, o)) return;  // the forward is lost: nothing ordered, the client does not know
+    } else if (!nodes_[0].up) {
+      return;
+    }
+    storage::op op;
     int id = ++next_write_;
     // Creates, and updates or deletes of records acknowledged earlier.
     std::vector<storage::rid> known;
     for (auto& [rid_text, rid] : live_) known.push_back(rid);
     int kind = known.empty() ? 0 : pick(10);
     if (kind < 6) {
-      o.k = storage::op::kind::create;
-      o.class_name = "V";
-      o.fields = cat(R"({"w":)", id, R"(,"v":0})");
+      op.k = storage::op::kind::create;
+      op.class_name = "V";
+      op.fields = cat(R"({"w":)", id, R"(,"v":0})");
     } else if (kind < 9) {
-      o.k = storage::op::kind::update;
-      o.id = known[static_cast<size_t>(pick(static_cast<int>(known.size())))];
-      o.fields = cat(R"({"w":)", id, R"(,"v":1})");
+      op.k = storage::op::kind::update;
+      op.id = known[static_cast<size_t>(pick(static_cast<int>(known.size())))];
+      op.fields = cat(R"({"w":)", id, R"(,"v":1})");
     } else {
-      o.k = storage::op::kind::remove;
-      o.id = known[static_cast<size_t>(pick(static_cast<int>(known.size())))];
+      op.k = storage::op::kind::remove;
+      op.id = known[static_cast<size_t>(pick(static_cast<int>(known.size())))];
     }
-    auto s = owner_->submit({o}, now_ + 40);
-    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     client_write w;
     w.id = id;
-    w.kind = o.k;
+    w.o = op;
+    auto& n = nodes_[o];
+    if (failover_ && (online(entry) < write_quorum || online(o) < write_quorum || owner_in_view(o) != o || !n.own)) {
+      w.st = client_write::state::refused;
+      writes_[id] = w;
+      return;
+    }
+    auto s = n.own->submit({op}, now_ + write_timeout);
+    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     writes_[id] = w;
-    by_seq_[s->seq] = id;
-    for (int r = 1; r < node_count; ++r) send(0, r, s->append);
-    ended(s->ended);
+    n.by_seq[s->seq] = id;
+    broadcast(o, s->append);
+    ended(o, s->ended);
   }
 
-  void ended(const std::vector<outcome>& outs) {
+  static bool same_write(const storage::staged_entry& e, const storage::op& o) {
+    return e.ops.size() == 1 && e.ops[0].k == o.k && e.ops[0].id == o.id && e.ops[0].fields == o.fields;
+  }
+
+  // Does node j hold write `o` at `seq` (staged or committed)? Compared by
+  // content, not epoch: a node that took over meanwhile re-stamped the same
+  // write with its own epoch.
+  bool holds(int j, uint64_t seq, const storage::op& o) const {
+    auto& db = *nodes_[j].db;
+    if (seq <= db.last_committed_seq()) {
+      auto at = db.committed_since(seq - 1, 1);
+      return !at.empty() && at[0].seq == seq && same_write(at[0], o);
+    }
+    for (auto& e : db.staged())
+      if (e.seq == seq) return same_write(e, o);
+    return false;
+  }
+
+  void ended(int i, const std::vector<outcome>& outs) {
+    auto& n = nodes_[i];
     for (auto& o : outs) {
-      auto it = by_seq_.find(o.seq);
-      REQUIRE_MESSAGE(it != by_seq_.end(), "an outcome for an unknown seq ", o.seq, " (seed ", seed_, ")");
+      auto it = n.by_seq.find(o.seq);
+      if (it == n.by_seq.end()) {
+        // Adopted from an earlier owner: no client waits for it here.
+        REQUIRE_MESSAGE(failover_, "an outcome for an unknown seq ", o.seq, " (seed ", seed_, ")");
+        continue;
+      }
       auto& w = writes_.at(it->second);
-      by_seq_.erase(it);
+      n.by_seq.erase(it);
       REQUIRE(w.st == client_write::state::pending);
       if (!o.committed) {
-        w.st = client_write::state::failed;
+        // Discarded here; after a failover a later owner may still adopt it.
+        w.st = failover_ ? client_write::state::expired : client_write::state::failed;
         continue;
       }
       w.st = client_write::state::acked;
+      w.seq = o.seq;
       // Acknowledged only once durable on the quorum: the owner and enough
-      // replicas hold it now (unless a replica that may hold it is down).
-      size_t holders = 1;
+      // nodes hold it in this epoch now (unless a node that may hold it is down).
+      size_t holders = 0;
       bool unsure = false;
-      for (int r = 1; r < node_count; ++r) {
+      for (int r = 0; r < node_count; ++r) {
         if (!nodes_[r].up) {
           unsure = true;
           continue;
         }
-        bool has = nodes_[r].db->last_committed_seq() >= o.seq;
-        for (auto& e : nodes_[r].db->staged()) has = has || e.seq == o.seq;
-        if (has) ++holders;
+        if (holds(r, o.seq, w.o)) ++holders;
       }
       if (!unsure && holders < write_quorum) {
         std::string st;
-        for (int r = 1; r < node_count; ++r) {
-          st += cat(" r", r, ": committed ", nodes_[r].db->last_committed_seq(), " epoch ", nodes_[r].rep->epoch(), " staged");
+        for (int r = 0; r < node_count; ++r) {
+          st += cat(" n", r, ": committed ", nodes_[r].db->last_committed_seq(), " staged");
           for (auto& e : nodes_[r].db->staged()) st += cat(" ", e.seq, "/", e.epoch);
         }
-        FAIL_CHECK("write ", w.id, " seq ", o.seq, " acknowledged on ", holders, " node(s) at ", now_, " (seed ", seed_, ")", st);
+        FAIL_CHECK("write ", w.id, " seq ", o.seq, " epoch ", n.own->epoch(), " acknowledged on ", holders,
+                   " node(s) at ", now_, " (seed ", seed_, ")", st);
       }
       REQUIRE(o.results.size() == 1);
       auto& r = o.results[0];
       if (r.code != storage::errc::ok) continue;  // e.g. the record was deleted first: fails alike everywhere
       ever_seen_.insert(w.id);
       auto key = r.rec.id.to_string();
-      if (w.kind == storage::op::kind::remove) {
+      if (w.o.k == storage::op::kind::remove) {
         live_.erase(key);
         deleted_.insert(key);
         continue;
       }
       w.rid = r.rec.id;
-      CHECK_MESSAGE(r.rec.version > versions_[key], "version went back (seed ", seed_, ")");
+      trace("node ", i, " acknowledges write ", w.id, " seq ", o.seq, " epoch ", n.own->epoch(), ": ", key, " v", r.rec.version);
+      CHECK_MESSAGE(r.rec.version > versions_[key], "version of ", key, " went back (seed ", seed_, ")");
       versions_[key] = r.rec.version;
       live_[key] = r.rec.id;
     }
@@ -320,19 +753,19 @@ class simulation {
   uint64_t seed_;
   int node_count;
   size_t write_quorum;
-  std::vector<std::string> replica_names_;
+  bool failover_;
+  bool trace_ = false;
   int64_t now_ = 0;
-  uint64_t epoch_ = 0;
+  uint64_t epoch_ = 0;  // fixed owner: node 0's epochs
   double drop_rate_ = 0.1;
   bool crash_owner_ = true;
   int partitioned_ = -1;
   int64_t partition_until_ = 0;
   sim_node nodes_[nodes_max];
-  std::unique_ptr<owner> owner_;
   std::vector<message> in_flight_;
   int next_write_ = 0;
+  size_t takeovers_ = 0, owner_losses_ = 0;
   std::map<int, client_write> writes_;
-  std::map<uint64_t, int> by_seq_;
   std::map<std::string, storage::rid> live_;
   std::map<std::string, int64_t> versions_;
   std::set<int> ever_seen_;
@@ -347,29 +780,44 @@ std::vector<uint64_t> seeds(size_t n) {
   return out;
 }
 
-}  // namespace
+struct setup {
+  int nodes;
+  size_t quorum;
+  size_t seeds;
+  const char* what;
+};
 
-TEST_CASE("replication simulation: acknowledged writes everywhere, failed ones nowhere, replicas identical") {
-  struct setup {
-    int nodes;
-    size_t quorum;
-    size_t seeds;
-    const char* what;
-  };
-  for (auto c : std::vector<setup>{{3, 2, 6, "3 nodes, writeQuorum majority"},
-                                   {5, 3, 3, "5 nodes, writeQuorum majority"},
-                                   {3, 3, 3, "3 nodes, writeQuorum all"},
-                                   {2, 1, 2, "2 nodes, writeQuorum 1"}}) {
-    CAPTURE(c.what);
+void simulate(const std::vector<setup>& setups, bool failover) {
+  for (auto c : setups) {
+    std::string what = c.what;
+    CAPTURE(what);
     for (auto seed : seeds(c.seeds)) {
       CAPTURE(seed);
       test::temp_dir root;
-      simulation sim(seed, root.path(), c.nodes, c.quorum);
+      simulation sim(seed, root.path(), c.nodes, c.quorum, failover);
       sim.run(1500);
       sim.settle();
       sim.check();
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("replication simulation: acknowledged writes everywhere, failed ones nowhere, replicas identical") {
+  simulate({{3, 2, 6, "3 nodes, writeQuorum majority"},
+            {5, 3, 3, "5 nodes, writeQuorum majority"},
+            {3, 3, 3, "3 nodes, writeQuorum all"},
+            {2, 1, 2, "2 nodes, writeQuorum 1"}},
+           false);
+}
+
+TEST_CASE("replication simulation with failover: another node takes over, no acknowledged write lost") {
+  simulate({{3, 2, 6, "3 nodes, writeQuorum majority, failover"},
+            {5, 3, 3, "5 nodes, writeQuorum majority, failover"},
+            {3, 3, 3, "3 nodes, writeQuorum all, failover"},
+            {2, 1, 2, "2 nodes, writeQuorum 1, failover"}},
+           true);
 }
 
 TEST_CASE("replication core: a replica refuses an append that skips past its commit point (a trimmed log)") {
