@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <map>
+#include <tuple>
 #include <set>
 
 #include "test/actors/test_cluster.hpp"
@@ -107,6 +108,28 @@ void start_three(test_cluster& c, test_node& a, test_node& b, test_node& d) {
       30s));
 }
 
+// n1 (holding demo), n2 and n3, started and settled (see start_three).
+std::tuple<test_node&, test_node&, test_node&> three(test_cluster& c) {
+  auto& a = c.add("n1");
+  auto& b = c.add("n2", false);
+  auto& d = c.add("n3", false);
+  start_three(c, a, b, d);
+  return {a, b, d};
+}
+
+// Stops the three nodes and checks that they hold the same records and every
+// acknowledged key; returns those records.
+std::string stop_and_compare(test_node& a, test_node& b, test_node& d, const std::vector<std::string>& acked) {
+  a.n->stop();
+  b.n->stop();
+  d.n->stop();
+  auto ca = content(a), cb = content(b), cd = content(d);
+  CHECK(ca == cb);
+  CHECK(cb == cd);
+  for (auto& k : acked) CHECK_MESSAGE(ca.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
+  return ca;
+}
+
 // A write accepted once the nodes have settled (roles and takeovers follow
 // view changes within a few heartbeats).
 reply create_eventually(test_node& t, const std::string& key) {
@@ -124,10 +147,7 @@ reply create_eventually(test_node& t, const std::string& key) {
 
 TEST_CASE("replication: writes through any node are on every node; without a quorum they are refused and visible nowhere") {
   test_cluster c(28700);
-  auto& a = c.add("n1");
-  auto& b = c.add("n2", false);
-  auto& d = c.add("n3", false);
-  start_three(c, a, b, d);
+  auto [a, b, d] = three(c);
 
   // Through the owner (n1) and through the two others (forwarded).
   std::vector<std::string> rids;
@@ -184,10 +204,7 @@ TEST_CASE("replication: writes through any node are on every node; without a quo
 
 TEST_CASE("replication: the owner is killed; the next server takes over and no acknowledged write is lost") {
   test_cluster c(28760);
-  auto& a = c.add("n1");
-  auto& b = c.add("n2", false);
-  auto& d = c.add("n3", false);
-  start_three(c, a, b, d);
+  auto [a, b, d] = three(c);
   std::vector<std::string> acked;
   for (int i = 0; i < 40; ++i) {
     auto r = i == 0 ? create_eventually(b, cat("before-", i)) : create(b, cat("before-", i));
@@ -213,21 +230,12 @@ TEST_CASE("replication: the owner is killed; the next server takes over and no a
   acked.push_back("back");
   REQUIRE_MESSAGE(eventually([&] { return read(a, rid_of(r)).status == 200 && read(d, rid_of(r)).status == 200; }, 15s),
                   r.body, "\n", story(c));
-  a.n->stop();
-  b.n->stop();
-  d.n->stop();
-  auto ca = content(a), cb = content(b), cd = content(d);
-  CHECK(ca == cb);
-  CHECK(cb == cd);
-  for (auto& k : acked) CHECK_MESSAGE(cb.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
+  auto all = stop_and_compare(a, b, d, acked);
 }
 
 TEST_CASE("replication: all three stop; whichever restarts first, no acknowledged write is lost") {
   test_cluster c(29160);
-  auto& a = c.add("n1");
-  auto& b = c.add("n2", false);
-  auto& d = c.add("n3", false);
-  start_three(c, a, b, d);
+  auto [a, b, d] = three(c);
   std::vector<std::string> acked;
   for (int i = 0; i < 30; ++i) {
     auto* t = i % 3 == 0 ? &a : i % 3 == 1 ? &b : &d;
@@ -262,23 +270,14 @@ TEST_CASE("replication: all three stop; whichever restarts first, no acknowledge
   REQUIRE_MESSAGE(r.status == 201, r.body, "\n", story(c));
   acked.push_back("three");
   REQUIRE(eventually([&] { return read(b, rid_of(r)).status == 200 && read(d, rid_of(r)).status == 200; }, 15s));
-  a.n->stop();
-  b.n->stop();
-  d.n->stop();
-  auto ca = content(a), cb = content(b), cd = content(d);
-  CHECK(ca == cb);
-  CHECK(cb == cd);
-  for (auto& k : acked) CHECK_MESSAGE(cb.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
-  CHECK(cb.find("\"lone\"") == std::string::npos);
+  auto all = stop_and_compare(a, b, d, acked);
+  CHECK(all.find("\"lone\"") == std::string::npos);
 }
 
 TEST_CASE("replication: readQuorum all reads the newest of every server's copy, and refuses without them") {
   test_cluster c(28940);
   c.read_quorum = quorum{quorum::kind::all, 0};
-  auto& a = c.add("n1");
-  auto& b = c.add("n2", false);
-  auto& d = c.add("n3", false);
-  start_three(c, a, b, d);
+  auto [a, b, d] = three(c);
   auto r = create_eventually(b, "read-me");
   REQUIRE_MESSAGE(r.status == 201, r.body);
   auto rid = rid_of(r);
@@ -308,10 +307,7 @@ TEST_CASE("replication: readQuorum all reads the newest of every server's copy, 
 // dies): `alone` is cut off from the two others.
 void split(uint16_t base, const std::string& alone) {
   test_cluster c(base);
-  auto& a = c.add("n1");
-  auto& b = c.add("n2", false);
-  auto& d = c.add("n3", false);
-  start_three(c, a, b, d);
+  auto [a, b, d] = three(c);
   std::map<std::string, test_node*> by{{"n1", &a}, {"n2", &b}, {"n3", &d}};
   auto& m = *by[alone];
   std::vector<test_node*> majority;
@@ -360,16 +356,10 @@ void split(uint16_t base, const std::string& alone) {
   r = create_eventually(m, "healed");
   REQUIRE_MESSAGE(r.status == 201, r.body, "\n", story(c));
   REQUIRE(eventually([&] { return read(*majority[0], rid_of(r)).status == 200; }, 15s));
-  a.n->stop();
-  b.n->stop();
-  d.n->stop();
-  auto ca = content(a), cb = content(b), cd = content(d);
-  CHECK(ca == cb);
-  CHECK(cb == cd);
-  for (auto& k : acked) CHECK_MESSAGE(ca.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
-  for (auto& k : refused) CHECK_MESSAGE(ca.find(cat("\"", k, "\"")) == std::string::npos, k, " was refused and is visible");
-  CHECK(ca.find("\"minority\"") == std::string::npos);
-  CHECK(ca.find("\"healed\"") != std::string::npos);
+  auto all = stop_and_compare(a, b, d, acked);
+  for (auto& k : refused) CHECK_MESSAGE(all.find(cat("\"", k, "\"")) == std::string::npos, k, " was refused and is visible");
+  CHECK(all.find("\"minority\"") == std::string::npos);
+  CHECK(all.find("\"healed\"") != std::string::npos);
 }
 
 TEST_CASE("replication: a 2+1 split: the minority refuses writes, the majority goes on, the cluster converges after the heal") {
