@@ -79,6 +79,8 @@ struct database_state {
   bool notify_scheduled = false;
   uint64_t acknowledged = 0, refused = 0, unknown = 0;
   std::map<std::string, int64_t> behind_logged;  // replicas behind the log: when we last said so
+  int64_t next_resync_ms = 0;                    // anti-entropy: the owner's next digest round
+  uint64_t repaired = 0;                         // anti-entropy: records repaired here
 };
 
 using self_ptr = database_actor::stateful_pointer<database_state>;
@@ -150,10 +152,28 @@ void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
   }
 }
 
+repl_envelope append_envelope(const database_state& st, const replication::append_msg& m) {
+  repl_envelope e;
+  e.db = st.opts.name;
+  e.from = st.opts.node_name;
+  e.is_append = true;
+  e.append = m;
+  return e;
+}
+
+repl_envelope ack_envelope(const database_state& st, const replication::ack_msg& a) {
+  repl_envelope e;
+  e.db = st.opts.name;
+  e.from = st.opts.node_name;
+  e.is_append = false;
+  e.ack = a;
+  return e;
+}
+
 void send_append(self_ptr self, const std::string& to, const replication::append_msg& m) {
   auto& st = self->state;
   if (!st.cluster) return;
-  self->send(st.cluster, relay_atom::value, to, repl_envelope{st.opts.name, st.opts.node_name, true, m, {}});
+  self->send(st.cluster, relay_atom::value, to, append_envelope(st, m));
 }
 
 void broadcast(self_ptr self, const replication::append_msg& m) {
@@ -495,15 +515,115 @@ void answer_ryw(self_ptr self, bool all) {
   }
 }
 
+// --- anti-entropy (resyncEvery) ---------------------------------------------
+// The owner sends its per-cluster digests at its commit seq S right after a
+// heartbeat carrying S, only when no write is pending (so S is where every
+// replica that holds everything stops too). A replica at S compares and names
+// the clusters that differ; the owner, still at S, sends each such cluster's
+// records; the replica, still at S, makes its copy equal and logs what
+// changed. Anything that moved meanwhile waits for the next round.
+inline constexpr size_t repair_records_max = 100'000;  // a larger cluster is reported, not repaired in place
+
+repl_envelope check_envelope(const database_state& st, uint8_t kind, uint64_t at) {
+  repl_envelope e;
+  e.db = st.opts.name;
+  e.from = st.opts.node_name;
+  e.is_append = false;
+  e.check = kind;
+  e.at_seq = at;
+  return e;
+}
+
+std::string cluster_name(const database_state& st, int32_t id) {
+  for (auto& c : st.opts.db->clusters())
+    if (c.id == id) return c.name;
+  return cat(id);
+}
+
+void resync(self_ptr self) {
+  auto& st = self->state;
+  if (!st.owner || st.owner->pending() > 0 || !st.cluster) return;
+  auto at = st.owner->commit_seq();
+  auto env = check_envelope(st, 1, at);
+  for (auto& d : st.opts.db->digest()) {
+    env.ids.push_back(d.id);
+    env.counts.push_back(d.records);
+    env.hashes.push_back(d.hash);
+  }
+  auto hb = st.owner->heartbeat();
+  for (auto& n : st.r->online) {
+    if (n == st.opts.node_name) continue;
+    send_append(self, n, hb);  // carries the commit point first: the replica commits up to `at`
+    self->send(st.cluster, relay_atom::value, n, env);
+  }
+}
+
+void on_check(self_ptr self, repl_envelope& env) {
+  auto& st = self->state;
+  auto& db = *st.opts.db;
+  if (env.check == 1) {  // the owner's digests
+    if (st.owner || db.last_committed_seq() != env.at_seq || env.ids.size() != env.counts.size() ||
+        env.ids.size() != env.hashes.size())
+      return;
+    std::map<int32_t, storage::database::cluster_digest> mine;
+    for (auto& d : db.digest()) mine[d.id] = d;
+    auto reply = check_envelope(st, 2, env.at_seq);
+    std::string what;
+    for (size_t i = 0; i < env.ids.size(); ++i) {
+      auto m = mine.find(env.ids[i]);
+      int64_t n = m == mine.end() ? 0 : m->second.records;
+      uint64_t h = m == mine.end() ? 0 : m->second.hash;
+      if (n == env.counts[i] && h == env.hashes[i]) continue;
+      reply.ids.push_back(env.ids[i]);
+      what += cat(what.empty() ? "" : ", ", cluster_name(st, env.ids[i]), " (", n, " records here, ", env.counts[i],
+                  " on the owner)");
+    }
+    if (reply.ids.empty()) return;
+    st.opts.log->warn(component, cat("anti-entropy: database ", st.opts.name, " differs from the owner ", env.from,
+                                     " at seq ", env.at_seq, " in cluster(s) ", what, "; asking for a repair"));
+    self->send(st.cluster, relay_atom::value, env.from, reply);
+    return;
+  }
+  if (env.check == 2) {  // a replica names the clusters that differ
+    if (!st.owner || st.owner->pending() > 0 || st.owner->commit_seq() != env.at_seq) return;
+    for (auto id : env.ids) {
+      auto rep = check_envelope(st, 3, env.at_seq);
+      rep.ids = {id};
+      db.cluster_raw(id, &rep.keys, &rep.values);
+      if (rep.keys.size() > repair_records_max) {
+        st.opts.log->error(component, cat("anti-entropy: cluster ", cluster_name(st, id), " of ", st.opts.name,
+                                          " differs on ", env.from, " but is too large to repair in place"));
+        continue;
+      }
+      self->send(st.cluster, relay_atom::value, env.from, std::move(rep));
+    }
+    return;
+  }
+  if (env.check == 3) {  // the owner's records of one cluster
+    if (st.owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
+    size_t changed = 0;
+    if (auto s = db.repair_cluster(env.ids[0], env.keys, env.values, &changed); !s) {
+      st.opts.log->error(component, cat("anti-entropy: cannot repair cluster ", cluster_name(st, env.ids[0]), " of ",
+                                        st.opts.name, ": ", s.error().render()));
+      return;
+    }
+    st.repaired += changed;
+    st.opts.log->warn(component, cat("anti-entropy: repaired cluster ", cluster_name(st, env.ids[0]), " of database ",
+                                     st.opts.name, " at seq ", env.at_seq, ": ", changed,
+                                     " record(s) differed from the owner ", env.from, "'s"));
+  }
+}
+
 void on_envelope(self_ptr self, repl_envelope& env) {
   auto& st = self->state;
+  if (env.check != 0) return on_check(self, env);
   if (env.is_append) {
     auto& m = env.append;
     if (st.owner) {
       if (m.epoch <= st.owner->epoch()) {
         // An old owner: tell it our epoch, so it steps down.
         replication::ack_msg no{st.owner->epoch(), false, st.opts.db->last_committed_seq()};
-        self->send(st.cluster, relay_atom::value, env.from, repl_envelope{st.opts.name, st.opts.node_name, false, {}, no});
+        self->send(st.cluster, relay_atom::value, env.from, ack_envelope(st, no));
         return;
       }
       become_replica(self, cat(env.from, " orders with a newer epoch"));
@@ -515,7 +635,7 @@ void on_envelope(self_ptr self, repl_envelope& env) {
     if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
     auto ack = st.replica->on_append(m);
     st.promised = std::max(st.promised, st.replica->epoch());
-    self->send(st.cluster, relay_atom::value, env.from, repl_envelope{st.opts.name, st.opts.node_name, false, {}, ack});
+    self->send(st.cluster, relay_atom::value, env.from, ack_envelope(st, ack));
     if (!st.ryw.empty()) answer_ryw(self, false);
     return;
   }
@@ -587,7 +707,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
                 ",\"owner\":", json_quote(st.r ? st.r->owner() : ""), ",\"lastLsn\":", lsn, ",\"committedSeq\":", seq,
                 ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.queued.size(),
                 ",\"waitingForQuorum\":", st.waiting.size(), ",\"acknowledged\":", st.acknowledged,
-                ",\"refused\":", st.refused, ",\"unknown\":", st.unknown,
+                ",\"refused\":", st.refused, ",\"unknown\":", st.unknown, ",\"repairedRecords\":", st.repaired,
                 ",\"path\":", json_quote(st.opts.db->dir().string()), "}")};
       },
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
@@ -678,6 +798,10 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
           auto outs = st.owner->expire(now);
           deliver(self, outs);
           broadcast(self, st.owner->heartbeat());
+          if (st.r && st.r->resync_every_s > 0 && now >= st.next_resync_ms) {
+            st.next_resync_ms = now + int64_t{1000} * st.r->resync_every_s;
+            resync(self);
+          }
         } else if (st.takeover) {
           if (now - st.takeover->started_ms > 3000) abandon_takeover(self, "the servers did not answer in time");
         } else if (st.r && st.r->owner() == st.opts.node_name && now >= st.next_takeover_ms) {

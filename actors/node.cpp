@@ -337,6 +337,11 @@ result<node_info> node::info(std::chrono::milliseconds timeout) {
 
 void node::kill() { stop(false); }
 
+std::shared_ptr<storage::database> node::test_database(const std::string& name) const {
+  auto e = impl_->directory->find(name);
+  return e ? e->db : nullptr;
+}
+
 void node::test_cut_traffic(std::vector<std::string> members) {
   auto& d = *impl_;
   if (d.sys && d.cluster) caf::anon_send(d.cluster, block_atom::value, std::move(members));

@@ -7,6 +7,8 @@
 // cheap to compile (CAF-NOTES §1).
 #pragma once
 
+#include "src/storage/database.hpp"
+
 #include <chrono>
 #include <memory>
 
@@ -61,6 +63,9 @@ class node {
   // and replication message from and to these members (an empty list heals).
   // Cut both sides for a symmetric split.
   void test_cut_traffic(std::vector<std::string> members);
+  // Test seam: the open database `name` (nullptr if none), to damage a copy
+  // behind replication's back (anti-entropy tests).
+  std::shared_ptr<storage::database> test_database(const std::string& name) const;
 
   // The cluster actor's state (view, configurations). Error when not distributed.
   result<cluster_state> cluster(std::chrono::milliseconds timeout = std::chrono::seconds(5));

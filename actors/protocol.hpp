@@ -217,23 +217,35 @@ typename Inspector::result_type inspect(Inspector& f, fetch_msg& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, role& x) {
-  return f(caf::meta::type_name("troupe.role"), x.db, x.servers, x.online, x.write_quorum, x.view_version);
+  return f(caf::meta::type_name("troupe.role"), x.db, x.servers, x.online, x.write_quorum, x.view_version,
+           x.resync_every_s);
 }
 }  // namespace replication
 
 // One replication message between two nodes' database actors, relayed by
 // their cluster actors (which check membership and carry the test seam that
 // cuts traffic): an append (owner -> replica) or an ack (replica -> owner).
+// Anti-entropy rides in the same envelope (`check` not 0): the owner's
+// per-cluster digests at its commit seq (owner -> replica), the clusters that
+// differ (replica -> owner), and a cluster's records to repair one (owner ->
+// replica), each valid only at `at_seq`.
 struct repl_envelope {
   std::string db;
   std::string from;  // the sending node's name (checked against its CAF node by the receiving cluster actor)
   bool is_append = true;
   replication::append_msg append;
   replication::ack_msg ack;
+  uint8_t check = 0;  // 0: append or ack; 1: digest; 2: mismatch; 3: repair
+  uint64_t at_seq = 0;
+  std::vector<int32_t> ids;  // digest: every cluster; mismatch: those that differ; repair: the one repaired
+  std::vector<int64_t> counts;
+  std::vector<uint64_t> hashes;
+  std::vector<std::string> keys, values;  // repair: the cluster's records as stored
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, repl_envelope& x) {
-  return f(caf::meta::type_name("troupe.repl_envelope"), x.db, x.from, x.is_append, x.append, x.ack);
+  return f(caf::meta::type_name("troupe.repl_envelope"), x.db, x.from, x.is_append, x.append, x.ack, x.check,
+           x.at_seq, x.ids, x.counts, x.hashes, x.keys, x.values);
 }
 
 // The owner's answer to one forwarded write: its seq (so the forwarding node

@@ -47,6 +47,7 @@ role role_of(const std::string& db, const db_config& cfg, const cluster_view& vi
   int q = star.write_quorum ? star.write_quorum->resolve(n) : quorum{quorum::kind::majority, 1}.resolve(n);
   if (q > n && !star.failure_available_nodes_less_quorum.value_or(false)) q = n;
   r.write_quorum = static_cast<uint32_t>(std::max(q, 1));
+  r.resync_every_s = static_cast<uint32_t>(std::max(cfg.resync_every_s, 0));
   return r;
 }
 

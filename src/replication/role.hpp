@@ -23,6 +23,7 @@ struct role {
   // The servers that are members now (not suspected) with the database ONLINE.
   std::vector<std::string> online;
   uint32_t write_quorum = 1;  // resolved against servers.size()
+  uint32_t resync_every_s = 0;  // anti-entropy period (resyncEvery; 0: off)
   uint64_t view_version = 0;
   friend bool operator==(const role&, const role&) = default;
 

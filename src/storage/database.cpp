@@ -679,6 +679,103 @@ uint64_t database::last_staged_seq() const { return impl_->current()->last_stage
 
 uint64_t database::promised_epoch() const { return impl_->current()->promised_epoch; }
 
+namespace {
+uint64_t mix64(std::string_view a, std::string_view b) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : a) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  h = (h ^ 0xff) * 1099511628211ull;
+  for (char c : b) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+}  // namespace
+
+std::vector<database::cluster_digest> database::digest() const {
+  auto s = impl_->current();
+  std::map<int32_t, cluster_digest> by;
+  for (auto& [id, c] : s->clusters) by[id] = cluster_digest{id, 0, 0};
+  std::string lower(1, codec::prefix_record), upper = codec::prefix_end(codec::prefix_record);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    auto id = codec::parse_record_key(it->key().ToStringView());
+    if (!id) continue;
+    auto& d = by[id->cluster];
+    d.id = id->cluster;
+    d.records += 1;
+    d.hash += mix64(it->key().ToStringView(), it->value().ToStringView());  // a sum: order does not matter
+  }
+  std::vector<cluster_digest> out;
+  for (auto& [id, d] : by) out.push_back(d);
+  return out;
+}
+
+void database::cluster_raw(int32_t id, std::vector<std::string>* keys, std::vector<std::string>* values) const {
+  std::string lower = codec::record_key_lower(id, 0), upper = codec::record_key_upper(id);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    keys->emplace_back(it->key().ToStringView());
+    values->emplace_back(it->value().ToStringView());
+  }
+}
+
+status database::repair_cluster(int32_t id, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& values, size_t* changed) {
+  auto before = impl_->current();
+  auto c = before->clusters.find(id);
+  if (c == before->clusters.end() || keys.size() != values.size())
+    return error_info{impl_->dir.string(), "repair", cat("no cluster ", id, " or a malformed repair")};
+  std::map<std::string, std::string> truth;
+  int64_t next = c->second.next_position;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto r = codec::parse_record_key(keys[i]);
+    if (!r || r->cluster != id) return error_info{impl_->dir.string(), "repair", "a record key of another cluster"};
+    next = std::max(next, r->position + 1);
+    truth[keys[i]] = values[i];
+  }
+  std::vector<std::string> ks, vs;
+  cluster_raw(id, &ks, &vs);
+  rocksdb::WriteBatch wb;
+  size_t n = 0;
+  for (size_t i = 0; i < ks.size(); ++i) {
+    auto t = truth.find(ks[i]);
+    if (t == truth.end()) {
+      wb.Delete(ks[i]);
+      ++n;
+    } else if (t->second != vs[i]) {
+      wb.Put(ks[i], t->second);
+      ++n;
+    }
+  }
+  std::set<std::string> have(ks.begin(), ks.end());
+  for (auto& [k, v] : truth)
+    if (!have.count(k)) {
+      wb.Put(k, v);
+      ++n;
+    }
+  if (changed != nullptr) *changed = n;
+  if (n == 0) return ok_status();
+  auto next_state = std::make_shared<meta_state>(*before);
+  auto& ci = next_state->clusters.at(id);
+  ci.records = static_cast<int64_t>(truth.size());
+  ci.next_position = next;
+  wb.Put(codec::cluster_key(id), codec::encode_cluster(ci));
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  std::lock_guard lock(impl_->write_mutex);
+  auto st = impl_->db->Write(wo, &wb);
+  if (!st.ok()) return rocks_error(impl_->dir, "repair", st);
+  impl_->publish(std::move(next_state));
+  return ok_status();
+}
+
 status database::promise_epoch(uint64_t epoch) {
   auto before = impl_->current();
   if (epoch <= before->promised_epoch) return ok_status();

@@ -215,6 +215,24 @@ class database {
   uint64_t promised_epoch() const;
   status promise_epoch(uint64_t epoch);
 
+  // --- anti-entropy (replication's resyncEvery) ---------------------------
+  // Per cluster, from one consistent point in time: the live record count and
+  // an order-independent hash of every record key and stored value. Two
+  // copies at the same committed seq must have equal digests.
+  struct cluster_digest {
+    int32_t id = -1;
+    int64_t records = 0;
+    uint64_t hash = 0;
+  };
+  std::vector<cluster_digest> digest() const;
+  // A cluster's records as stored (keys and values), to repair another copy.
+  void cluster_raw(int32_t id, std::vector<std::string>* keys, std::vector<std::string>* values) const;
+  // Makes cluster `id` hold exactly these records (as cluster_raw gave them),
+  // in one synced batch; `changed` receives how many records differed.
+  // Outside the replication order: only for a copy that diverged.
+  status repair_cluster(int32_t id, const std::vector<std::string>& keys, const std::vector<std::string>& values,
+                        size_t* changed);
+
   // --- reads: thread-safe, each from one consistent point in time -----------
   std::optional<record> find(rid id) const;                    // nullopt if absent (or unreadable: see check())
   // Records of `cluster` in position order, from `from_position` on, at most

@@ -303,6 +303,43 @@ TEST_CASE("replication: readQuorum all reads the newest of every server's copy, 
   CHECK(json::serialize(js.at("missing")).find("n3") != std::string::npos);
 }
 
+TEST_CASE("replication: anti-entropy (resyncEvery) finds a copy damaged behind replication's back and repairs it") {
+  test_cluster c(29220);
+  c.resync_every_s = 1;
+  auto [a, b, d] = three(c);
+  std::vector<std::string> acked, rids;
+  for (int i = 0; i < 10; ++i) {
+    auto r = i == 0 ? create_eventually(a, cat("ae", i)) : create(a, cat("ae", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("ae", i));
+    rids.push_back(rid_of(r));
+  }
+  REQUIRE(eventually([&] { return read(d, rids.back()).status == 200; }));
+  // Damage n3's copy directly: one record changed, one removed, one added.
+  auto db = d.n->test_database("demo");
+  REQUIRE(db != nullptr);
+  auto id = [&](const std::string& t) { return *storage::rid::parse(t); };
+  std::vector<storage::op> damage(3);
+  damage[0].k = storage::op::kind::update;
+  damage[0].id = id(rids[1]);
+  damage[0].fields = R"({"k":"damaged"})";
+  damage[1].k = storage::op::kind::remove;
+  damage[1].id = id(rids[2]);
+  damage[2].k = storage::op::kind::create;
+  damage[2].class_name = "V";
+  damage[2].fields = R"({"k":"stray"})";
+  for (auto& res : db->apply(damage)) REQUIRE(res.code == storage::errc::ok);
+  db.reset();
+  REQUIRE(eventually([&] { return d.logged("anti-entropy: repaired cluster v of database demo"); }, 15s));
+  CHECK(d.logged("anti-entropy: database demo differs from the owner n1 at seq "));
+  CHECK(d.logged("record(s) differed from the owner n1's"));
+  CHECK(read(d, rids[1]).body.find("ae1") != std::string::npos);
+  CHECK(read(d, rids[2]).status == 200);
+  auto all = stop_and_compare(a, b, d, acked);
+  CHECK(all.find("damaged") == std::string::npos);
+  CHECK(all.find("stray") == std::string::npos);
+}
+
 // A 2+1 split made by cutting the traffic between the sides (no process
 // dies): `alone` is cut off from the two others.
 void split(uint16_t base, const std::string& alone) {

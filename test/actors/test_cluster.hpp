@@ -60,6 +60,7 @@ struct test_cluster {
   uint64_t disk_limit_next = 0;                   // ditto: its disk "fills" after this many bytes
   std::optional<quorum> write_quorum;             // every node's default writeQuorum (unset: as shipped)
   std::optional<quorum> read_quorum;              // every node's default readQuorum (unset: as shipped)
+  std::optional<int> resync_every_s;              // every node's default resyncEvery (unset: as shipped)
   std::chrono::milliseconds write_timeout{5000};  // every node's replication write timeout
   // Applied to every node's options last, just before it starts (benchmarks set
   // dserver's HTTP threads and the shipped heartbeats here).
@@ -103,6 +104,7 @@ struct test_cluster {
       std::lock_guard<std::mutex> g(t.mtx);
       t.lines.emplace_back(r);
     });
+    if (resync_every_s) s->default_db.resync_every_s = *resync_every_s;
     for (auto& [name_, cc] : s->default_db.clusters) {
       if (name_ != "*") continue;
       if (write_quorum) cc.write_quorum = *write_quorum;
