@@ -33,8 +33,11 @@
 //   replicas:   apply the owner's appends in order and acknowledge (relayed by
 //               the cluster actors, which check membership and carry the split
 //               test seam).
-//   timers:     every tick_interval: expire writes past their deadline,
-//               heartbeat appends (commit point, discards), takeover retries.
+//   timers:     every replication_tick: expire writes past their deadline,
+//               heartbeat appends (commit point, discards), takeover retries;
+//               every resyncEvery seconds (owner, no write pending): per-cluster
+//               digests to the replicas, which name the clusters that differ and
+//               get the owner's records to repair them (anti-entropy).
 //   threads:    spawned detached: fsync blocks this actor's own thread, never one
 //               of CAF's scheduler workers.
 //   on exit:    answers every request it holds (queued: not applied; ordered but
