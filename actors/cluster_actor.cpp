@@ -215,6 +215,9 @@ void set_db_status(self_ptr self, const std::string& db, const char* status) {
 void send_roles(self_ptr self) {
   auto& st = self->state;
   if (!st.opts.dbs || !st.initialised) return;
+  auto view = st.view;  // with our own entry as we know it (and each open database ONLINE, below)
+  auto* mine = view.find(st.me.name);
+  if (mine != nullptr) *mine = st.me;
   for (auto& db : st.opts.dbs->names()) {
     auto entry = st.opts.dbs->find(db);
     if (!entry) continue;
@@ -222,11 +225,7 @@ void send_roles(self_ptr self) {
     // otherwise, so ONLINE here even before the leader has heard of it.
     auto local = st.me.db_status.find(db);
     if (local != st.me.db_status.end() && local->second == db_synchronizing) continue;
-    auto view = st.view;
-    if (auto* mine = view.find(st.me.name)) {
-      *mine = st.me;
-      mine->db_status[db] = db_online;
-    }
+    if (mine != nullptr) mine->db_status[db] = db_online;
     auto cfg = st.configs.find(db);
     auto r = replication::role_of(db, cfg != st.configs.end() ? cfg->second : st.opts.default_db, view, st.suspected,
                                   st.me.name);

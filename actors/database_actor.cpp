@@ -133,11 +133,13 @@ void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
     auto& w = it->second;
     if (o.committed) {
       ++st.acknowledged;
+      // A write is either this node's client's or a forwarded one: the results move to one of them.
       if (w.batch) {
-        w.batch->replies[w.slot] = fwd_reply{o.seq, o.results, {}};
+        w.batch->replies[w.slot] = fwd_reply{o.seq, std::move(o.results), {}};
         w.batch->one();
+      } else if (w.local) {
+        w.local->deliver(std::move(o.results));
       }
-      if (w.local) w.local->deliver(std::move(o.results));
     } else {
       ++st.unknown;
       fail(self, w, unavailable(st, holders(st, o.seq), false,
@@ -152,20 +154,23 @@ void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
   }
 }
 
-repl_envelope append_envelope(const database_state& st, const replication::append_msg& m) {
+// An envelope from this node about this database; the callers fill in the rest.
+repl_envelope envelope(const database_state& st, bool is_append) {
   repl_envelope e;
   e.db = st.opts.name;
   e.from = st.opts.node_name;
-  e.is_append = true;
+  e.is_append = is_append;
+  return e;
+}
+
+repl_envelope append_envelope(const database_state& st, const replication::append_msg& m) {
+  auto e = envelope(st, true);
   e.append = m;
   return e;
 }
 
 repl_envelope ack_envelope(const database_state& st, const replication::ack_msg& a) {
-  repl_envelope e;
-  e.db = st.opts.name;
-  e.from = st.opts.node_name;
-  e.is_append = false;
+  auto e = envelope(st, false);
   e.ack = a;
   return e;
 }
@@ -525,10 +530,7 @@ void answer_ryw(self_ptr self, bool all) {
 inline constexpr size_t repair_records_max = 100'000;  // a larger cluster is reported, not repaired in place
 
 repl_envelope check_envelope(const database_state& st, uint8_t kind, uint64_t at) {
-  repl_envelope e;
-  e.db = st.opts.name;
-  e.from = st.opts.node_name;
-  e.is_append = false;
+  auto e = envelope(st, false);
   e.check = kind;
   e.at_seq = at;
   return e;
