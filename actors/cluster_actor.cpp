@@ -43,6 +43,7 @@ struct deploy_attempt {
   uint64_t id = 0;
   std::string source;  // the member sending it
   deploy_receiver_actor receiver;
+  bool replace = false;  // a redeploy: our copy stays open until the new one is in place
 };
 
 struct deploy_retry {
@@ -355,10 +356,21 @@ void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const
   auto delay = std::min<std::chrono::milliseconds>(
       std::chrono::milliseconds(int64_t{500} << std::min(r.failures, 8)), max_deploy_backoff);
   r.not_before = steady_clock::now() + delay;
+  bool replace = it->second.replace;
   st.log->log(log_level::error, component,
-              cat("deploy of database ", db, " failed: ", why, "; trying again in ",
+              cat("deploy of database ", db, " failed: ", why,
+                  replace ? "; the copy this node holds stays in use; trying again in " : "; trying again in ",
                   deploy::format_duration_ms(delay.count())),
               direction::in, from);
+  if (replace && st.opts.dbs->find(db)) {
+    // The copy we held (or the new one, if the swap was done) is open: it is
+    // ONLINE again, behind, and the owner will send us back here. Its
+    // database actor may be a new one: tell it its role again.
+    st.roles_sent.erase(db);
+    set_db_status(self, db, db_online);
+    send_roles(self);
+    return;
+  }
   set_db_status(self, db, nullptr);
 }
 
@@ -368,6 +380,50 @@ void abandon_deploys_from(self_ptr self, const std::string& name) {
   for (auto& [db, a] : st.deploying)
     if (a.source == name) lost.emplace_back(db, a.id);
   for (auto& [db, id] : lost) deploy_failed(self, db, id, cat("node '", name, "' was lost during the transfer"));
+}
+
+// Spawns a receiver for `db` and asks member `source` (connected) to send it.
+// `replace`: a redeploy of a database we hold open but that is behind the
+// source's replication log; the copy is installed beside ours and swapped in
+// (databases actor, replace_atom), so ours stays open until then.
+void start_deploy(self_ptr self, const std::string& db, const std::string& source, bool replace) {
+  auto& st = self->state;
+  auto peer_handle = st.peers.at(source).handle;
+  deploy_receiver_options ro;
+  ro.db = db;
+  ro.databases_dir = st.opts.databases_dir;
+  ro.directory = st.opts.dbs;
+  ro.databases = st.opts.db_opener;
+  ro.local_cluster = caf::actor_cast<cluster_actor>(self);
+  ro.source = peer_handle;
+  ro.local_name = st.me.name;
+  ro.peer_name = source;
+  ro.board = st.opts.deploys;
+  ro.test_disk_limit = st.opts.test_deploy_disk_limit;
+  ro.replace = replace;
+  auto receiver = spawn_deploy_receiver(self->system(), ro, st.log);
+  // Linked: when the node stops, a transfer in progress stops with it
+  // (otherwise ~actor_system would wait for its requests to time out).
+  self->link_to(receiver);
+  st.transfers.insert(receiver.address());
+  auto id = ++st.deploy_counter;
+  st.deploying[db] = deploy_attempt{id, source, receiver, replace};
+  auto name = db;
+  // No timeout of its own worth the name: a lost sender is noticed by the
+  // membership (abandon_deploys_from), a stuck chunk by the sender's chunk
+  // timeout, and a transfer may take long.
+  self->request(peer_handle, std::chrono::seconds(86400), deploy_atom::value, db, st.me.name,
+                caf::actor_cast<caf::strong_actor_ptr>(receiver))
+      .then(
+          [self, name, id](bool) {
+            auto& st = self->state;
+            auto it = st.deploying.find(name);
+            if (it == st.deploying.end() || it->second.id != id) return;
+            st.deploying.erase(it);
+            st.deploy_retries.erase(name);
+          },
+          [self, name, id](caf::error& e) { deploy_failed(self, name, id, error_text(self->system(), e)); });
+  set_db_status(self, db, db_synchronizing);
 }
 
 // Asks a member for every autoDeploy database the cluster has and we lack, one
@@ -391,41 +447,7 @@ void maybe_deploy(self_ptr self) {
       break;
     }
     if (source == nullptr) continue;
-    auto peer_handle = st.peers.at(source->name).handle;
-    deploy_receiver_options ro;
-    ro.db = db;
-    ro.databases_dir = st.opts.databases_dir;
-    ro.directory = st.opts.dbs;
-    ro.databases = st.opts.db_opener;
-    ro.local_cluster = caf::actor_cast<cluster_actor>(self);
-    ro.source = peer_handle;
-    ro.local_name = st.me.name;
-    ro.peer_name = source->name;
-    ro.board = st.opts.deploys;
-    ro.test_disk_limit = st.opts.test_deploy_disk_limit;
-    auto receiver = spawn_deploy_receiver(self->system(), ro, st.log);
-    // Linked: when the node stops, a transfer in progress stops with it
-    // (otherwise ~actor_system would wait for its requests to time out).
-    self->link_to(receiver);
-    st.transfers.insert(receiver.address());
-    auto id = ++st.deploy_counter;
-    st.deploying[db] = deploy_attempt{id, source->name, receiver};
-    auto name = db;
-    // No timeout of its own worth the name: a lost sender is noticed by the
-    // membership (abandon_deploys_from), a stuck chunk by the sender's chunk
-    // timeout, and a transfer may take long.
-    self->request(peer_handle, std::chrono::seconds(86400), deploy_atom::value, db, st.me.name,
-                  caf::actor_cast<caf::strong_actor_ptr>(receiver))
-        .then(
-            [self, name, id](bool) {
-              auto& st = self->state;
-              auto it = st.deploying.find(name);
-              if (it == st.deploying.end() || it->second.id != id) return;
-              st.deploying.erase(it);
-              st.deploy_retries.erase(name);
-            },
-            [self, name, id](caf::error& e) { deploy_failed(self, name, id, error_text(self->system(), e)); });
-    set_db_status(self, db, db_synchronizing);
+    start_deploy(self, db, source->name, false);
   }
 }
 
@@ -1063,8 +1085,30 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       },
       [self](deployed_atom, const std::string& db) {
         if (!from_self(self)) return;
-        add_local_database(self, db);
-        self->state.log->warn(component, cat("updated node status to 'ONLINE'"));
+        auto& st = self->state;
+        if (st.opts.config_actors.count(db)) {
+          // A redeploy: the database was ours already (its configuration
+          // actor too). A new database actor runs it now: tell it its role.
+          st.roles_sent.erase(db);
+          set_db_status(self, db, db_online);
+          send_roles(self);
+        } else {
+          add_local_database(self, db);
+        }
+        st.log->warn(component, cat("updated node status to 'ONLINE'"));
+      },
+      [self](redeploy_atom, const std::string& db, const std::string& source) {
+        if (!from_self(self)) return;
+        auto& st = self->state;
+        if (st.leaving || !st.opts.dbs || !st.opts.dbs->find(db) || st.deploying.count(db)) return;
+        if (auto r = st.deploy_retries.find(db); r != st.deploy_retries.end() && steady_clock::now() < r->second.not_before)
+          return;
+        if (!st.peers.count(source)) return;  // the owner will tell us again
+        st.log->log(log_level::warn, component,
+                    cat("database ", db, " is behind the replication log of ", source,
+                        ": receiving a full copy (the copy held now stays in use until the new one is in place)"),
+                    direction::in, source);
+        start_deploy(self, db, source, true);
       },
       [self](update_atom, const member_info& m) {
         if (!from_member(self)) return;

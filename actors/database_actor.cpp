@@ -78,7 +78,8 @@ struct database_state {
   bool commit_dirty = false;
   bool notify_scheduled = false;
   uint64_t acknowledged = 0, refused = 0, unknown = 0;
-  std::map<std::string, int64_t> behind_logged;  // replicas behind the log: when we last said so
+  std::map<std::string, int64_t> behind_logged;  // replicas behind the log: when we last logged it
+  std::map<std::string, int64_t> behind_told;    // ... and when we last told them to take a full copy
   int64_t next_resync_ms = 0;                    // anti-entropy: the owner's next digest round
   uint64_t repaired = 0;                         // anti-entropy: records repaired here
 };
@@ -601,6 +602,16 @@ void on_check(self_ptr self, repl_envelope& env) {
     }
     return;
   }
+  if (env.check == 4) {  // the owner: we are behind its replication log
+    // Only the owner we follow, in the epoch we promised, may send us to a
+    // full deploy: it holds every acknowledged write (it took over from a
+    // quorum's tails), so its copy loses nothing ours has committed.
+    if (st.owner || st.takeover || !st.replica || !st.r || st.r->owner() != env.from ||
+        env.append.epoch != st.replica->epoch() || env.at_seq <= db.last_committed_seq() + 1)
+      return;
+    self->send(st.cluster, redeploy_atom::value, st.opts.name, env.from);
+    return;
+  }
   if (env.check == 3) {  // the owner's records of one cluster
     if (st.owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
     size_t changed = 0;
@@ -649,17 +660,28 @@ void on_envelope(self_ptr self, repl_envelope& env) {
   std::optional<replication::append_msg> resend;
   auto outs = st.owner->on_ack(env.from, env.ack, &resend);
   if (resend) {
-    // Behind even the replication log on disk: resending cannot help. Say so
-    // (once a minute per replica); a full deploy is the remedy (not automatic yet).
+    // Behind even the replication log on disk: resending cannot help (the
+    // replica refuses to commit over the hole). Tell it to take a full copy
+    // from us (at most once a second; its cluster actor runs one transfer at a
+    // time and backs off after a failure), and log it once a minute.
     if (!resend->entries.empty() && resend->entries.front().seq > env.ack.held_seq + 1 &&
         resend->prev_seq < env.ack.held_seq + 1 && resend->prev_seq == 0) {
-      auto& last = st.behind_logged[env.from];
-      if (now_ms() - last > 60'000) {
-        last = now_ms();
-        st.opts.log->error(component, cat("database ", st.opts.name, ": ", env.from, " is behind the replication log (it holds seq ",
+      auto now = now_ms();
+      auto& logged = st.behind_logged[env.from];
+      if (now - logged > 60'000) {
+        logged = now;
+        st.opts.log->warn(component, cat("database ", st.opts.name, ": ", env.from, " is behind the replication log (it holds seq ",
                                           env.ack.held_seq, ", the log starts at ", resend->entries.front().seq,
-                                          "): it needs a full deploy, which is not automatic yet"));
+                                          "): it needs a full deploy; asking it to take one from this node"));
       }
+      auto& told = st.behind_told[env.from];
+      if (now - told > 1'000) {
+        told = now;
+        auto e = check_envelope(st, 4, resend->entries.front().seq);
+        e.append.epoch = st.owner->epoch();
+        self->send(st.cluster, relay_atom::value, env.from, std::move(e));
+      }
+      return deliver(self, outs);  // resending what it refuses would only repeat the refusal
     }
     send_append(self, env.from, *resend);
   }

@@ -32,7 +32,13 @@
 //               writes. An old owner's appends are refused by epoch.
 //   replicas:   apply the owner's appends in order and acknowledge (relayed by
 //               the cluster actors, which check membership and carry the split
-//               test seam).
+//               test seam). A replica behind even the owner's replication log
+//               (storage keeps the last log_keep committed entries) refuses to
+//               commit over the hole; the owner then tells it so (envelope
+//               kind 4, at most once a second), and the replica, if that is the
+//               owner it follows in the epoch it promised, asks its cluster
+//               actor for a full copy from the owner (redeploy_atom): installed
+//               beside its copy and swapped in by the databases actor.
 //   timers:     every replication_tick: expire writes past their deadline,
 //               heartbeat appends (commit point, discards), takeover retries;
 //               every resyncEvery seconds (owner, no write pending): per-cluster

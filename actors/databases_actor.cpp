@@ -1,6 +1,7 @@
 #include "actors/databases_actor.hpp"
 
 #include <map>
+#include <thread>
 
 #include "actors/database_actor.hpp"
 #include "src/server/startup.hpp"
@@ -17,20 +18,39 @@ struct pending_drop {
   caf::typed_response_promise<bool> promise;
 };
 
+struct pending_replace {
+  std::string name;
+  caf::typed_response_promise<bool> promise;
+  std::weak_ptr<storage::database> old;  // closed once every reader has let go
+};
+
 struct databases_state {
   databases_options opts;
   std::shared_ptr<db_directory> directory;
   logger* log = nullptr;
   std::map<caf::actor_addr, pending_drop> drops;  // by the address of the writer being stopped
+  std::map<caf::actor_addr, pending_replace> replaces;  // ditto
 };
 
-caf::error open_one(databases_actor::stateful_pointer<databases_state> self, const std::string& name,
-                    bool create) {
+using self_ptr = databases_actor::stateful_pointer<databases_state>;
+
+void start_writer(self_ptr self, const std::string& name, std::shared_ptr<storage::database> shared);
+
+caf::error open_one(self_ptr self, const std::string& name, bool create) {
   auto& st = self->state;
   auto path = st.opts.dir / name;
-  auto db = storage::database::open(path, storage::open_options{create, st.opts.sync});
+  storage::open_options oo;
+  oo.create_if_missing = create;
+  oo.sync = st.opts.sync;
+  oo.log_keep = st.opts.log_keep;
+  auto db = storage::database::open(path, oo);
   if (!db) return make_troupe_error(errc::io_error, cat("cannot open database ", name, ": ", db.error().render()));
-  std::shared_ptr<storage::database> shared = std::move(*db);
+  start_writer(self, name, std::move(*db));
+  return caf::none;
+}
+
+void start_writer(self_ptr self, const std::string& name, std::shared_ptr<storage::database> shared) {
+  auto& st = self->state;
   database_options o;
   o.name = name;
   o.db = shared;
@@ -41,11 +61,52 @@ caf::error open_one(databases_actor::stateful_pointer<databases_state> self, con
   auto writer = spawn_database_actor(self->system(), o);
   self->link_to(writer);
   st.directory->put(name, db_entry{shared, writer});
-  return caf::none;
 }
 
-databases_actor::behavior_type databases_impl(databases_actor::stateful_pointer<databases_state> self,
-                                              databases_options opts, std::shared_ptr<db_directory> directory,
+// The second half of a replace (see the header): the old writer is gone.
+void finish_replace(self_ptr self, pending_replace r) {
+  auto& st = self->state;
+  auto& name = r.name;
+  auto fail = [&](std::string why) {
+    std::error_code ec;
+    fs::remove_all(st.opts.dir / cat(name, ".installed"), ec);
+    st.log->error("OServer", cat("cannot replace database '", name, "': ", why, "; the copy in use stays"));
+    r.promise.deliver(make_troupe_error(errc::io_error, cat("cannot replace database ", name, ": ", why)));
+  };
+  // RocksDB must be closed before its folder moves: closing may write files
+  // by path, which after the rename would land in the new copy. Readers on
+  // other threads hold the database only for one request, so this wait is
+  // short; a deploy being sent from this copy holds it longer, and then the
+  // replace is abandoned (the cluster actor tries again later).
+  st.directory->erase(name);
+  auto deadline = std::chrono::steady_clock::now() + replace_close_wait;
+  while (!r.old.expired() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (auto still = r.old.lock()) {
+    start_writer(self, name, std::move(still));
+    return fail(cat("it is still in use after ", replace_close_wait.count(), " s"));
+  }
+  auto reopen_old = [&] {
+    if (auto err = open_one(self, name, false))
+      st.log->error("OServer", cat("cannot reopen database '", name, "': ", error_text(self->system(), err)));
+  };
+  if (auto s = swap_in_installed(st.opts.dir, name); !s) {
+    reopen_old();
+    return fail(s.error().render());
+  }
+  if (auto err = open_one(self, name, false)) {
+    auto why = error_text(self->system(), err);
+    if (auto s = swap_back(st.opts.dir, name); !s)
+      st.log->error("OServer", cat("cannot restore database '", name, "': ", s.error().render()));
+    reopen_old();
+    return fail(why);
+  }
+  if (auto s = remove_old_copy(st.opts.dir, name); !s) st.log->warn("OServer", s.error().render());
+  st.log->info("OServer", cat("replaced database '", name, "' with the copy received"));
+  r.promise.deliver(true);
+}
+
+databases_actor::behavior_type databases_impl(self_ptr self, databases_options opts, std::shared_ptr<db_directory> directory,
                                               logger* log) {
   auto& st = self->state;
   st.opts = std::move(opts);
@@ -53,6 +114,7 @@ databases_actor::behavior_type databases_impl(databases_actor::stateful_pointer<
   st.log = log;
   std::error_code ec;
   fs::create_directories(st.opts.dir, ec);
+  for (auto& line : recover_swaps(st.opts.dir)) st.log->warn("OServer", line);
   for (auto& name : scan_databases(st.opts.dir)) {
     if (auto err = open_one(self, name, false)) {
       st.log->error("OServer", error_text(self->system(), err));
@@ -62,6 +124,11 @@ databases_actor::behavior_type databases_impl(databases_actor::stateful_pointer<
   }
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
+    if (auto r = st.replaces.find(dm.source); r != st.replaces.end()) {
+      auto pr = std::move(r->second);
+      st.replaces.erase(r);
+      return finish_replace(self, std::move(pr));
+    }
     auto i = st.drops.find(dm.source);
     if (i == st.drops.end()) return;
     auto path = st.opts.dir / i->second.name;
@@ -83,6 +150,9 @@ databases_actor::behavior_type databases_impl(databases_actor::stateful_pointer<
     for (auto& [addr, d] : self->state.drops)
       d.promise.deliver(make_troupe_error(errc::shutting_down, "the node is shutting down"));
     self->state.drops.clear();
+    for (auto& [addr, r] : self->state.replaces)
+      r.promise.deliver(make_troupe_error(errc::shutting_down, "the node is shutting down"));
+    self->state.replaces.clear();
     self->state.directory->clear();
     self->quit(m.reason);
   });
@@ -119,10 +189,31 @@ databases_actor::behavior_type databases_impl(databases_actor::stateful_pointer<
         st.log->info("OServer", cat("opened database '", name, "'"));
         return true;
       },
+      [self](replace_atom, const std::string& name) -> caf::result<bool> {
+        auto& st = self->state;
+        auto e = st.directory->find(name);
+        if (!e) return make_troupe_error(errc::database_not_found, cat("Database '", name, "' not found"));
+        std::error_code ec;
+        if (!fs::is_directory(st.opts.dir / cat(name, ".installed"), ec))
+          return make_troupe_error(errc::io_error, cat("no new copy of database ", name, " is installed"));
+        for (auto& [addr, r] : st.replaces)
+          if (r.name == name) return make_troupe_error(errc::io_error, cat("database ", name, " is being replaced"));
+        auto rp = self->make_response_promise<bool>();
+        // The entry stays in the directory (reads go on from the copy in use)
+        // until the writer is gone; then the swap (finish_replace).
+        self->unlink_from(e->writer);
+        self->monitor(e->writer);
+        st.replaces.emplace(e->writer.address(), pending_replace{name, rp, e->db});
+        self->send_exit(e->writer, caf::exit_reason::user_shutdown);
+        return rp;
+      },
       [self](drop_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
         auto e = st.directory->find(name);
         if (!e) return make_troupe_error(errc::database_not_found, cat("Database '", name, "' not found"));
+        for (auto& [addr, r] : st.replaces)
+          if (r.name == name)
+            return make_troupe_error(errc::io_error, cat("Database '", name, "' is being replaced by a redeploy"));
         st.directory->erase(name);
         auto rp = self->make_response_promise<bool>();
         self->unlink_from(e->writer);

@@ -3,9 +3,17 @@
 // Contract
 //   owns:       the set of open databases (published in a db_directory for
 //               readers on other threads) and one database_actor per database
-//   at spawn:   opens every database found under the databases folder
 //   receives:   (create_atom, name), (drop_atom, name), (list_atom) from the
-//               REST layer (later: membership and deploy)
+//               REST layer; (open_atom, name) and (replace_atom, name) from
+//               deploy receivers
+//   replace:    a redeploy's copy (databases/<name>.installed) takes the place
+//               of the open one: its writer is stopped, the RocksDB instance
+//               closed (every reader's reference gone, waited for up to
+//               replace_close_wait), the folders swapped (swap_in_installed),
+//               the new copy opened with a new writer, the old folder removed.
+//               If any step fails the copy that was in use is open again.
+//   at spawn:   settles a swap a crash interrupted (recover_swaps), then opens
+//               every database found
 //   invariants: a name is in the directory iff its database is open and its
 //               writer runs; a dropped database's folder is deleted only after
 //               its writer has finished (so no write is in flight on deleted files)
@@ -31,7 +39,10 @@ struct databases_options {
   std::string node_name;      // this node (replication names servers by node name)
   bool standalone = true;     // no cluster: every database is its own owner
   std::chrono::milliseconds write_timeout{5000};  // a replicated write's quorum must answer within this
+  uint64_t log_keep = storage::committed_entries_kept;  // see storage::open_options::log_keep (tests lower it)
 };
+
+inline constexpr std::chrono::seconds replace_close_wait{10};
 
 databases_actor spawn_databases_actor(caf::actor_system& sys, databases_options opts,
                                       std::shared_ptr<db_directory> directory, logger* log);

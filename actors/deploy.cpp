@@ -263,7 +263,12 @@ deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_rec
         auto& st = self->state;
         if (!st.installer) {
           auto dir = st.opts.databases_dir / cat(st.opts.db, ".installing");
-          auto inst = deploy::installer::open(dir, st.opts.databases_dir / st.opts.db);
+          auto final_dir = st.opts.databases_dir / cat(st.opts.db, st.opts.replace ? ".installed" : "");
+          if (st.opts.replace) {
+            std::error_code ec;
+            fs::remove_all(final_dir, ec);  // a stale copy from an attempt that never swapped
+          }
+          auto inst = deploy::installer::open(dir, final_dir);
           if (!inst) return make_troupe_error(errc::io_error, inst.error().render());
           st.installer = std::move(*inst);
           if (st.opts.test_disk_limit > 0) st.installer->set_disk_limit(st.opts.test_disk_limit);
@@ -301,15 +306,23 @@ deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_rec
                       cat("cannot install database ", st.opts.db, ": ", why), direction::in, st.opts.peer_name);
           return make_troupe_error(errc::io_error, std::move(why));
         }
-        st.log->warn(receiver_component,
-                     cat("installed database ", st.opts.db, " in ", db_path(st), ", setting it online..."));
         auto rp = self->make_response_promise<bool>();
-        self->request(st.opts.databases, std::chrono::minutes(5), open_atom::value, st.opts.db)
-            .then([self, rp](bool) mutable { catch_up(self, self->state.opts.source, rp); },
-                  [self, rp](caf::error& e) mutable {
-                    rp.deliver(e);
-                    self->quit();
-                  });
+        auto opened = [self, rp](bool) mutable { catch_up(self, self->state.opts.source, rp); };
+        auto failed = [self, rp](caf::error& e) mutable {
+          rp.deliver(e);
+          self->quit();
+        };
+        if (st.opts.replace) {
+          st.log->warn(receiver_component, cat("installed a new copy of database ", st.opts.db, " in ", db_path(st),
+                                               ".installed, swapping it for the copy in use..."));
+          self->request(st.opts.databases, std::chrono::minutes(5), replace_atom::value, st.opts.db)
+              .then(std::move(opened), std::move(failed));
+        } else {
+          st.log->warn(receiver_component,
+                       cat("installed database ", st.opts.db, " in ", db_path(st), ", setting it online..."));
+          self->request(st.opts.databases, std::chrono::minutes(5), open_atom::value, st.opts.db)
+              .then(std::move(opened), std::move(failed));
+        }
         return rp;
       },
   };

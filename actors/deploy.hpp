@@ -16,7 +16,9 @@
 //                           removed in every case.
 // Receiver (one per incoming transfer)
 //   writes into databases/<db>.installing, verifies every chunk and the whole,
-//   renames into place, asks the databases actor to open it, catches up with
+//   renames into place, asks the databases actor to open it (a redeploy: to
+//   swap it for the copy open now, see deploy_receiver_options::replace),
+//   catches up with
 //   the changes the sender logged after the snapshot, and only then answers the
 //   manifest with true (and tells the cluster actor). If anything fails, the
 //   .installing folder is removed and the error answered; the joiner's cluster
@@ -73,6 +75,11 @@ struct deploy_receiver_options {
   std::string local_name, peer_name;
   std::shared_ptr<deploy::progress_board> board;  // REQUIRED
   uint64_t test_disk_limit = 0;  // test seam: the disk "fills" after this many bytes (0: never)
+  // A redeploy: db is open here but behind the sender's replication log. The
+  // copy is installed as databases/<db>.installed and swapped in by the
+  // databases actor (replace_atom), so the copy held now stays in use until
+  // the new one is complete and verified.
+  bool replace = false;
 };
 
 deploy_receiver_actor spawn_deploy_receiver(caf::actor_system& sys, deploy_receiver_options opts, logger* log);

@@ -116,6 +116,7 @@ status node::start_impl() {
   dbo.node_name = s.name.name;
   dbo.standalone = !distributed;
   dbo.write_timeout = d.opts.write_timeout;
+  dbo.log_keep = d.opts.repl_log_keep;
   d.databases = spawn_databases_actor(*d.sys, dbo, d.directory, d.opts.log);
   caf::scoped_actor self{*d.sys};
   std::optional<error_info> failure;

@@ -39,6 +39,9 @@ struct node_options {
   bool admin_endpoint = false;
   // A replicated write whose quorum has not answered within this fails (503).
   std::chrono::milliseconds write_timeout{5000};
+  // Committed entries the replication log keeps (storage::open_options::log_keep);
+  // tests lower it to reach a replica behind the log without 100k writes.
+  uint64_t repl_log_keep = storage::committed_entries_kept;
 };
 
 

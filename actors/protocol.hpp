@@ -64,6 +64,8 @@ using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using block_atom = caf::atom_constant<caf::atom("block")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
+using redeploy_atom = caf::atom_constant<caf::atom("redeploy")>;
+using replace_atom = caf::atom_constant<caf::atom("replace")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -228,14 +230,16 @@ typename Inspector::result_type inspect(Inspector& f, role& x) {
 // Anti-entropy rides in the same envelope (`check` not 0): the owner's
 // per-cluster digests at its commit seq (owner -> replica), the clusters that
 // differ (replica -> owner), and a cluster's records to repair one (owner ->
-// replica), each valid only at `at_seq`.
+// replica), each valid only at `at_seq`. Kind 4 (owner -> replica): the
+// replica is behind the owner's replication log (which starts at `at_seq`),
+// in the owner's epoch `append.epoch`: it should take a full copy.
 struct repl_envelope {
   std::string db;
   std::string from;  // the sending node's name (checked against its CAF node by the receiving cluster actor)
   bool is_append = true;
   replication::append_msg append;
   replication::ack_msg ack;
-  uint8_t check = 0;  // 0: append or ack; 1: digest; 2: mismatch; 3: repair
+  uint8_t check = 0;  // 0: append or ack; 1: digest; 2: mismatch; 3: repair; 4: behind the log (take a full copy)
   uint64_t at_seq = 0;
   std::vector<int32_t> ids;  // digest: every cluster; mismatch: those that differ; repair: the one repaired
   std::vector<int64_t> counts;
@@ -355,9 +359,12 @@ using database_actor = caf::typed_actor<                                //
 //   (drop_atom, std::string name)   -> bool     true: dropped; error if unknown
 //   (list_atom)                     -> std::vector<std::string>
 //   (open_atom, std::string name)   -> bool     open a database that appeared on disk (deploy, demo)
+//   (replace_atom, std::string name) -> bool    swap the open database for the copy installed in
+//                                               databases/<name>.installed (a redeploy) and open it
 using databases_actor = caf::typed_actor<                               //
     caf::replies_to<inspect_atom>::with<actor_summary>,                 //
     caf::replies_to<open_atom, std::string>::with<bool>,                //
+    caf::replies_to<replace_atom, std::string>::with<bool>,             //
     caf::replies_to<create_atom, std::string>::with<bool>,              //
     caf::replies_to<drop_atom, std::string>::with<bool>,                //
     caf::replies_to<list_atom>::with<std::vector<std::string>>>;
@@ -416,6 +423,8 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (block_atom, names)                                           local test seam: drop all traffic from
 //                                                                 and to these members (a network split)
 //   (deployed_atom, db)                                           local: a deploy installed db
+//   (redeploy_atom, db, source)                                   local: our copy of db is behind source's
+//                                                                 replication log: take a full copy from it
 //   (update_atom, member_info)                                    member -> leader: its databases and their status
 //   (add_db_atom, db)                                             local: a database appeared (demo, REST)
 //   (tick_atom), (probe_atom)                                     local timers
@@ -446,6 +455,7 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<read_atom, std::string, storage::rid>::with<read_reply>,                    //
     caf::replies_to<read_atom, std::string, storage::rid, uint32_t>::with<read_reply>,          //
     caf::reacts_to<deployed_atom, std::string>,                                                 //
+    caf::reacts_to<redeploy_atom, std::string, std::string>,                                    //
     caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //
     caf::reacts_to<tick_atom>,                                                                  //

@@ -1,5 +1,7 @@
 #include "src/graph/demo.hpp"
 
+#include "src/util/fs.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -20,20 +22,6 @@ namespace fs = std::filesystem;
 
 namespace troupe {
 
-namespace {
-
-// Makes a rename inside `dir` durable: the rename is an update of the folder.
-status fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return error_info{dir.string(), "", cat("cannot open folder: ", std::strerror(errno))};
-  int rc = ::fsync(fd);
-  int saved = errno;
-  ::close(fd);
-  if (rc != 0) return error_info{dir.string(), "", cat("fsync failed: ", std::strerror(saved))};
-  return ok_status();
-}
-
-}  // namespace
 
 fs::path demo_graphml_path() { return TROUPE_DEMO_GRAPHML; }
 

@@ -83,7 +83,7 @@ result<owner::submitted_batch> owner::submit_batch(std::vector<std::vector<stora
       out.ended.push_back(std::move(o));
     }
     for (auto& e : entries) log_[e.seq] = std::move(e);
-    while (log_.size() > window_entries_max && log_.begin()->first <= commit_seq_) log_.erase(log_.begin());
+    while (log_.size() > window() && log_.begin()->first <= commit_seq_) log_.erase(log_.begin());
     return out;
   }
   if (auto st = db_.replace_staged(next_seq_, entries); !st) return st.error();
@@ -95,7 +95,7 @@ result<owner::submitted_batch> owner::submit_batch(std::vector<std::vector<stora
     pending_[e.seq] = pending_write{deadline_ms};
     log_[e.seq] = std::move(e);
   }
-  while (log_.size() > window_entries_max && log_.begin()->first <= commit_seq_) log_.erase(log_.begin());
+  while (log_.size() > window() && log_.begin()->first <= commit_seq_) log_.erase(log_.begin());
   out.ended = try_commit();
   return out;
 }

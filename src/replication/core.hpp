@@ -1,6 +1,6 @@
 // The replication protocol of one database as plain code: messages in,
 // messages out, storage through storage::database. No CAF, no clock, no
-// network: the replicator actor (not built yet) will carry these messages
+// network: the replicator (actors/database_actor) carries these messages
 // between nodes, and the seeded simulation (test/replication/) drops, delays,
 // reorders and crashes them.
 //
@@ -35,9 +35,12 @@
 // most up-to-date one (last epoch, then last seq), adopts its entries
 // (adopt_page) and starts as owner with them re-stamped in its epoch
 // (owner::adopting), pending until its quorum holds them.
-// Not here yet: a deploy for a replica behind even the replication log.
+// A replica behind even the replication log refuses the owner's appends (it
+// would commit over a hole); the replicator (actors/database_actor) then has
+// it receive a full deploy.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -171,6 +174,10 @@ class owner {
   std::vector<outcome> try_commit();
   append_msg entries_after(uint64_t held);
   uint64_t epoch_of(uint64_t seq) const;
+  // Committed entries kept in memory to resend: never more than the log on
+  // disk keeps, so a replica behind both is found behind the log (and
+  // redeployed) the same way whatever the test setting.
+  size_t window() const { return static_cast<size_t>(std::min<uint64_t>(window_entries_max, db_.log_keep())); }
   storage::database& db_;
   uint64_t epoch_;
   std::vector<std::string> replicas_;

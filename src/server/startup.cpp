@@ -28,6 +28,98 @@ std::vector<std::string> scan_databases(const fs::path& dir) {
   return out;
 }
 
+namespace {
+fs::path with_suffix(const fs::path& dir, const std::string& name, const char* suffix) {
+  return dir / cat(name, suffix);
+}
+}  // namespace
+
+status swap_in_installed(const fs::path& dir, const std::string& name) {
+  auto cur = dir / name, old = with_suffix(dir, name, ".old"), fresh = with_suffix(dir, name, ".installed");
+  std::error_code ec;
+  if (!valid_database_name(name)) return error_info{name, "", "not a database name"};
+  if (!fs::is_directory(fresh, ec)) return error_info{fresh.string(), "", "no installed copy to swap in"};
+  if (!fs::is_directory(cur, ec)) return error_info{cur.string(), "", "no copy in use to swap out"};
+  if (fs::exists(old, ec)) return error_info{old.string(), "", "a previous copy is still there"};
+  auto cfg = cur / "distributed-config.json";
+  if (fs::exists(cfg, ec)) {
+    auto content = read_file(cfg);
+    if (!content) return content.error();
+    if (auto st = write_file_atomic(fresh / "distributed-config.json", *content); !st) return st.error();
+  }
+  fs::rename(cur, old, ec);
+  if (ec) return error_info{cur.string(), "", cat("cannot move the copy in use aside: ", ec.message())};
+  fs::rename(fresh, cur, ec);
+  if (ec) {
+    auto why = ec.message();
+    fs::rename(old, cur, ec);  // put the copy in use back
+    return error_info{fresh.string(), "", cat("cannot move the new copy into place: ", why)};
+  }
+  return fsync_dir(dir);
+}
+
+status swap_back(const fs::path& dir, const std::string& name) {
+  auto cur = dir / name, old = with_suffix(dir, name, ".old");
+  std::error_code ec;
+  if (!fs::is_directory(old, ec)) return error_info{old.string(), "", "no previous copy to restore"};
+  fs::remove_all(cur, ec);
+  if (ec) return error_info{cur.string(), "", cat("cannot remove the new copy: ", ec.message())};
+  fs::rename(old, cur, ec);
+  if (ec) return error_info{old.string(), "", cat("cannot restore the previous copy: ", ec.message())};
+  return fsync_dir(dir);
+}
+
+status remove_old_copy(const fs::path& dir, const std::string& name) {
+  auto old = with_suffix(dir, name, ".old");
+  std::error_code ec;
+  fs::remove_all(old, ec);
+  if (ec) return error_info{old.string(), "", cat("cannot remove the previous copy: ", ec.message())};
+  return fsync_dir(dir);
+}
+
+std::vector<std::string> recover_swaps(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::vector<std::string> olds, installed;
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_directory()) continue;
+    auto f = e.path().filename().string();
+    auto ends = [&](std::string_view suf) {
+      return f.size() > suf.size() && f.compare(f.size() - suf.size(), suf.size(), suf) == 0 &&
+             valid_database_name(std::string_view(f).substr(0, f.size() - suf.size()));
+    };
+    if (ends(".old")) olds.push_back(f.substr(0, f.size() - 4));
+    if (ends(".installed")) installed.push_back(f.substr(0, f.size() - 10));
+  }
+  std::sort(olds.begin(), olds.end());
+  std::sort(installed.begin(), installed.end());
+  bool changed = false;
+  for (auto& n : olds) {
+    auto old = with_suffix(dir, n, ".old");
+    std::error_code e2;
+    if (fs::exists(dir / n, e2)) {
+      fs::remove_all(old, e2);
+      out.push_back(e2 ? cat("cannot remove ", old.string(), " (the copy before a redeploy): ", e2.message())
+                       : cat("removed the copy of database ", n, " that a redeploy replaced"));
+    } else {
+      fs::rename(old, dir / n, e2);
+      out.push_back(e2 ? cat("cannot restore ", old.string(), ": ", e2.message())
+                       : cat("restored database ", n, ": a redeploy stopped between its renames; the copy that was in use is kept"));
+    }
+    changed = true;
+  }
+  for (auto& n : installed) {
+    auto fresh = with_suffix(dir, n, ".installed");
+    std::error_code e2;
+    fs::remove_all(fresh, e2);
+    out.push_back(e2 ? cat("cannot remove ", fresh.string(), ": ", e2.message())
+                     : cat("removed ", n, ".installed: a redeploy stopped before its swap; the copy in use is kept"));
+    changed = true;
+  }
+  if (changed) (void)fsync_dir(dir);
+  return out;
+}
+
 std::string generate_password(size_t length) {
   // No 0/O, 1/l/I: the password is read off a terminal and typed again.
   static constexpr std::string_view alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";

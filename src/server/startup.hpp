@@ -56,6 +56,27 @@ std::string generate_password(size_t length = 20);
 // name, skipping transfers in progress (*.installing) and hidden folders.
 std::vector<std::string> scan_databases(const std::filesystem::path& dir);
 
+// --- a redeploy's swap (databases actor, replace_atom) ---------------------
+// A node behind the owner's replication log receives a full copy into
+// <dir>/<name>.installed while <name> stays in use. The swap:
+//   1. <name>'s distributed-config.json is copied into <name>.installed (the
+//      database's configuration is the node's, not the sender's);
+//   2. <name> -> <name>.old;  3. <name>.installed -> <name>;  fsync <dir>.
+// REQUIRES: <name> is closed. After the new copy is open, <name>.old is removed
+// (remove_old_copy). A crash anywhere leaves a state recover_swaps() settles.
+status swap_in_installed(const std::filesystem::path& dir, const std::string& name);
+// Undoes swap_in_installed (the new copy cannot be opened): the new copy is
+// removed and <name>.old is <name> again.
+status swap_back(const std::filesystem::path& dir, const std::string& name);
+status remove_old_copy(const std::filesystem::path& dir, const std::string& name);
+// At start, before databases are opened: settles every swap a crash
+// interrupted. <name>.old beside <name>: the swap was done, .old is removed;
+// <name>.old without <name>: the crash came between the renames, .old is
+// <name> again (the copy that was in use); a <name>.installed left over is
+// removed (it never became the copy in use; a later redeploy starts over).
+// Returns one line per action, for the log.
+std::vector<std::string> recover_swaps(const std::filesystem::path& dir);
+
 // A database name: 1-128 characters of [A-Za-z0-9_-], not starting with '-'.
 bool valid_database_name(std::string_view s);
 

@@ -373,6 +373,7 @@ result<std::unique_ptr<database>> database::open(const std::filesystem::path& di
   auto p = std::make_unique<impl>();
   p->dir = dir;
   p->opts = opts;
+  p->opts.log_keep = std::max<uint64_t>(1, opts.log_keep);
   rocksdb::DB* raw = nullptr;
   auto st = rocksdb::DB::Open(make_options(opts), dir.string(), &raw);
   if (!st.ok()) return rocks_error(dir, "cannot open database", st);
@@ -679,6 +680,8 @@ uint64_t database::last_staged_seq() const { return impl_->current()->last_stage
 
 uint64_t database::promised_epoch() const { return impl_->current()->promised_epoch; }
 
+uint64_t database::log_keep() const { return impl_->opts.log_keep; }
+
 namespace {
 uint64_t mix64(std::string_view a, std::string_view b) {
   uint64_t h = 1469598103934665603ull;
@@ -935,10 +938,12 @@ result<std::vector<std::vector<op_result>>> database::commit_entries(const std::
         if (were_staged) wb.Delete(codec::staged_key(pending[k].seq));
         wb.Put(codec::committed_key(pending[k].seq), codec::encode_staged(pending[k]));
       }
-      // Trimmed once per 4096 seqs, not per batch: every DeleteRange leaves a
-      // range tombstone that later reads of the log must step over.
-      if (last > committed_entries_kept && last / 4096 != next.last_seq / 4096)
-        wb.DeleteRange(codec::committed_key(0), codec::committed_key(last - committed_entries_kept + 1));
+      // Trimmed once per 4096 seqs (or per log_keep, if fewer), not per batch:
+      // every DeleteRange leaves a range tombstone that later reads of the
+      // log must step over.
+      uint64_t keep = impl_->opts.log_keep, step = std::clamp<uint64_t>(keep, 1, 4096);
+      if (last > keep && last / step != next.last_seq / step)
+        wb.DeleteRange(codec::committed_key(0), codec::committed_key(last - keep + 1));
       std::string v;
       codec::put_be64(v, last);
       wb.Put(codec::meta_last_seq_key, v);

@@ -127,6 +127,10 @@ struct open_options {
   // The seam for fault injection: every file access goes through it. nullptr =
   // rocksdb::Env::Default(). Not owned; must outlive the database.
   rocksdb::Env* env = nullptr;
+  // How many committed entries the replication log keeps (a replica further
+  // behind needs a full deploy). Lowered only by tests, to reach that case
+  // without 100k writes.
+  uint64_t log_keep = committed_entries_kept;
 };
 
 struct meta_state;  // database.cpp: clusters, classes, LSN and seq counters
@@ -213,6 +217,8 @@ class database {
   // fence against an old owner), kept across restarts; promise_epoch() only
   // raises it (synced).
   uint64_t promised_epoch() const;
+  // The open_options::log_keep this database was opened with.
+  uint64_t log_keep() const;
   status promise_epoch(uint64_t epoch);
 
   // --- anti-entropy (replication's resyncEvery) ---------------------------

@@ -62,6 +62,16 @@ status write_file_atomic(const fs::path& p, std::string_view content) {
   return ok_status();
 }
 
+status fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return error_info{dir.string(), "", cat("cannot open directory: ", std::strerror(errno))};
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return error_info{dir.string(), "", cat("cannot sync directory: ", std::strerror(err))};
+  return ok_status();
+}
+
 status copy_dir_files(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::create_directories(to, ec);

@@ -18,6 +18,9 @@ result<std::string> read_file(const std::filesystem::path& p);
 // file is removed.
 status write_file_atomic(const std::filesystem::path& p, std::string_view content);
 
+// fsyncs a directory, so that renames and removals in it survive a crash.
+status fsync_dir(const std::filesystem::path& dir);
+
 // Copies the files of `from` (not recursive) into `to`, creating `to`.
 status copy_dir_files(const std::filesystem::path& from, const std::filesystem::path& to);
 

@@ -233,6 +233,96 @@ TEST_CASE("replication: the owner is killed; the next server takes over and no a
   auto all = stop_and_compare(a, b, d, acked);
 }
 
+// n3 is stopped, `writes` documents are written through n1 while it is away,
+// and n3 is started again (with the cluster's next-node settings, e.g. a disk
+// limit). The cluster keeps only 32 committed entries in its replication log.
+// Returns the RID of a record n3 held before it went away.
+std::string leave_n3_behind(test_cluster& c, test_node& a, test_node& d, int writes, std::vector<std::string>& acked) {
+  for (int i = 0; i < 10; ++i) {
+    auto r = i == 0 ? create_eventually(a, cat("before-", i)) : create(a, cat("before-", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("before-", i));
+  }
+  auto seen = create(a, "seen-by-n3");
+  REQUIRE_MESSAGE(seen.status == 201, seen.body);
+  acked.push_back("seen-by-n3");
+  REQUIRE(eventually([&] { return read(d, rid_of(seen)).status == 200; }, 15s));
+  d.n->kill();
+  for (int i = 0; i < writes; ++i) {
+    auto r = i == 0 ? create_eventually(a, cat("away-", i)) : create(a, cat("away-", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("away-", i));
+  }
+  c.start(d);
+  return rid_of(seen);
+}
+
+bool leftovers(test_node& t) {
+  auto dir = t.home / "databases";
+  return fs::exists(dir / "demo.old") || fs::exists(dir / "demo.installed") || fs::exists(dir / "demo.installing");
+}
+
+TEST_CASE("replication: a node behind the kept replication log receives a full copy, swaps it in, and loses nothing") {
+  test_cluster c(29300);
+  c.log_keep = 32;
+  auto [a, b, d] = three(c);
+  std::vector<std::string> acked;
+  leave_n3_behind(c, a, d, 150, acked);
+  // n3 opens its old copy, is found behind n1's log (which starts ~118 writes
+  // after its last one) and takes a full copy from the owner.
+  REQUIRE_MESSAGE(eventually([&] { return d.logged("replaced database 'demo' with the copy received"); }, 30s),
+                  story(c));
+  CHECK(a.logged("n3 is behind the replication log"));
+  CHECK(d.logged("database demo is behind the replication log of n1: receiving a full copy"));
+  REQUIRE(eventually([&] { return db_status(a, "n3") == "ONLINE" && db_status(b, "n3") == "ONLINE"; }, 20s));
+  CHECK_FALSE(leftovers(d));
+  // A replica like the others now: a write through it lands everywhere, and
+  // it serves what was written while it was away.
+  auto r = create_eventually(d, "after");
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  acked.push_back("after");
+  REQUIRE(eventually([&] { return read(a, rid_of(r)).status == 200 && read(b, rid_of(r)).status == 200; }, 15s));
+  for (int i = 0; i < 20; ++i) {
+    r = create(a, cat("last-", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("last-", i));
+  }
+  REQUIRE(eventually([&] { return read(d, rid_of(r)).status == 200; }, 15s));
+  auto all = stop_and_compare(a, b, d, acked);
+  CHECK(all.find("\"away-149\"") != std::string::npos);
+}
+
+TEST_CASE("replication: a redeploy that fails leaves the node its old copy, open and unchanged") {
+  test_cluster c(29320);
+  c.log_keep = 32;
+  auto [a, b, d] = three(c);
+  std::vector<std::string> acked;
+  c.disk_limit_next = 4'000;  // n3's disk "fills" 4 kB into the new copy
+  auto held = leave_n3_behind(c, a, d, 100, acked);
+  REQUIRE_MESSAGE(eventually([&] { return d.logged("the copy this node holds stays in use"); }, 30s), story(c));
+  CHECK(d.logged("the disk is full"));
+  CHECK_FALSE(d.logged("replaced database 'demo'"));
+  // Its old copy is open and serves what it held; nothing half-received is left.
+  CHECK(read(d, held).status == 200);
+  CHECK(eventually([&] { return !leftovers(d); }, 10s));
+  // The cluster goes on without it (n1 and n2 are a majority).
+  for (int i = 0; i < 10; ++i) {
+    auto r = create(b, cat("still-", i));
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    acked.push_back(cat("still-", i));
+  }
+  a.n->stop();
+  b.n->stop();
+  d.n->stop();
+  auto ca = content(a), cb = content(b), cd = content(d);
+  CHECK(ca == cb);
+  for (auto& k : acked) CHECK_MESSAGE(ca.find(cat("\"", k, "\"")) != std::string::npos, k, " was acknowledged and is lost");
+  // n3 still holds exactly what it held before it went away: its old copy.
+  CHECK(cd.find("\"seen-by-n3\"") != std::string::npos);
+  CHECK(cd.find("\"before-9\"") != std::string::npos);
+  CHECK(cd.find("\"away-0\"") == std::string::npos);
+}
+
 TEST_CASE("replication: all three stop; whichever restarts first, no acknowledged write is lost") {
   test_cluster c(29160);
   auto [a, b, d] = three(c);

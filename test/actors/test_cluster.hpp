@@ -62,6 +62,7 @@ struct test_cluster {
   std::optional<quorum> read_quorum;              // every node's default readQuorum (unset: as shipped)
   std::optional<int> resync_every_s;              // every node's default resyncEvery (unset: as shipped)
   std::chrono::milliseconds write_timeout{5000};  // every node's replication write timeout
+  uint64_t log_keep = 100'000;                    // every node's replication log length (see node_options)
   // Applied to every node's options last, just before it starts (benchmarks set
   // dserver's HTTP threads and the shipped heartbeats here).
   std::function<void(node_options&)> tune;
@@ -112,6 +113,7 @@ struct test_cluster {
     }
     node_options no{*s, &t.log, 2};
     no.write_timeout = write_timeout;
+    no.repl_log_keep = log_keep;
     no.create_demo = false;
     no.http_threads = 1;
     no.test_corrupt_deploy_chunk = std::exchange(corrupt_next_deploy, -1);

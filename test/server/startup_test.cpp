@@ -84,6 +84,120 @@ TEST_CASE("startup: databases are found, transfers in progress and stray files a
   CHECK(scan_databases(home / "databases") == std::vector<std::string>{"GratefulDeadConcerts", "demo"});
 }
 
+namespace {
+// A folder holding one file whose content names the copy, so a test can tell
+// which copy ended where.
+void make_copy(const fs::path& dir, const std::string& tag) {
+  fs::create_directories(dir);
+  test::write_text(dir / "CURRENT", tag);
+}
+std::string copy_tag(const fs::path& dir) {
+  return fs::exists(dir / "CURRENT") ? test::read_text(dir / "CURRENT") : std::string("-");
+}
+// The folders under `dir`, each with its tag, as one line.
+std::string layout(const fs::path& dir) {
+  std::map<std::string, std::string> m;
+  for (auto& e : fs::directory_iterator(dir))
+    if (e.is_directory()) m[e.path().filename().string()] = copy_tag(e.path());
+  std::string out;
+  for (auto& [k, v] : m) out += k + "=" + v + " ";
+  return out;
+}
+// A databases folder under `home` holding `folders` (name, tag).
+fs::path lay_out(const test::temp_dir& home, const std::vector<std::pair<std::string, std::string>>& folders) {
+  auto dir = home / "databases";
+  fs::create_directories(dir);
+  for (auto& [f, tag] : folders) make_copy(dir / f, tag);
+  return dir;
+}
+}  // namespace
+
+TEST_CASE("startup: a redeploy's swap keeps the configuration and can be undone") {
+  test::temp_dir home;
+  auto dir = home / "databases";
+  make_copy(dir / "demo", "old");
+  test::write_text(dir / "demo" / "distributed-config.json", "{\"version\":7}");
+  make_copy(dir / "demo.installed", "new");
+  REQUIRE(swap_in_installed(dir, "demo").ok());
+  CHECK(layout(dir) == "demo=new demo.old=old ");
+  CHECK(test::read_text(dir / "demo" / "distributed-config.json") == "{\"version\":7}");
+  REQUIRE(swap_back(dir, "demo").ok());
+  CHECK(layout(dir) == "demo=old ");
+  // And forward again, then the old copy removed.
+  make_copy(dir / "demo.installed", "new");
+  REQUIRE(swap_in_installed(dir, "demo").ok());
+  REQUIRE(remove_old_copy(dir, "demo").ok());
+  CHECK(layout(dir) == "demo=new ");
+}
+
+TEST_CASE("startup: a swap refuses what it cannot do and changes nothing") {
+  struct bad {
+    const char* name;
+    std::vector<std::pair<std::string, std::string>> before;  // folder, tag
+    std::string db;
+    const char* expect;
+  };
+  std::vector<bad> table = {
+      {"no installed copy", {{"demo", "old"}}, "demo", "no installed copy"},
+      {"no copy in use", {{"demo.installed", "new"}}, "demo", "no copy in use"},
+      {"a previous copy still there", {{"demo", "old"}, {"demo.installed", "new"}, {"demo.old", "older"}}, "demo",
+       "a previous copy is still there"},
+      {"a name that is a path", {{"demo", "old"}, {"demo.installed", "new"}}, "../demo", "not a database name"},
+      {"an empty name", {{"demo", "old"}}, "", "not a database name"},
+  };
+  for (auto& b : table) {
+    CAPTURE(b.name);
+    test::temp_dir home;
+    auto dir = lay_out(home, b.before);
+    auto before = layout(dir);
+    auto s = swap_in_installed(dir, b.db);
+    REQUIRE_FALSE(s.ok());
+    CHECK_MESSAGE(s.error().render().find(b.expect) != std::string::npos, s.error().render());
+    CHECK(layout(dir) == before);
+  }
+  test::temp_dir home;
+  fs::create_directories(home / "databases" / "demo");
+  CHECK_FALSE(swap_back(home / "databases", "demo").ok());  // nothing to go back to
+  CHECK(layout(home / "databases") == "demo=- ");
+}
+
+TEST_CASE("startup: a swap a crash interrupted is settled before databases open") {
+  struct state {
+    const char* name;
+    std::vector<std::pair<std::string, std::string>> before;
+    const char* after;
+    const char* says;
+  };
+  std::vector<state> table = {
+      {"nothing to do", {{"demo", "old"}}, "demo=old ", ""},
+      {"crash before the swap", {{"demo", "old"}, {"demo.installed", "new"}}, "demo=old ", "before its swap"},
+      {"crash between the renames", {{"demo.old", "old"}, {"demo.installed", "new"}}, "demo=old ",
+       "stopped between its renames"},
+      {"crash between the renames, new copy gone", {{"demo.old", "old"}}, "demo=old ", "stopped between its renames"},
+      {"crash after the swap", {{"demo", "new"}, {"demo.old", "old"}}, "demo=new ", "that a redeploy replaced"},
+      {"two databases", {{"a.old", "a-old"}, {"b", "b-new"}, {"b.old", "b-old"}, {"c.installed", "c-new"}, {"c", "c"}},
+       "a=a-old b=b-new c=c ", "restored database a"},
+      {"a transfer in progress is not ours", {{"demo", "old"}, {"demo.installing", "part"}},
+       "demo=old demo.installing=part ", ""},
+      {"not a database name", {{"-x.old", "x"}, {".old", "y"}}, "-x.old=x .old=y ", ""},
+  };
+  for (auto& t : table) {
+    CAPTURE(t.name);
+    test::temp_dir home;
+    auto dir = lay_out(home, t.before);
+    auto lines = recover_swaps(dir);
+    CHECK(layout(dir) == t.after);
+    std::string said;
+    for (auto& l : lines) said += l + "\n";
+    if (*t.says == 0) {
+      CHECK_MESSAGE(lines.empty(), said);
+    } else {
+      CHECK_MESSAGE(said.find(t.says) != std::string::npos, said);
+    }
+    CHECK(recover_swaps(dir).empty());  // settled: a second start finds nothing
+  }
+}
+
 TEST_CASE("startup: each bad configuration file gets its error and nothing is written") {
   struct bad {
     const char* name;

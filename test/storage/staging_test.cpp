@@ -224,3 +224,38 @@ TEST_CASE("anti-entropy storage: equal copies have equal digests; a repair makes
   REQUIRE(after.size() == before.size());
   for (size_t i = 0; i < after.size(); ++i) CHECK(after[i].hash == before[i].hash);
 }
+
+TEST_CASE("staging: the replication log keeps the last log_keep committed entries, across a reopen") {
+  test::temp_dir dir;
+  open_options o;
+  o.log_keep = 8;
+  {
+    auto db = database::open(dir / "db", o);
+    REQUIRE(db.ok());
+    auto& d = **db;
+    CHECK(d.log_keep() == 8);
+    for (uint64_t s = 1; s <= 40; ++s) {
+      REQUIRE(d.stage(entry(s, {create_op("V", cat(R"({"n":)", s, "}"))})).ok());
+      REQUIRE(d.commit_staged(s).ok());
+    }
+    // Trimmed in steps of log_keep: never fewer than 8 kept, never more than 15.
+    auto kept = d.committed_since(0, 1000);
+    REQUIRE(!kept.empty());
+    CHECK(kept.back().seq == 40);
+    CHECK(kept.size() >= 8);
+    CHECK(kept.size() < 16);
+    CHECK(kept.front().seq == 40 - kept.size() + 1);  // no hole inside what is kept
+    CHECK_FALSE(d.committed_at_or_before(kept.front().seq - 1).has_value());  // older: gone
+    CHECK(d.cluster_by_name("v")->records == 40);  // the records themselves are all there
+  }
+  auto db = database::open(dir / "db", o);
+  REQUIRE(db.ok());
+  CHECK((*db)->committed_since(0, 1000).back().seq == 40);
+  // A log_keep of 0 would keep nothing to resend from: it is taken as 1.
+  open_options zero;
+  zero.log_keep = 0;
+  db->reset();
+  auto db0 = database::open(dir / "db", zero);
+  REQUIRE(db0.ok());
+  CHECK((*db0)->log_keep() == 1);
+}
