@@ -13,6 +13,7 @@
 //                          from the node it wrote them to; readQuorum 1)
 //
 //   TROUPE_BENCH_REPL_SECONDS  seconds per workload (default 5)
+//   TROUPE_BENCH_REPL_ONLY     one setup only, as nodes:writeQuorum (e.g. 3:2), for profiling
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
@@ -199,7 +200,12 @@ int main() {
   const setup setups[] = {{1, "1"}, {2, "1"}, {2, "2"}, {3, "1"}, {3, "2"}, {3, "all"}};
   uint16_t base = 30600;
   int last_nodes = 0;
+  const char* only = std::getenv("TROUPE_BENCH_REPL_ONLY");
   for (auto& s : setups) {
+    if (only != nullptr && cat(s.nodes, ":", s.write_quorum) != only) {
+      base += 12;
+      continue;
+    }
     bool reads = s.nodes != last_nodes;  // reads once per cluster size
     last_nodes = s.nodes;
     if (!run_setup(s, base, seconds(secs), reads)) return 1;

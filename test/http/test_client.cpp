@@ -91,13 +91,11 @@ int test_client::fill(std::chrono::steady_clock::time_point deadline) {
   }
 }
 
-std::optional<raw_response> test_client::read_response(std::chrono::milliseconds timeout, bool head) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  size_t end;
-  while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
-    if (fill(deadline) <= 0) return std::nullopt;
-  raw_response r;
-  std::string_view hdr(buf_.data(), end);
+std::optional<size_t> parse_response(std::string_view buf, raw_response& r, bool head) {
+  size_t end = buf.find("\r\n\r\n");
+  if (end == std::string_view::npos) return size_t{0};
+  r = raw_response{};
+  std::string_view hdr(buf.data(), end);
   auto line_end = hdr.find("\r\n");
   auto status_line = hdr.substr(0, line_end);
   auto sp1 = status_line.find(' ');
@@ -120,15 +118,30 @@ std::optional<raw_response> test_client::read_response(std::chrono::milliseconds
     }
     pos = e + 2;
   }
-  buf_.erase(0, end + 4);
   size_t len = 0;
   bool no_body = head || r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
-  if (!no_body && r.has_header("content-length")) len = std::stoul(r.header("content-length"));
-  while (buf_.size() < len)
+  if (!no_body && r.has_header("content-length")) {
+    auto v = r.header("content-length");
+    if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    len = std::stoul(v);
+  }
+  if (buf.size() < end + 4 + len) return size_t{0};
+  r.body = std::string(buf.substr(end + 4, len));
+  return end + 4 + len;
+}
+
+std::optional<raw_response> test_client::read_response(std::chrono::milliseconds timeout, bool head) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  raw_response r;
+  for (;;) {
+    auto used = parse_response(buf_, r, head);
+    if (!used) return std::nullopt;
+    if (*used > 0) {
+      buf_.erase(0, *used);
+      return r;
+    }
     if (fill(deadline) <= 0) return std::nullopt;
-  r.body = buf_.substr(0, len);
-  buf_.erase(0, len);
-  return r;
+  }
 }
 
 bool test_client::wait_closed(std::chrono::milliseconds timeout) {

@@ -57,6 +57,11 @@ class test_client {
   std::string buf_;
 };
 
+// Parses one response from the front of `buf`: the bytes it took when `buf`
+// holds a whole response (then `out` is filled), 0 when more bytes are needed,
+// nullopt when the bytes are not a response. `head`: as in read_response.
+std::optional<size_t> parse_response(std::string_view buf, raw_response& out, bool head = false);
+
 // "GET /x HTTP/1.1\r\nHost: t\r\n" + extra headers + Content-Length (if body) + body.
 std::string make_request(std::string_view method, std::string_view target, std::string_view body = {},
                          std::string_view extra_headers = {});
