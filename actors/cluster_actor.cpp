@@ -292,6 +292,15 @@ void expand_new_node(self_ptr self, const std::string& node) {
 void connect_to(self_ptr self, const member_info& m);
 void abandon_deploys_from(self_ptr self, const std::string& name);
 
+// Drops our connection to member `name` (its down message is ignored from now on).
+void forget_peer(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (auto p = st.peers.find(name); p != st.peers.end()) {
+    self->demonitor(p->second.handle.address());
+    st.peers.erase(p);
+  }
+}
+
 // Removes a member (leader only): the view shrinks, configurations with
 // hotAlignment=false forget the node, everyone is told.
 void remove_member(self_ptr self, const std::string& name) {
@@ -460,6 +469,18 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
       st.log->warn(component, cat("added new node id=", m.member_id(), " name=", m.name));
       st.log->info(component, cat("added node configuration id=", m.member_id(), " name=", m.name, ", now ",
                                   s.view.members.size(), " nodes are configured"));
+    }
+    for (auto& m : s.view.members) {
+      // The same name, another incarnation (it restarted, and we missed the
+      // view without it): our connection, suspicion and silence were about
+      // the old one. A suspicion kept by name would leave the new one out of
+      // every role here for good, and the old handle would swallow our traffic.
+      auto* cur = st.view.find(m.name);
+      if (m.name == st.me.name || cur == nullptr || cur->node_id == m.node_id) continue;
+      st.log->info(component, cat("node '", m.name, "' restarted (", m.member_id(), ")"));
+      forget_peer(self, m.name);
+      st.suspected.erase(m.name);
+      st.heard.erase(m.name);
     }
     for (auto& m : st.view.members) {
       if (m.name == st.me.name || s.view.find(m.name) != nullptr) continue;
@@ -864,6 +885,14 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.heard[name] = steady_clock::now();
         auto p = st.peers.find(name);
         if (p != st.peers.end()) p->second.last_heard = st.heard[name];
+        // Suspected, yet still in the leader's view and heard again: it was
+        // slow, not gone (the leader, who decides, heard it). Without this a
+        // member that suspected another for one long pause would leave it out
+        // of every role for good.
+        if (st.suspected.erase(name) > 0) {
+          st.log->info(component, cat("node '", name, "' is heard again"));
+          send_roles(self);
+        }
         // A member that missed a change (it was still being connected) catches up.
         if (version < st.view.version && i_am_leader(st) && p != st.peers.end())
           self->send(p->second.handle, view_atom::value, full_state(st));
@@ -1159,8 +1188,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         send_roles(self);  // databases opened since (deploys, the demo)
         // (Re)connect to members we have no connection to yet; they are suspected
         // above like any other once the timeout has passed without a word.
-        for (auto& m : st.view.members)
-          if (m.name != st.me.name && !st.peers.count(m.name)) connect_to(self, m);
+        // A connection to an earlier incarnation of a member is dropped first.
+        for (auto& m : st.view.members) {
+          if (m.name == st.me.name) continue;
+          if (auto p = st.peers.find(m.name); p != st.peers.end() && p->second.node_id != m.node_id)
+            forget_peer(self, m.name);
+          if (!st.peers.count(m.name)) connect_to(self, m);
+        }
         self->delayed_send(self, st.opts.hazelcast.heartbeat_interval, tick_atom::value);
       },
       [self](inspect_atom) -> caf::result<actor_summary> {

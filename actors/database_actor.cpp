@@ -29,19 +29,41 @@ struct fwd_batch {
   }
 };
 
+// Where a local write's answer goes: a response promise (console, tests) or
+// the REST layer's callback (see write_callback in protocol.hpp).
+struct write_answer {
+  std::optional<caf::typed_response_promise<op_results>> promise;
+  write_callback callback;
+  explicit operator bool() const { return promise.has_value() || static_cast<bool>(callback); }
+  void deliver(op_results r) {
+    if (promise) {
+      promise->deliver(std::move(r));
+    } else if (callback) {
+      callback(std::move(r));
+    }
+  }
+  void deliver(const caf::error& e) {
+    if (promise) {
+      promise->deliver(e);
+    } else if (callback) {
+      callback(e);
+    }
+  }
+};
+
 // A client's write until it is answered: a local one (REST, console) or one
 // another node forwarded to this owner (slot `slot` of `batch`).
 struct client_write {
   op_list ops;
   int64_t deadline_ms = 0;
-  std::optional<caf::typed_response_promise<op_results>> local;
+  write_answer local;
   std::shared_ptr<fwd_batch> batch;
   size_t slot = 0;
 };
 
 // A forwarded write the owner acknowledged, answered once this node holds it.
 struct ryw_wait {
-  caf::typed_response_promise<op_results> promise;
+  write_answer promise;
   op_results results;
   int64_t since_ms = 0;
 };
@@ -101,7 +123,7 @@ caf::error unavailable(const database_state& st, const std::vector<std::string>&
 }
 
 void fail(self_ptr self, client_write& w, const caf::error& e) {
-  if (w.local) w.local->deliver(e);
+  if (w.local) w.local.deliver(e);
   if (w.batch) {
     w.batch->replies[w.slot].error = error_text(self->system(), e);
     w.batch->one();
@@ -139,7 +161,7 @@ void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
         w.batch->replies[w.slot] = fwd_reply{o.seq, std::move(o.results), {}};
         w.batch->one();
       } else if (w.local) {
-        w.local->deliver(std::move(o.results));
+        w.local.deliver(std::move(o.results));
       }
     } else {
       ++st.unknown;
@@ -421,10 +443,10 @@ void send_forwards(self_ptr self) {
   auto owner = st.r->owner();
   auto timeout = st.opts.write_timeout + seconds(1);
   op_lists writes;
-  std::vector<caf::typed_response_promise<op_results>> promises;
+  std::vector<write_answer> promises;
   for (auto& w : st.forwarding) {
     writes.push_back(std::move(w.ops));
-    promises.push_back(std::move(*w.local));
+    promises.push_back(std::move(w.local));
   }
   st.forwarding.clear();
   self->request(st.cluster, timeout, fwd_atom::value, owner, st.opts.name, std::move(writes))
@@ -742,9 +764,19 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         auto rp = self->make_response_promise<op_results>();
         client_write w;
         w.ops = std::move(ops);
-        w.local = rp;
+        w.local.promise = rp;
         enqueue(self, std::move(w));
         return rp;
+      },
+      [self](write_atom, op_list& ops, write_callback& cb) {
+        if (ops.empty()) return cb(op_results{});
+        if (ops.size() > max_batch_ops)
+          return cb(make_troupe_error(errc::invalid_argument,
+                                      cat("a write holds ", ops.size(), " operations, more than ", max_batch_ops)));
+        client_write w;
+        w.ops = std::move(ops);
+        w.local.callback = std::move(cb);
+        enqueue(self, std::move(w));
       },
       [self](fwd_atom, op_lists& writes) -> caf::result<fwd_replies> {
         if (writes.empty() || writes.size() > max_queued_writes)

@@ -27,6 +27,34 @@ caf::error make_troupe_error(errc code, std::string message) {
   return caf::error{static_cast<uint8_t>(code), troupe_category, caf::make_message(std::move(message))};
 }
 
+struct write_callback::slot {
+  std::mutex m;
+  function f;  // empty once called
+  ~slot() {
+    if (f)
+      f(make_troupe_error(errc::unavailable,
+                          R"({"content":"the database stopped before it answered the write","outcome":"unknown"})"));
+  }
+};
+
+write_callback::write_callback(function f) : slot_(std::make_shared<slot>()) { slot_->f = std::move(f); }
+
+void write_callback::operator()(caf::expected<op_results> r) const {
+  if (!slot_) return;
+  function f;
+  {
+    std::lock_guard<std::mutex> g(slot_->m);
+    f = std::move(slot_->f);
+    slot_->f = nullptr;
+  }
+  // An exception would otherwise end the database actor that calls this; the
+  // responder the callback held answers 500 when it is dropped unanswered.
+  try {
+    if (f) f(std::move(r));
+  } catch (...) {
+  }
+}
+
 errc troupe_code(const caf::error& e) {
   if (!e || e.category() != troupe_category) return errc::none;
   return static_cast<errc>(e.code());

@@ -8,6 +8,10 @@
 
 #include <caf/all.hpp>
 
+#include <functional>
+#include <memory>
+#include <mutex>
+
 #include "src/cluster/cluster_model.hpp"
 #include "src/console/report.hpp"
 #include "src/deploy/progress.hpp"
@@ -317,6 +321,29 @@ using op_list = std::vector<storage::op>;
 using op_results = std::vector<storage::op_result>;
 using op_lists = std::vector<op_list>;  // several writes, forwarded to the owner as one message
 
+// How the REST layer gets a write's answer without a requester actor: it
+// sends (write_atom, ops, write_callback) from its Asio thread with anon_send,
+// and the database actor calls the callback once, from its own thread. **Why:**
+// a requester actor per write cost a spawn and two more thread hand-offs per
+// write (Asio -> CAF worker -> database actor -> CAF worker -> Asio), and on
+// this VM every hand-off is a wake-up paid in the kernel. Copies share one
+// slot; only the first call counts. If the last copy goes away uncalled (the
+// message was dropped, the actor stopped without answering), the callback is
+// called with a 503 "unknown" error, so a client is never left waiting.
+// Local only: it cannot cross the network (and never needs to).
+class write_callback {
+ public:
+  using function = std::function<void(caf::expected<op_results>)>;
+  write_callback() = default;
+  explicit write_callback(function f);
+  void operator()(caf::expected<op_results> r) const;
+  explicit operator bool() const { return slot_ != nullptr; }
+
+ private:
+  struct slot;
+  std::shared_ptr<slot> slot_;
+};
+
 // --- actor interfaces --------------------------------------------------------
 
 // The server actor: the node's own identity and lifecycle status.
@@ -332,6 +359,7 @@ using server_actor = caf::typed_actor<                                  //
 // (actors/database_actor.hpp).
 //   (write_atom, op_list ops) -> op_results     a client's write (REST, console): ordered by the
 //                                               owner, acknowledged once writeQuorum nodes hold it
+//   (write_atom, op_list, write_callback)       the same, answered through the callback (REST)
 //   (fwd_atom, op_lists ws)   -> fwd_replies    another node's client writes (all it had queued),
 //                                               forwarded to this owner; one reply per write
 //   (role_atom, role)                           cluster actor: servers, who is online, quorum
@@ -343,6 +371,7 @@ using server_actor = caf::typed_actor<                                  //
 using database_actor = caf::typed_actor<                                //
     caf::replies_to<inspect_atom>::with<actor_summary>,                 //
     caf::replies_to<write_atom, op_list>::with<op_results>,             //
+    caf::reacts_to<write_atom, op_list, write_callback>,                //
     caf::replies_to<fwd_atom, op_lists>::with<fwd_replies>,             //
     caf::reacts_to<role_atom, replication::role>,                       //
     caf::reacts_to<repl_atom, repl_envelope>,                           //
@@ -511,3 +540,5 @@ using admin_actor = caf::typed_actor<                                           
 void add_message_types(caf::actor_system_config& cfg);
 
 }  // namespace troupe
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::write_callback)

@@ -323,27 +323,29 @@ class rest {
   }
 
   // Sends one op to the database's writer and answers with `on_ok` applied to
-  // its result, or the error.
+  // its result, or the error. No requester actor: the writer calls back (see
+  // write_callback), on its own thread, and the responder posts the answer to
+  // the connection's strand. The wait is bounded by the writer, which answers
+  // every write it holds by the write timeout (a forwarded one a second after).
   void write_one(const db_entry& e, storage::op o, responder respond,
                  std::function<response(storage::op_result&)> on_ok) {
     auto ctx = ctx_;
     auto db = e.db;
     storage::op sent = o;
-    ask<op_results>(sys(), e.writer, ctx_->write_timeout,
-                    [ctx, db, sent, respond, on_ok = std::move(on_ok)](caf::expected<op_results> r) {
-                      if (!r) return respond(failure(*ctx->sys, r.error()));
-                      if (r->size() != 1) return respond(error_response(500, "unexpected number of results"));
-                      auto& res = r->front();
-                      if (res.code == storage::errc::version_conflict) return respond(conflict(*db, sent));
-                      if (res.code == storage::errc::not_found &&
-                          (sent.k == storage::op::kind::create || sent.k == storage::op::kind::create_class))
-                        return respond(error_response(400, res.message));  // an unknown (super)class is bad input
-                      if (res.code == storage::errc::not_found && sent.k != storage::op::kind::create_class)
-                        return respond(error_response(404, cat("Record ", sent.id.to_string(), " not found")));
-                      if (res.code != storage::errc::ok) return respond(error_response(status_of(res.code), res.message));
-                      respond(on_ok(res));
-                    },
-                    write_atom::value, op_list{std::move(o)});
+    auto cb = write_callback([ctx, db, sent, respond, on_ok = std::move(on_ok)](caf::expected<op_results> r) {
+      if (!r) return respond(failure(*ctx->sys, r.error()));
+      if (r->size() != 1) return respond(error_response(500, "unexpected number of results"));
+      auto& res = r->front();
+      if (res.code == storage::errc::version_conflict) return respond(conflict(*db, sent));
+      if (res.code == storage::errc::not_found &&
+          (sent.k == storage::op::kind::create || sent.k == storage::op::kind::create_class))
+        return respond(error_response(400, res.message));  // an unknown (super)class is bad input
+      if (res.code == storage::errc::not_found && sent.k != storage::op::kind::create_class)
+        return respond(error_response(404, cat("Record ", sent.id.to_string(), " not found")));
+      if (res.code != storage::errc::ok) return respond(error_response(status_of(res.code), res.message));
+      respond(on_ok(res));
+    });
+    caf::anon_send(e.writer, write_atom::value, op_list{std::move(o)}, std::move(cb));
   }
 
   void document_cmd(request&& req, const responder& respond) {

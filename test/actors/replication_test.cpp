@@ -83,6 +83,20 @@ std::string content(test_node& t) {
 std::string story(test_cluster& c) {
   std::string out;
   for (auto& t : c.nodes) {
+    auto db = t->n ? t->n->test_database("demo") : nullptr;
+    if (db)
+      out += cat(t->name, ": committed seq ", db->last_committed_seq(), ", last staged ", db->last_staged_seq(),
+                 ", promised epoch ", db->promised_epoch(), "\n");
+    if (auto s = t->n ? t->n->cluster(2s) : result<cluster_state>(error_info{"", "", "stopped"}); s.ok()) {
+      out += cat(t->name, " sees view ", s->view.version, ":");
+      for (auto& m : s->view.members) {
+        auto ds = m.db_status.find("demo");
+        out += cat(" ", m.name, "(", m.status, ",", ds == m.db_status.end() ? "-" : ds->second, ")");
+      }
+      out += "\n";
+    }
+  }
+  for (auto& t : c.nodes) {
     std::lock_guard<std::mutex> g(t->mtx);
     for (auto& l : t->lines)
       if (l.find("ODistributedDatabase") != std::string::npos || l.find("node removed") != std::string::npos ||
@@ -359,7 +373,9 @@ TEST_CASE("replication: all three stop; whichever restarts first, no acknowledge
   r = create_eventually(a, "three");
   REQUIRE_MESSAGE(r.status == 201, r.body, "\n", story(c));
   acked.push_back("three");
-  REQUIRE(eventually([&] { return read(b, rid_of(r)).status == 200 && read(d, rid_of(r)).status == 200; }, 15s));
+  REQUIRE_MESSAGE(
+      eventually([&] { return read(b, rid_of(r)).status == 200 && read(d, rid_of(r)).status == 200; }, 15s),
+      story(c));
   auto all = stop_and_compare(a, b, d, acked);
   CHECK(all.find("\"lone\"") == std::string::npos);
 }
@@ -462,7 +478,7 @@ void split(uint16_t base, const std::string& alone) {
   acked.push_back("majority-0");
   for (int i = 1; i < 20; ++i) {
     r = create(*majority[i % 2], cat("majority-", i));
-    REQUIRE_MESSAGE(r.status == 201, r.body);
+    REQUIRE_MESSAGE(r.status == 201, r.body, "\n", story(c));
     acked.push_back(cat("majority-", i));
   }
   if (alone == "n1") CHECK(b.logged("this node orders the writes now (epoch"));  // n2 took over
