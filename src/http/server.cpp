@@ -15,6 +15,8 @@
 //   shut (the gate is shared, so it outlives the server).
 #include "src/http/server.hpp"
 
+#include <pthread.h>
+
 #include <array>
 #include <cassert>
 #include <cctype>
@@ -457,6 +459,7 @@ result<uint16_t> core::start() {
   try {
     for (int i = 0; i < n; ++i)
       threads.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "troupe-http");  // for top -H and perf
         // Handlers do not throw; this only keeps a bug from ending the process
         // through std::terminate without a word.
         for (;;) {

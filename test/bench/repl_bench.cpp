@@ -14,6 +14,7 @@
 //
 //   TROUPE_BENCH_REPL_SECONDS  seconds per workload (default 5)
 //   TROUPE_BENCH_REPL_ONLY     one setup only, as nodes:writeQuorum (e.g. 3:2), for profiling
+//   TROUPE_BENCH_REPL_NO_READS set: writes only (for profiling them)
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
@@ -206,7 +207,7 @@ int main() {
       base += 12;
       continue;
     }
-    bool reads = s.nodes != last_nodes;  // reads once per cluster size
+    bool reads = s.nodes != last_nodes && std::getenv("TROUPE_BENCH_REPL_NO_READS") == nullptr;  // once per size
     last_nodes = s.nodes;
     if (!run_setup(s, base, seconds(secs), reads)) return 1;
     base += 12;  // each cluster on ports of its own: base..base+5 and base+100..base+110
