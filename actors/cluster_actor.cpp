@@ -187,6 +187,7 @@ void announce_me(self_ptr self) {
   if (auto* m = st.view.find(st.me.name)) {
     m->databases = st.me.databases;
     m->db_status = st.me.db_status;
+    m->catching_up = st.me.catching_up;
   }
   if (i_am_leader(st)) {
     st.view.version += 1;
@@ -376,6 +377,7 @@ void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const
     // ONLINE again, behind, and the owner will send us back here. Its
     // database actor may be a new one: tell it its role again.
     st.roles_sent.erase(db);
+    std::erase(st.me.catching_up, db);
     set_db_status(self, db, db_online);
     send_roles(self);
     return;
@@ -500,9 +502,11 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
       if (m.name != st.me.name) st.heard.emplace(m.name, steady_clock::now());
     // The leader may not have our latest databases yet: say them again.
     if (auto* mine = st.view.find(st.me.name);
-        mine != nullptr && (mine->databases != st.me.databases || mine->db_status != st.me.db_status)) {
+        mine != nullptr && (mine->databases != st.me.databases || mine->db_status != st.me.db_status ||
+                            mine->catching_up != st.me.catching_up)) {
       mine->databases = st.me.databases;
       mine->db_status = st.me.db_status;
+      mine->catching_up = st.me.catching_up;
       if (auto* l = leader_of(st); l != nullptr && l->name != st.me.name)
         if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.me);
     }
@@ -598,7 +602,8 @@ void connect_to(self_ptr self, const member_info& m) {
             // leader that has not heard our databases yet.
             if (auto* l = leader_of(st); l != nullptr && l->name == m.name) {
               auto* mine = st.view.find(st.me.name);
-              if (mine != nullptr && (mine->databases != st.me.databases || mine->db_status != st.me.db_status))
+              if (mine != nullptr && (mine->databases != st.me.databases || mine->db_status != st.me.db_status ||
+                                      mine->catching_up != st.me.catching_up))
                 self->send(h, update_atom::value, st.me);
             }
             maybe_deploy(self);
@@ -1118,13 +1123,28 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (st.opts.config_actors.count(db)) {
           // A redeploy: the database was ours already (its configuration
           // actor too). A new database actor runs it now: tell it its role.
+          // (The old one may have said it was catching up: the new one starts afresh.)
           st.roles_sent.erase(db);
+          std::erase(st.me.catching_up, db);
           set_db_status(self, db, db_online);
           send_roles(self);
         } else {
           add_local_database(self, db);
         }
         st.log->warn(component, cat("updated node status to 'ONLINE'"));
+      },
+      [self](catchup_atom, const std::string& db, bool on) {
+        if (!from_self(self)) return;
+        auto& st = self->state;
+        auto& v = st.me.catching_up;
+        auto it = std::find(v.begin(), v.end(), db);
+        if (on == (it != v.end())) return;
+        if (on) {
+          v.push_back(db);
+        } else {
+          v.erase(it);
+        }
+        announce_me(self);
       },
       [self](redeploy_atom, const std::string& db, const std::string& source) {
         if (!from_self(self)) return;
@@ -1152,9 +1172,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         std::map<std::string, std::string> status;
         for (auto& [d, s] : m.db_status)
           if (valid_database_name(d) && (s == db_online || s == db_synchronizing || s == db_offline)) status[d] = s;
-        if (cur->databases == dbs && cur->db_status == status) return;
+        std::vector<std::string> catching;
+        for (auto& d : m.catching_up)
+          if (valid_database_name(d) && status.count(d) && catching.size() < dbs.size()) catching.push_back(d);
+        if (cur->databases == dbs && cur->db_status == status && cur->catching_up == catching) return;
         cur->databases = std::move(dbs);
         cur->db_status = std::move(status);
+        cur->catching_up = std::move(catching);
         st.view.version += 1;
         repartition(self);
         broadcast(self);

@@ -102,6 +102,7 @@ struct database_state {
   bool commit_dirty = false;
   bool notify_scheduled = false;
   uint64_t acknowledged = 0, refused = 0, unknown = 0;
+  bool catching_up = false;  // replica: receiving writes it missed (told to the cluster actor)
   std::map<std::string, int64_t> behind_logged;  // replicas behind the log: when we last logged it
   std::map<std::string, int64_t> behind_told;    // ... and when we last told them to take a full copy
   int64_t next_resync_ms = 0;                    // anti-entropy: the owner's next digest round
@@ -109,6 +110,8 @@ struct database_state {
 };
 
 using self_ptr = database_actor::stateful_pointer<database_state>;
+
+void set_catching_up(self_ptr self, bool on, const std::string& why);
 
 // The 503 error: a sentence and the facts behind it, as JSON (see errc::unavailable).
 caf::error unavailable(const database_state& st, const std::vector<std::string>& answered, bool applied_nowhere,
@@ -279,6 +282,7 @@ void finish_takeover(self_ptr self) {
   st.owner_quorum = st.r->write_quorum;
   st.continuing = false;
   st.replica.reset();
+  set_catching_up(self, false, "this node is the owner now: it took over the most up-to-date tail");
   std::string from;
   for (auto& [n, a] : t.answers) from += cat(from.empty() ? "" : ", ", n, " (seq ", a.last_seq, ")");
   st.opts.log->info(component, cat("database ", st.opts.name, ": this node orders the writes now (epoch ", t.epoch,
@@ -651,6 +655,29 @@ void on_check(self_ptr self, repl_envelope& env) {
   }
 }
 
+// A replica that refused an append of the epoch it follows lacks entries (it
+// was away, or a new owner's entries differ from its own): it is catching up,
+// shown as SYNCHRONIZING, until it has committed everything the owner had
+// committed when it last heard from it. It keeps receiving appends meanwhile
+// (that is how it catches up), and counts in quorums only for what it acknowledges.
+void set_catching_up(self_ptr self, bool on, const std::string& why) {
+  auto& st = self->state;
+  if (st.catching_up == on || !st.cluster) return;
+  st.catching_up = on;
+  st.opts.log->info(component, cat("database ", st.opts.name, on ? ": catching up (" : ": caught up (", why, ")"));
+  self->send(st.cluster, catchup_atom::value, st.opts.name, on);
+}
+
+void track_catch_up(self_ptr self, const std::string& owner, const replication::append_msg& m,
+                    const replication::ack_msg& ack) {
+  auto& st = self->state;
+  auto committed = st.opts.db->last_committed_seq();
+  if (!ack.ok && ack.epoch == m.epoch && m.commit_seq > committed)
+    set_catching_up(self, true, cat("this node has committed seq ", committed, ", the owner ", owner, " seq ", m.commit_seq));
+  else if (ack.ok && committed >= m.commit_seq)
+    set_catching_up(self, false, cat("at seq ", committed));
+}
+
 void on_envelope(self_ptr self, repl_envelope& env) {
   auto& st = self->state;
   if (env.check != 0) return on_check(self, env);
@@ -673,6 +700,7 @@ void on_envelope(self_ptr self, repl_envelope& env) {
     auto ack = st.replica->on_append(m);
     st.promised = std::max(st.promised, st.replica->epoch());
     self->send(st.cluster, relay_atom::value, env.from, ack_envelope(st, ack));
+    track_catch_up(self, env.from, m, ack);
     if (!st.ryw.empty()) answer_ryw(self, false);
     return;
   }

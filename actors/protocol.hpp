@@ -70,6 +70,7 @@ using notify_atom = caf::atom_constant<caf::atom("notify")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using redeploy_atom = caf::atom_constant<caf::atom("redeploy")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
+using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -131,7 +132,7 @@ typename Inspector::result_type inspect(Inspector& f, op_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("troupe.member_info"), x.name, x.node_id, x.cluster_host, x.cluster_port, x.http_host,
-           x.http_port, x.started_on_ms, x.status, x.databases, x.db_status);
+           x.http_port, x.started_on_ms, x.status, x.databases, x.db_status, x.catching_up);
 }
 
 template <class Inspector>
@@ -452,6 +453,8 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (block_atom, names)                                           local test seam: drop all traffic from
 //                                                                 and to these members (a network split)
 //   (deployed_atom, db)                                           local: a deploy installed db
+//   (catchup_atom, db, bool)                                      local: our replica of db is (not) receiving
+//                                                                 writes it missed (shown as SYNCHRONIZING)
 //   (redeploy_atom, db, source)                                   local: our copy of db is behind source's
 //                                                                 replication log: take a full copy from it
 //   (update_atom, member_info)                                    member -> leader: its databases and their status
@@ -485,6 +488,7 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<read_atom, std::string, storage::rid, uint32_t>::with<read_reply>,          //
     caf::reacts_to<deployed_atom, std::string>,                                                 //
     caf::reacts_to<redeploy_atom, std::string, std::string>,                                    //
+    caf::reacts_to<catchup_atom, std::string, bool>,                                            //
     caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //
     caf::reacts_to<tick_atom>,                                                                  //

@@ -572,7 +572,7 @@ class rest {
         mo["databases"] = std::move(dbs);
         // OFFLINE / SYNCHRONIZING / ONLINE per database (OrientDB 1.7+ database status).
         json::object status;
-        for (auto& [d, ds] : m.db_status) status[d] = ds;
+        for (auto& [d, ds] : m.db_status) status[d] = m.shown_status(d);
         mo["databasesStatus"] = std::move(status);
         members.emplace_back(std::move(mo));
       }

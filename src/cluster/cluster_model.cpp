@@ -12,6 +12,14 @@
 
 namespace troupe {
 
+std::string member_info::shown_status(const std::string& db) const {
+  auto it = db_status.find(db);
+  if (it == db_status.end()) return "";
+  if (it->second == "ONLINE" && std::find(catching_up.begin(), catching_up.end(), db) != catching_up.end())
+    return "SYNCHRONIZING";
+  return it->second;
+}
+
 std::string member_info::member_id() const { return cat("Member [", cluster_host, "]:", cluster_port); }
 
 const member_info* cluster_view::find(std::string_view name) const {

@@ -29,10 +29,18 @@ struct member_info {
   int64_t started_on_ms = 0;
   std::string status;  // STARTING, ONLINE, SHUTTINGDOWN, OFFLINE
   std::vector<std::string> databases;
-  // Status of each database on this member: SYNCHRONIZING while a deploy (or,
-  // later, a catch-up) runs, ONLINE when it serves. A database being received
-  // is in db_status but not yet in `databases`.
+  // Status of each database on this member: SYNCHRONIZING while a deploy
+  // runs, ONLINE when it serves. A database being received is in db_status but
+  // not yet in `databases`.
   std::map<std::string, std::string> db_status;
+  // Databases ONLINE here whose replica is receiving writes it missed (it was
+  // away): shown as SYNCHRONIZING, but, unlike a deploy, still sent the
+  // owner's appends (that is how it catches up), so roles take it as online.
+  std::vector<std::string> catching_up;
+
+  // The status users see for `db`: SYNCHRONIZING while catching up, else
+  // db_status (empty when the member does not hold it).
+  std::string shown_status(const std::string& db) const;
 
   // "Member [127.0.0.1]:2435", as Hazelcast named members in the seed's log lines.
   std::string member_id() const;

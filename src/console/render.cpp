@@ -99,8 +99,8 @@ std::string member_databases(const cluster_report& r, const member_info& m) {
   std::string out;
   for (auto& db : names) {
     bool syncing = m.name == r.local_name && std::count(r.receiving.begin(), r.receiving.end(), db) > 0;
-    auto ds = m.db_status.find(db);
-    std::string status = syncing ? "SYNCHRONIZING" : ds != m.db_status.end() ? ds->second : m.status;
+    auto shown = m.shown_status(db);
+    std::string status = syncing ? "SYNCHRONIZING" : !shown.empty() ? shown : m.status;
     out += cat(out.empty() ? "" : ", ", db, "=", status);
   }
   return out.empty() ? "(none)" : out;

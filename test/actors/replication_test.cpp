@@ -276,6 +276,32 @@ bool leftovers(test_node& t) {
   return fs::exists(dir / "demo.old") || fs::exists(dir / "demo.installed") || fs::exists(dir / "demo.installing");
 }
 
+TEST_CASE("replication: a replica that was away catches up (SYNCHRONIZING meanwhile), then is ONLINE everywhere") {
+  test_cluster c(29340);
+  auto [a, b, d] = three(c);
+  std::vector<std::string> acked;
+  leave_n3_behind(c, a, d, 60, acked);
+  REQUIRE_MESSAGE(eventually([&] { return d.logged("database demo: caught up (at seq"); }, 20s), story(c));
+  CHECK(d.logged("database demo: catching up (this node has committed seq"));
+  CHECK_FALSE(d.logged("behind the replication log"));
+  // Everyone sees it ONLINE again, and no longer catching up.
+  REQUIRE(eventually(
+      [&] {
+        for (auto* viewer : {&a, &b, &d}) {
+          auto s = viewer->n->cluster(2s);
+          auto* m = s.ok() ? s->view.find("n3") : nullptr;
+          if (m == nullptr || m->shown_status("demo") != "ONLINE" || !m->catching_up.empty()) return false;
+        }
+        return true;
+      },
+      20s));
+  auto r = create(d, "after");
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  acked.push_back("after");
+  REQUIRE(eventually([&] { return read(a, rid_of(r)).status == 200 && read(b, rid_of(r)).status == 200; }, 15s));
+  stop_and_compare(a, b, d, acked);
+}
+
 TEST_CASE("replication: a node behind the kept replication log receives a full copy, swaps it in, and loses nothing") {
   test_cluster c(29300);
   c.log_keep = 32;

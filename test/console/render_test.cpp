@@ -16,8 +16,8 @@ cluster_report two_members() {
   r.local_name = "alpha";
   r.state.view.version = 4;
   r.state.view.members = {
-      member_info{"alpha", "A#1", "127.0.0.1", 2434, "127.0.0.1", 2480, 0, "ONLINE", {"demo"}, {{"demo", "ONLINE"}}},
-      member_info{"beta", "B#2", "127.0.0.1", 2435, "127.0.0.1", 2481, 1000, "ONLINE", {}, {{"demo", "SYNCHRONIZING"}}},
+      member_info{"alpha", "A#1", "127.0.0.1", 2434, "127.0.0.1", 2480, 0, "ONLINE", {"demo"}, {{"demo", "ONLINE"}}, {}},
+      member_info{"beta", "B#2", "127.0.0.1", 2435, "127.0.0.1", 2481, 1000, "ONLINE", {}, {{"demo", "SYNCHRONIZING"}}, {}},
   };
   r.state.configs = {db_config_msg{"demo", R"({"autoDeploy":true,"clusters":{"*":{"partitioning":{"partitions":[["<NEW_NODE>","alpha","beta"]]}}}})", 3, ""}};
   r.partitions = {partition_entry{"demo", "*", 0, {"alpha", "beta"}, "alpha"}};
@@ -67,6 +67,20 @@ TEST_CASE("console render: members with addresses, databases and heartbeat ages;
   CHECK_FALSE(render_config(r, "nope").ok());
   CHECK(has(render_ha_status(r), "demo      3               alpha, beta  alpha"));
   CHECK(has(render_cluster_status(r), "\"localName\": \"alpha\""));
+}
+
+TEST_CASE("console render: a replica catching up is shown SYNCHRONIZING; only an ONLINE database can be") {
+  auto r = two_members();
+  r.state.view.members[1].db_status = {{"demo", "ONLINE"}, {"other", "SYNCHRONIZING"}};
+  r.state.view.members[1].catching_up = {"demo"};
+  CHECK(has(render_members(r), "demo=SYNCHRONIZING, other=SYNCHRONIZING"));
+  auto& beta = r.state.view.members[1];
+  CHECK(beta.shown_status("demo") == "SYNCHRONIZING");
+  CHECK(beta.shown_status("other") == "SYNCHRONIZING");
+  CHECK(beta.shown_status("absent") == "");
+  beta.catching_up = {"other", "absent"};  // not ONLINE, or not held: nothing to catch up
+  CHECK(beta.shown_status("demo") == "ONLINE");
+  CHECK(beta.shown_status("absent") == "");
 }
 
 TEST_CASE("console render: deploys with a progress bar, rate and time left; replication with each node's lag") {
