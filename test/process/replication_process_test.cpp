@@ -12,6 +12,8 @@
 //   reset, timeout, 404, 409, ...)       every node
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include <signal.h>
 
 #include <atomic>
@@ -534,7 +536,24 @@ TEST_CASE("replication: 3 dservers under concurrent REST writes, one SIGKILLed a
     acks_grow_by(acks_per_step, 15s);
     // Two of three nodes hold a quorum: the cluster must go on taking writes,
     // after a failover when the owner (node1) is the one down.
-    CHECK_MESSAGE(acks > before, "no write was acknowledged in the 15 s " << n.name << " was down");
+    if (acks <= before) {
+      // Say what the survivors did about membership and replication meanwhile.
+      std::string said;
+      for (auto& other : nodes) {
+        if (other.get() == &n) continue;
+        other->drain();
+        auto out = other->p->output();
+        std::istringstream lines(out);
+        std::string l;
+        std::vector<std::string> keep;
+        while (std::getline(lines, l))
+          if (l.find("ODistributedDatabase") != std::string::npos || l.find("node ") != std::string::npos ||
+              l.find("leader") != std::string::npos || l.find("connection") != std::string::npos)
+            keep.push_back(l);
+        for (size_t i = keep.size() > 60 ? keep.size() - 60 : 0; i < keep.size(); ++i) said += keep[i] + "\n";
+      }
+      FAIL_CHECK("no write was acknowledged in the 15 s " << n.name << " was down\n" << said);
+    }
     mark(n.name + " down");
     start(n);
     REQUIRE_MESSAGE(test::eventually(all_online, 60s),
