@@ -315,10 +315,7 @@ void remove_member(self_ptr self, const std::string& name) {
   st.view.version += 1;
   st.suspected.erase(name);
   st.heard.erase(name);
-  if (auto p = st.peers.find(name); p != st.peers.end()) {
-    self->demonitor(p->second.handle.address());
-    st.peers.erase(p);
-  }
+  forget_peer(self, name);
   for (auto& [db, cfg] : st.configs) {
     if (cfg.hot_alignment) continue;
     std::vector<std::string> removed;
@@ -339,10 +336,7 @@ void suspect(self_ptr self, const std::string& name) {
   abandon_deploys_from(self, name);
   st.suspected.insert(name);
   send_roles(self);
-  if (auto p = st.peers.find(name); p != st.peers.end()) {
-    self->demonitor(p->second.handle.address());
-    st.peers.erase(p);
-  }
+  forget_peer(self, name);
   if (i_am_leader(st)) {
     // Remove every lost member now that we lead (the old leader may be among them).
     std::vector<std::string> lost(st.suspected.begin(), st.suspected.end());
@@ -488,10 +482,7 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
       if (m.name == st.me.name || s.view.find(m.name) != nullptr) continue;
       st.log->warn(component, cat("node removed id=", m.member_id(), " name=", m.name));
       abandon_deploys_from(self, m.name);
-      if (auto p = st.peers.find(m.name); p != st.peers.end()) {
-        self->demonitor(p->second.handle.address());
-        st.peers.erase(p);
-      }
+      forget_peer(self, m.name);
     }
     st.view = s.view;
     for (auto i = st.suspected.begin(); i != st.suspected.end();)

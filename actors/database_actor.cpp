@@ -672,9 +672,10 @@ void track_catch_up(self_ptr self, const std::string& owner, const replication::
                     const replication::ack_msg& ack) {
   auto& st = self->state;
   auto committed = st.opts.db->last_committed_seq();
-  if (!ack.ok && ack.epoch == m.epoch && m.commit_seq > committed)
+  // The reasons are built only on a change: this runs on every append.
+  if (!st.catching_up && !ack.ok && ack.epoch == m.epoch && m.commit_seq > committed)
     set_catching_up(self, true, cat("this node has committed seq ", committed, ", the owner ", owner, " seq ", m.commit_seq));
-  else if (ack.ok && committed >= m.commit_seq)
+  else if (st.catching_up && ack.ok && committed >= m.commit_seq)
     set_catching_up(self, false, cat("at seq ", committed));
 }
 

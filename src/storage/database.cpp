@@ -247,6 +247,18 @@ struct database::impl {
   // same moment.
   mutable std::mutex write_mutex;
 
+  // Calls fn(key, value) for every key in [lower, upper) in order, from one
+  // implicit snapshot, until fn returns false.
+  template <class Fn>
+  void scan(std::string_view lower, const std::string& upper, Fn fn) const {
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    for (it->Seek(rocksdb::Slice(lower.data(), lower.size())); it->Valid(); it->Next())
+      if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+
   std::shared_ptr<const meta_state> current() const {
     std::lock_guard lock(state_mutex);
     assert(state != nullptr);
@@ -627,17 +639,15 @@ std::vector<record> database::browse_cluster(int32_t cluster, int64_t from_posit
   if (cluster < 0 || cluster > cluster_id_max || from_position < 0) return out;
   limit = std::min(limit, browse_records_max);
   // An iterator reads from one implicit snapshot, so the page is one point in time.
-  std::string upper = codec::record_key_upper(cluster);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-  for (it->Seek(codec::record_key_lower(cluster, from_position)); it->Valid() && out.size() < limit; it->Next()) {
-    auto id = codec::parse_record_key(it->key().ToStringView());
-    if (!id) continue;  // damaged key: check() reports it
-    assert(id->cluster == cluster && id->position >= from_position);
-    if (auto r = codec::decode_record(*id, it->value().ToStringView())) out.push_back(std::move(*r));
-  }
+  impl_->scan(codec::record_key_lower(cluster, from_position), codec::record_key_upper(cluster),
+              [&](std::string_view k, std::string_view v) {
+                if (out.size() >= limit) return false;
+                auto id = codec::parse_record_key(k);
+                if (!id) return true;  // damaged key: check() reports it
+                assert(id->cluster == cluster && id->position >= from_position);
+                if (auto r = codec::decode_record(*id, v)) out.push_back(std::move(*r));
+                return true;
+              });
   assert(out.size() <= limit);
   return out;
 }
@@ -699,34 +709,27 @@ std::vector<database::cluster_digest> database::digest() const {
   auto s = impl_->current();
   std::map<int32_t, cluster_digest> by;
   for (auto& [id, c] : s->clusters) by[id] = cluster_digest{id, 0, 0};
-  std::string lower(1, codec::prefix_record), upper = codec::prefix_end(codec::prefix_record);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-  for (it->Seek(lower); it->Valid(); it->Next()) {
-    auto id = codec::parse_record_key(it->key().ToStringView());
-    if (!id) continue;
-    auto& d = by[id->cluster];
-    d.id = id->cluster;
-    d.records += 1;
-    d.hash += mix64(it->key().ToStringView(), it->value().ToStringView());  // a sum: order does not matter
-  }
+  impl_->scan(std::string(1, codec::prefix_record), codec::prefix_end(codec::prefix_record),
+              [&](std::string_view k, std::string_view v) {
+                auto id = codec::parse_record_key(k);
+                if (!id) return true;
+                auto& d = by[id->cluster];
+                d.id = id->cluster;
+                d.records += 1;
+                d.hash += mix64(k, v);  // a sum: order does not matter
+                return true;
+              });
   std::vector<cluster_digest> out;
   for (auto& [id, d] : by) out.push_back(d);
   return out;
 }
 
 void database::cluster_raw(int32_t id, std::vector<std::string>* keys, std::vector<std::string>* values) const {
-  std::string lower = codec::record_key_lower(id, 0), upper = codec::record_key_upper(id);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-  for (it->Seek(lower); it->Valid(); it->Next()) {
-    keys->emplace_back(it->key().ToStringView());
-    values->emplace_back(it->value().ToStringView());
-  }
+  impl_->scan(codec::record_key_lower(id, 0), codec::record_key_upper(id), [&](std::string_view k, std::string_view v) {
+    keys->emplace_back(k);
+    values->emplace_back(v);
+    return true;
+  });
 }
 
 status database::repair_cluster(int32_t id, const std::vector<std::string>& keys,
@@ -852,16 +855,14 @@ std::vector<staged_entry> database::committed_since(uint64_t after, size_t limit
   std::vector<staged_entry> out;
   if (after == UINT64_MAX) return out;
   limit = std::min(limit, log_entries_max);
-  std::string upper = codec::prefix_end(codec::prefix_committed);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-  for (it->Seek(codec::committed_key(after + 1)); it->Valid() && out.size() < limit; it->Next()) {
-    auto seq = codec::parse_committed_key(it->key().ToStringView());
-    if (!seq) continue;
-    if (auto e = codec::decode_staged(*seq, it->value().ToStringView())) out.push_back(std::move(*e));
-  }
+  impl_->scan(codec::committed_key(after + 1), codec::prefix_end(codec::prefix_committed),
+              [&](std::string_view k, std::string_view v) {
+                if (out.size() >= limit) return false;
+                auto seq = codec::parse_committed_key(k);
+                if (!seq) return true;
+                if (auto e = codec::decode_staged(*seq, v)) out.push_back(std::move(*e));
+                return true;
+              });
   return out;
 }
 
@@ -879,17 +880,13 @@ std::vector<staged_entry> database::staged() const {
   // Every live staged seq is after the last committed one: seeking there
   // skips the tombstones every commit leaves (one per entry, until a
   // compaction), which would otherwise make each call slower than the last.
-  std::string lower = codec::staged_key(impl_->current()->last_seq + 1);
-  std::string upper = codec::prefix_end(codec::prefix_staged);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-  for (it->Seek(lower); it->Valid(); it->Next()) {
-    auto seq = codec::parse_staged_key(it->key().ToStringView());
-    if (!seq) continue;
-    if (auto e = codec::decode_staged(*seq, it->value().ToStringView())) out.push_back(std::move(*e));
-  }
+  impl_->scan(codec::staged_key(impl_->current()->last_seq + 1), codec::prefix_end(codec::prefix_staged),
+              [&](std::string_view k, std::string_view v) {
+                auto seq = codec::parse_staged_key(k);
+                if (!seq) return true;
+                if (auto e = codec::decode_staged(*seq, v)) out.push_back(std::move(*e));
+                return true;
+              });
   return out;
 }
 
@@ -1006,17 +1003,14 @@ std::vector<log_entry> database::log_since(uint64_t after, size_t limit) const {
   std::vector<log_entry> out;
   if (after == UINT64_MAX) return out;
   limit = std::min(limit, log_entries_max);
-  std::string upper = codec::prefix_end(codec::prefix_log);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-  for (it->Seek(codec::log_key(after + 1)); it->Valid() && out.size() < limit; it->Next()) {
-    auto lsn = codec::parse_log_key(it->key().ToStringView());
-    if (!lsn) continue;
+  impl_->scan(codec::log_key(after + 1), codec::prefix_end(codec::prefix_log), [&](std::string_view k, std::string_view v) {
+    if (out.size() >= limit) return false;
+    auto lsn = codec::parse_log_key(k);
+    if (!lsn) return true;
     assert(*lsn > after);
-    if (auto e = codec::decode_log(*lsn, it->value().ToStringView())) out.push_back(std::move(*e));
-  }
+    if (auto e = codec::decode_log(*lsn, v)) out.push_back(std::move(*e));
+    return true;
+  });
   return out;
 }
 
