@@ -58,6 +58,7 @@ struct cluster_state_t {
   bool initialised = false;
   bool leaving = false;
   member_info me;
+  uint16_t bound_port = 0;  // the cluster port this node listens on
   cluster_view view;
   std::map<std::string, db_config> configs;          // by database
   std::map<std::string, std::string> changed_by;     // last change's origin, by database
@@ -638,7 +639,7 @@ void probe_next(self_ptr self) {
     return;
   }
   auto c = st.candidates[st.probe_index++];
-  if (c.port == st.me.cluster_port && (c.host == st.me.cluster_host || c.host == "127.0.0.1" || c.host == "localhost")) {
+  if (is_own_endpoint(st.opts.addresses, c.host, c.port, st.bound_port)) {
     probe_next(self);
     return;
   }
@@ -788,9 +789,10 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (st.initialised) return true;
         st.me.name = st.opts.name;
         st.me.node_id = node_text(self->node());
-        st.me.cluster_host = st.opts.public_host;
-        st.me.cluster_port = cluster_port;
-        st.me.http_host = st.opts.http_host;
+        st.bound_port = cluster_port;
+        st.me.cluster_host = st.opts.addresses.cluster_host;
+        st.me.cluster_port = st.opts.addresses.cluster_port != 0 ? st.opts.addresses.cluster_port : cluster_port;
+        st.me.http_host = st.opts.addresses.http_host;
         st.me.http_port = http_port;
         st.me.started_on_ms = st.opts.started_on_ms;
         st.me.status = node_online;
@@ -1057,12 +1059,21 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         }
         // Ask every other online server; answer with the newest once `quorum`
         // copies (ours included) are in.
+        // The owner's copy is awaited too when it is online: a write is
+        // acknowledged once the owner committed it and a quorum staged it, and
+        // a replica shows only what it committed, so a quorum of replicas may
+        // not have it yet while the owner does (read-your-writes across nodes).
         struct gather {
           caf::typed_response_promise<read_reply> rp;
           read_reply best;
           std::vector<std::string> answered;
           size_t need = 0, left = 0;
+          std::string owner;  // "" when it is us or not asked
           bool done = false;
+          bool enough() const {
+            return answered.size() >= need &&
+                   (owner.empty() || std::find(answered.begin(), answered.end(), owner) != answered.end());
+          }
           void take(read_reply r) {
             answered.push_back(r.node);
             if (r.committed_seq > best.committed_seq) best = std::move(r);
@@ -1074,30 +1085,37 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         g->answered = {st.me.name};
         g->need = quorum;
         g->left = others.size();
+        if (auto o = role.owner(); std::find(others.begin(), others.end(), o) != others.end()) g->owner = o;
         auto result = g->rp;
+        // Every answer in without enough of them (an error among them): 503.
+        auto refuse_if_all_in = [db, quorum, servers = role.servers](const std::shared_ptr<gather>& g) {
+          if (g->done || g->left > 0) return;
+          g->done = true;
+          std::vector<std::string> missing;
+          for (auto& x : servers)
+            if (std::find(g->answered.begin(), g->answered.end(), x) == g->answered.end()) missing.push_back(x);
+          g->rp.deliver(make_troupe_error(
+              errc::unavailable, cat("{\"content\":", json_quote(cat("Read quorum ", quorum, " not reached for database ", db)),
+                                     ",\"quorum\":", quorum, ",\"answered\":", json_list(g->answered),
+                                     ",\"missing\":", json_list(missing), "}")));
+        };
         for (auto& n : others) {
           self->request(*reachable(self, n), std::chrono::seconds(2), read_atom::value, db, id)
               .then(
-                  [g](read_reply& r) {
+                  [g, refuse_if_all_in](read_reply& r) {
                     --g->left;
                     if (g->done) return;
                     g->take(std::move(r));
-                    if (g->answered.size() >= g->need) {
+                    if (g->enough()) {
                       g->done = true;
                       g->rp.deliver(g->best);
+                      return;
                     }
+                    refuse_if_all_in(g);
                   },
-                  [g, db, quorum, servers = role.servers](caf::error&) {
+                  [g, refuse_if_all_in](caf::error&) {
                     --g->left;
-                    if (g->done || g->left > 0) return;
-                    g->done = true;
-                    std::vector<std::string> missing;
-                    for (auto& x : servers)
-                      if (std::find(g->answered.begin(), g->answered.end(), x) == g->answered.end()) missing.push_back(x);
-                    g->rp.deliver(make_troupe_error(
-                        errc::unavailable, cat("{\"content\":", json_quote(cat("Read quorum ", quorum, " not reached for database ", db)),
-                                               ",\"quorum\":", quorum, ",\"answered\":", json_list(g->answered),
-                                               ",\"missing\":", json_list(missing), "}")));
+                    refuse_if_all_in(g);
                   });
         }
         return result;

@@ -8,6 +8,10 @@
 //   tells:      the partition-table actor after every change of view or
 //               configuration; a db_config_actor after every change of its database
 //   published:  on the cluster port of hazelcast.xml (auto-increment), by node.cpp
+//   addresses:  tells the others the address planned for it (advertised host
+//               and port, never 0.0.0.0 or a loopback address that is not where
+//               the others are), and every reconnection uses the address a
+//               member told; probing skips this node's own entry of the list.
 //   join:       while alone, probes the tcp-ip members one at a time (bounded
 //               back-off, 1 s doubling to 30 s). A probe is a challenge/response
 //               in both directions: each side proves it knows the group password
@@ -49,6 +53,7 @@
 #include "actors/cluster_directory.hpp"
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
+#include "src/cluster/addresses.hpp"
 #include "src/config/db_config.hpp"
 #include "src/config/hazelcast_config.hpp"
 #include "src/util/log.hpp"
@@ -64,8 +69,9 @@ struct cluster_options {
   hazelcast_config hazelcast;
   db_config default_db;
   std::filesystem::path databases_dir;
-  std::string public_host = "127.0.0.1";  // where other nodes reach this one
-  std::string http_host = "127.0.0.1";
+  // Where other nodes and clients reach this one, and the names under which it
+  // appears in the tcp-ip member list (src/cluster/addresses.hpp).
+  address_plan addresses;
   int64_t started_on_ms = 0;
   std::vector<std::string> databases;  // local databases at start
   // The configuration actor of each local database and what it held at start.

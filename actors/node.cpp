@@ -15,6 +15,7 @@
 #include "actors/protocol.hpp"
 #include "actors/rest_api.hpp"
 #include "actors/server_actor.hpp"
+#include "src/cluster/addresses.hpp"
 #include "src/graph/demo.hpp"
 #include "src/http/server.hpp"
 #include "src/util/strings.hpp"
@@ -34,6 +35,7 @@ struct node::impl {
   partition_table_actor partitions;
   std::vector<db_config_actor> config_actors;
   uint16_t cluster_port = 0;
+  address_plan addresses;  // what the cluster endpoint binds and what the node tells others
   admin_actor admin;
   uint16_t admin_port = 0;
   std::unique_ptr<http::server> http;
@@ -93,6 +95,16 @@ status node::start_impl() {
     std::string names;
     for (auto& db : dbs) names += cat(names.empty() ? "" : ", ", db);
     log.info("OServer", cat("found ", dbs.size(), " database(s) in ", dir.string(), ": ", names));
+  }
+
+  if (distributed) {
+    // Before any listener opens: an address that is not on this host is a
+    // configuration error, said in one line naming the file.
+    auto* l = s.server.http_listener();
+    auto plan = plan_addresses(s.hazelcast, l != nullptr ? l->ip_address : "", s.config_file.string(), system_network());
+    if (!plan) return plan.error();
+    d.addresses = std::move(*plan);
+    for (auto& w : d.addresses.warnings) log.warn("OHazelcastPlugin", w);
   }
 
   add_message_types(d.cfg);
@@ -219,8 +231,7 @@ status node::start_cluster() {
   co.hazelcast = hz;
   co.default_db = s.default_db;
   co.databases_dir = s.databases_dir();
-  co.public_host = d.opts.public_host;
-  co.http_host = d.opts.public_host;
+  co.addresses = d.addresses;
   co.started_on_ms = impl::now_ms();
   co.databases = scan_databases(co.databases_dir);
   d.partitions = spawn_partition_table_actor(*d.sys, d.cluster_dir, d.opts.log);
@@ -255,7 +266,9 @@ status node::start_cluster() {
     // reuse=true: a port whose last connections linger in TIME_WAIT (a node
     // restarted within a minute) can be listened on again; a port another node
     // listens on is still refused, so auto-increment works as before.
-    auto r = caf::io::publish(d.cluster, static_cast<uint16_t>(p), nullptr, true);
+    // Bound to the one address chosen (src/cluster/addresses.hpp), never every
+    // interface: the log says what is really bound.
+    auto r = caf::io::publish(d.cluster, static_cast<uint16_t>(p), d.addresses.cluster_bind.c_str(), true);
     if (r) {
       d.cluster_port = *r;
       break;
@@ -265,8 +278,11 @@ status node::start_cluster() {
   }
   if (d.cluster_port == 0)
     return error_info{"", "", cat("cannot publish the cluster endpoint on ports ", hz.port, "-", last, ": ", tried)};
-  d.opts.log->info("OHazelcastPlugin", cat("cluster endpoint listening on ", d.opts.public_host, ":", d.cluster_port,
-                                           " (group '", hz.group_name, "')"));
+  auto& a = d.addresses;
+  d.opts.log->info("OHazelcastPlugin",
+                   cat("cluster endpoint listening on ", a.cluster_bind, ":", d.cluster_port, " (", a.why,
+                       "), advertised as ", a.cluster_host, ":", a.cluster_port != 0 ? a.cluster_port : d.cluster_port,
+                       ", http advertised as ", a.http_host, ":", http_port(), " (group '", hz.group_name, "')"));
   caf::scoped_actor self{*d.sys};
   std::optional<error_info> failure;
   self->request(d.cluster, std::chrono::seconds(30), init_atom::value, d.cluster_port, http_port())

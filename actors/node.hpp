@@ -28,7 +28,6 @@ struct node_options {
   int http_threads = 2;        // Asio threads of the REST listener
   bool create_demo = true;     // create GratefulDeadConcerts when databases/ is empty
   bool sync_writes = true;     // fsync every write batch (false only in benchmarks)
-  std::string public_host = "127.0.0.1";  // the address other nodes and clients use for this node
   int deploy_compress_level = 1;           // zstd level for deploys (0: raw)
   int64_t test_corrupt_deploy_chunk = -1;  // test seam: see cluster_options
   std::chrono::milliseconds test_deploy_chunk_delay{0};  // test seam: see cluster_options

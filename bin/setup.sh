@@ -9,7 +9,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build}"
 
 packages=(libcaf-dev libboost1.81-dev libboost-json1.81-dev libzstd-dev libpugixml-dev
-          doctest-dev librocksdb-dev libssl-dev libedit-dev meson ninja-build pkg-config g++ python3)
+          doctest-dev librocksdb-dev libssl-dev libedit-dev meson ninja-build pkg-config g++ python3
+          iproute2 nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

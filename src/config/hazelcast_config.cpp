@@ -35,6 +35,43 @@ std::optional<member_address> parse_member(std::string_view s, uint16_t base_por
 
 namespace {
 
+// Octet `part` of a pattern as [lo, hi], or nullopt.
+std::optional<std::pair<int, int>> octet_range(std::string_view part) {
+  if (part == "*") return std::pair{0, 255};
+  auto dash = part.find('-');
+  if (dash == std::string_view::npos) {
+    auto v = parse_int(part, 0, 255);
+    if (!v) return std::nullopt;
+    return std::pair{static_cast<int>(*v), static_cast<int>(*v)};
+  }
+  auto lo = parse_int(part.substr(0, dash), 0, 255), hi = parse_int(part.substr(dash + 1), 0, 255);
+  if (!lo || !hi || *lo > *hi) return std::nullopt;
+  return std::pair{static_cast<int>(*lo), static_cast<int>(*hi)};
+}
+
+}  // namespace
+
+bool valid_interface_pattern(std::string_view pattern) {
+  auto parts = split(pattern, '.');
+  if (parts.size() != 4) return false;
+  for (auto& p : parts)
+    if (!octet_range(p)) return false;
+  return true;
+}
+
+bool interface_matches(std::string_view pattern, std::string_view ip) {
+  auto ps = split(pattern, '.'), is = split(ip, '.');
+  if (ps.size() != 4 || is.size() != 4) return false;
+  for (size_t i = 0; i < 4; ++i) {
+    auto r = octet_range(ps[i]);
+    auto v = parse_int(is[i], 0, 255);
+    if (!r || !v || *v < r->first || *v > r->second) return false;
+  }
+  return true;
+}
+
+namespace {
+
 struct ctx {
   std::string_view text;
   std::string file;
@@ -100,6 +137,37 @@ result<hazelcast_config> parse_hazelcast_config(std::string_view xml, const fs::
     auto n = parse_int(a.value(), 1, 1000);
     if (!n) return c.err(port, cat("port-count must be 1-1000, not '", a.value(), "'"));
     out.port_count = static_cast<uint16_t>(*n);
+  }
+
+  if (auto ifs = network.child("interfaces")) {
+    auto b = parse_bool(ifs.attribute("enabled").as_string("false"));
+    if (!b)
+      return c.err(ifs, cat("interfaces enabled must be true or false, not '", ifs.attribute("enabled").value(), "'"));
+    for (auto i : ifs.children()) {
+      if (i.type() != pugi::node_element) continue;
+      if (std::string_view(i.name()) != "interface") {
+        c.notice(i, cat("ignored element <", i.name(), "> in <interfaces>"));
+        continue;
+      }
+      auto pat = text_of(i);
+      if (!valid_interface_pattern(pat))
+        return c.err(i, cat("interface '", pat, "' is not an IPv4 address pattern such as 10.0.0.5, 10.0.0.* or 10.0.0.4-18"));
+      if (*b) out.interfaces.push_back(pat);
+    }
+    if (*b && out.interfaces.empty()) return c.err(ifs, "<interfaces enabled=\"true\"> lists no <interface>");
+  }
+  if (auto pub = network.child("public-address")) {
+    auto text = text_of(pub);
+    auto ma = text.empty() ? std::nullopt : parse_member(text, out.port);
+    if (!ma || (text.find(':') != std::string::npos && ma->ports.first != ma->ports.last))
+      return c.err(pub, cat("public-address '", text, "' is not host or host:port"));
+    out.public_host = ma->host;
+    if (text.find(':') != std::string::npos) out.public_port = ma->ports.first;
+  }
+  for (auto child : network.children()) {
+    std::string_view n = child.name();
+    if (child.type() == pugi::node_element && n != "port" && n != "join" && n != "interfaces" && n != "public-address")
+      c.notice(child, cat("ignored element <", n, "> in <network>"));
   }
 
   auto join = network.child("join");

@@ -31,11 +31,28 @@ struct hazelcast_config {
   bool auto_increment = true;
   uint16_t port_count = 100;  // how many ports auto-increment may try
   std::vector<member_address> members;  // never empty after parsing
+  // <network><interfaces enabled="true"><interface>10.77.0.*</interface>: the
+  // cluster endpoint binds the first address of this host that one of these
+  // patterns matches (Hazelcast's syntax: per octet a number, "*" or a range
+  // "4-18"). Empty: not configured (src/cluster/addresses.hpp chooses).
+  std::vector<std::string> interfaces;
+  // <network><public-address>host[:port]: what the other members are told to
+  // connect to (behind NAT, say); empty: the bound address. public_port 0: the
+  // port bound.
+  std::string public_host;
+  uint16_t public_port = 0;
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds heartbeat_timeout{3000};
   std::chrono::milliseconds join_wait{3000};
   std::vector<std::string> notices;
 };
+
+// Whether `pattern` is a Hazelcast interface pattern: four dot-separated octets,
+// each a number 0-255, "*" or a range "a-b" (a <= b).
+bool valid_interface_pattern(std::string_view pattern);
+// Whether the IPv4 address `ip` (dotted quad) matches `pattern`. False for
+// anything that is not a dotted quad (IPv6 addresses, host names).
+bool interface_matches(std::string_view pattern, std::string_view ip);
 
 // "host:port", "host:first-last" or "host" (then base_port .. base_port+6).
 std::optional<member_address> parse_member(std::string_view s, uint16_t base_port);

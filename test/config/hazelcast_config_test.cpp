@@ -70,6 +70,32 @@ TEST_CASE("hazelcast config: tcp-ip members in every accepted form") {
   CHECK(c->members[3].host == "10.0.0.3");
 }
 
+TEST_CASE("hazelcast config: <interfaces> and <public-address> as Hazelcast spells them") {
+  const char* xml = R"(<hazelcast><group><name>g</name><password>p</password></group>
+  <network><port>2434</port><public-address>db1.example.org:5701</public-address>
+    <interfaces enabled="true"><interface>10.77.0.*</interface><interface>10.3.10.4-18</interface></interfaces>
+    <join><tcp-ip enabled="true"><member>10.77.0.1</member></tcp-ip></join>
+    <ssl enabled="false"/></network></hazelcast>)";
+  auto c = parse_hazelcast_config(xml, "h.xml");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()));
+  CHECK(c->interfaces == std::vector<std::string>{"10.77.0.*", "10.3.10.4-18"});
+  CHECK(c->public_host == "db1.example.org");
+  CHECK(c->public_port == 5701);
+  REQUIRE(c->notices.size() == 1);
+  CHECK(c->notices[0].find("ignored element <ssl> in <network>") != std::string::npos);
+
+  SUBCASE("disabled interfaces are not used; a public address without a port keeps the bound one") {
+    const char* off = R"(<hazelcast><group><name>g</name><password>p</password></group>
+    <network><port>2434</port><public-address>10.0.0.7</public-address>
+      <interfaces enabled="false"><interface>10.77.0.*</interface></interfaces></network></hazelcast>)";
+    auto d = parse_hazelcast_config(off, "h.xml");
+    REQUIRE_MESSAGE(d.ok(), (d.ok() ? "" : d.error().render()));
+    CHECK(d->interfaces.empty());
+    CHECK(d->public_host == "10.0.0.7");
+    CHECK(d->public_port == 0);
+  }
+}
+
 TEST_CASE("hazelcast config: bad inputs get one clear error") {
   auto doc = [](const std::string& group, const std::string& network, const std::string& props = "") {
     return "<hazelcast>" + group + network + props + "</hazelcast>";
@@ -99,6 +125,25 @@ TEST_CASE("hazelcast config: bad inputs get one clear error") {
       {"member range upside down",
        doc(g, R"(<network><port>2434</port><join><tcp-ip enabled="true"><member>h:9-1</member></tcp-ip></join></network>)"),
        "member 'h:9-1' is not"},
+      {"interface not a pattern",
+       doc(g, R"(<network><port>2434</port><interfaces enabled="true"><interface>10.0.0</interface></interfaces></network>)"),
+       "interface '10.0.0' is not an IPv4 address pattern"},
+      {"interface range upside down",
+       doc(g, R"(<network><port>2434</port><interfaces enabled="true"><interface>10.0.0.9-1</interface></interfaces></network>)"),
+       "interface '10.0.0.9-1' is not"},
+      {"interfaces enabled but empty",
+       doc(g, R"(<network><port>2434</port><interfaces enabled="true"></interfaces></network>)"), "lists no <interface>"},
+      {"interfaces enabled not boolean",
+       doc(g, R"(<network><port>2434</port><interfaces enabled="yes please"/></network>)"),
+       "interfaces enabled must be true or false"},
+      {"public address empty", doc(g, "<network><port>2434</port><public-address> </public-address></network>"),
+       "public-address '' is not host or host:port"},
+      {"public address with a range",
+       doc(g, "<network><port>2434</port><public-address>10.0.0.1:1-5</public-address></network>"),
+       "public-address '10.0.0.1:1-5' is not host or host:port"},
+      {"public address with a bad port",
+       doc(g, "<network><port>2434</port><public-address>10.0.0.1:http</public-address></network>"),
+       "public-address '10.0.0.1:http' is not"},
       {"heartbeat not a number",
        doc(g, n, R"(<properties><property name="troupe.heartbeat.interval.ms">fast</property></properties>)"),
        "troupe.heartbeat.interval.ms' must be a whole number"},

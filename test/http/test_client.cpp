@@ -50,6 +50,12 @@ test_client::test_client(uint16_t port) {
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+test_client::test_client(adopt_t, int connected_fd) : fd_(connected_fd) {
+  if (fd_ < 0) return;
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 test_client::~test_client() { close(); }
 
 void test_client::close() {

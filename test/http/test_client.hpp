@@ -28,6 +28,10 @@ class test_client {
  public:
   // Connects to 127.0.0.1:port; connected() tells whether it worked.
   explicit test_client(uint16_t port);
+  // Takes over a socket connected elsewhere (another network namespace, say:
+  // test/support/netns.hpp); -1 gives a client that is not connected.
+  struct adopt_t {};
+  test_client(adopt_t, int connected_fd);
   ~test_client();
   test_client(const test_client&) = delete;
   test_client& operator=(const test_client&) = delete;

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -18,6 +19,10 @@ namespace troupe::test {
 namespace {
 
 [[noreturn]] void exec_child(const process_options& o) {
+  // A test killed by its timeout must not leave its servers running (inside a
+  // network namespace they would keep it alive). Note: the signal comes when
+  // the thread that forked ends, and tests fork from their main thread.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   for (auto& k : o.unset_env) ::unsetenv(k.c_str());
   for (auto& [k, v] : o.env) ::setenv(k.c_str(), v.c_str(), 1);
   std::vector<char*> args;
