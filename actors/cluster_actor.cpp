@@ -80,7 +80,6 @@ struct cluster_state_t {
   std::map<std::string, deploy_retry> deploy_retries;  // after a failed attempt, by database
   std::set<caf::actor_addr> transfers;  // linked deploy senders and receivers
   uint64_t deploy_counter = 0;
-  std::set<std::string> blocked;                       // test seam: members cut off (a network split)
   std::map<std::string, replication::role> roles_sent;  // the last role told to each local database
 };
 
@@ -118,18 +117,17 @@ bool from_member(self_ptr self) {
   if (sender->node() == self->node()) return true;
   auto id = node_text(sender->node());
   for (auto& m : self->state.view.members)
-    if (m.node_id == id) return !self->state.blocked.count(m.name);
+    if (m.node_id == id) return true;
   return false;
 }
 
-// The member that sent the current message (nullptr: not a member, local, or
-// cut off by the split test seam).
+// The member that sent the current message (nullptr: not a member, or local).
 const member_info* sending_member(self_ptr self) {
   auto sender = self->current_sender();
   if (!sender || sender->node() == self->node()) return nullptr;
   auto id = node_text(sender->node());
   for (auto& m : self->state.view.members)
-    if (m.node_id == id) return self->state.blocked.count(m.name) ? nullptr : &m;
+    if (m.node_id == id) return &m;
   return nullptr;
 }
 
@@ -148,10 +146,9 @@ caf::result<T> ask_for(self_ptr self, const Dest& dest, std::chrono::millisecond
 
 constexpr std::chrono::milliseconds relay_timeout{30'000};
 
-// A connected member we may talk to (not cut off by the test seam).
+// A connected member.
 std::optional<cluster_actor> reachable(self_ptr self, const std::string& name) {
   auto& st = self->state;
-  if (st.blocked.count(name)) return std::nullopt;
   auto p = st.peers.find(name);
   if (p == st.peers.end()) return std::nullopt;
   return p->second.handle;
@@ -814,7 +811,6 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         auto& hz = st.opts.hazelcast;
         if (!st.initialised || st.leaving || st.joining)
           return make_troupe_error(errc::shutting_down, "not accepting members now");
-        if (st.blocked.count(name)) return self->make_response_promise<hello_reply>();  // cut off: silence
         if (group != hz.group_name) {
           st.log->warn(component, cat("refused node '", name, "': wrong group name '", group, "'"));
           return make_troupe_error(errc::join_refused, "wrong group name or password");
@@ -1119,12 +1115,6 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
                   });
         }
         return result;
-      },
-      [self](block_atom, const std::vector<std::string>& names) {
-        if (!from_self(self)) return;
-        auto& st = self->state;
-        st.blocked = std::set<std::string>(names.begin(), names.end());
-        st.log->warn(component, cat("test seam: traffic with ", st.blocked.size(), " member(s) cut off"));
       },
       [self](deployed_atom, const std::string& db) {
         if (!from_self(self)) return;

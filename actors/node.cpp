@@ -366,11 +366,6 @@ std::shared_ptr<storage::database> node::test_database(const std::string& name) 
   return e ? e->db : nullptr;
 }
 
-void node::test_cut_traffic(std::vector<std::string> members) {
-  auto& d = *impl_;
-  if (d.sys && d.cluster) caf::anon_send(d.cluster, block_atom::value, std::move(members));
-}
-
 void node::stop(bool graceful) {
   auto& d = *impl_;
   if (!d.sys) return;

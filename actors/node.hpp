@@ -61,10 +61,6 @@ class node {
   // in a crash (for tests).
   void kill();
 
-  // Test seam for a network split: from now on this node drops every cluster
-  // and replication message from and to these members (an empty list heals).
-  // Cut both sides for a symmetric split.
-  void test_cut_traffic(std::vector<std::string> members);
   // Test seam: the open database `name` (nullptr if none), to damage a copy
   // behind replication's back (anti-entropy tests).
   std::shared_ptr<storage::database> test_database(const std::string& name) const;

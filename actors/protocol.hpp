@@ -65,7 +65,6 @@ using fwd_atom = caf::atom_constant<caf::atom("fwd")>;
 using tail_atom = caf::atom_constant<caf::atom("tail")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
-using block_atom = caf::atom_constant<caf::atom("block")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using redeploy_atom = caf::atom_constant<caf::atom("redeploy")>;
@@ -450,8 +449,6 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (fwd_atom|tail_atom|fetch_atom, to, db, ...)                  local: the same, relayed to member `to`
 //   (read_atom, db, rid)                        -> read_reply     a member's copy of a record
 //   (read_atom, db, rid, quorum)                -> read_reply     local: the newest of `quorum` servers' copies
-//   (block_atom, names)                                           local test seam: drop all traffic from
-//                                                                 and to these members (a network split)
 //   (deployed_atom, db)                                           local: a deploy installed db
 //   (catchup_atom, db, bool)                                      local: our replica of db is (not) receiving
 //                                                                 writes it missed (shown as SYNCHRONIZING)
@@ -483,7 +480,6 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<fwd_atom, std::string, std::string, op_lists>::with<fwd_replies>,           //
     caf::reacts_to<repl_atom, repl_envelope>,                                                   //
     caf::reacts_to<relay_atom, std::string, repl_envelope>,                                     //
-    caf::reacts_to<block_atom, std::vector<std::string>>,                                       //
     caf::replies_to<read_atom, std::string, storage::rid>::with<read_reply>,                    //
     caf::replies_to<read_atom, std::string, storage::rid, uint32_t>::with<read_reply>,          //
     caf::reacts_to<deployed_atom, std::string>,                                                 //

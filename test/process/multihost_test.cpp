@@ -87,10 +87,17 @@ int64_t acks_via(const write_load& load, int via, std::chrono::steady_clock::tim
   return n;
 }
 
-int64_t answers_via(const write_load& load, int via, std::chrono::steady_clock::time_point from) {
+// Writes through node index `via` refused as "not applied" among those sent since `from`.
+int64_t refusals_via(const write_load& load, int via, std::chrono::steady_clock::time_point from) {
   int64_t n = 0;
   for (auto* w : load.all())
-    if (w->via == via && w->sent >= from && w->status != 0) ++n;
+    if (w->via == via && w->sent >= from && w->result == outcome::failed) ++n;
+  return n;
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
 }
 
@@ -203,9 +210,10 @@ TEST_CASE("many hosts: real partitions under a write load: a 2+1 split with the 
     wait_gone({{others[0], alone}, {others[1], alone}, {alone, others[0]}, {alone, others[1]}}, what);
     auto from = std::chrono::steady_clock::now();
     REQUIRE_MESSAGE(load.grow_by(300, 30s), what << ": the majority takes no writes\n" << membership_story(nodes));
-    // The lone host's own writers (it is their first choice) keep trying it.
-    REQUIRE_MESSAGE(eventually([&] { return answers_via(load, alone, from) >= 5; }, 20s),
-                    what << ": the lone host answered no write");
+    // The lone host's own writers (it is their first choice) keep trying it,
+    // and it refuses them for certain ("not applied": visible nowhere, ever).
+    REQUIRE_MESSAGE(eventually([&] { return refusals_via(load, alone, from) >= 5; }, 20s),
+                    what << ": the lone host does not refuse writes as not applied\n" << membership_story(nodes));
     auto to = std::chrono::steady_clock::now();
     CHECK_MESSAGE(acks_via(load, alone, from, to) == 0,
                   what << ": " << nodes[static_cast<size_t>(alone)]->name << " acknowledged writes without a quorum");
@@ -213,11 +221,22 @@ TEST_CASE("many hosts: real partitions under a write load: a 2+1 split with the 
   };
 
   split(2, "2+1 split, the owner (host1) on the majority side");
+  auto took_over = [&] {
+    size_t n = 0;
+    for (auto& x : {nodes[1].get(), nodes[2].get()}) n += count_of(x->all_output(), "this node orders the writes now");
+    return n;
+  };
+  auto before = took_over();
   split(0, "2+1 split, the owner (host1) alone");
+  CHECK_MESSAGE(took_over() > before, "neither host2 nor host3 took over from the lone owner");
 
   // One-way loss: host2 no longer hears host1 (the leader and owner), host1
   // still hears host2. The cluster may reshape; it must not lose anything.
+  // It lasts until host2 has given host1 up (beyond the heartbeat timeout), and
+  // the load goes on meanwhile wherever a quorum is.
   lab.cut_one_way(1, 2);
+  CHECK_MESSAGE(eventually([&] { return sees_gone(*nodes[1], nodes[0]->name); }, 20s),
+                "host2 still lists host1, which it cannot hear\n" << membership_story(nodes));
   load.grow_by(300, 15s);
   heal_and_converge("one-way loss host1 -> host2");
 

@@ -23,7 +23,7 @@ namespace {
 constexpr int node_count = 3;
 constexpr int writer_count = 6;
 // Acknowledged writes the load must make between two steps of the scenario.
-constexpr int64_t acks_per_step = 500;
+constexpr int64_t acks_per_step = 1500;
 
 }  // namespace
 
