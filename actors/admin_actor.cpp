@@ -280,6 +280,8 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         return out;
       },
       [self](load_atom, const std::string& db, const storage::rid& id) -> caf::result<storage::record> {
+        // Hostile input from a logged-in client: refused here, where it enters.
+        if (!id.valid()) return make_troupe_error(errc::invalid_argument, cat("invalid RID ", id.to_string()));
         auto e = find_db(self, db);
         if (!e) return e.error();
         auto rec = e->db->find(id);

@@ -16,13 +16,9 @@ constexpr int64_t position_max = INT64_MAX;
 
 }  // namespace
 
-std::string rid::to_string() const {
-  // Callers format only valid RIDs; a negative part means a forgotten
-  // initialisation somewhere upstream.
-  assert(cluster >= 0 && cluster <= cluster_id_max);
-  assert(position >= 0);
-  return cat('#', cluster, ':', position);
-}
+bool rid::valid() const { return cluster >= 0 && cluster <= cluster_id_max && position >= 0; }
+
+std::string rid::to_string() const { return cat('#', cluster, ':', position); }
 
 std::optional<rid> rid::parse(std::string_view s) {
   if (!s.empty() && s.front() == '#') s.remove_prefix(1);

@@ -12,7 +12,13 @@ struct rid {
   int32_t cluster = -1;   // 0 .. 32767, as OrientDB's short cluster ids
   int64_t position = -1;  // >= 0
 
-  std::string to_string() const;  // "#12:34"
+  // Whether it names a storable record: cluster 0..32767, position >= 0.
+  // RIDs that arrive from outside (REST, the console, peers) are checked with
+  // it where they enter; storage refuses invalid ones too.
+  bool valid() const;
+  // "#12:34". Total: an invalid RID prints as what it holds ("#-1:0"), so an
+  // error message about hostile input never takes the node down.
+  std::string to_string() const;
   // Accepts "#12:34" and "12:34" (the '#' is optional in OrientDB's REST paths).
   // Refuses signs, spaces, empty parts, leading '+', numbers out of range.
   static std::optional<rid> parse(std::string_view s);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "actors/console_client.hpp"
 #include "actors/node.hpp"
 #include "src/storage/database.hpp"
 #include "src/util/strings.hpp"
@@ -291,6 +292,37 @@ TEST_CASE("console: an unreachable node, a port that is not a console port, bad 
   CHECK(has(r.out, "cannot read"));
   r = run_console("", {"--bogus"});
   CHECK(r.code == 2);
+}
+
+TEST_CASE("console: a logged-in client that sends values the console would never send is refused, and the node serves on") {
+  // The console checks what a user types; a client of its own may send
+  // anything the protocol can carry. Each value is refused where it enters.
+  console_node a;
+  a.start("alpha", 3);
+  console_client c;
+  REQUIRE(c.connect("127.0.0.1", a.n->admin_port(), "root", root_password).ok());
+  for (auto bad : {storage::rid{-1, 0}, storage::rid{32768, 0}, storage::rid{0, -1}, storage::rid{-7, -7}}) {
+    auto r = c.load("demo", bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.error().render().find("invalid RID") != std::string::npos, r.error().render());
+    storage::op o;
+    o.k = storage::op::kind::update;
+    o.id = bad;
+    o.fields = "{}";
+    auto w = c.write("demo", o);
+    CHECK((!w.ok() || w->code != storage::errc::ok));
+    o.k = storage::op::kind::remove;
+    w = c.write("demo", o);
+    CHECK((!w.ok() || w->code != storage::errc::ok));
+  }
+  for (auto db : {"../demo", "", "demo/../../etc"}) CHECK_FALSE(c.load(db, storage::rid{9, 0}).ok());
+  CHECK_FALSE(c.browse("demo", "v", 0).ok());
+  CHECK_FALSE(c.browse("demo", "v", 1u << 30).ok());
+  // Still serving, the same session and a new one.
+  CHECK(c.databases().ok());
+  console_client d;
+  CHECK(d.connect("127.0.0.1", a.n->admin_port(), "root", root_password).ok());
+  CHECK(a.n->info(2s).ok());
 }
 
 TEST_CASE("console: deploys shows a transfer while it runs, with progress, rate and time left") {

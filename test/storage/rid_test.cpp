@@ -66,3 +66,14 @@ TEST_CASE("storage: rid: refuses malformed strings") {
   // An embedded NUL must not end the string early.
   CHECK_FALSE(rid::parse(std::string_view("#1:2\0", 5)).has_value());
 }
+
+TEST_CASE("storage: rid: invalid RIDs from outside are told apart and still print (never abort)") {
+  using troupe::storage::rid;
+  CHECK(rid{0, 0}.valid());
+  CHECK(rid{32767, INT64_MAX}.valid());
+  for (auto bad : {rid{-1, 0}, rid{32768, 0}, rid{0, -1}, rid{INT32_MIN, INT64_MIN}}) {
+    CHECK_FALSE(bad.valid());
+    CHECK(bad.to_string().front() == '#');
+  }
+  CHECK(rid{-1, 0}.to_string() == "#-1:0");
+}
