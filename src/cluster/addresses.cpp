@@ -134,6 +134,11 @@ result<address_plan> plan_addresses(const hazelcast_config& hz, const std::strin
                                   "and other hosts cannot join this node (set <interfaces> or the members)"));
     }
   }
+  if (plan.cluster_bind.rfind("127.", 0) != 0 && hz.group_password == hazelcast_config{}.group_password)
+    plan.warnings.push_back(cat("the cluster endpoint ", plan.cluster_bind,
+                                " is reachable from other hosts and ", hz_file,
+                                " still has the shipped group password: anyone who can reach it can join the "
+                                "cluster; set <group><password> to a secret of your own on every node"));
   plan.cluster_host = hz.public_host.empty() ? plan.cluster_bind : hz.public_host;
   plan.cluster_port = hz.public_port;
   if (is_any(http_ip)) {

@@ -51,6 +51,25 @@ std::optional<std::pair<int, int>> octet_range(std::string_view part) {
 
 }  // namespace
 
+std::optional<std::vector<std::string>> expand_address_range(const std::string& host) {
+  auto parts = split(host, '.');
+  auto dash = host.find('-');
+  if (parts.size() != 4 || dash == std::string::npos || dash < host.rfind('.')) return std::vector<std::string>{host};
+  for (size_t i = 0; i < 3; ++i)
+    if (!parse_int(parts[i], 0, 255)) return std::vector<std::string>{host};  // a host name with a '-'
+  auto r = octet_range(parts[3]);
+  if (!r) {
+    // Digits on both sides of the dash, but not a range of octets: refused.
+    auto d = parts[3].find('-');
+    bool digits = parts[3].find_first_not_of("0123456789-") == std::string::npos && d != 0 && d + 1 < parts[3].size();
+    if (digits) return std::nullopt;
+    return std::vector<std::string>{host};
+  }
+  std::vector<std::string> out;
+  for (int v = r->first; v <= r->second; ++v) out.push_back(cat(parts[0], '.', parts[1], '.', parts[2], '.', v));
+  return out;
+}
+
 bool valid_interface_pattern(std::string_view pattern) {
   auto parts = split(pattern, '.');
   if (parts.size() != 4) return false;
@@ -192,7 +211,10 @@ result<hazelcast_config> parse_hazelcast_config(std::string_view xml, const fs::
             if (trim(part).empty()) continue;
             auto ma = parse_member(part, out.port);
             if (!ma) return c.err(m, cat("member '", trim(part), "' is not host, host:port or host:first-last"));
-            out.members.push_back(*ma);
+            // Hazelcast's address range in the last octet: 10.0.1.2-7 is six members.
+            auto hosts = expand_address_range(ma->host);
+            if (!hosts) return c.err(m, cat("member '", trim(part), "' has an address range that is upside down or past 255"));
+            for (auto& h : *hosts) out.members.push_back(member_address{h, ma->ports});
           }
         } else if (n == "required-member") {
           c.notice(m, "ignored <required-member>");

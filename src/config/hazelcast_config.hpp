@@ -54,6 +54,10 @@ bool valid_interface_pattern(std::string_view pattern);
 // anything that is not a dotted quad (IPv6 addresses, host names).
 bool interface_matches(std::string_view pattern, std::string_view ip);
 
+// Hazelcast's member address range: "10.0.1.2-7" is 10.0.1.2 .. 10.0.1.7; any
+// other host is itself. nullopt: a range that is upside down or past 255.
+std::optional<std::vector<std::string>> expand_address_range(const std::string& host);
+
 // "host:port", "host:first-last" or "host" (then base_port .. base_port+6).
 std::optional<member_address> parse_member(std::string_view s, uint16_t base_port);
 

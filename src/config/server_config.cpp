@@ -317,7 +317,9 @@ status rewrite_xml(const fs::path& path, Edit edit) {
     child.print(os, "", pugi::format_raw, pugi::encoding_utf8);
     os << '\n';
   }
-  return write_file_atomic(path, os.str());
+  // The file holds the users' passwords: never readable by others, whatever
+  // mode it had (OrientDB's rewrite left it 0644 with the root password inside).
+  return write_file_atomic(path, os.str(), 0600);
 }
 
 // Appends a new element named `name` as the last element child of `parent`,

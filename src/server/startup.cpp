@@ -141,7 +141,7 @@ result<server_settings> prepare_server(const startup_options& opts) {
   if (!opts.config_file && !fs::exists(s.home / "config")) {
     // A fresh home: start it from the shipped configuration, as a copied
     // OrientDB directory would carry it.
-    if (auto st = copy_dir_files(opts.shipped_config_dir, s.home / "config"); !st) return st.error();
+    if (auto st = copy_dir_files(opts.shipped_config_dir, s.home / "config", 0600); !st) return st.error();
     s.home_initialised = true;
   }
 

@@ -40,10 +40,10 @@ bool write_all(int fd, const char* data, size_t n) {
 
 }  // namespace
 
-status write_file_atomic(const fs::path& p, std::string_view content) {
+status write_file_atomic(const fs::path& p, std::string_view content, unsigned mode) {
   auto dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
   auto tmp = dir / (cat(".", p.filename().string(), ".tmp.", ::getpid()));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) return error_info{p.string(), "", cat("cannot create temporary file: ", std::strerror(errno))};
   bool ok = write_all(fd, content.data(), content.size()) && ::fsync(fd) == 0;
   int err = errno;
@@ -72,7 +72,7 @@ status fsync_dir(const fs::path& dir) {
   return ok_status();
 }
 
-status copy_dir_files(const fs::path& from, const fs::path& to) {
+status copy_dir_files(const fs::path& from, const fs::path& to, unsigned mode) {
   std::error_code ec;
   fs::create_directories(to, ec);
   if (ec) return error_info{to.string(), "", cat("cannot create directory: ", ec.message())};
@@ -80,7 +80,7 @@ status copy_dir_files(const fs::path& from, const fs::path& to) {
     if (!e.is_regular_file()) continue;
     auto content = read_file(e.path());
     if (!content) return content.error();
-    auto st = write_file_atomic(to / e.path().filename(), *content);
+    auto st = write_file_atomic(to / e.path().filename(), *content, mode);
     if (!st) return st.error();
   }
   if (ec) return error_info{from.string(), "", cat("cannot list directory: ", ec.message())};

@@ -15,13 +15,15 @@ result<std::string> read_file(const std::filesystem::path& p);
 
 // Writes `content` to a temporary file beside `p`, fsyncs it, renames it over
 // `p`, then fsyncs the directory. On failure `p` is untouched and the temporary
-// file is removed.
-status write_file_atomic(const std::filesystem::path& p, std::string_view content);
+// file is removed. The new file gets `mode` (as the umask allows): 0600 for
+// files that hold secrets (passwords), so a rewrite never widens who may read them.
+status write_file_atomic(const std::filesystem::path& p, std::string_view content, unsigned mode = 0644);
 
 // fsyncs a directory, so that renames and removals in it survive a crash.
 status fsync_dir(const std::filesystem::path& dir);
 
-// Copies the files of `from` (not recursive) into `to`, creating `to`.
-status copy_dir_files(const std::filesystem::path& from, const std::filesystem::path& to);
+// Copies the files of `from` (not recursive) into `to`, creating `to`; each
+// copy gets `mode` (configuration folders hold passwords: 0600).
+status copy_dir_files(const std::filesystem::path& from, const std::filesystem::path& to, unsigned mode = 0644);
 
 }  // namespace troupe

@@ -73,6 +73,11 @@ TEST_CASE("addresses: on many hosts the node takes the interface that routes to 
   CHECK(p->cluster_host == "10.77.0.2");
   CHECK(p->http_host == "10.77.0.2");
   CHECK(p->why.find("10.77.0.1") != std::string::npos);
+  // Reachable from other hosts with the shipped group password: said at every start.
+  REQUIRE(p->warnings.size() == 1);
+  CHECK(p->warnings[0].find("shipped group password") != std::string::npos);
+  hz.group_password = "a-secret-of-our-own";
+  CHECK(plan_addresses(hz, "0.0.0.0", "server.xml", host2)->warnings.empty());
   // Its own entry in the member list is skipped, the others are not.
   CHECK(is_own_endpoint(*p, "10.77.0.2", 2434, 2434));
   CHECK_FALSE(is_own_endpoint(*p, "10.77.0.1", 2434, 2434));

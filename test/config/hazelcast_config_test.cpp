@@ -70,6 +70,24 @@ TEST_CASE("hazelcast config: tcp-ip members in every accepted form") {
   CHECK(c->members[3].host == "10.0.0.3");
 }
 
+TEST_CASE("hazelcast config: a member address range in the last octet is one member per address") {
+  const char* xml = R"(<hazelcast><group><name>g</name><password>p</password></group>
+  <network><port>2434</port><join><tcp-ip enabled="true"><member>10.0.1.2-4:2434</member>
+    <member>db-2</member><members>10.0.2.9-9</members></tcp-ip></join></network></hazelcast>)";
+  auto c = parse_hazelcast_config(xml, "h.xml");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()));
+  REQUIRE(c->members.size() == 5);
+  CHECK(c->members[0].host == "10.0.1.2");
+  CHECK(c->members[2].host == "10.0.1.4");
+  CHECK(c->members[2].ports.first == 2434);
+  CHECK(c->members[2].ports.last == 2434);
+  CHECK(c->members[3].host == "db-2");  // a host name with a dash is a name
+  CHECK(c->members[4].host == "10.0.2.9");
+  CHECK_FALSE(expand_address_range("10.0.1.7-2").has_value());
+  CHECK_FALSE(expand_address_range("10.0.1.2-256").has_value());
+  CHECK(expand_address_range("my-host.example.org") == std::vector<std::string>{"my-host.example.org"});
+}
+
 TEST_CASE("hazelcast config: <interfaces> and <public-address> as Hazelcast spells them") {
   const char* xml = R"(<hazelcast><group><name>g</name><password>p</password></group>
   <network><port>2434</port><public-address>db1.example.org:5701</public-address>
@@ -144,6 +162,9 @@ TEST_CASE("hazelcast config: bad inputs get one clear error") {
       {"public address with a bad port",
        doc(g, "<network><port>2434</port><public-address>10.0.0.1:http</public-address></network>"),
        "public-address '10.0.0.1:http' is not"},
+      {"member range upside down in the address",
+       doc(g, R"(<network><port>2434</port><join><tcp-ip enabled="true"><member>10.0.0.9-2</member></tcp-ip></join></network>)"),
+       "address range that is upside down"},
       {"heartbeat not a number",
        doc(g, n, R"(<properties><property name="troupe.heartbeat.interval.ms">fast</property></properties>)"),
        "troupe.heartbeat.interval.ms' must be a whole number"},

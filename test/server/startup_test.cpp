@@ -63,6 +63,28 @@ TEST_CASE("startup: without a root user a password is generated, stored once and
   CHECK(generate_password() != generate_password());
 }
 
+TEST_CASE("startup: configuration files that hold passwords are readable by their owner only") {
+  test::temp_dir home;
+  // A fresh home: the copied files hold the group and the root passwords.
+  auto s = prepare_server(options(home.path()));
+  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
+  auto others = [](const fs::path& p) {
+    return fs::status(p).permissions() & (fs::perms::group_all | fs::perms::others_all);
+  };
+  for (auto f : {"orientdb-server-config.xml", "hazelcast.xml", "default-distributed-db-config.json"})
+    CHECK_MESSAGE(others(home / "config" / f) == fs::perms::none, f);
+  // A file the user left 0644 is 0600 once the server rewrites it (the
+  // generated root password and the node name go into it).
+  test::temp_dir other;
+  test::make_home(other.path());
+  auto cfg = other / "config" / "orientdb-server-config.xml";
+  fs::permissions(cfg, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  auto t = prepare_server(options(other.path()));
+  REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.error().render()));
+  REQUIRE(t->name_stored);
+  CHECK(others(cfg) == fs::perms::none);
+}
+
 TEST_CASE("startup: ORIENTDB_NODE_NAME names the node and is stored") {
   test::temp_dir home;
   auto o = options(home.path());
