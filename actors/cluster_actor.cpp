@@ -21,6 +21,7 @@ namespace troupe {
 namespace {
 
 constexpr const char* component = "OHazelcastPlugin";
+constexpr size_t refused_sources_max = 256;
 
 struct peer {
   cluster_actor handle;
@@ -81,6 +82,7 @@ struct cluster_state_t {
   std::set<caf::actor_addr> transfers;  // linked deploy senders and receivers
   uint64_t deploy_counter = 0;
   std::map<std::string, replication::role> roles_sent;  // the last role told to each local database
+  std::set<std::string> refused_sources;  // senders whose refused message was logged (bounded)
 };
 
 using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
@@ -104,20 +106,38 @@ bool i_am_leader(const cluster_state_t& st) {
   return l != nullptr && l->name == st.me.name;
 }
 
-// Messages from the network are served only to members (by CAF node id), or
-// from this node itself.
-bool from_self(self_ptr self) {
+// Logs a refused message once per source (a node id, or "anonymous"): a probe
+// or a stray peer must not flood the log. The set is bounded.
+void refused_from(self_ptr self, const char* what) {
+  auto& st = self->state;
   auto sender = self->current_sender();
-  return !sender || sender->node() == self->node();
+  auto source = sender ? node_text(sender->node()) : std::string("anonymous");
+  if (st.refused_sources.size() >= refused_sources_max || !st.refused_sources.insert(source).second) return;
+  st.log->warn(component, cat("refused ", what, " from ", sender ? cat("node ", source) : "a sender that gave none",
+                              " (not this node, not a member); further ones from it are not logged"));
 }
 
+// Local commands come from an actor of this node. A message without a sender
+// (anon_send), which anyone who reaches the published port can deliver, is not
+// local: it was trusted once, and handed the network the node's local commands.
+bool from_self(self_ptr self) {
+  auto sender = self->current_sender();
+  if (sender && sender->node() == self->node()) return true;
+  refused_from(self, "a local command");
+  return false;
+}
+
+// Messages from the network are served only to members (by CAF node id), or
+// to this node itself.
 bool from_member(self_ptr self) {
   auto sender = self->current_sender();
-  if (!sender) return true;
-  if (sender->node() == self->node()) return true;
-  auto id = node_text(sender->node());
-  for (auto& m : self->state.view.members)
-    if (m.node_id == id) return true;
+  if (sender && sender->node() == self->node()) return true;
+  if (sender) {
+    auto id = node_text(sender->node());
+    for (auto& m : self->state.view.members)
+      if (m.node_id == id) return true;
+  }
+  refused_from(self, "a member's message");
   return false;
 }
 

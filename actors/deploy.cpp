@@ -22,6 +22,7 @@ struct sender_state {
   bool exhausted = false;
   bool finished = false;
   caf::typed_response_promise<bool> promise;
+  bool asked = false;  // deploy_atom came (it is served once)
   uint64_t board_id = 0;
   uint64_t acked_raw = 0, acked_wire = 0;
   deploy::progress_throttle throttle;
@@ -152,11 +153,22 @@ deploy_sender_actor::behavior_type sender_impl(sender_ptr self, deploy_sender_op
   self->state.log = log;
   return {
       [self](tick_atom) {
+        // Our handle crossed the network (the receiver learns it): only our own
+        // delayed tick ends a pause.
+        auto from = self->current_sender();
+        if (!from || from->node() != self->node() || from->id() != self->id()) return;
         self->state.pausing = false;
         if (self->state.reader) pump(self);
       },
       [self](deploy_atom) -> caf::result<bool> {
         auto& st = self->state;
+        // Once, for the joiner that asked (the cluster actor delegates its
+        // request, so the sender is the joiner's cluster actor, on the
+        // receiver's node); anyone else naming our id is refused.
+        auto from = self->current_sender();
+        if (st.asked || !from || from->node() != st.opts.receiver.node())
+          return make_troupe_error(errc::access_denied, "a deploy is started only by the member that asked for it");
+        st.asked = true;
         st.promise = self->make_response_promise<bool>();
         // A request to a node that died fails only at its own timeout (CAF-NOTES
         // §3): watch the receiver, so that a joiner that vanished ends the
@@ -211,6 +223,13 @@ using receiver_ptr = deploy_receiver_actor::stateful_pointer<receiver_state>;
 
 std::string db_path(const receiver_state& st) { return cat("databases/", st.opts.db); }
 
+// Whether the current message comes from the node we asked for the database
+// (its deploy sender lives beside its cluster actor).
+bool from_source(receiver_ptr self) {
+  auto from = self->current_sender();
+  return from && from->node() == self->state.opts.source.node();
+}
+
 // Commits the sender's committed writes after ours (its replication log, by
 // seq) until there are none left, then reports the database online. From then
 // on replication keeps it current.
@@ -232,7 +251,7 @@ void catch_up(receiver_ptr self, cluster_actor source, caf::typed_response_promi
             if (!news) {
               st.opts.board->end(st.board_id, true);
               st.log->warn(receiver_component, cat("database ", st.opts.db, " is online"));
-              caf::anon_send(st.opts.local_cluster, deployed_atom::value, st.opts.db);
+              self->send(st.opts.local_cluster, deployed_atom::value, st.opts.db);
               rp.deliver(true);
               self->quit();
               return;
@@ -261,6 +280,8 @@ deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_rec
   return {
       [self](chunk_atom, const deploy::chunk& c) -> caf::result<uint64_t> {
         auto& st = self->state;
+        // Our handle crossed the network: only the member we asked may feed us.
+        if (!from_source(self)) return make_troupe_error(errc::access_denied, "chunks come only from the deploy's source");
         if (!st.installer) {
           auto dir = st.opts.databases_dir / cat(st.opts.db, ".installing");
           auto final_dir = st.opts.databases_dir / cat(st.opts.db, st.opts.replace ? ".installed" : "");
@@ -297,6 +318,7 @@ deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_rec
       },
       [self](done_atom, const deploy::manifest& m) -> caf::result<bool> {
         auto& st = self->state;
+        if (!from_source(self)) return make_troupe_error(errc::access_denied, "the manifest comes only from the deploy's source");
         if (!st.installer) return make_troupe_error(errc::io_error, "no chunk arrived");
         st.opts.board->update(st.board_id, "install", st.raw, m.raw_bytes, st.wire);
         if (auto s = st.installer->finish(m); !s) {

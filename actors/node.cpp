@@ -163,6 +163,8 @@ status node::start_impl() {
   ho.port_first = listener->ports.first;
   ho.port_last = listener->ports.last;
   ho.io_threads = d.opts.http_threads;
+  // Credentials are checked from the headers, before a body is read (401 at once).
+  ho.check_header = make_rest_header_check(ctx);
   d.http = std::make_unique<http::server>(ho, make_rest_handler(ctx), d.opts.log);
   auto port = d.http->start();
   if (!port) return error_info{"", "", cat("cannot listen for http: ", port.error().render())};

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "src/cluster/cluster_model.hpp"
 #include "src/util/strings.hpp"
 #include "troupe_build_config.hpp"
 
@@ -165,6 +166,12 @@ class rest {
     }
   }
 
+  // The header check: a body is read only for a client with valid credentials.
+  std::optional<response> check_head(const request& head, bool body_follows) const {
+    if (!body_follows || authenticate(head) != nullptr) return std::nullopt;
+    return unauthorized(head, "OrientDB Server");
+  }
+
  private:
   std::shared_ptr<const rest_context> ctx_;
 
@@ -172,22 +179,35 @@ class rest {
 
   // --- authentication ---------------------------------------------------------
 
+  // Every user's password is compared, each with constant_time_equal, so the
+  // time of an answer tells neither which user name exists nor how much of a
+  // guessed password was right (at most whether its length was).
   const user_config* authenticate(const request& req) const {
     if (!req.auth) return nullptr;
-    for (auto& u : ctx_->users)
-      if (u.name == req.auth->user && u.password == req.auth->password) return &u;
-    return nullptr;
+    const user_config* found = nullptr;
+    for (auto& u : ctx_->users) {
+      bool password_ok = constant_time_equal(u.password, req.auth->password);
+      if (u.name == req.auth->user && password_ok && found == nullptr) found = &u;
+    }
+    return found;
+  }
+
+  // The 401 for a request without valid credentials. Wrong credentials (not
+  // missing ones) are a failed login of the client's address: logged, and the
+  // answer waits the guard's delay.
+  response unauthorized(const request& req, std::string_view realm) const {
+    bool wrong = req.auth || req.auth_malformed;
+    auto r = error_response(401, wrong ? "Wrong user name or password" : "Authentication required");
+    r.headers.emplace_back("WWW-Authenticate", cat("Basic realm=\"", realm, "\""));
+    if (wrong) r.send_delay = ctx_->logins->failure(req.remote_ip, req.auth ? req.auth->user : "", ctx_->log).delay;
+    return r;
   }
 
   // Returns an error response unless the request's user may use `resource`.
   std::optional<response> authorize(const request& req, std::string_view resource, std::string_view realm) const {
     auto* user = authenticate(req);
-    if (user == nullptr) {
-      auto r = error_response(401, req.auth || req.auth_malformed ? "Wrong user name or password"
-                                                                   : "Authentication required");
-      r.headers.emplace_back("WWW-Authenticate", cat("Basic realm=\"", realm, "\""));
-      return r;
-    }
+    if (user == nullptr) return unauthorized(req, realm);
+    ctx_->logins->success(req.remote_ip);
     bool ok = user->has_resource(resource);
     if (!ok && resource.rfind("database.", 0) == 0 && resource != "database.create" && resource != "database.drop")
       ok = user->has_resource("database");
@@ -623,6 +643,11 @@ class rest {
 http::handler make_rest_handler(std::shared_ptr<const rest_context> ctx) {
   auto r = std::make_shared<rest>(std::move(ctx));
   return [r](http::request&& req, http::responder respond) { r->handle(std::move(req), std::move(respond)); };
+}
+
+http::header_check make_rest_header_check(std::shared_ptr<const rest_context> ctx) {
+  auto r = std::make_shared<const rest>(std::move(ctx));
+  return [r](const http::request& head, bool body_follows) { return r->check_head(head, body_follows); };
 }
 
 }  // namespace troupe

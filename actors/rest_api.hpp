@@ -7,11 +7,21 @@
 //             consistent point in time); writes and database creation/drop are
 //             sent to the owning actor by a short-lived requester actor whose
 //             reply calls the responder.
-//   auth:     HTTP Basic against the server's users. "*" may do everything; the
+//   auth:     HTTP Basic against the server's users (passwords compared in
+//             constant time). "*" may do everything; the
 //             resource "server.listDatabases" allows GET /listDatabases;
 //             "database.create"/"database.drop" allow creating/dropping;
 //             "server.info" allows GET /server; "database" or "database.<db>"
 //             allows the document, class and cluster commands on a database.
+//   before the body: make_rest_header_check() answers a request that announces
+//             a body (Content-Length > 0 or chunked) with 401 from its headers
+//             when its credentials are missing or wrong, so no body is read
+//             for a client that has not proved who it is. Permissions (403)
+//             are still checked after the body, by the route.
+//   wrong logins: a 401 for wrong (not missing) credentials counts as a failed
+//             login of the client's IP address in `logins` (http/login_guard.hpp:
+//             logged, and answered after its delay through the response's
+//             send_delay, no thread blocked); a right login ends the window.
 //   errors:   every error is {"errors":[{"code","reason","content"}]} with its
 //             status: 400 bad JSON/RID/request, 401, 403, 404 unknown database or
 //             record or path, 405 (with Allow), 409 stale version or existing
@@ -28,6 +38,7 @@
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
 #include "src/config/server_config.hpp"
+#include "src/http/login_guard.hpp"
 #include "src/http/message.hpp"
 #include "src/http/server.hpp"
 #include "src/util/log.hpp"
@@ -48,9 +59,15 @@ struct rest_context {
   std::string databases_dir;
   logger* log = nullptr;
   std::chrono::milliseconds write_timeout{30'000};
+  // Wrong logins per client address; shared by the handler and the header check.
+  std::shared_ptr<http::login_guard> logins = std::make_shared<http::login_guard>();
 };
 
 // The handler to give to http::server. Copies of it share `ctx`.
 http::handler make_rest_handler(std::shared_ptr<const rest_context> ctx);
+
+// The header check to give to http::server (server_options::check_header),
+// with the same `ctx` as the handler.
+http::header_check make_rest_header_check(std::shared_ptr<const rest_context> ctx);
 
 }  // namespace troupe

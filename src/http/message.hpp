@@ -6,6 +6,7 @@
 // from the wire and writes `response` back.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@ struct request {
   std::optional<credentials> auth;      // from "Authorization: Basic ..."
   bool auth_malformed = false;          // an Authorization header was present but is not valid Basic
   std::string remote;                   // peer "ip:port" ("[::1]:port" for IPv6)
+  std::string remote_ip;                // peer address alone ("127.0.0.1", "::1"): the key of per-client limits
   int version = 11;                     // 10 = HTTP/1.0, 11 = HTTP/1.1
 
   // First value of header `lower_name` (REQUIRES: lower-case name), nullptr if absent.
@@ -49,12 +51,20 @@ struct request {
 // dropped, and its "Connection: close" makes the server close after writing.
 // For HEAD the body is not sent (its size still goes in Content-Length); for
 // 204 and 304 no body is sent at all.
+//
+// `send_delay` holds the response back that long before it is written, without
+// blocking a thread (a timer on the connection): it slows down a client that
+// guesses passwords. Capped at send_delay_max; nothing is read from the
+// connection meanwhile.
 struct response {
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   std::string body;
   header_list headers;
+  std::chrono::milliseconds send_delay{0};
 };
+
+inline constexpr std::chrono::milliseconds send_delay_max{10'000};
 
 // A JSON error response: status `code`, error_body() as body.
 response error_response(int code, std::string_view content);

@@ -49,6 +49,8 @@ constexpr std::chrono::milliseconds stop_grace_ms{1000};
 constexpr std::chrono::milliseconds accept_retry_ms{100};
 // Refusals beyond max_connections are logged at most once per this interval.
 constexpr std::chrono::seconds refusal_log_interval{1};
+// How much one read takes while waiting for the first byte of a request.
+constexpr size_t first_read_bytes = 4096;
 
 struct gate {
   std::mutex mtx;
@@ -102,7 +104,7 @@ struct core {
   void stop();
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket s);
-  void refuse(tcp::socket& s);
+  void refuse(tcp::socket& s, bool per_address);
   void remove(uint64_t id);
 
   void log_at(log_level l, std::string_view msg) {
@@ -117,6 +119,7 @@ struct core {
   mutable std::mutex conns_mtx;
   std::condition_variable conns_cv;
   std::unordered_map<uint64_t, std::shared_ptr<connection>> conns;
+  std::unordered_map<std::string, size_t> conns_per_ip;  // guarded by conns_mtx; no zero entries
   uint64_t next_id = 0;  // guarded by conns_mtx
   bool stopping = false;  // guarded by conns_mtx
 
@@ -153,25 +156,35 @@ struct reply_slot {
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(core& srv, uint64_t id, tcp::socket&& s, std::string remote)
-      : srv_(srv), id_(id), stream_(std::move(s)), remote_(std::move(remote)) {}
+  connection(core& srv, uint64_t id, tcp::socket&& s, std::string remote, std::string ip)
+      : srv_(srv),
+        id_(id),
+        stream_(std::move(s)),
+        delay_timer_(stream_.get_executor()),
+        remote_(std::move(remote)),
+        ip_(std::move(ip)) {}
 
   auto executor() { return stream_.get_executor(); }
+  const std::string& ip() const { return ip_; }  // immutable: safe from any thread
 
   // REQUIRES (for all below): running on this connection's strand.
-  void start() { do_read(); }
+  void start();
   void close();
   void on_response(uint64_t seq, response r);
 
  private:
+  void new_parser();
   void do_read();
+  void read_header();
   void on_header(beast::error_code ec, size_t);
   void read_body();
   void on_body(beast::error_code ec, size_t);
   void on_read_error(beast::error_code ec);
   void on_request();
   void fail(int status, std::string_view content);
-  void write(response r, bool force_close);
+  void answer_early(response r);
+  void send(response r, bool error_close);
+  void write(response r, bool error_close);
   void on_write(bool close_after, bool linger, beast::error_code ec, size_t);
   void linger();
   void do_drain();
@@ -179,10 +192,15 @@ class connection : public std::enable_shared_from_this<connection> {
   core& srv_;
   uint64_t id_;
   beast::tcp_stream stream_;
+  net::steady_timer delay_timer_;  // a response's send_delay
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<request> req_;  // the request being read, from its headers on
   std::optional<bhttp::response<bhttp::string_body>> res_;
   std::string remote_;
+  std::string ip_;
+  // What a timeout interrupted, for the log line.
+  std::string_view waiting_for_ = "request headers";
   uint64_t seq_ = 0;
   bool awaiting_response_ = false;
   bool closed_ = false;
@@ -215,16 +233,43 @@ void connection::close() {
   if (closed_) return;
   closed_ = true;
   beast::error_code ec;
+  delay_timer_.cancel();
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();
   srv_.remove(id_);
 }
 
-void connection::do_read() {
+// The first request's headers are due header_timeout after the accept: a
+// client that connects and says nothing (or dribbles) holds nothing for long.
+void connection::start() {
+  new_parser();
+  read_header();
+}
+
+void connection::new_parser() {
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(std::min<size_t>(srv_.opts.header_limit_bytes, UINT32_MAX)));
   parser_->body_limit(srv_.opts.body_limit_bytes);
+}
+
+// After a response on keep-alive: waiting for the next request is idle time
+// (idle_timeout); its headers are due header_timeout after its first byte.
+void connection::do_read() {
+  new_parser();
+  if (buffer_.size() > 0) return read_header();  // pipelined: its first bytes are here
+  waiting_for_ = "next request";
   stream_.expires_after(srv_.opts.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (ec) return self->on_read_error(ec);
+                            self->buffer_.commit(n);
+                            self->read_header();
+                          });
+}
+
+void connection::read_header() {
+  waiting_for_ = "request headers";
+  stream_.expires_after(srv_.opts.header_timeout);
   bhttp::async_read_header(stream_, buffer_, *parser_,
                            beast::bind_front_handler(&connection::on_header, shared_from_this()));
 }
@@ -240,6 +285,39 @@ void connection::on_header(beast::error_code ec, size_t) {
   // would leave the body unread in the stream (a request smuggling hazard).
   if (m.find(bhttp::field::transfer_encoding) != m.end() && !parser_->chunked())
     return fail(400, "unsupported Transfer-Encoding (only chunked is accepted)");
+
+  request r;
+  r.method = std::string(m.method_string());
+  r.target = std::string(m.target());
+  auto parts = parse_target(r.target);
+  if (!parts) return fail(400, parts.error().what);
+  r.path = std::move(parts->path);
+  r.segments = std::move(parts->segments);
+  r.query = std::move(parts->query);
+  r.headers.reserve(static_cast<size_t>(std::distance(m.begin(), m.end())));
+  for (auto& f : m) r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
+  if (auto a = m.find(bhttp::field::authorization); a != m.end()) {
+    r.auth = parse_basic_auth(a->value());
+    r.auth_malformed = !r.auth;
+  }
+  r.remote = remote_;
+  r.remote_ip = ip_;
+  r.version = static_cast<int>(m.version());
+  auto& head = req_.emplace(std::move(r));
+
+  if (srv_.opts.check_header) {
+    std::optional<response> early;
+    try {
+      early = srv_.opts.check_header(head, !parser_->is_done());
+    } catch (const std::exception& e) {
+      if (srv_.log) srv_.log->error(component, cat("header check threw: ", e.what(), " remote=", remote_));
+      return fail(500, "internal error");
+    } catch (...) {
+      if (srv_.log) srv_.log->error(component, cat("header check threw a non-exception remote=", remote_));
+      return fail(500, "internal error");
+    }
+    if (early) return answer_early(std::move(*early));
+  }
   if (parser_->is_done()) return on_request();
 
   auto expect = m.find(bhttp::field::expect);
@@ -258,7 +336,8 @@ void connection::on_header(beast::error_code ec, size_t) {
 }
 
 void connection::read_body() {
-  stream_.expires_after(srv_.opts.idle_timeout);
+  waiting_for_ = "request body";
+  stream_.expires_after(srv_.opts.body_timeout);
   bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&connection::on_body, shared_from_this()));
 }
 
@@ -271,7 +350,8 @@ void connection::on_read_error(beast::error_code ec) {
   if (closed_ || ec == net::error::operation_aborted) return;
   if (ec == bhttp::error::end_of_stream) return close();  // the client left between requests
   if (ec == beast::error::timeout) {
-    if (srv_.log) srv_.log->debug(component, cat("idle connection closed remote=", remote_));
+    if (srv_.log)
+      srv_.log->debug(component, cat("connection timed out waiting for ", waiting_for_, " remote=", remote_));
     return close();
   }
   if (ec == bhttp::error::body_limit)
@@ -299,24 +379,11 @@ void connection::on_read_error(beast::error_code ec) {
 }
 
 void connection::on_request() {
+  assert(req_ && parser_);
   auto& m = parser_->get();
-  request r;
-  r.method = std::string(m.method_string());
-  r.target = std::string(m.target());
-  auto parts = parse_target(r.target);
-  if (!parts) return fail(400, parts.error().what);
-  r.path = std::move(parts->path);
-  r.segments = std::move(parts->segments);
-  r.query = std::move(parts->query);
-  r.headers.reserve(static_cast<size_t>(std::distance(m.begin(), m.end())));
-  for (auto& f : m) r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
-  if (auto a = m.find(bhttp::field::authorization); a != m.end()) {
-    r.auth = parse_basic_auth(a->value());
-    r.auth_malformed = !r.auth;
-  }
+  request r = std::move(*req_);
+  req_.reset();
   r.body = std::move(m.body());
-  r.remote = remote_;
-  r.version = static_cast<int>(m.version());
   head_ = m.method() == bhttp::verb::head;
   keep_alive_ = m.keep_alive();
   version_ = m.version();
@@ -344,13 +411,38 @@ void connection::fail(int status, std::string_view content) {
   head_ = false;
   keep_alive_ = false;
   parser_.reset();
+  req_.reset();
   write(error_response(status, content), true);
+}
+
+// check_header's answer: the body stays unread, so the connection cannot carry
+// another request; it closes after a lingering close.
+void connection::answer_early(response r) {
+  auto& m = parser_->get();
+  version_ = m.version() == 10 ? 10 : 11;
+  head_ = m.method() == bhttp::verb::head;
+  keep_alive_ = false;
+  parser_.reset();
+  req_.reset();
+  send(std::move(r), true);
 }
 
 void connection::on_response(uint64_t seq, response r) {
   if (closed_ || !awaiting_response_ || seq != seq_) return;
   awaiting_response_ = false;
-  write(std::move(r), false);
+  send(std::move(r), false);
+}
+
+// Writes `r` after its send_delay. The timer keeps the connection alive; close()
+// (the client left, or stop()) cancels it.
+void connection::send(response r, bool error_close) {
+  auto delay = std::min(r.send_delay, send_delay_max);
+  if (delay <= std::chrono::milliseconds::zero()) return write(std::move(r), error_close);
+  delay_timer_.expires_after(delay);
+  delay_timer_.async_wait([self = shared_from_this(), r = std::move(r), error_close](beast::error_code ec) mutable {
+    if (ec || self->closed_) return;
+    self->write(std::move(r), error_close);
+  });
 }
 
 void connection::write(response r, bool error_close) {
@@ -499,14 +591,22 @@ void core::on_accept(beast::error_code ec, tcp::socket s) {
     return;
   }
   beast::error_code rec;
-  auto remote = endpoint_string(s.remote_endpoint(rec));
+  auto peer = s.remote_endpoint(rec);
+  auto remote = endpoint_string(peer);
+  auto ip = peer.address().to_string();
   std::shared_ptr<connection> c;
+  bool per_address = false;
   {
     std::lock_guard<std::mutex> g(conns_mtx);
     if (stopping) return;
-    if (conns.size() < opts.max_connections) {
-      c = std::make_shared<connection>(*this, next_id, std::move(s), remote);
+    auto& from_ip = conns_per_ip[ip];  // erased again below when the connection is refused
+    per_address = from_ip >= opts.max_connections_per_address;
+    if (conns.size() < opts.max_connections && !per_address) {
+      c = std::make_shared<connection>(*this, next_id, std::move(s), remote, ip);
       conns.emplace(next_id++, c);
+      ++from_ip;
+    } else if (from_ip == 0) {
+      conns_per_ip.erase(ip);
     }
   }
   if (c) {
@@ -516,36 +616,43 @@ void core::on_accept(beast::error_code ec, tcp::socket s) {
     auto total = ++refused;
     auto now = std::chrono::steady_clock::now();
     if (now - last_refusal_log >= refusal_log_interval) {
-      log_at(log_level::warn, cat("connection refused: over max_connections=", opts.max_connections,
-                                  " remote=", remote, " refused_since_last_log=", total - refused_at_last_log,
-                                  " refused_total=", total));
+      auto over = per_address ? cat("max_connections_per_address=", opts.max_connections_per_address)
+                              : cat("max_connections=", opts.max_connections);
+      log_at(log_level::warn, cat("connection refused: over ", over, " remote=", remote,
+                                  " refused_since_last_log=", total - refused_at_last_log, " refused_total=", total));
       last_refusal_log = now;
       refused_at_last_log = total;
     }
-    refuse(s);
+    refuse(s, per_address);
   }
   do_accept();
 }
 
 // Best effort and never blocking: the answer fits in an empty socket buffer;
 // if it does not go out, the client sees the close alone.
-void core::refuse(tcp::socket& s) {
-  static const std::string answer = [] {
-    auto body = error_body(503, reason_phrase(503), "too many connections");
+void core::refuse(tcp::socket& s, bool per_address) {
+  static const auto answer_for = [](std::string_view content) {
+    auto body = error_body(503, reason_phrase(503), content);
     return cat("HTTP/1.1 503 Service Unavailable\r\nServer: troupe\r\n",
                "Content-Type: application/json; charset=utf-8\r\nContent-Length: ", body.size(),
                "\r\nConnection: close\r\n\r\n", body);
-  }();
+  };
+  static const std::string total_answer = answer_for("too many connections");
+  static const std::string address_answer = answer_for("too many connections from your address");
   beast::error_code ec;
   s.non_blocking(true, ec);
-  s.write_some(net::buffer(answer), ec);
+  s.write_some(net::buffer(per_address ? address_answer : total_answer), ec);
   s.shutdown(tcp::socket::shutdown_send, ec);
   s.close(ec);
 }
 
 void core::remove(uint64_t id) {
   std::lock_guard<std::mutex> g(conns_mtx);
-  conns.erase(id);
+  auto it = conns.find(id);
+  if (it == conns.end()) return;
+  if (auto n = conns_per_ip.find(it->second->ip()); n != conns_per_ip.end() && --n->second == 0)
+    conns_per_ip.erase(n);
+  conns.erase(it);
   if (conns.empty()) conns_cv.notify_all();
 }
 

@@ -10,6 +10,12 @@
 //   the read buffer). HTTP/1.1 keep-alive by default, HTTP/1.0 with
 //   "Connection: keep-alive"; "Connection: close" is answered with
 //   "Connection: close" and the connection is closed after the response.
+// - A request is read in two steps: the request line and headers, then the
+//   body. Between the two the optional `check_header` sees the request (body
+//   still unread) and may answer it at once: the body is then never read, and
+//   the connection is closed after the answer (lingering close, below). The
+//   handler is not called for such a request. "Expect: 100-continue" is
+//   answered with "100 Continue" only after check_header let the request on.
 // - The server answers by itself, always with error_body() JSON, a
 //   "Connection: close" and a close:
 //     400  malformed request (method token, version syntax, Content-Length,
@@ -19,16 +25,26 @@
 //          is read, when there is one)
 //     431  request line plus headers over header_limit_bytes
 //     505  an HTTP version other than 1.0 and 1.1
-//     503  beyond max_connections (best effort, then closed at once)
-//     500  the handler threw, or dropped every copy of its responder unanswered
-//   "Expect: 100-continue" is answered with "100 Continue" before the body is
-//   read.
-// - An idle connection (waiting for a request, or for a slow client to take a
-//   response) is closed after idle_timeout. No timeout runs while the handler
-//   works: bounding that is the handler's job.
-// - Error responses are followed by a lingering close (shut down our sending
-//   side, drain what the client still sends, bounded in bytes and time) so the
-//   client reads the answer instead of a connection reset.
+//     503  beyond max_connections in total, or beyond max_connections_per_address
+//          from one client IP address (best effort, then closed at once; both
+//          counted in refused_count() and logged at most once a second)
+//     500  the handler or check_header threw, or the handler dropped every copy
+//          of its responder unanswered
+// - Time bounds, each closing the connection without an answer when it passes
+//   (Beast closes the socket on a timeout):
+//     header_timeout  from the accept to the end of the first request's headers;
+//                     on keep-alive, from the first byte of a later request to
+//                     the end of its headers (a slowly dribbled header cannot
+//                     hold a connection longer than this)
+//     body_timeout    to read a whole body, once the headers are in
+//     idle_timeout    waiting for the first byte of a request after a response,
+//                     and for a slow client to take a response
+//   No timeout runs while the handler works: bounding that is the handler's
+//   job. A response's send_delay (message.hpp) is capped at send_delay_max.
+// - Error responses and check_header's answers are followed by a lingering
+//   close (shut down our sending side, drain what the client still sends,
+//   bounded by linger_drain_bytes_max and linger_timeout) so the client reads
+//   the answer instead of a connection reset.
 // - Every response carries "Server: troupe".
 //
 // Thread-safety: start(), port() and stop() are for the owner's thread;
@@ -42,6 +58,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "src/http/message.hpp"
@@ -62,6 +79,16 @@ using responder = std::function<void(response)>;
 // does, the client gets a 500 and the server logs an error).
 using handler = std::function<void(request&&, responder)>;
 
+// Called on an io thread once a request's line and headers are parsed and
+// before any byte of its body is read. `head` is the request as the handler
+// will get it, with an empty body (remote and remote_ip filled, auth parsed);
+// `body_follows`: the request announces a body (Content-Length > 0, or
+// chunked). Returns nullopt to go on (read the body, call the handler), or the
+// response to send instead (its send_delay applies): the body is not read and
+// the connection is closed after the response. Same rules as the handler:
+// thread-safe, MUST NOT block, MUST NOT throw (a throw gives a 500 and a close).
+using header_check = std::function<std::optional<response>(const request& head, bool body_follows)>;
+
 struct server_options {
   std::string ip = "0.0.0.0";
   uint16_t port_first = 2480;  // binds the first free port of [port_first, port_last]
@@ -69,7 +96,17 @@ struct server_options {
   size_t body_limit_bytes = 16u << 20;
   size_t header_limit_bytes = 16u << 10;  // request line + header fields
   size_t max_connections = 1024;
+  // Per client IP address (an IPv6 client counts per full address). Bounds
+  // what one host can hold open, well below max_connections.
+  size_t max_connections_per_address = 64;
   std::chrono::seconds idle_timeout{300};  // OrientDB's network.http.sessionExpireTimeout default
+  // Request line and headers must be complete this long after the accept (or,
+  // on keep-alive, after the first byte of the request).
+  std::chrono::milliseconds header_timeout{10'000};
+  // A whole body must arrive this long after its headers: 16 MiB at 2 Mbit/s.
+  std::chrono::milliseconds body_timeout{60'000};
+  // Optional (empty: every request's body is read): see header_check.
+  header_check check_header;
   int io_threads = 1;
   // Lingering close after an error response: how much of an unread request we
   // drain, and for how long, before closing.
@@ -95,7 +132,8 @@ class server {
 
   // Connections open right now (for tests and status pages).
   size_t connection_count() const;
-  // Connections refused since start because of max_connections.
+  // Connections refused since start because of max_connections or
+  // max_connections_per_address.
   uint64_t refused_count() const;
 
   // Closes the acceptor and every connection, then joins the io threads.

@@ -5,9 +5,12 @@
 #include <boost/json.hpp>
 
 #include "actors/node.hpp"
+#include "actors/rest_api.hpp"
+#include "src/http/server.hpp"
 #include "test/http/test_client.hpp"
 #include "test/support/base64.hpp"
 #include "test/support/temp_dir.hpp"
+#include "test/support/wait.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -341,4 +344,124 @@ TEST_CASE("rest: the demo database is created on an empty home and serves a song
   CHECK(edge.at("out").as_string() == song_rid);
   CHECK(edge.as_object().contains("weight"));
   (void)v_cluster;
+}
+
+// The REST handler and its header check on a server of their own (no actor
+// system: a 401 and the routes used here need none), as node.cpp wires them.
+struct rest_listener {
+  std::mutex m;
+  std::vector<std::string> lines;
+  logger log{"rest", [this](log_level, std::string_view rec) {
+               std::lock_guard<std::mutex> g(m);
+               lines.emplace_back(rec);
+             }};
+  std::unique_ptr<http::server> srv;
+  uint16_t port = 0;
+
+  rest_listener() {
+    auto ctx = std::make_shared<rest_context>();
+    ctx->users = {user_config{"root", "secret", "*"}, user_config{"guest", "guest", "server.listDatabases"}};
+    ctx->dbs = std::make_shared<db_directory>();
+    ctx->log = &log;
+    http::server_options o;
+    o.ip = "127.0.0.1";
+    o.port_first = 23470;
+    o.port_last = 23479;
+    o.check_header = make_rest_header_check(ctx);
+    srv = std::make_unique<http::server>(o, make_rest_handler(ctx), &log);
+    auto p = srv->start();
+    REQUIRE_MESSAGE(p.ok(), (p.ok() ? "" : p.error().render()));
+    port = *p;
+  }
+  bool logged(std::string_view needle) {
+    std::lock_guard<std::mutex> g(m);
+    for (auto& l : lines)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }
+};
+
+TEST_CASE("rest: a request with a body and missing or wrong credentials gets 401 before its body is sent") {
+  rest_listener t;
+  const std::string wrong = "Authorization: Basic " + test::base64("root:wrong") + "\r\n";
+  for (const auto& auth : {std::string(), wrong, std::string("Authorization: Basic !!!\r\n")}) {
+    CAPTURE(auth);
+    test::test_client c(t.port);
+    REQUIRE(c.connected());
+    // 16 MiB announced (the body limit), not one byte of it sent.
+    REQUIRE(c.send("POST /document/demo HTTP/1.1\r\nHost: t\r\n" + auth + "Content-Length: 16777216\r\n\r\n"));
+    auto r = c.read_response(10s);
+    REQUIRE_MESSAGE(r, "no answer before the body");
+    CHECK(r->status == 401);
+    CHECK(r->header("www-authenticate") == "Basic realm=\"OrientDB Server\"");
+    CHECK(r->header("connection") == "close");
+    reply rep{r->status, r->body, *r};
+    CHECK(error_content(rep) == (auth.empty() ? "Authentication required" : "Wrong user name or password"));
+    CHECK(c.wait_closed(5s));
+  }
+  // Right credentials: the body is read and the route answers as before (403
+  // for a user without the permission, 404 for an unknown database).
+  const std::string guest = "Authorization: Basic " + test::base64("guest:guest") + "\r\n";
+  CHECK(call(t.port, "POST", "/document/demo", "{\"@class\":\"V\"}", guest).status == 403);
+  const std::string root = "Authorization: Basic " + test::base64("root:secret") + "\r\n";
+  CHECK(call(t.port, "POST", "/document/demo", "{\"@class\":\"V\"}", root).status == 404);
+  // Without a body nothing changes: the route answers 401 itself.
+  auto r = call(t.port, "GET", "/listDatabases");
+  CHECK(r.status == 401);
+  CHECK(error_content(r) == "Authentication required");
+  CHECK(call(t.port, "GET", "/listDatabases", {}, root).status == 200);
+}
+
+TEST_CASE("rest: wrong logins from one address are logged and answered later and later; a right one resets") {
+  rest_listener t;
+  const std::string wrong = "Authorization: Basic " + test::base64("root:wrong") + "\r\n";
+  const std::string root = "Authorization: Basic " + test::base64("root:secret") + "\r\n";
+  auto timed = [&](std::string_view method, std::string_view body, const std::string& auth) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = call(t.port, method, "/listDatabases", body, auth);
+    return std::pair{r.status, std::chrono::steady_clock::now() - t0};
+  };
+  for (int i = 0; i < 3; ++i) CHECK(timed("GET", {}, wrong).first == 401);  // free
+  auto [s4, d4] = timed("GET", {}, wrong);
+  CHECK(s4 == 401);
+  CHECK(d4 >= 250ms);
+  // The 5th, with a body: refused by the header check, after its delay too.
+  auto [s5, d5] = timed("POST", "{}", wrong);
+  CHECK(s5 == 401);
+  CHECK(d5 >= 500ms);
+  CHECK(d5 < 5s);
+  CHECK(t.logged("wrong user name or password from 127.0.0.1 (user 'root', 1 failures) [OServerNetworkListener]"));
+  CHECK(t.logged("WARN"));
+
+  // A right login is answered (never delayed) and ends the window of its address.
+  CHECK(timed("GET", {}, root).first == 200);
+  auto [s6, d6] = timed("GET", {}, wrong);
+  CHECK(s6 == 401);
+  CHECK(d6 < 1000ms);  // without the reset it would wait 1000 ms
+  // Missing credentials are no failed login: never delayed, never logged.
+  CHECK(timed("GET", {}, {}).first == 401);
+}
+
+TEST_CASE("rest: a node counts wrong logins per address and delays the answer") {
+  std::mutex m;  // before the node: its log may write until the node is gone
+  std::vector<std::string> lines;
+  rest_node t;
+  t.log.set_tee([&](log_level, std::string_view rec) {
+    std::lock_guard<std::mutex> g(m);
+    lines.emplace_back(rec);
+  });
+  const std::string wrong = "Authorization: Basic " + test::base64("root:wrong") + "\r\n";
+  for (int i = 0; i < 4; ++i) CHECK(call(t.port(), "GET", "/listDatabases", {}, wrong).status == 401);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, wrong).status == 401);
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took >= 500ms);
+  CHECK(took < 5s);
+  CHECK(test::eventually([&] {
+    std::lock_guard<std::mutex> g(m);
+    for (auto& l : lines)
+      if (l.find("wrong user name or password from 127.0.0.1 (user 'root', 1 failures)") != std::string::npos)
+        return true;
+    return false;
+  }));
 }

@@ -88,6 +88,7 @@ struct fixture {
   }
 
   void handle(request&& r, const responder& reply) {
+    ++handled;
     std::string first = r.segments.empty() ? "" : r.segments[0];
     if (first == "park") {
       std::lock_guard<std::mutex> g(m);
@@ -156,6 +157,7 @@ struct fixture {
   std::condition_variable cv;
   std::vector<responder> parked;
   std::vector<std::string> lines;
+  std::atomic<int> handled{0};  // requests that reached the handler
   std::unique_ptr<server> srv;
 };
 
@@ -697,4 +699,225 @@ TEST_CASE("http server: randomly mutated requests are answered or closed, and th
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(wait_until([&] { return f.srv->connection_count() <= 1; }));
+}
+
+TEST_CASE("http server: check_header answers from the headers: the body is never read and the handler never called") {
+  // Lets a request with a body on only with user root; counts what it saw.
+  std::atomic<int> checked{0}, with_body{0};
+  auto o = test_options();
+  o.body_limit_bytes = 32u << 20;  // a 16 MiB body is allowed: the check, not the limit, refuses it
+  o.check_header = [&](const request& head, bool body_follows) -> std::optional<response> {
+    ++checked;
+    if (body_follows) ++with_body;
+    if (head.remote_ip != "127.0.0.1") return error_response(500, "remote_ip not filled in: " + head.remote_ip);
+    if (!body_follows || (head.auth && head.auth->user == "root")) return std::nullopt;
+    if (head.path == "/throw") throw std::runtime_error("check boom");
+    auto r = error_response(401, "Authentication required");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"OrientDB Server\"");
+    return r;
+  };
+  fixture f(o);
+  auto port = f.start();
+  const std::string root = "Authorization: Basic cm9vdDpyb290\r\n";  // root:root
+  const std::string wrong = "Authorization: Basic d3Jvbmc6d3Jvbmc=\r\n";  // wrong:wrong
+
+  SUBCASE("a 16 MiB body without credentials: 401 after the headers alone") {
+    for (const auto& auth : {std::string(), wrong}) {
+      test_client c(port);
+      REQUIRE(c.send("POST /document/demo HTTP/1.1\r\nHost: t\r\n" + auth + "Content-Length: 16777216\r\n\r\n"));
+      auto r = c.read_response(5s);  // the client never sends a body byte
+      REQUIRE(r);
+      check_error_body(*r, 401);
+      CHECK(r->header("www-authenticate") == "Basic realm=\"OrientDB Server\"");
+      CHECK(r->header("connection") == "close");
+      CHECK(c.wait_closed(5s));  // the lingering close ends after linger_timeout at the latest
+    }
+    test_client chunked(port);
+    REQUIRE(chunked.send("POST /document/demo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    auto r = chunked.read_response(5s);
+    REQUIRE(r);
+    CHECK(r->status == 401);
+    CHECK(with_body.load() == 3);
+    CHECK(f.handled.load() == 0);
+  }
+  SUBCASE("Expect: 100-continue gets the 401 instead of the 100") {
+    test_client c(port);
+    REQUIRE(c.send("POST /document/demo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 401);
+    CHECK(c.wait_closed());
+    CHECK(f.handled.load() == 0);
+  }
+  SUBCASE("a request the check lets on is read and handled as before, on a kept-alive connection") {
+    test_client c(port);
+    REQUIRE(c.send(make_request("POST", "/document/demo", "abcd", root)));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(echo_of(*r).at("body").as_string() == "abcd");
+    REQUIRE(c.send(make_request("GET", "/no-body-no-auth")));  // no body: the check lets it on
+    auto g = c.read_response();
+    REQUIRE(g);
+    CHECK(g->status == 200);
+    CHECK(f.handled.load() == 2);
+    CHECK(checked.load() == 2);
+  }
+  SUBCASE("a throwing check gives 500 and a close") {
+    test_client c(port);
+    REQUIRE(c.send(make_request("POST", "/throw", "abcd")));
+    auto r = c.read_response();
+    REQUIRE(r);
+    check_error_body(*r, 500);
+    CHECK(c.wait_closed());
+    CHECK(f.logged("header check threw: check boom"));
+    CHECK(f.handled.load() == 0);
+  }
+}
+
+TEST_CASE("http server: a request whose headers are not complete within header_timeout is closed") {
+  auto o = test_options();
+  o.header_timeout = 1s;
+  fixture f(o);
+  auto port = f.start();
+  const auto bound = o.header_timeout + 1s;
+
+  SUBCASE("half a header") {
+    test_client c(port);
+    REQUIRE(c.send("GET / HTTP/1.1\r\nHo"));
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(c.wait_closed(bound));
+    CHECK(std::chrono::steady_clock::now() - t0 >= 900ms);
+  }
+  SUBCASE("nothing at all after the connect") {
+    test_client c(port);
+    CHECK(c.wait_closed(bound));
+  }
+  SUBCASE("a header dribbled one byte at a time") {
+    test_client c(port);
+    const std::string req = make_request("GET", "/slow", "", "X-Pad: " + std::string(200, 'p') + "\r\n");
+    auto t0 = std::chrono::steady_clock::now();
+    bool closed = false;
+    // One byte per 50 ms would take over 10 s; each wait_closed paces and watches.
+    for (size_t i = 0; i < req.size() && !closed; ++i) {
+      if (!c.send(std::string_view(req).substr(i, 1))) break;
+      closed = c.wait_closed(50ms);
+    }
+    closed = closed || c.wait_closed(bound);
+    CHECK(closed);
+    CHECK(std::chrono::steady_clock::now() - t0 < bound + 500ms);
+    CHECK(c.pending().empty());  // closed without an answer
+  }
+  SUBCASE("on keep-alive, waiting for the next request is idle time; its headers then get header_timeout") {
+    test_client c(port);
+    REQUIRE(c.send(make_request("GET", "/first")));
+    REQUIRE(c.read_response());
+    CHECK_FALSE(c.wait_closed(bound));  // idle_timeout (30 s) applies, not header_timeout
+    REQUIRE(c.send(make_request("GET", "/second")));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(c.send("GET /third HTTP/1.1\r\nHo"));
+    CHECK(c.wait_closed(bound));
+  }
+  CHECK(wait_until([&] { return f.srv->connection_count() == 0; }));
+}
+
+TEST_CASE("http server: a body that trickles is closed after body_timeout") {
+  auto o = test_options();
+  o.body_timeout = 1s;
+  fixture f(o);
+  test_client c(f.start());
+  REQUIRE(c.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n"));
+  auto t0 = std::chrono::steady_clock::now();
+  const auto bound = o.body_timeout + 1s;
+  bool closed = false;
+  for (int i = 0; i < 500 && !closed; ++i) {
+    if (!c.send("x")) break;
+    closed = c.wait_closed(50ms);
+  }
+  closed = closed || c.wait_closed(bound);
+  CHECK(closed);
+  CHECK(std::chrono::steady_clock::now() - t0 < bound + 500ms);
+  CHECK(f.handled.load() == 0);
+  CHECK(wait_until([&] { return f.srv->connection_count() == 0; }));
+}
+
+TEST_CASE("http server: beyond max_connections_per_address a connection from that address gets 503 and a close") {
+  auto o = test_options();
+  o.max_connections_per_address = 4;
+  fixture f(o);
+  auto port = f.start();
+  std::vector<std::unique_ptr<test_client>> four;
+  for (int i = 0; i < 4; ++i) {
+    four.push_back(std::make_unique<test_client>(port));
+    REQUIRE(four.back()->send(make_request("GET", "/x")));
+    REQUIRE(four.back()->read_response());
+  }
+  test_client fifth(port);
+  REQUIRE(fifth.connected());
+  auto r = fifth.read_response();
+  if (r) {  // best effort: the answer may be lost in the close
+    check_error_body(*r, 503);
+    CHECK(r->body.find("from your address") != std::string::npos);
+  }
+  CHECK(fifth.wait_closed());
+  CHECK(f.srv->refused_count() == 1);
+  CHECK(f.logged("over max_connections_per_address=4"));
+
+  // The first four still work.
+  for (auto& c : four) {
+    REQUIRE(c->send(make_request("GET", "/still")));
+    auto rr = c->read_response();
+    REQUIRE(rr);
+    CHECK(rr->status == 200);
+  }
+  // A closed connection frees its place.
+  four.pop_back();
+  REQUIRE(wait_until([&] { return f.srv->connection_count() == 3; }));
+  test_client again(port);
+  REQUIRE(again.send(make_request("GET", "/x")));
+  auto ra = again.read_response();
+  REQUIRE(ra);
+  CHECK(ra->status == 200);
+}
+
+TEST_CASE("http server: a response's send_delay holds it back without holding other connections") {
+  auto o = test_options();
+  o.check_header = [](const request& head, bool) -> std::optional<response> {
+    if (head.path != "/early-delayed") return std::nullopt;
+    auto r = error_response(401, "no");
+    r.send_delay = 300ms;
+    return r;
+  };
+  fixture f(o);
+  auto port = f.start();
+  test_client c(port);
+  REQUIRE(c.send(make_request("GET", "/park/1")));
+  REQUIRE(f.wait_parked(1));
+  auto t0 = std::chrono::steady_clock::now();
+  response delayed;
+  delayed.body = "{}";
+  delayed.send_delay = 400ms;
+  f.take_parked(0)(delayed);
+  // Meanwhile another connection is served at once (one io thread: nothing blocks it).
+  test_client other(port);
+  REQUIRE(other.send(make_request("GET", "/x")));
+  REQUIRE(other.read_response());
+  auto r = c.read_response(5s);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(std::chrono::steady_clock::now() - t0 >= 400ms);
+  // The connection goes on after a delayed answer.
+  REQUIRE(c.send(make_request("GET", "/again")));
+  REQUIRE(c.read_response());
+
+  test_client e(port);
+  auto t1 = std::chrono::steady_clock::now();
+  REQUIRE(e.send(make_request("GET", "/early-delayed")));
+  auto er = e.read_response(5s);
+  REQUIRE(er);
+  CHECK(er->status == 401);
+  CHECK(std::chrono::steady_clock::now() - t1 >= 300ms);
+  CHECK(e.wait_closed());
 }
