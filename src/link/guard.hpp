@@ -1,0 +1,78 @@
+// The cluster port's guard: nothing reaches CAF's middleman before the other
+// side has proved it knows the group password (src/link/crypto.hpp).
+//
+// Contract
+// - Listens on the node's cluster address and port (the first free one of a
+//   range, as Hazelcast's auto-increment). Each connection must complete the
+//   link handshake within handshake_timeout, and at most pending_max may be
+//   handshaking at once (beyond: closed at once); before the connector's proof
+//   checks out the guard sends only its challenge (magic, flag, nonce) and
+//   reads at most hello_bytes_max + proof_bytes bytes. Then it connects to
+//   CAF's endpoint on 127.0.0.1:internal_port and relays: what the peer sends
+//   is opened frame by frame (a bad tag closes the link) and checked as BASP
+//   (a payload over the bound or a routed message closes the link) before CAF
+//   sees it; what CAF sends is sealed.
+// - forward(host, port) gives CAF a way out: a one-shot listener on
+//   127.0.0.1 (an ephemeral port, open for forward_accept_timeout) whose one
+//   connection is relayed to host:port after the link handshake as connector.
+//   A failed handshake closes CAF's connection, which CAF sees as a failed
+//   connect.
+// - Refusals (wrong password, wrong magic, timeouts, bad frames) are logged as
+//   WARN at most once a minute per peer address; the count since is in the line.
+// - One io thread. stop() closes everything and joins it; idempotent.
+// - Not covered: a member (it knows the group password) may claim any node
+//   name; the guard authenticates the cluster, not which member is which.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "src/link/crypto.hpp"
+#include "src/util/log.hpp"
+#include "src/util/result.hpp"
+
+namespace troupe::link {
+
+struct guard_options {
+  std::string group_name;
+  key group_key{};          // derive_group_key(group, password)
+  bool encrypt = false;     // hazelcast.xml <symmetric-encryption enabled="true">
+  std::string local_name;   // this node's name, told in the hellos it sends
+  std::string bind_host;    // the public address to listen on
+  uint16_t port_first = 2434, port_last = 2434;
+  uint16_t internal_port = 0;  // CAF's endpoint on 127.0.0.1
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds forward_accept_timeout{10000};
+  size_t pending_max = 64;
+};
+
+struct guard_stats {
+  uint64_t links_in = 0, links_out = 0;  // handshakes completed
+  uint64_t refused = 0;                  // connections closed before or after the handshake for cause
+  size_t pending = 0;                    // connections handshaking now
+};
+
+class guard {
+ public:
+  guard(guard_options opts, logger* log);
+  ~guard();  // stop()
+  guard(const guard&) = delete;
+  guard& operator=(const guard&) = delete;
+
+  // Binds the first free port of the range on bind_host and starts the io
+  // thread. Errors name the address and the range.
+  result<uint16_t> start();
+  // A local port for CAF to connect to, relayed to host:port. REQUIRES: started.
+  result<uint16_t> forward(const std::string& host, uint16_t port);
+  guard_stats stats() const;
+  void stop();
+
+  struct impl;  // public only so that guard.cpp's connection types can name it
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace troupe::link
