@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <boost/json.hpp>
@@ -160,8 +161,16 @@ void replication(session_ptr self, const std::string& db, caf::typed_response_pr
       g->rows[at].status = cat("UNREACHABLE: ", error_text(self->system(), e));
       g->one();
     };
+    // Through the node's link guard, as every connection to another node.
+    auto via = o.guard ? o.guard->forward(m.cluster_host, m.cluster_port)
+                       : result<uint16_t>(error_info{"", "", "not distributed"});
+    if (!via) {
+      g->rows[at].status = cat("UNREACHABLE: ", via.error().render());
+      g->one();
+      continue;
+    }
     auto mm = self->system().middleman().actor_handle();
-    self->request(mm, o.ask_timeout, caf::connect_atom::value, m.cluster_host, m.cluster_port)
+    self->request(mm, o.ask_timeout, caf::connect_atom::value, std::string("127.0.0.1"), *via)
         .then(
             [self, g, at, db, fail](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
               if (!ptr) {
@@ -339,10 +348,15 @@ struct pending_login {
   std::string user;
   caf::node_id client;
   steady_clock::time_point at;
+  // The nonce came with a login_challenge (challenge_atom): the proof is keyed
+  // with the PBKDF2 key. Otherwise (login_atom, the first protocol) with the
+  // plaintext password.
+  bool derived_key = false;
 };
 
 struct admin_state {
   opts_ptr opts;
+  std::optional<console_login_keys> keys;       // from opts->users
   std::map<std::string, pending_login> logins;  // by nonce
   std::map<caf::actor_addr, caf::actor> sessions;
   uint64_t refused = 0;
@@ -359,8 +373,29 @@ void drop_expired(admin_state& st, steady_clock::time_point now) {
   }
 }
 
+// A fresh single-use nonce for `user`, bound to the asking node; the oldest
+// pending one goes when max_pending_logins are kept.
+caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, bool derived_key) {
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
+  auto now = steady_clock::now();
+  drop_expired(st, now);
+  while (st.logins.size() >= max_pending_logins) {
+    auto oldest = std::min_element(st.logins.begin(), st.logins.end(),
+                                   [](auto& a, auto& b) { return a.second.at < b.second.at; });
+    st.logins.erase(oldest);
+  }
+  auto nonce = random_nonce();
+  st.logins.emplace(nonce, pending_login{user, sender->node(), now, derived_key});
+  return nonce;
+}
+
 admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
   self->state.opts = std::move(opts);
+  std::vector<std::pair<std::string, std::string>> users;
+  for (auto& u : self->state.opts->users) users.emplace_back(u.name, u.password);
+  self->state.keys.emplace(users);
   self->set_down_handler([self](caf::down_msg& dm) { self->state.sessions.erase(dm.source); });
   self->set_exit_handler([self](caf::exit_msg& m) {
     for (auto& [addr, s] : self->state.sessions) self->send_exit(s, m.reason);
@@ -369,19 +404,16 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
   });
   return {
       [self](login_atom, const std::string& user) -> caf::result<std::string> {
-        auto& st = self->state;
-        auto sender = self->current_sender();
-        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
-        auto now = steady_clock::now();
-        drop_expired(st, now);
-        while (st.logins.size() >= max_pending_logins) {
-          auto oldest = std::min_element(st.logins.begin(), st.logins.end(),
-                                         [](auto& a, auto& b) { return a.second.at < b.second.at; });
-          st.logins.erase(oldest);
-        }
-        auto nonce = random_nonce();
-        st.logins.emplace(nonce, pending_login{user, sender->node(), now});
-        return nonce;
+        auto nonce = issue_nonce(self, user, false);
+        if (!nonce) return nonce.error();
+        return std::move(*nonce);
+      },
+      [self](challenge_atom, const std::string& user) -> caf::result<login_challenge> {
+        auto nonce = issue_nonce(self, user, true);
+        if (!nonce) return nonce.error();
+        auto c = self->state.keys->challenge(user);
+        c.nonce = std::move(*nonce);
+        return c;
       },
       [self](login_atom, const std::string& user, const std::string& nonce,
              const std::string& proof) -> caf::result<caf::strong_actor_ptr> {
@@ -394,15 +426,25 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
         drop_expired(st, now);
         auto i = st.logins.find(nonce);
         bool known = i != st.logins.end() && i->second.user == user && i->second.client == client;
+        bool derived_key = known && i->second.derived_key;
         if (i != st.logins.end()) st.logins.erase(i);  // single use, whatever happens next
         if (!known)
           return make_troupe_error(errc::access_denied, "the login challenge is unknown or expired: connect again");
         const user_config* u = nullptr;
         for (auto& x : o.users)
           if (x.name == user) u = &x;
-        auto expected = hmac_proof(u ? u->password : random_nonce(),
+        // The key the console must have used; none for an unknown user, nor
+        // for a hashed password under the first protocol (no plaintext here).
+        std::optional<std::string> key;
+        if (u != nullptr && derived_key) {
+          key = st.keys->key(user);
+        } else if (u != nullptr) {
+          auto stored = parse_stored_password(u->password);
+          if (stored && !stored->hashed()) key = stored->plain;
+        }
+        auto expected = hmac_proof(key ? *key : random_nonce(),
                                    {"troupe-console", nonce, user, to_string(client), to_string(self->node())});
-        if (u == nullptr || !constant_time_equal(expected, proof)) {
+        if (u == nullptr || !key || !constant_time_equal(expected, proof)) {
           ++st.refused;
           o.log->warn(component, cat("console login refused for user '", user, "' from node ", to_string(client),
                                      ": wrong user name or password"));

@@ -4,16 +4,26 @@
 //   published:  by node.cpp on the first free port of the binary listener's
 //               port range (OrientDB's console connected to remote:host:2424),
 //               when node_options::admin_endpoint is set (dserver sets it).
-//   login:      challenge and response, so the password never travels:
-//               (login_atom, user) -> nonce; then (login_atom, user, nonce, proof)
-//               -> the handle of a new session actor, where
-//               proof = hmac_proof(password, {"troupe-console", nonce, user,
-//                                  client CAF node id, server CAF node id}).
+//   login:      challenge and response, so the password never travels and the
+//               node needs only what the config file stores (plaintext or
+//               OrientDB 2.2's PBKDF2 hash; src/config/password.hpp, "the
+//               console login"): (challenge_atom, user) -> login_challenge (a
+//               nonce, and the scheme, salt, iterations and key length); then
+//               (login_atom, user, nonce, proof) -> the handle of a new session
+//               actor, where key = PBKDF2(password, salt, iterations, length)
+//               and proof = hmac_proof(hex(key), {"troupe-console", nonce, user,
+//                                      client CAF node id, server CAF node id}).
+//               The first protocol stays: (login_atom, user) -> nonce, proof
+//               keyed with the password itself; only a plaintext-stored user
+//               can pass it.
 //               A nonce is single use, bound to the CAF node that asked for it,
 //               expires after login_nonce_ttl, and at most max_pending_logins
-//               are kept (the oldest is dropped). Unknown users get a nonce too
-//               (so a nonce tells nothing). A wrong proof is answered with
+//               are kept (the oldest is dropped). Unknown users get a nonce and
+//               a challenge too, shaped as a plaintext-stored user's and stable
+//               (so a challenge tells nothing). A wrong proof is answered with
 //               errc::access_denied and one WARN line on the node; no handle.
+//               The node derives a plaintext-stored user's key itself, once per
+//               user (~15 ms of PBKDF2 in this actor).
 //               At most max_console_sessions sessions are open at once.
 //   sessions:   one per logged-in console. It serves only the CAF node that
 //               logged in, checks the user's resources for each command (as the
@@ -51,6 +61,7 @@
 #include "actors/protocol.hpp"
 #include "src/config/server_config.hpp"
 #include "src/deploy/progress.hpp"
+#include "src/link/guard.hpp"
 #include "src/util/log.hpp"
 
 namespace troupe {
@@ -73,6 +84,7 @@ struct admin_options {
   std::shared_ptr<cluster_directory> cluster_dir;      // REQUIRED
   std::shared_ptr<deploy::progress_board> deploys;     // REQUIRED
   logger* log = nullptr;                               // REQUIRED, outlives the actor
+  std::shared_ptr<link::guard> guard;  // REQUIRED when distributed: connections to members go through it
   std::chrono::milliseconds ask_timeout{5000};
 };
 

@@ -592,12 +592,25 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
   return full_state(st);
 }
 
+// CAF connects to the guard's local port for host:port; the guard relays it
+// after the link handshake (nullopt: no local port could be opened).
+std::optional<uint16_t> through_guard(self_ptr self, const std::string& host, uint16_t port) {
+  auto local = self->state.opts.guard->forward(host, port);
+  if (!local) {
+    self->state.log->error(component, local.error().render());
+    return std::nullopt;
+  }
+  return *local;
+}
+
 void connect_to(self_ptr self, const member_info& m) {
   auto& st = self->state;
   if (m.name == st.me.name || st.peers.count(m.name) || st.connecting.count(m.name)) return;
+  auto local = through_guard(self, m.cluster_host, m.cluster_port);
+  if (!local) return;
   st.connecting.insert(m.name);
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, m.cluster_host, m.cluster_port)
+  self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, std::string("127.0.0.1"), *local)
       .then(
           [self, m](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
             auto& st = self->state;
@@ -661,8 +674,10 @@ void probe_next(self_ptr self) {
     return;
   }
   auto where = cat("Member [", c.host, "]:", c.port);
+  auto local = through_guard(self, c.host, c.port);
+  if (!local) return probe_next(self);
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, std::chrono::seconds(1), caf::connect_atom::value, c.host, c.port)
+  self->request(mm, std::chrono::seconds(1), caf::connect_atom::value, std::string("127.0.0.1"), *local)
       .then(
           [self, where](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
             auto& st = self->state;

@@ -54,6 +54,7 @@
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
 #include "src/cluster/addresses.hpp"
+#include "src/link/guard.hpp"
 #include "src/config/db_config.hpp"
 #include "src/config/hazelcast_config.hpp"
 #include "src/util/log.hpp"
@@ -72,6 +73,9 @@ struct cluster_options {
   // Where other nodes and clients reach this one, and the names under which it
   // appears in the tcp-ip member list (src/cluster/addresses.hpp).
   address_plan addresses;
+  // REQUIRED: every connection to another node goes through the node's link
+  // guard (src/link/guard.hpp): CAF connects to a local port it relays.
+  std::shared_ptr<link::guard> guard;
   int64_t started_on_ms = 0;
   std::vector<std::string> databases;  // local databases at start
   // The configuration actor of each local database and what it held at start.

@@ -1,5 +1,6 @@
 #include "actors/console_client.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <caf/io/all.hpp>
@@ -9,6 +10,19 @@
 #include "src/util/strings.hpp"
 
 namespace troupe {
+
+namespace {
+
+// The admin endpoint before challenge_atom: its login only.
+using first_admin_actor = caf::typed_actor<caf::replies_to<login_atom, std::string>::with<std::string>>;
+
+// Does a published interface offer every message of `wanted`? A node may
+// offer more (handlers are only ever appended).
+bool serves(const std::set<std::string>& published, const std::set<std::string>& wanted) {
+  return std::includes(published.begin(), published.end(), wanted.begin(), wanted.end());
+}
+
+}  // namespace
 
 struct console_client::impl {
   console_client_options opts;
@@ -87,9 +101,15 @@ status console_client::connect(const std::string& host, uint16_t port, const std
           [&](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
             if (!ptr) {
               failure = error_info{"", "", cat("nothing is published at ", where)};
-            } else if (ifs != d.sys->message_types<admin_actor>()) {
-              failure = error_info{"", "", cat(where, " is not a troupe node's console port (use the port of the "
-                                                      "binary listener, 2424 by default)")};
+            } else if (!serves(ifs, d.sys->message_types<admin_actor>())) {
+              // A node of the first console protocol (no challenge_atom) cannot
+              // check a hashed password: say so rather than "not a console port".
+              if (serves(ifs, d.sys->message_types<first_admin_actor>()))
+                failure = error_info{"", "", cat(where, " runs an older troupe whose console login this console "
+                                                        "does not speak: use that version's console")};
+              else
+                failure = error_info{"", "", cat(where, " is not a troupe node's console port (use the port of the "
+                                                        "binary listener, 2424 by default)")};
             } else {
               endpoint_ptr = std::move(ptr);
               server = nid;
@@ -109,13 +129,18 @@ status console_client::connect(const std::string& host, uint16_t port, const std
           });
   if (failure) return *failure;
   auto admin = caf::actor_cast<admin_actor>(endpoint_ptr);
-  std::string nonce;
+  login_challenge challenge;
   (*d.self)
-      ->request(admin, d.opts.timeout, login_atom::value, user)
-      .receive([&](std::string& n) { nonce = std::move(n); },
+      ->request(admin, d.opts.timeout, challenge_atom::value, user)
+      .receive([&](login_challenge& c) { challenge = std::move(c); },
                [&](caf::error& e) { failure = error_info{"", "", d.describe(e, d.opts.timeout)}; });
   if (failure) return *failure;
-  auto proof = hmac_proof(password, {"troupe-console", nonce, user, to_string(d.sys->node()), to_string(server)});
+  // PBKDF2 here, with the node's salt and count: the node may store only the
+  // hash, and checks the proof against it.
+  auto key = console_login_key(challenge, password);
+  if (!key) return error_info{"", "", cat(where, ": ", key.error().what)};
+  const auto& nonce = challenge.nonce;
+  auto proof = hmac_proof(*key, {"troupe-console", nonce, user, to_string(d.sys->node()), to_string(server)});
   caf::strong_actor_ptr session;
   (*d.self)
       ->request(admin, d.opts.timeout, login_atom::value, user, nonce, proof)

@@ -17,6 +17,7 @@
 #include "actors/server_actor.hpp"
 #include "src/cluster/addresses.hpp"
 #include "src/graph/demo.hpp"
+#include "src/link/guard.hpp"
 #include "src/http/server.hpp"
 #include "src/util/strings.hpp"
 
@@ -36,6 +37,8 @@ struct node::impl {
   std::vector<db_config_actor> config_actors;
   uint16_t cluster_port = 0;
   address_plan addresses;  // what the cluster endpoint binds and what the node tells others
+  std::shared_ptr<link::guard> guard;  // the cluster port; CAF's endpoint behind it is on loopback
+  uint16_t internal_port = 0;          // CAF's cluster endpoint on 127.0.0.1
   admin_actor admin;
   uint16_t admin_port = 0;
   std::unique_ptr<http::server> http;
@@ -234,6 +237,20 @@ status node::start_cluster() {
   co.default_db = s.default_db;
   co.databases_dir = s.databases_dir();
   co.addresses = d.addresses;
+  {
+    link::guard_options go;
+    go.group_name = hz.group_name;
+    // ~100k HMACs, once per start: what makes each offline guess at the
+    // group password costly (src/link/crypto.hpp).
+    go.group_key = link::derive_group_key(hz.group_name, hz.group_password);
+    go.encrypt = hz.encrypt_links;
+    go.local_name = s.name.name;
+    go.bind_host = d.addresses.cluster_bind;
+    go.port_first = hz.port;
+    go.port_last = static_cast<uint16_t>(hz.auto_increment ? std::min<uint32_t>(65535, hz.port + hz.port_count - 1u) : hz.port);
+    d.guard = std::make_shared<link::guard>(go, d.opts.log);
+  }
+  co.guard = d.guard;
   co.started_on_ms = impl::now_ms();
   co.databases = scan_databases(co.databases_dir);
   d.partitions = spawn_partition_table_actor(*d.sys, d.cluster_dir, d.opts.log);
@@ -261,30 +278,23 @@ status node::start_cluster() {
     }
   }
   d.cluster = spawn_cluster_actor(*d.sys, co, d.cluster_dir, d.opts.log);
+  // CAF's endpoint listens on loopback only; the cluster port is the guard's
+  // (src/link/guard.hpp), which lets a connection through to CAF only once the
+  // other side proved the group password, and then seals every frame.
+  auto internal = caf::io::publish(d.cluster, 0, "127.0.0.1", true);
+  if (!internal) return error_info{"", "", cat("cannot publish the cluster endpoint: ", d.sys->render(internal.error()))};
+  d.internal_port = *internal;
+  d.guard->set_internal_port(d.internal_port);
   // The cluster port, or the next free one with auto-increment, as Hazelcast does.
-  uint32_t last = hz.auto_increment ? std::min<uint32_t>(65535, hz.port + hz.port_count - 1u) : hz.port;
-  std::string tried;
-  for (uint32_t p = hz.port; p <= last; ++p) {
-    // reuse=true: a port whose last connections linger in TIME_WAIT (a node
-    // restarted within a minute) can be listened on again; a port another node
-    // listens on is still refused, so auto-increment works as before.
-    // Bound to the one address chosen (src/cluster/addresses.hpp), never every
-    // interface: the log says what is really bound.
-    auto r = caf::io::publish(d.cluster, static_cast<uint16_t>(p), d.addresses.cluster_bind.c_str(), true);
-    if (r) {
-      d.cluster_port = *r;
-      break;
-    }
-    tried = d.sys->render(r.error());
-    d.opts.log->debug("OHazelcastPlugin", cat("cluster port ", p, " is taken: ", tried));
-  }
-  if (d.cluster_port == 0)
-    return error_info{"", "", cat("cannot publish the cluster endpoint on ports ", hz.port, "-", last, ": ", tried)};
+  auto port = d.guard->start();
+  if (!port) return port.error();
+  d.cluster_port = *port;
   auto& a = d.addresses;
   d.opts.log->info("OHazelcastPlugin",
                    cat("cluster endpoint listening on ", a.cluster_bind, ":", d.cluster_port, " (", a.why,
                        "), advertised as ", a.cluster_host, ":", a.cluster_port != 0 ? a.cluster_port : d.cluster_port,
-                       ", http advertised as ", a.http_host, ":", http_port(), " (group '", hz.group_name, "')"));
+                       ", http advertised as ", a.http_host, ":", http_port(), " (group '", hz.group_name, "', links ",
+                       hz.encrypt_links ? "encrypted" : "authenticated, not encrypted", ")"));
   caf::scoped_actor self{*d.sys};
   std::optional<error_info> failure;
   self->request(d.cluster, std::chrono::seconds(30), init_atom::value, d.cluster_port, http_port())
@@ -317,6 +327,7 @@ status node::start_admin() {
   ao.cluster_dir = d.cluster_dir;
   ao.deploys = d.deploys;
   ao.log = d.opts.log;
+  ao.guard = d.guard;
   d.admin = spawn_admin_actor(*d.sys, std::move(ao));
   const char* ip = binary->ip_address == "0.0.0.0" ? nullptr : binary->ip_address.c_str();
   std::string tried;
@@ -384,7 +395,9 @@ void node::stop(bool graceful) {
       // Tell the other members first, so that a clean stop is not taken for a crash.
       self->request(d.cluster, std::chrono::seconds(3), leave_atom::value).receive([](bool) {}, [](caf::error&) {});
     }
-    if (d.cluster_port != 0) caf::io::unpublish(d.cluster, d.cluster_port);
+    if (d.guard) d.guard->stop();  // closes every link: the other nodes see this one go
+    if (d.internal_port != 0) caf::io::unpublish(d.cluster, d.internal_port);
+    d.internal_port = 0;
     self->send_exit(d.cluster, caf::exit_reason::user_shutdown);
     d.cluster = nullptr;
     d.cluster_port = 0;

@@ -113,6 +113,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<replication_row>("troupe.replication_row");
   cfg.add_message_type<replication_rows>("troupe.replication_rows");
   cfg.add_message_type<records>("troupe.records");
+  cfg.add_message_type<login_challenge>("troupe.login_challenge");
   cfg.add_error_category(troupe_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
     std::string out = "troupe.";
     out += to_string(static_cast<errc>(code));

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/config/password.hpp"
 #include "src/console/report.hpp"
 #include "src/deploy/progress.hpp"
 #include "src/deploy/transfer.hpp"
@@ -70,6 +71,7 @@ using read_atom = caf::atom_constant<caf::atom("read")>;
 using redeploy_atom = caf::atom_constant<caf::atom("redeploy")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
+using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -525,16 +527,26 @@ using session_actor = caf::typed_actor<                                         
     caf::replies_to<browse_atom, std::string, std::string, uint32_t>::with<records>,          //
     caf::replies_to<leave_atom>::with<bool>>;
 
+// The console login challenge (src/config/password.hpp, "the console login").
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, login_challenge& x) {
+  return f(caf::meta::type_name("troupe.login_challenge"), x.nonce, x.scheme, x.salt, x.iterations, x.key_bytes);
+}
+
 // The admin endpoint, published on the binary listener's port. Challenge and
-// response: the password never travels.
-//   (login_atom, user)                       -> std::string nonce     single use, expires
-//   (login_atom, user, nonce, proof)         -> caf::strong_actor_ptr a session_actor
-//        proof = hmac_proof(password, {"troupe-console", nonce, user, client node id, server node id})
+// response: the password never travels, and the node need not know it.
+//   (challenge_atom, user)                   -> login_challenge        nonce (single use, expires), and the
+//        scheme, salt, iterations and key length to derive key = PBKDF2(password, ...) with; then
+//   (login_atom, user, nonce, proof)         -> caf::strong_actor_ptr  a session_actor
+//        proof = hmac_proof(hex(key), {"troupe-console", nonce, user, client node id, server node id})
+//   (login_atom, user)                       -> std::string nonce      the first protocol, kept for old
+//        clients: then proof = hmac_proof(password, {...}), which only a plaintext-stored user can pass
 //   (inspect_atom)                           -> actor_summary
 using admin_actor = caf::typed_actor<                                                          //
     caf::replies_to<login_atom, std::string>::with<std::string>,                               //
     caf::replies_to<login_atom, std::string, std::string, std::string>::with<caf::strong_actor_ptr>,  //
-    caf::replies_to<inspect_atom>::with<actor_summary>>;
+    caf::replies_to<inspect_atom>::with<actor_summary>,                                        //
+    caf::replies_to<challenge_atom, std::string>::with<login_challenge>>;
 
 // Registers every type above with `cfg`. Call before constructing the system.
 void add_message_types(caf::actor_system_config& cfg);

@@ -179,17 +179,18 @@ class rest {
 
   // --- authentication ---------------------------------------------------------
 
-  // Every user's password is compared, each with constant_time_equal, so the
-  // time of an answer tells neither which user name exists nor how much of a
-  // guessed password was right (at most whether its length was).
+  // The password is checked against the user's stored value, plaintext or
+  // hashed (src/config/password.hpp), through the shared cache: PBKDF2 runs on
+  // a (user, password) pair's first right answer and on every wrong one. The
+  // time of an answer does not tell how much of a guess was right, nor (for an
+  // unknown name, checked against a decoy hash) whether a hashed user exists.
   const user_config* authenticate(const request& req) const {
     if (!req.auth) return nullptr;
     const user_config* found = nullptr;
-    for (auto& u : ctx_->users) {
-      bool password_ok = constant_time_equal(u.password, req.auth->password);
-      if (u.name == req.auth->user && password_ok && found == nullptr) found = &u;
-    }
-    return found;
+    for (auto& u : ctx_->users)
+      if (u.name == req.auth->user && found == nullptr) found = &u;
+    bool ok = ctx_->passwords->verify(req.auth->user, found ? &found->password : nullptr, req.auth->password);
+    return ok ? found : nullptr;
   }
 
   // The 401 for a request without valid credentials. Wrong credentials (not

@@ -7,8 +7,11 @@
 //             consistent point in time); writes and database creation/drop are
 //             sent to the owning actor by a short-lived requester actor whose
 //             reply calls the responder.
-//   auth:     HTTP Basic against the server's users (passwords compared in
-//             constant time). "*" may do everything; the
+//   auth:     HTTP Basic against the server's users, whose stored passwords
+//             are plaintext or OrientDB 2.2's PBKDF2 hashes (compared in
+//             constant time; a hash's PBKDF2 runs once per right (user,
+//             password), then `passwords` remembers it, and on every wrong
+//             one). "*" may do everything; the
 //             resource "server.listDatabases" allows GET /listDatabases;
 //             "database.create"/"database.drop" allow creating/dropping;
 //             "server.info" allows GET /server; "database" or "database.<db>"
@@ -37,6 +40,7 @@
 #include "actors/cluster_directory.hpp"
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
+#include "src/config/password.hpp"
 #include "src/config/server_config.hpp"
 #include "src/http/login_guard.hpp"
 #include "src/http/message.hpp"
@@ -61,6 +65,9 @@ struct rest_context {
   std::chrono::milliseconds write_timeout{30'000};
   // Wrong logins per client address; shared by the handler and the header check.
   std::shared_ptr<http::login_guard> logins = std::make_shared<http::login_guard>();
+  // Right (user, password) pairs of hashed users, so a request with Basic
+  // credentials costs one HMAC and not 65536 PBKDF2 rounds.
+  std::shared_ptr<password_cache> passwords = std::make_shared<password_cache>();
 };
 
 // The handler to give to http::server. Copies of it share `ctx`.

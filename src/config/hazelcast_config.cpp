@@ -183,9 +183,20 @@ result<hazelcast_config> parse_hazelcast_config(std::string_view xml, const fs::
     out.public_host = ma->host;
     if (text.find(':') != std::string::npos) out.public_port = ma->ports.first;
   }
+  if (auto enc = network.child("symmetric-encryption")) {
+    auto b = parse_bool(enc.attribute("enabled").as_string("false"));
+    if (!b)
+      return c.err(enc, cat("symmetric-encryption enabled must be true or false, not '", enc.attribute("enabled").value(), "'"));
+    out.encrypt_links = *b;
+    for (auto e : enc.children())
+      if (e.type() == pugi::node_element)
+        c.notice(e, cat("ignored <", e.name(), "> in <symmetric-encryption>: troupe encrypts cluster links with "
+                        "AES-256-GCM under a key from the group name and password"));
+  }
   for (auto child : network.children()) {
     std::string_view n = child.name();
-    if (child.type() == pugi::node_element && n != "port" && n != "join" && n != "interfaces" && n != "public-address")
+    if (child.type() == pugi::node_element && n != "port" && n != "join" && n != "interfaces" &&
+        n != "public-address" && n != "symmetric-encryption")
       c.notice(child, cat("ignored element <", n, "> in <network>"));
   }
 

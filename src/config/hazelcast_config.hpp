@@ -41,6 +41,10 @@ struct hazelcast_config {
   // port bound.
   std::string public_host;
   uint16_t public_port = 0;
+  // <network><symmetric-encryption enabled="true">: cluster links are
+  // encrypted (AES-256-GCM under a key from the group name and password), not
+  // only authenticated. Every node must say the same.
+  bool encrypt_links = false;
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds heartbeat_timeout{3000};
   std::chrono::milliseconds join_wait{3000};

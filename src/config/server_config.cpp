@@ -5,6 +5,7 @@
 
 #include <pugixml.hpp>
 
+#include "src/config/password.hpp"
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
 
@@ -171,6 +172,9 @@ status parse_users(const ctx& c, const pugi::xml_node& users, server_config& out
     if (!res) return res.error();
     if (name->empty()) return c.err(u, "<user> has an empty name");
     if (pw->empty()) return c.err(u, cat("user '", *name, "' has an empty password"));
+    // Plaintext, or OrientDB 2.2's {PBKDF2WithHmacSHA256}HASH:SALT:ITERATIONS.
+    if (auto stored = parse_stored_password(*pw); !stored)
+      return c.err(u, cat("user '", *name, "': ", stored.error().what));
     if (out.find_user(*name) != nullptr) return c.err(u, cat("user '", *name, "' is defined twice"));
     uc.name = *name;
     uc.password = *pw;

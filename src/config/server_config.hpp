@@ -36,7 +36,7 @@ struct listener_config {
 
 struct user_config {
   std::string name;
-  std::string password;
+  std::string password;   // as stored: plaintext or hashed (src/config/password.hpp), checked by the parser
   std::string resources;  // "*" or a comma-separated list
   bool has_resource(std::string_view r) const;
 };

@@ -52,7 +52,7 @@ struct guard::impl : std::enable_shared_from_this<impl> {
   void untrack(uint64_t id) { closers.erase(id); }
 
   // A connection closed for cause: counted, and said at most once a minute per peer.
-  void refuse(const std::string& peer, const std::string& why) {
+  void refuse(const std::string& peer, const std::string& why, bool outgoing = false) {
     refused += 1;
     if (log == nullptr) return;
     std::lock_guard<std::mutex> g(log_mtx);
@@ -64,7 +64,7 @@ struct guard::impl : std::enable_shared_from_this<impl> {
     }
     it->second.second += 1;
     if (now - it->second.first < log_every) return;
-    log->warn(component, cat("cluster link from/to ", peer, " refused: ", why,
+    log->warn(component, cat(outgoing ? "cluster link to " : "cluster link from ", peer, " refused: ", why,
                              it->second.second > 1 ? cat(" (", it->second.second, " refusals since the last line)") : ""));
     it->second = {now, 0};
   }
@@ -280,6 +280,7 @@ struct connector_handshake : std::enable_shared_from_this<connector_handshake> {
   std::string nonce_s;
   std::string out;
   bool done = false;
+  bool connected = false;  // the TCP connection to the member is up
   uint64_t id = 0;
 
   connector_handshake(std::shared_ptr<guard::impl> gi, tcp::socket caf_side, std::string to_host, uint16_t to_port)
@@ -302,13 +303,21 @@ struct connector_handshake : std::enable_shared_from_this<connector_handshake> {
     error_code ignore;
     s.close(ignore);
     caf.close(ignore);
-    g->refuse(peer, why);
+    g->refuse(peer, why, true);
   }
 
   void end() {
     done = true;
     g->untrack(id);
     timer.cancel();
+  }
+
+  // Not a refusal: CAF sees its connection close, as a failed connect.
+  void quiet_end() {
+    end();
+    error_code ignore;
+    s.close(ignore);
+    caf.close(ignore);
   }
 
   void start() {
@@ -318,6 +327,8 @@ struct connector_handshake : std::enable_shared_from_this<connector_handshake> {
     timer.expires_after(g->o.handshake_timeout);
     timer.async_wait([self = shared_from_this()](error_code ec) {
       if (ec || self->done) return;
+      // A member that does not even accept is down or cut off, not hostile: quiet.
+      if (!self->connected) return self->quiet_end();
       self->fail(cat("no link handshake within ", self->g->o.handshake_timeout.count(), " ms"));
     });
     resolver.async_resolve(host, std::to_string(port),
@@ -327,12 +338,8 @@ struct connector_handshake : std::enable_shared_from_this<connector_handshake> {
                              net::async_connect(self->s, r, [self](error_code ec2, const tcp::endpoint&) {
                                if (self->done) return;
                                // Not a refusal for cause: the member is down. Close quietly.
-                               if (ec2) {
-                                 self->end();
-                                 error_code ignore;
-                                 self->caf.close(ignore);
-                                 return;
-                               }
+                               if (ec2) return self->quiet_end();
+                               self->connected = true;
                                self->send_hello();
                              });
                            });
@@ -463,6 +470,8 @@ result<uint16_t> guard::forward(const std::string& host, uint16_t port) {
   });
   return local;
 }
+
+void guard::set_internal_port(uint16_t port) { impl_->o.internal_port = port; }
 
 guard_stats guard::stats() const {
   return guard_stats{impl_->links_in.load(), impl_->links_out.load(), impl_->refused.load(), impl_->pending.load()};

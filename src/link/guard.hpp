@@ -61,6 +61,8 @@ class guard {
   guard(const guard&) = delete;
   guard& operator=(const guard&) = delete;
 
+  // CAF's endpoint, once it is published. REQUIRES: before start().
+  void set_internal_port(uint16_t port);
   // Binds the first free port of the range on bind_host and starts the io
   // thread. Errors name the address and the range.
   result<uint16_t> start();

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   for (auto& n : s.notices) log.info("OServerConfiguration", n);
   if (s.generated_root_password)
     log.warn("OServer", cat("generated a password for the server user 'root': ", *s.generated_root_password,
-                            " (stored in ", s.config_file.string(), "; it is not shown again)"));
+                            " (stored hashed in ", s.config_file.string(), "; it is not shown again)"));
   for (auto& l : s.server.listeners) {
     if (!l.served)
       log.info("OServerNetworkListener", cat("listener protocol=", l.protocol, " ip-address=", l.ip_address,

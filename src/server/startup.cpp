@@ -4,6 +4,7 @@
 #include <random>
 #include <system_error>
 
+#include "src/config/password.hpp"
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
 
@@ -181,11 +182,13 @@ result<server_settings> prepare_server(const startup_options& opts) {
   }
   if (s.server.find_user("root") == nullptr) {
     // As OrientDB does on its first start: a root user with a random password,
-    // stored in the server config and shown once.
-    user_config root{"root", generate_password(), "*"};
+    // stored in the server config and shown once. Stored hashed, as OrientDB
+    // 2.2 does: the line printed is the only copy of the password.
+    auto password = generate_password();
+    user_config root{"root", hash_password(password), "*"};
     if (auto st = store_user(s.config_file, root); !st) return st.error();
     s.server.users.push_back(root);
-    s.generated_root_password = root.password;
+    s.generated_root_password = std::move(password);
   }
   return s;
 }

@@ -37,8 +37,8 @@ struct server_settings {
   node_name_choice name;
   bool name_stored = false;  // the name was written into config_file now
   bool home_initialised = false;
-  // Set when the config had no root user: the password generated and stored now,
-  // to be shown once.
+  // Set when the config had no root user: the password generated now, to be
+  // shown once (the config file stores only its hash).
   std::optional<std::string> generated_root_password;
   log_level level = log_level::info;
   std::vector<std::string> notices;  // every "ignored ..." line of every file

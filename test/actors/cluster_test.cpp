@@ -69,17 +69,18 @@ TEST_CASE("cluster: a wrong password or group name is refused on both sides, and
   auto& other = c.add("othergroup");
   c.start(a);
   c.start(bad, "wrong-password");
-  auto at_a = cat("cannot join the cluster at Member [127.0.0.1]:", a.n->cluster_port());
+  // Refused by the link guards (src/link/guard.hpp) before any cluster message:
+  // the joiner proves first and is refused; the member says why on its side.
+  auto at_a = cat("cluster link to 127.0.0.1:", a.n->cluster_port(), " refused: the member refused our proof");
   REQUIRE(eventually([&] { return bad.logged(at_a); }));
-  CHECK(bad.logged("wrong group name or password; running alone"));
-  CHECK(eventually([&] { return a.logged("refused node 'intruder'"); }));
+  CHECK(eventually([&] { return a.logged("refused: wrong group name or password"); }));
   CHECK(a.members() == 1);
   CHECK(bad.members() == 1);
   CHECK(bad.n->info().ok());  // still running
   c.start(other, "", "another-group");
-  REQUIRE(eventually([&] { return a.logged("refused node 'othergroup': wrong group name 'another-group'"); }));
   CHECK(eventually([&] { return other.logged(at_a); }));
   CHECK(a.members() == 1);
+  CHECK(other.members() == 1);
   // No tight retry loop: the refusal is logged once per reason, not per probe.
   size_t refusals = 0;
   {
@@ -117,11 +118,11 @@ TEST_CASE("cluster: a clean leave and a crash are both detected within the confi
   CHECK(a.logged(cat("node removed id=Member [127.0.0.1]:", b_port, " name=leaver")));
   auto t0 = std::chrono::steady_clock::now();
   d.n->kill();
-  REQUIRE(eventually([&] { return a.members() == 1; }, 2s));
+  REQUIRE(eventually([&] { return a.members() == 1; }, 4s));
   auto took = std::chrono::steady_clock::now() - t0;
   // Detected by the down message at once; the bound is the heartbeat timeout plus one
   // interval plus slack for a loaded 2-core machine.
-  CHECK(took < 600ms + 100ms + 500ms);
+  CHECK(took < 1500ms + 250ms + 500ms);
   CHECK(a.logged("name=crasher"));
 }
 

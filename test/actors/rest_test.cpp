@@ -6,6 +6,7 @@
 
 #include "actors/node.hpp"
 #include "actors/rest_api.hpp"
+#include "src/config/password.hpp"
 #include "src/http/server.hpp"
 #include "test/http/test_client.hpp"
 #include "test/support/base64.hpp"
@@ -26,12 +27,14 @@ struct rest_node {
   std::unique_ptr<node> n;
   std::string root_pw;
 
-  explicit rest_node(bool demo = false) {
+  // `users`: more server users, as the config file would hold them.
+  explicit rest_node(bool demo = false, const std::vector<user_config>& users = {}) {
     auto o = test::home_options(home.path(), "rest1");
     auto s = prepare_server(o);
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     REQUIRE(s->generated_root_password.has_value());
     root_pw = *s->generated_root_password;
+    for (auto& u : users) s->server.users.push_back(u);
     for (auto& l : s->server.listeners)
       if (l.protocol == "http") l.ports = {23480, 23490};
     // A private cluster: never join a node some other test or person started.
@@ -108,6 +111,38 @@ TEST_CASE("rest: authentication and permissions") {
   CHECK(r.status == 403);
   CHECK(error_content(r).find("guest") != std::string::npos);
   CHECK(call(t.port(), "DELETE", "/database/demo", {}, guest).status == 403);
+}
+
+TEST_CASE("rest: users whose stored passwords are OrientDB 2.2 PBKDF2 hashes log in; wrong passwords do not") {
+  // As OrientDB 2.2 writes them: SHA-256 (hashed here), and older Java's SHA-1
+  // ("guest", 24-byte hash and 16-byte salt, computed independently).
+  const std::string sha1_guest =
+      "{PBKDF2WithHmacSHA1}E6DCE5D99ADAAD0D887954B86FC4AE7D150E47C65316A22C:6465666768696A6B6C6D6E6F70717273:1000";
+  const auto hashed = hash_password("hashed-pw");
+  rest_node t(false, {user_config{"reader", hashed, "server.listDatabases"},
+                      user_config{"old", sha1_guest, "server.listDatabases"}});
+  auto basic = [](const std::string& user, const std::string& pw) {
+    return "Authorization: Basic " + test::base64(user + ":" + pw) + "\r\n";
+  };
+  // The root user the first start generated is stored hashed too.
+  CHECK(call(t.port(), "GET", "/server", {}, t.root()).status == 200);
+  // Right passwords, again and again (PBKDF2 once, then the cache), over one connection.
+  {
+    test::test_client c(t.port());
+    REQUIRE(c.connected());
+    for (int i = 0; i < 20; ++i)
+      CHECK(call(c, "GET", "/listDatabases", {}, basic("reader", "hashed-pw")).status == 200);
+  }
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, basic("old", "guest")).status == 200);
+  // Permissions still apply to a hashed user.
+  CHECK(call(t.port(), "GET", "/server", {}, basic("reader", "hashed-pw")).status == 403);
+  // Wrong passwords, after the right one was remembered: refused every time.
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, basic("reader", "hashed-pw ")).status == 401);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, basic("reader", "")).status == 401);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, basic("reader", hashed)).status == 401);  // the stored text
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, basic("old", "Guest")).status == 401);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, basic("nobody", "hashed-pw")).status == 401);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, basic("reader", "hashed-pw")).status == 200);
 }
 
 TEST_CASE("rest: databases are created, described, listed and dropped") {

@@ -217,6 +217,32 @@ TEST_CASE("server config: bad inputs get one clear error naming the place and th
   }
 }
 
+TEST_CASE("server config: users with OrientDB 2.2's hashed passwords load; a malformed hash names file, line and user") {
+  const std::string hashed =
+      "{PBKDF2WithHmacSHA256}09CE36D0AC1C259E778B97A75B17CD25FCD70044F433901A:"
+      "0102030405060708090A0B0C0D0E0F101112131415161718:65536";
+  auto xml = [&](const std::string& root_password) {
+    return "<orient-server>\n" + good_network + "\n<users>\n<user name=\"guest\" password=\"guest\"/>\n" +
+           "<user name=\"root\" password=\"" + root_password + "\" resources=\"*\"/>\n</users>\n</orient-server>\n";
+  };
+  auto c = parse_server_config(xml(hashed), "config/orientdb-server-config.xml", "/h");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()));
+  CHECK(c->find_user("root")->password == hashed);  // kept as stored
+  CHECK(c->find_user("guest")->password == "guest");
+  for (auto bad : {std::string("{PBKDF2WithHmacSHA256}09CE:0102:65536"),           // hash and salt too short
+                   hashed.substr(0, hashed.size() - 6),                            // no iteration count
+                   hashed.substr(0, hashed.size() - 5) + "100",                    // too few iterations
+                   std::string("{SHA-256}5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8")}) {
+    CAPTURE(bad);
+    auto e = parse_server_config(xml(bad), "config/orientdb-server-config.xml", "/h");
+    REQUIRE_FALSE(e.ok());
+    auto msg = e.error().render();
+    CAPTURE(msg);
+    CHECK(msg.rfind("config/orientdb-server-config.xml: line 5: user 'root': ", 0) == 0);
+    CHECK(msg.find(bad) == std::string::npos);  // a hash is not repeated into logs
+  }
+}
+
 TEST_CASE("server config: storing the node name keeps comments, order and the other parameters") {
   test::temp_dir dir;
   auto path = dir / "orientdb-server-config.xml";

@@ -8,8 +8,12 @@
 #include <mutex>
 #include <thread>
 
+#include <caf/io/all.hpp>
+
 #include "actors/console_client.hpp"
 #include "actors/node.hpp"
+#include "actors/protocol.hpp"
+#include "src/config/password.hpp"
 #include "src/storage/database.hpp"
 #include "src/util/strings.hpp"
 #include "test/support/process.hpp"
@@ -27,6 +31,8 @@ using troupe::test::process_options;
 namespace {
 
 constexpr const char* root_password = "console-test-pw";
+// The user "hashed" is stored as OrientDB 2.2 stores passwords: a PBKDF2 hash.
+constexpr const char* hashed_password = "hashed-console-pw";
 
 std::string console_path() {
   const char* p = std::getenv("TROUPE_CONSOLE");
@@ -67,8 +73,11 @@ struct console_node {
     hz.auto_increment = true;
     hz.port_count = 6;
     hz.members = {member_address{"127.0.0.1", {29034, 29039}}};
-    hz.heartbeat_interval = 100ms;
-    hz.heartbeat_timeout = 600ms;
+    // CAF takes the heartbeat interval as the BASP handshake timeout, and a link
+    // through the guards (src/link/guard.hpp) first runs its own handshake: 100 ms
+    // was too tight on a loaded 2-core machine.
+    hz.heartbeat_interval = 250ms;
+    hz.heartbeat_timeout = 1500ms;
     for (auto& l : s->server.listeners) {
       if (l.protocol == "http") l.ports = {29080, 29089};
       if (l.protocol == "binary") l.ports = {29024, 29029};
@@ -80,6 +89,7 @@ struct console_node {
         root = true;
       }
     if (!root) s->server.users.push_back(user_config{"root", root_password, "*"});
+    s->server.users.push_back(user_config{"hashed", hash_password(hashed_password), "*"});
     log.set_node(name);
     log.set_tee([this](log_level, std::string_view r) {
       std::lock_guard<std::mutex> g(mtx);
@@ -241,6 +251,16 @@ TEST_CASE("console: a scripted session against a live 2-node cluster, through a 
   CHECK(eventually([&] { return a.logged("console login refused for user 'root' from node "); }));
   r = run_console(cat("connect ", url_a, " nobody ", root_password, "\n"));
   CHECK(has(r.out, "Error: wrong user name or password\n"));
+  // A user whose stored password is a PBKDF2 hash: the node has no password to
+  // check against, the console proves the key derived with the node's salt.
+  r = run_console(cat("connect ", url_a, " hashed ", hashed_password, "\nlist databases\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, cat("Connected to 127.0.0.1:", a.n->admin_port(), " as hashed, database demo\n")));
+  CHECK(has(r.out, "* demo (plocal)"));
+  r = run_console(cat("connect ", url_a, " hashed ", root_password, "\nlist databases\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
+  CHECK(eventually([&] { return a.logged("console login refused for user 'hashed' from node "); }));
   // A user without server.info may list databases but not inspect the node.
   r = run_console(cat("connect ", url_a, " guest guest\nlist databases\nactors\n"));
   CHECK(r.code == 1);
@@ -323,6 +343,76 @@ TEST_CASE("console: a logged-in client that sends values the console would never
   console_client d;
   CHECK(d.connect("127.0.0.1", a.n->admin_port(), "root", root_password).ok());
   CHECK(a.n->info(2s).ok());
+}
+
+TEST_CASE("console: login: a challenge tells no user apart; the first protocol serves plaintext users only") {
+  console_node a;
+  a.start("alpha");
+  caf::actor_system_config cfg;
+  add_message_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("scheduler.max-threads", size_t{2});
+  caf::actor_system sys{cfg};
+  auto ep = sys.middleman().remote_actor<admin_actor>("127.0.0.1", a.n->admin_port());
+  REQUIRE_MESSAGE(ep, "cannot reach the console port: " << sys.render(ep.error()));
+  caf::scoped_actor self{sys};
+  auto server = to_string(ep->node());
+  auto client = to_string(sys.node());
+
+  auto challenge = [&](const std::string& user) {
+    login_challenge out;
+    self->request(*ep, 5s, challenge_atom::value, user)
+        .receive([&](login_challenge& c) { out = std::move(c); },
+                 [&](caf::error& e) { FAIL_CHECK("challenge refused: " << sys.render(e)); });
+    return out;
+  };
+  // Sends the proof for `nonce` keyed with `key`; true when a session comes back.
+  auto prove = [&](const std::string& user, const std::string& nonce, const std::string& key) {
+    bool in = false;
+    auto proof = hmac_proof(key, {"troupe-console", nonce, user, client, server});
+    self->request(*ep, 5s, login_atom::value, user, nonce, proof)
+        .receive([&](caf::strong_actor_ptr& s) { in = s != nullptr; }, [&](caf::error&) {});
+    return in;
+  };
+  auto first_protocol_nonce = [&](const std::string& user) {
+    std::string out;
+    self->request(*ep, 5s, login_atom::value, user)
+        .receive([&](std::string& n) { out = std::move(n); },
+                 [&](caf::error& e) { FAIL_CHECK("nonce refused: " << sys.render(e)); });
+    return out;
+  };
+
+  // A plaintext-stored user (root) and an unknown one get the same kind of
+  // challenge, each the same again apart from its nonce.
+  auto root = challenge("root");
+  auto nobody = challenge("nobody");
+  for (auto* c : {&root, &nobody}) {
+    CHECK(c->scheme == "PBKDF2WithHmacSHA256");
+    CHECK(c->iterations == password_iterations_default);
+    CHECK(c->key_bytes == password_hash_bytes_generated);
+    CHECK(c->salt.size() == 2 * password_salt_bytes_generated);
+  }
+  auto nobody_again = challenge("nobody");
+  CHECK(nobody_again.salt == nobody.salt);
+  CHECK(nobody_again.nonce != nobody.nonce);
+  CHECK(root.salt != nobody.salt);
+  // The hashed user's challenge carries its stored salt; its key logs in.
+  auto hashed = challenge("hashed");
+  CHECK(hashed.scheme == "PBKDF2WithHmacSHA256");
+  CHECK(hashed.iterations == password_iterations_default);
+  CHECK(prove("hashed", hashed.nonce, *console_login_key(hashed, hashed_password)));
+  // Each nonce once: the same proof again is refused.
+  CHECK_FALSE(prove("hashed", hashed.nonce, *console_login_key(hashed, hashed_password)));
+  CHECK(prove("root", root.nonce, *console_login_key(root, root_password)));
+  // Under a challenge, the password itself as the key is refused, and nobody logs in.
+  CHECK_FALSE(prove("root", challenge("root").nonce, root_password));
+  CHECK_FALSE(prove("nobody", nobody.nonce, *console_login_key(nobody, root_password)));
+  // The first protocol (the password as the key) still serves a plaintext-stored
+  // user; a hashed one cannot pass it (the node has no password), nor with its key.
+  CHECK(prove("root", first_protocol_nonce("root"), root_password));
+  CHECK_FALSE(prove("hashed", first_protocol_nonce("hashed"), hashed_password));
+  auto hashed_key = *console_login_key(challenge("hashed"), hashed_password);
+  CHECK_FALSE(prove("hashed", first_protocol_nonce("hashed"), hashed_key));
 }
 
 TEST_CASE("console: deploys shows a transfer while it runs, with progress, rate and time left") {

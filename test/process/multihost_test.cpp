@@ -147,6 +147,10 @@ TEST_CASE("many hosts: the seed tutorial on three hosts: they join, receive the 
     CHECK(console.output().find("127.0.0.1") == std::string::npos);
   }
 
+  // The links are authenticated but not encrypted here: a tap on the wire
+  // between the hosts sees a document's text (which shows the tap works; the
+  // encrypted case is the next test).
+  netns_lab::capture tap(lab);
   // A write acknowledged on each host is readable on the others (readQuorum 1:
   // within a bounded wait, the time the replicas take to commit it).
   for (auto& w : nodes) {
@@ -155,6 +159,7 @@ TEST_CASE("many hosts: the seed tutorial on three hosts: they join, receive the 
       CHECK_MESSAGE(eventually([&] { return read_status(*r, rid) == 200; }, 5s),
                     rid << " written on " << w->name << " is not readable on " << r->name);
   }
+  CHECK(tap.bytes().find("written on host1") != std::string::npos);
   for (auto& n : nodes) {
     n->p->signal(SIGTERM);
     CHECK_MESSAGE(n->p->wait_exit(30s) == 0, n->p->output());
@@ -274,4 +279,44 @@ TEST_CASE("many hosts: real partitions under a write load: a 2+1 split with the 
   CHECK(v.duplicated == 0);
   CHECK(v.acknowledged >= 1500);
   CHECK(v.failed > 0);  // the minority refused what it was sent
+}
+
+TEST_CASE("many hosts: with <symmetric-encryption enabled=\"true\"> a document never crosses the wire in the clear, "
+          "and a host with another group password never joins") {
+  SKIP_WITHOUT_NAMESPACES();
+  netns_lab lab(host_count);
+  temp_dir root;
+  auto nodes = make_cluster(root.path(), host_count, &lab, [](const fs::path& home) {
+    replace_once(home / "config" / "hazelcast.xml", "<join>", "<symmetric-encryption enabled=\"true\"/>\n        <join>");
+  });
+  // host3's copy has another group password: the guards refuse it.
+  replace_once(nodes[2]->home / "config" / "hazelcast.xml", "<password>orientdb</password>",
+               "<password>not-the-same</password>");
+  start_node(*nodes[0], nodes);
+  CHECK(nodes[0]->p->output().find("links encrypted") != std::string::npos);
+  start_node(*nodes[1], nodes);
+  REQUIRE_MESSAGE(eventually(
+                      [&] {
+                        for (auto& n : nodes) n->drain();
+                        return sees_all_online(*nodes[0], 2) && sees_all_online(*nodes[1], 2);
+                      },
+                      60s),
+                  membership_story(nodes));
+  netns_lab::capture tap(lab);
+  std::string marker = "marker-7c1d2e-secret-payload";
+  auto rid = create_doc(*nodes[0], cat(R"("text":")", marker, R"(")"));
+  REQUIRE_MESSAGE(eventually([&] { return read_status(*nodes[1], rid) == 200; }, 10s), "not replicated to host2");
+  CHECK(tap.packets() > 0);
+  CHECK(tap.bytes().find(marker) == std::string::npos);
+  CHECK(tap.bytes().find("GratefulDead") == std::string::npos);
+
+  start_node(*nodes[2], nodes);
+  CHECK_MESSAGE(nodes[2]->p->wait_for_output("refused: the member refused our proof", 20s), nodes[2]->p->output());
+  CHECK(nodes[0]->p->wait_for_output("refused: wrong group name or password", 5s));
+  CHECK(sees_all_online(*nodes[0], 2));
+  CHECK(sees_all_online(*nodes[2], 1));
+  for (auto& n : nodes) {
+    n->p->signal(SIGTERM);
+    CHECK_MESSAGE(n->p->wait_exit(30s) == 0, n->p->output());
+  }
 }

@@ -6,12 +6,20 @@
 // node's own name). The node must change nothing, reveal nothing, log the
 // refusals once per source, and go on serving.
 //
-// Not covered here (planned with the transport guard, docs/ARCHITECTURE.md
-// "Trust"): a peer that claims a member's CAF node id in BASP's handshake or in
-// routed messages, oversized BASP frames and silent connections.
+// The cluster port is the link guard's (src/link/guard.hpp): a CAF client that
+// does not prove the group password gets nothing through, and raw bytes (an
+// oversized BASP header, garbage, silence) are closed within the handshake
+// deadline without the node growing. The messages above are then sent by an
+// insider: a client with its own guard and the group password that never
+// joined, which the actors themselves must refuse.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <sstream>
 
@@ -19,6 +27,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/protocol.hpp"
+#include "src/link/guard.hpp"
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
 #include "test/process/cluster_harness.hpp"
@@ -43,6 +52,40 @@ std::map<std::string, std::string> config_files(const fs::path& home) {
       out[fs::relative(e.path(), home).string()] = read_text(e.path());
   }
   return out;
+}
+
+// Resident memory of process `pid`, in KiB (VmRSS).
+int64_t rss_kib(pid_t pid) {
+  auto text = read_text(cat("/proc/", pid, "/status"));
+  auto v = field_after(text, "VmRSS:", "k");
+  auto n = parse_int(std::string(trim(v)), 0, INT64_MAX);
+  return n ? *n : -1;
+}
+
+int connect_loopback(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True if the peer closes `fd` within `timeout` (what it sends meanwhile is read and dropped).
+bool closed_within(int fd, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    if (::read(fd, buf, sizeof buf) <= 0) return true;
+  }
 }
 
 std::vector<std::string> top_level(const fs::path& dir) {
@@ -76,9 +119,24 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     add_message_types(cfg);
     cfg.load<caf::io::middleman>();
     cfg.set("scheduler.max-threads", size_t{2});
+    // Without the group password a CAF client does not get through the guard.
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
     caf::actor_system sys{cfg};
-    auto h = sys.middleman().remote_actor<cluster_actor>("127.0.0.1", static_cast<uint16_t>(*cluster_port));
-    REQUIRE_MESSAGE(h, "cannot reach the cluster port: " << sys.render(h.error()));
+    auto direct = sys.middleman().remote_actor<cluster_actor>("127.0.0.1", static_cast<uint16_t>(*cluster_port));
+    CHECK_FALSE(direct);
+    // An insider: the group password, a guard of its own, never a member.
+    link::guard_options go;
+    go.group_name = "troupe-replication-process";  // make_cluster's private group
+    go.group_key = link::derive_group_key(go.group_name, "orientdb");
+    go.local_name = "intruder";
+    go.bind_host = "127.0.0.1";
+    go.port_first = go.port_last = 0;
+    link::guard insider(go, nullptr);
+    REQUIRE(insider.start().ok());
+    auto via = insider.forward("127.0.0.1", static_cast<uint16_t>(*cluster_port));
+    REQUIRE(via.ok());
+    auto h = sys.middleman().remote_actor<cluster_actor>("127.0.0.1", *via);
+    REQUIRE_MESSAGE(h, "cannot reach the cluster port through a guard: " << sys.render(h.error()));
     auto node = *h;
     caf::scoped_actor self{sys};
 
@@ -157,6 +215,26 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     self->request(caf::actor_cast<caf::actor>(node), 5s, inspect_atom::value).receive([](caf::message&) {}, [](caf::error&) {});
     self->send_exit(self, caf::exit_reason::user_shutdown);
   }
+
+  // Raw attacks on the cluster port: memory does not grow, and each
+  // connection is closed within the handshake deadline (5 s).
+  auto rss_before = rss_kib(n.p->pid());
+  std::string oversized(32, '\0');
+  oversized[4] = 0x10;  // a BASP header announcing 256 MiB
+  std::vector<std::pair<const char*, std::string>> raw = {
+      {"an oversized BASP header", oversized}, {"another one", oversized},
+      {"garbage", std::string(4096, '\x07')}, {"HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"}, {"silence", ""}};
+  for (auto& [what, bytes] : raw) {
+    CAPTURE(what);
+    int fd = connect_loopback(static_cast<uint16_t>(*cluster_port));
+    REQUIRE(fd >= 0);
+    if (!bytes.empty()) CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    CHECK(closed_within(fd, 7s));
+    ::close(fd);
+  }
+  auto rss_after = rss_kib(n.p->pid());
+  CHECK_MESSAGE(rss_after - rss_before < 16 * 1024, "RSS grew from " << rss_before << " to " << rss_after << " KiB");
+  CHECK(n.p->wait_for_output("cluster link from 127.0.0.1", 5s));
 
   // Nothing changed: members, configurations, files, folders.
   n.drain();

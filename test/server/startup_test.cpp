@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 
+#include "src/config/password.hpp"
 #include "src/server/startup.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -58,9 +59,23 @@ TEST_CASE("startup: without a root user a password is generated, stored once and
   REQUIRE(again.ok());
   CHECK_FALSE(again->generated_root_password.has_value());
   REQUIRE(again->server.find_user("root") != nullptr);
-  CHECK(again->server.find_user("root")->password == *s->generated_root_password);
   CHECK(again->server.find_user("root")->resources == "*");
   CHECK(generate_password() != generate_password());
+  // Stored hashed, as OrientDB 2.2 stores it: the printed line is the only
+  // copy of the password, and the stored value verifies it.
+  auto stored = again->server.find_user("root")->password;
+  CHECK(stored.rfind("{PBKDF2WithHmacSHA256}", 0) == 0);
+  CHECK(stored.find(*s->generated_root_password) == std::string::npos);
+  CHECK(test::read_text(home / "config" / "orientdb-server-config.xml").find(*s->generated_root_password) ==
+        std::string::npos);
+  auto parsed = parse_stored_password(stored);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->iterations == password_iterations_default);
+  CHECK(verify_password(stored, *s->generated_root_password));
+  CHECK_FALSE(verify_password(stored, generate_password()));
+  // The settings of the first start carry the same stored value, not the password.
+  REQUIRE(s->server.find_user("root") != nullptr);
+  CHECK(s->server.find_user("root")->password == stored);
 }
 
 TEST_CASE("startup: configuration files that hold passwords are readable by their owner only") {

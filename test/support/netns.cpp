@@ -1,6 +1,8 @@
 #include "test/support/netns.hpp"
 
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,6 +25,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 extern char** environ;
 
@@ -522,6 +525,73 @@ void netns_lab::heal() {
     must(nft_in(ns_name(i), std::string("flush chain inet ") + kTable + " input"));
     must({ip_program(), "-n", switch_ns_, "link", "set", "h" + std::to_string(i), "up"});
   }
+}
+
+// --- the wire tap ------------------------------------------------------------
+
+struct netns_lab::capture::impl {
+  int fd = -1;
+  std::thread t;
+  std::atomic<bool> stop{false};
+  mutable std::mutex m;
+  std::string bytes;
+  size_t packets = 0;
+  uint32_t client = 0;
+};
+
+netns_lab::capture::capture(const netns_lab& lab) : impl_(std::make_unique<impl>()) {
+  auto& d = *impl_;
+  // A packet socket made in the switch namespace: it sees every frame the
+  // bridge forwards, as a wire tap would.
+  d.fd = socket_in_ns(lab.switch_ns_, AF_PACKET, SOCK_RAW);
+  if (d.fd < 0) throw std::runtime_error(std::string("capture: cannot open a packet socket: ") + std::strerror(errno));
+  ::inet_pton(AF_INET, lab.client_address().c_str(), &d.client);
+  // Every interface of the switch namespace (index 0): frames the bridge
+  // forwards between two ports never reach br0 itself, but they are seen on the
+  // ports (each twice, coming in and going out; duplicates do not matter here).
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  // ETH_P_ALL: a tap ahead of the bridge (ETH_P_IP would see only what the
+  // namespace itself receives, and the bridge takes forwarded frames first).
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = 0;
+  if (::bind(d.fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0)
+    throw std::runtime_error(std::string("capture: bind: ") + std::strerror(errno));
+  d.t = std::thread([&d] {
+    std::vector<char> buf(70000);
+    while (!d.stop) {
+      pollfd p{d.fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      auto n = ::recv(d.fd, buf.data(), buf.size(), 0);
+      if (n < 20) continue;
+      // A raw frame: the Ethernet header (14 bytes), then the IPv4 packet.
+      size_t at = 14;
+      if (static_cast<size_t>(n) < at + 20 || buf[12] != 0x08 || buf[13] != 0x00) continue;  // IPv4 only
+      uint32_t src = 0, dst = 0;
+      std::memcpy(&src, buf.data() + at + 12, 4);
+      std::memcpy(&dst, buf.data() + at + 16, 4);
+      if (src == d.client || dst == d.client) continue;
+      std::lock_guard<std::mutex> g(d.m);
+      if (d.bytes.size() < (64u << 20)) d.bytes.append(buf.data() + at, static_cast<size_t>(n) - at);
+      d.packets += 1;
+    }
+  });
+}
+
+netns_lab::capture::~capture() {
+  impl_->stop = true;
+  if (impl_->t.joinable()) impl_->t.join();
+  if (impl_->fd >= 0) ::close(impl_->fd);
+}
+
+std::string netns_lab::capture::bytes() const {
+  std::lock_guard<std::mutex> g(impl_->m);
+  return impl_->bytes;
+}
+
+size_t netns_lab::capture::packets() const {
+  std::lock_guard<std::mutex> g(impl_->m);
+  return impl_->packets;
 }
 
 }  // namespace troupe::test

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,26 @@ class netns_lab {
   // Removes every cut and brings every bridge port up again.
   void heal();
 
+  // A wire tap on the bridge: the IPv4 payload (headers included) of every
+  // frame that crosses it between two hosts (the client's traffic is left out,
+  // so what the test itself sends does not count), from construction to
+  // destruction. Bounded: keeps at most 64 MiB.
+  class capture {
+   public:
+    explicit capture(const netns_lab& lab);
+    ~capture();
+    capture(const capture&) = delete;
+    capture& operator=(const capture&) = delete;
+    std::string bytes() const;
+    size_t packets() const;
+
+   private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+  };
+
  private:
+  friend class capture;
   void check_host(int host) const;
   void drop_from(int at, int from);  // at `at`, drop what comes from `from`
   std::string prefix_;
