@@ -13,11 +13,16 @@
 #include <thread>
 
 #include "src/link/guard.hpp"
+#include "test/support/sockets.hpp"
 #include "test/support/wait.hpp"
 
 using namespace troupe;
 using namespace troupe::link;
+using troupe::test::closed_within;
+using troupe::test::connect_loopback;
 using troupe::test::eventually;
+using troupe::test::listen_loopback;
+using troupe::test::read_some;
 using namespace std::chrono_literals;
 
 namespace {
@@ -35,58 +40,6 @@ std::string basp_header_only(uint8_t op, uint32_t len) {
   h[0] = static_cast<char>(op);
   for (int i = 0; i < 4; ++i) h[static_cast<size_t>(4 + i)] = static_cast<char>((len >> (8 * (3 - i))) & 0xff);
   return h;
-}
-
-int listen_loopback(uint16_t& port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::listen(fd, 16);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port = ntohs(a.sin_port);
-  return fd;
-}
-
-int connect_loopback(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Reads until `n` bytes came, the peer closed, or `timeout`; what came.
-std::string read_some(int fd, size_t n, std::chrono::milliseconds timeout, bool* closed = nullptr) {
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (out.size() < n) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[65536];
-    auto r = ::read(fd, buf, sizeof buf);
-    if (r <= 0) {
-      if (closed) *closed = true;
-      break;
-    }
-    out.append(buf, static_cast<size_t>(r));
-  }
-  return out;
-}
-
-bool closed_within(int fd, std::chrono::milliseconds timeout) {
-  bool closed = false;
-  read_some(fd, SIZE_MAX, timeout, &closed);
-  return closed;
 }
 
 // The stand-in for CAF's endpoint: echoes every byte it gets, and keeps a copy.

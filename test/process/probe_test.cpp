@@ -31,6 +31,7 @@
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
 #include "test/process/cluster_harness.hpp"
+#include "test/support/sockets.hpp"
 #include "test/support/temp_dir.hpp"
 #include "test/support/wait.hpp"
 
@@ -60,32 +61,6 @@ int64_t rss_kib(pid_t pid) {
   auto v = field_after(text, "VmRSS:", "k");
   auto n = parse_int(std::string(trim(v)), 0, INT64_MAX);
   return n ? *n : -1;
-}
-
-int connect_loopback(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// True if the peer closes `fd` within `timeout` (what it sends meanwhile is read and dropped).
-bool closed_within(int fd, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[4096];
-    if (::read(fd, buf, sizeof buf) <= 0) return true;
-  }
 }
 
 std::vector<std::string> top_level(const fs::path& dir) {
