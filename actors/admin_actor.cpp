@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <caf/io/all.hpp>
 
+#include "src/http/login_guard.hpp"
 #include "src/util/strings.hpp"
 
 namespace json = boost::json;
@@ -360,6 +361,10 @@ struct admin_state {
   std::map<std::string, pending_login> logins;  // by nonce
   std::map<caf::actor_addr, caf::actor> sessions;
   uint64_t refused = 0;
+  // Wrong logins per console (by its CAF node: the actor does not see the
+  // address; the port's guard bounds connections per address): after a few,
+  // each answer is held back longer, and they are logged at most every 10 s.
+  std::unique_ptr<http::login_guard> wrong_logins = std::make_unique<http::login_guard>();
 };
 
 using admin_ptr = admin_actor::stateful_pointer<admin_state>;
@@ -444,12 +449,24 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
         }
         auto expected = hmac_proof(key ? *key : random_nonce(),
                                    {"troupe-console", nonce, user, to_string(client), to_string(self->node())});
+        auto source = cat("console node ", to_string(client));
         if (u == nullptr || !key || !constant_time_equal(expected, proof)) {
           ++st.refused;
-          o.log->warn(component, cat("console login refused for user '", user, "' from node ", to_string(client),
-                                     ": wrong user name or password"));
-          return make_troupe_error(errc::access_denied, "wrong user name or password");
+          auto v = st.wrong_logins->failure(source, user, o.log);
+          auto refusal = make_troupe_error(errc::access_denied, "wrong user name or password");
+          if (v.delay.count() == 0) return refusal;
+          // Held back without holding this actor: a short-lived timer actor answers.
+          auto rp = self->make_response_promise<caf::strong_actor_ptr>();
+          self->system().spawn([rp, refusal, delay = v.delay](caf::event_based_actor* timer) mutable -> caf::behavior {
+            timer->delayed_send(timer, delay, caf::atom("answer"));
+            return {[rp, refusal, timer](caf::atom_value) mutable {
+              rp.deliver(refusal);
+              timer->quit();
+            }};
+          });
+          return rp;
         }
+        st.wrong_logins->success(source);
         if (st.sessions.size() >= max_console_sessions)
           return make_troupe_error(errc::invalid_argument,
                                    cat("too many console sessions (", max_console_sessions, "): close one first"));
@@ -461,7 +478,12 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
                                    st.sessions.size(), " open)"));
         return caf::actor_cast<caf::strong_actor_ptr>(s);
       },
-      [self](inspect_atom) -> actor_summary {
+      [self](inspect_atom) -> caf::result<actor_summary> {
+        // Its state is for this node's sessions (the console's "actors"), not
+        // for whoever reaches the port before logging in.
+        auto sender = self->current_sender();
+        if (!sender || sender->node() != self->node())
+          return make_troupe_error(errc::access_denied, "log in first");
         auto& st = self->state;
         return actor_summary{"admin", self->id(), self->mailbox().size(),
                              cat(st.sessions.size(), " console session(s), ", st.logins.size(), " pending login(s), ",

@@ -690,14 +690,19 @@ void probe_next(self_ptr self) {
                     [self, other, nid, nonce, where](hello_reply& h) {
                       auto& st = self->state;
                       auto& hz = st.opts.hazelcast;
-                      // The acceptor's proof is checked after the auth step, so that an
-                      // acceptor with another password gets to see (and log) our attempt too.
-                      // Both proofs name the two ends as CAF reports them, so a third
-                      // node cannot relay one side's proof to the other.
+                      // The acceptor's proof is checked before we send anything of ours
+                      // (our proof, our member entry, our configurations). Both proofs name
+                      // the two ends as CAF reports them, so a third node cannot relay one
+                      // side's proof to the other. (The link guards in front of CAF have
+                      // already checked the group password; this proves it again end to
+                      // end, on the identities CAF reports.)
                       auto me_id = node_text(self->node()), other_id = node_text(nid);
                       auto expect = hmac_proof(hz.group_password,
                                                {"acceptor", hz.group_name, nonce, h.name, me_id, other_id});
-                      bool acceptor_ok = constant_time_equal(expect, h.proof);
+                      if (!constant_time_equal(expect, h.proof)) {
+                        refused(self, where, "it does not know this cluster's group password");
+                        return probe_next(self);
+                      }
                       auto* my_leader = leader_of(st);
                       // A lone node joins any larger cluster; between equals, the side
                       // with the younger leader joins the other.
@@ -712,14 +717,9 @@ void probe_next(self_ptr self) {
                       self->request(other, std::chrono::seconds(10), auth_atom::value, st.me.name, proof, st.me,
                                     config_msgs(st))
                           .then(
-                              [self, other, nid, h, acceptor_ok, where](cluster_state& s) {
+                              [self, other, nid, h, where](cluster_state& s) {
                                 auto& st = self->state;
                                 st.joining = false;
-                                if (!acceptor_ok) {
-                                  // It let us in without knowing the password: not our cluster.
-                                  refused(self, where, "it does not know this cluster's group password");
-                                  return probe_next(self);
-                                }
                                 st.last_refusal.clear();
                                 st.probe_delay = std::chrono::milliseconds(1000);
                                 self->monitor(other);

@@ -37,7 +37,10 @@ struct node::impl {
   std::vector<db_config_actor> config_actors;
   uint16_t cluster_port = 0;
   address_plan addresses;  // what the cluster endpoint binds and what the node tells others
+  std::shared_ptr<bound_listeners> listeners;  // what each listener bound, for GET /server
   std::shared_ptr<link::guard> guard;  // the cluster port; CAF's endpoint behind it is on loopback
+  std::shared_ptr<link::guard> admin_guard;  // the binary (console) port, bounds only
+  uint16_t admin_internal_port = 0;
   uint16_t internal_port = 0;          // CAF's cluster endpoint on 127.0.0.1
   admin_actor admin;
   uint16_t admin_port = 0;
@@ -161,6 +164,7 @@ status node::start_impl() {
   ctx->databases_dir = dir.string();
   ctx->log = d.opts.log;
   ctx->cluster = d.cluster_dir;
+  d.listeners = ctx->listeners;
   http::server_options ho;
   ho.ip = listener->ip_address;
   ho.port_first = listener->ports.first;
@@ -168,9 +172,29 @@ status node::start_impl() {
   ho.io_threads = d.opts.http_threads;
   // Credentials are checked from the headers, before a body is read (401 at once).
   ho.check_header = make_rest_header_check(ctx);
+  if (listener->tls) {
+    // HTTPS (<socket implementation="...OServerTLSSocketFactory">): the server
+    // loads the PEM files at start; its errors name this file and the socket.
+    auto& t = *listener->tls;
+    http::tls_options to;
+    to.certificate_chain_file = t.certificate_chain;
+    to.private_key_file = t.private_key;
+    to.key_passphrase = t.key_passphrase;
+    to.require_client_certificate = t.client_auth;
+    to.client_ca_file = t.client_ca;
+    to.socket_name = t.socket_name;
+    to.config_file = s.config_file.string();
+    to.config_where = cat("line ", t.line, ": socket '", t.socket_name, "'");
+    ho.tls = std::move(to);
+  }
   d.http = std::make_unique<http::server>(ho, make_rest_handler(ctx), d.opts.log);
   auto port = d.http->start();
-  if (!port) return error_info{"", "", cat("cannot listen for http: ", port.error().render())};
+  if (!port) {
+    // A TLS file problem already names the config file, its line and the file.
+    if (!port.error().file.empty()) return port.error();
+    return error_info{"", "", cat("cannot listen for http: ", port.error().render())};
+  }
+  d.listeners->add({"http", cat(ho.ip, ":", *port), distributed ? cat(d.addresses.http_host, ":", *port) : ""});
 
   if (distributed) {
     if (auto st = start_cluster(); !st) return st.error();
@@ -289,6 +313,8 @@ status node::start_cluster() {
   auto port = d.guard->start();
   if (!port) return port.error();
   d.cluster_port = *port;
+  d.listeners->add({"cluster", cat(d.addresses.cluster_bind, ":", d.cluster_port),
+                    cat(d.addresses.cluster_host, ":", d.addresses.cluster_port != 0 ? d.addresses.cluster_port : d.cluster_port)});
   auto& a = d.addresses;
   d.opts.log->info("OHazelcastPlugin",
                    cat("cluster endpoint listening on ", a.cluster_bind, ":", d.cluster_port, " (", a.why,
@@ -329,18 +355,28 @@ status node::start_admin() {
   ao.log = d.opts.log;
   ao.guard = d.guard;
   d.admin = spawn_admin_actor(*d.sys, std::move(ao));
-  const char* ip = binary->ip_address == "0.0.0.0" ? nullptr : binary->ip_address.c_str();
-  std::string tried;
-  for (uint32_t p = binary->ports.first; p <= binary->ports.last && d.admin_port == 0; ++p) {
-    auto r = caf::io::publish(d.admin, static_cast<uint16_t>(p), ip, true);
-    if (r)
-      d.admin_port = *r;
-    else
-      tried = d.sys->render(r.error());
-  }
-  if (d.admin_port == 0)
-    return error_info{"", "", cat("cannot listen for the console on ports ", binary->ports.first, "-",
-                                  binary->ports.last, ": ", tried)};
+  // CAF's endpoint on loopback; the binary port is a bounds-only guard
+  // (src/link/guard.hpp): consoles do not know the group password, but what
+  // they send is bounded before CAF allocates it, and a connection that does
+  // not complete its first message within 5 s is closed.
+  auto internal = caf::io::publish(d.admin, 0, "127.0.0.1", true);
+  if (!internal) return error_info{"", "", cat("cannot publish the console endpoint: ", d.sys->render(internal.error()))};
+  d.admin_internal_port = *internal;
+  link::guard_options go;
+  go.sealed = false;
+  go.local_name = s.name.name;
+  go.bind_host = binary->ip_address.empty() ? "0.0.0.0" : binary->ip_address;
+  go.port_first = binary->ports.first;
+  go.port_last = binary->ports.last;
+  go.internal_port = d.admin_internal_port;
+  // The largest thing a console sends is a record (REST takes 16 MiB bodies);
+  // before it could have logged in, 64 KiB per message.
+  go.payload_bytes_max = 16u << 20;
+  d.admin_guard = std::make_shared<link::guard>(go, d.opts.log);
+  auto port = d.admin_guard->start();
+  if (!port) return error_info{"", "", cat("cannot listen for the console: ", port.error().render())};
+  d.admin_port = *port;
+  d.listeners->add({"binary", cat(go.bind_host, ":", d.admin_port), ""});
   d.opts.log->info("OServerNetworkListener", cat("Listening binary connections on ", binary->ip_address, ":",
                                                  d.admin_port, " (protocol troupe console)"));
   return ok_status();
@@ -383,7 +419,9 @@ void node::stop(bool graceful) {
   auto& d = *impl_;
   if (!d.sys) return;
   if (d.admin) {
-    if (d.admin_port != 0) caf::io::unpublish(d.admin, d.admin_port);
+    if (d.admin_guard) d.admin_guard->stop();
+    if (d.admin_internal_port != 0) caf::io::unpublish(d.admin, d.admin_internal_port);
+    d.admin_internal_port = 0;
     caf::scoped_actor self{*d.sys};
     self->send_exit(d.admin, caf::exit_reason::user_shutdown);
     d.admin = nullptr;

@@ -635,6 +635,16 @@ class rest {
     node["value"] = ctx_->node_name;
     props.emplace_back(std::move(node));
     o["properties"] = std::move(props);
+    // What is really bound, as the start-up log says it (and what others are told).
+    json::array ls;
+    for (auto& l : ctx_->listeners->get()) {
+      json::object e;
+      e["protocol"] = l.protocol;
+      e["listen"] = l.listen;
+      if (!l.told.empty()) e["advertised"] = l.told;
+      ls.emplace_back(std::move(e));
+    }
+    o["listeners"] = std::move(ls);
     respond(json_response(200, json::serialize(o)));
   }
 };

@@ -35,6 +35,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "actors/cluster_directory.hpp"
@@ -53,6 +54,28 @@ inline constexpr size_t max_json_depth = 64;
 inline constexpr size_t max_browse_records = 10'000;
 inline constexpr size_t default_browse_records = 20;
 
+// What the node's listeners really bound (filled by node.cpp as each starts),
+// for GET /server: the log and the API say the same.
+struct bound_listeners {
+  struct entry {
+    std::string protocol;  // "http", "binary", "cluster"
+    std::string listen;    // ip:port bound
+    std::string told;      // what other nodes or clients are told ("" = the same)
+  };
+  void add(entry e) {
+    std::lock_guard<std::mutex> g(m);
+    list.push_back(std::move(e));
+  }
+  std::vector<entry> get() const {
+    std::lock_guard<std::mutex> g(m);
+    return list;
+  }
+
+ private:
+  mutable std::mutex m;
+  std::vector<entry> list;
+};
+
 struct rest_context {
   caf::actor_system* sys = nullptr;
   std::shared_ptr<db_directory> dbs;
@@ -68,6 +91,7 @@ struct rest_context {
   // Right (user, password) pairs of hashed users, so a request with Basic
   // credentials costs one HMAC and not 65536 PBKDF2 rounds.
   std::shared_ptr<password_cache> passwords = std::make_shared<password_cache>();
+  std::shared_ptr<bound_listeners> listeners = std::make_shared<bound_listeners>();
 };
 
 // The handler to give to http::server. Copies of it share `ctx`.

@@ -109,7 +109,135 @@ struct ctx {
   }
 };
 
+// A <socket> of <network><sockets>: TLS settings for the TLS implementation,
+// nothing for any other (ignored, with a notice).
+struct socket_decl {
+  std::string implementation;
+  std::optional<tls_settings> tls;
+  bool used = false;
+};
+using socket_table = std::vector<std::pair<std::string, socket_decl>>;
+
+socket_decl* find_socket(socket_table& t, std::string_view name) {
+  for (auto& [n, d] : t)
+    if (n == name) return &d;
+  return nullptr;
+}
+
+result<tls_settings> parse_tls_socket(const ctx& c, const pugi::xml_node& s, const std::string& name) {
+  tls_settings t;
+  t.socket_name = name;
+  t.line = line_of(c.text, static_cast<size_t>(std::max<ptrdiff_t>(0, s.offset_debug())));
+  std::string key_store, key, trust_store;
+  pugi::xml_node trust_store_node;
+  for (auto p : s.child("parameters").children()) {
+    if (p.type() != pugi::node_element) continue;
+    if (std::string_view(p.name()) != "parameter") {
+      c.notice(p, cat("ignored unknown element <", p.name(), "> in the parameters of socket '", name, "'"));
+      continue;
+    }
+    std::string pname = p.attribute("name").value();
+    auto value = c.attr(p, "value", false);
+    if (!value) return value.error();
+    if (pname == "network.ssl.keyStore") {
+      key_store = *value;
+    } else if (pname == "network.ssl.key") {
+      key = *value;
+    } else if (pname == "network.ssl.keyStorePassword") {
+      t.key_passphrase = *value;
+    } else if (pname == "network.ssl.clientAuth") {
+      auto b = parse_bool(*value);
+      if (!b)
+        return c.err(p, cat("socket '", name, "': parameter 'network.ssl.clientAuth' must be true or false, not '",
+                            *value, "'"));
+      t.client_auth = *b;
+    } else if (pname == "network.ssl.trustStore") {
+      trust_store = *value;
+      trust_store_node = p;
+    } else if (pname == "network.ssl.trustStorePassword" || pname == "network.ssl.keyStoreType" ||
+               pname == "network.ssl.trustStoreType") {
+      c.notice(p, cat("ignored socket parameter '", pname,
+                      "' (troupe reads PEM files, which need no store type or store password)"));
+    } else {
+      c.notice(p, cat("ignored socket parameter '", pname, "'"));
+    }
+  }
+  if (key_store.empty())
+    return c.err(s, cat("socket '", name,
+                        "' needs the parameter 'network.ssl.keyStore' (a PEM file with the certificate chain)"));
+  if (t.client_auth && trust_store.empty())
+    return c.err(s, cat("socket '", name,
+                        "' has network.ssl.clientAuth=true but no parameter 'network.ssl.trustStore' (a PEM file "
+                        "with the CA certificates that sign client certificates)"));
+  if (!t.client_auth && !trust_store.empty())
+    c.notice(trust_store_node,
+             "ignored socket parameter 'network.ssl.trustStore' (used only with network.ssl.clientAuth=true)");
+  auto resolve = [&](const std::string& v) {
+    fs::path p(v);
+    if (p.is_relative()) p = c.home / p;
+    return p.lexically_normal();
+  };
+  t.certificate_chain = resolve(key_store);
+  t.private_key = key.empty() ? t.certificate_chain : resolve(key);
+  if (t.client_auth) t.client_ca = resolve(trust_store);
+  return t;
+}
+
+result<socket_table> parse_sockets(const ctx& c, const pugi::xml_node& network) {
+  socket_table out;
+  for (auto s : network.child("sockets").children()) {
+    if (s.type() != pugi::node_element) continue;
+    if (std::string_view(s.name()) != "socket") {
+      c.notice(s, cat("ignored unknown element <", s.name(), "> in <sockets>"));
+      continue;
+    }
+    auto name = c.attr(s, "name");
+    if (!name) return name.error();
+    auto impl = c.attr(s, "implementation");
+    if (!impl) return impl.error();
+    if (name->empty()) return c.err(s, "<socket> has an empty name");
+    if (*name == "default") return c.err(s, "the socket name 'default' is reserved for plain connections");
+    if (find_socket(out, *name) != nullptr) return c.err(s, cat("socket '", *name, "' is defined twice"));
+    socket_decl d;
+    d.implementation = *impl;
+    if (*impl == tls_socket_class) {
+      auto t = parse_tls_socket(c, s, *name);
+      if (!t) return t.error();
+      d.tls = std::move(*t);
+    } else {
+      c.notice(s, cat("ignored socket '", *name, "' with implementation '", *impl, "' (troupe provides only ",
+                      tls_socket_class, ")"));
+    }
+    out.emplace_back(*name, std::move(d));
+  }
+  return out;
+}
+
+// The listener's socket="..." attribute: nothing for plain connections, TLS
+// settings for a TLS socket, an error for anything troupe cannot honour (never
+// plain connections where the file asks for something else).
+status resolve_socket(const ctx& c, const pugi::xml_node& l, socket_table& sockets, listener_config& lc) {
+  auto name = c.attr(l, "socket", false);
+  if (!name) return name.error();
+  if (name->empty() || *name == "default") return ok_status();
+  lc.socket = *name;
+  auto* d = find_socket(sockets, *name);
+  if (d == nullptr)
+    return c.err(l, cat("listener names socket '", *name, "', which is not declared in <network><sockets>"));
+  d->used = true;
+  if (!d->tls)
+    return c.err(l, cat("listener names socket '", *name, "', whose implementation '", d->implementation,
+                        "' troupe does not provide (only ", tls_socket_class, ")"));
+  if (lc.protocol != "http")
+    return c.err(l, cat("the ", lc.protocol, " listener cannot use socket '", *name,
+                        "': troupe serves TLS on the http listener only (use socket=\"default\")"));
+  lc.tls = d->tls;
+  return ok_status();
+}
+
 status parse_listeners(const ctx& c, const pugi::xml_node& network, server_config& out) {
+  auto sockets = parse_sockets(c, network);
+  if (!sockets) return sockets.error();
   auto listeners = network.child("listeners");
   if (!listeners) return c.err(network, "<network> is missing the required element <listeners>");
   for (auto l : listeners.children()) {
@@ -146,7 +274,13 @@ status parse_listeners(const ctx& c, const pugi::xml_node& network, server_confi
       c.notice(l, cat("ignored listener with unknown protocol '", lc.protocol, "'"));
       continue;
     }
+    if (auto st = resolve_socket(c, l, *sockets, lc); !st) return st;
     out.listeners.push_back(std::move(lc));
+  }
+  for (auto& [name, d] : *sockets) {
+    if (d.tls && !d.used)
+      out.notices.push_back(
+          cat("ignored socket '", name, "': no listener uses it (", c.file, ", line ", d.tls->line, ")"));
   }
   if (out.http_listener() == nullptr)
     return c.err(listeners, "no <listener protocol=\"http\"> is configured: troupe serves its API over http");

@@ -1,7 +1,8 @@
 // config/orientdb-server-config.xml, read into typed structs.
 //
 // Accepts the file as OrientDB 1.6 / 2.x ships it: unknown handlers, handler
-// parameters, properties and top-level elements are ignored and reported in
+// parameters, socket implementations, socket parameters troupe does not use,
+// properties and top-level elements are ignored and reported in
 // `notices` (one line each) for the caller to log. Everything troupe uses is
 // validated; the first problem found is returned as an error_info naming the
 // file, the line and the problem. Parsing never writes anything.
@@ -20,10 +21,35 @@ namespace troupe {
 
 inline constexpr const char* distributed_handler_class =
     "com.orientechnologies.orient.server.hazelcast.OHazelcastPlugin";
+// The one <socket implementation> troupe provides besides the default (plain) one.
+inline constexpr const char* tls_socket_class = "com.orientechnologies.orient.server.network.OServerTLSSocketFactory";
 
 struct port_range {
   uint16_t first = 0;
   uint16_t last = 0;
+};
+
+// A <socket implementation="...OServerTLSSocketFactory"> of <network><sockets>.
+// OrientDB reads Java keystores there; troupe reads PEM files under the same
+// parameter names. Paths are absolute: relative ones are resolved against the
+// server home, as OrientDB does. Nothing here has been read from disk yet: the
+// http server loads the files when its listener starts (and fails then).
+struct tls_settings {
+  std::string socket_name;  // <socket name="...">, what a listener's socket="..." names
+  // network.ssl.keyStore: PEM, the server's certificate first, then its
+  // intermediates; also holds the private key unless private_key says otherwise.
+  std::filesystem::path certificate_chain;
+  // network.ssl.key (troupe's own parameter): PEM private key; when absent, the
+  // key is read from the keyStore file.
+  std::filesystem::path private_key;
+  // network.ssl.keyStorePassword: the private key's passphrase; empty for an
+  // unencrypted key.
+  std::string key_passphrase;
+  // network.ssl.clientAuth: require a client certificate signed by a CA of
+  // client_ca (network.ssl.trustStore, PEM; required when client_auth).
+  bool client_auth = false;
+  std::filesystem::path client_ca;
+  int line = 0;  // the <socket> element's line, for errors found when the files are loaded
 };
 
 struct listener_config {
@@ -32,6 +58,11 @@ struct listener_config {
   port_range ports;
   bool served = false;  // http: the REST API; binary: the console's admin endpoint
   int line = 0;
+  // The socket="..." attribute; "default" (or absent): plain connections.
+  std::string socket = "default";
+  // Set when `socket` names a TLS socket (http listeners only: anything else
+  // is a configuration error).
+  std::optional<tls_settings> tls;
 };
 
 struct user_config {

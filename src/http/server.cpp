@@ -13,23 +13,39 @@
 //   stop() shuts the gate before stopping the io_context, so nothing is posted
 //   into an io_context that is going away, and a late responder finds the gate
 //   shut (the gate is shared, so it outlives the server).
+// - A connection is a stream_connection<plain_stream> or, on a TLS listener, a
+//   stream_connection<tls_stream>: one body of code, with the TLS-only steps
+//   (detecting plain HTTP, the handshake, close_notify) in `if constexpr`
+//   branches, so the plain path is what it was before TLS. Deadlines are set
+//   on the lowest layer (the TCP stream) in both.
 #include "src/http/server.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cassert>
 #include <cctype>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "src/util/strings.hpp"
 
@@ -38,7 +54,10 @@ namespace troupe::http {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -51,6 +70,14 @@ constexpr std::chrono::milliseconds accept_retry_ms{100};
 constexpr std::chrono::seconds refusal_log_interval{1};
 // How much one read takes while waiting for the first byte of a request.
 constexpr size_t first_read_bytes = 4096;
+// A PEM file is a few KiB; the cap keeps a wrong path (a disk image) from
+// being read whole at start.
+constexpr size_t pem_file_bytes_max = 1u << 20;
+// TLS 1.2 suites offered: Mozilla's "intermediate" list without DHE (which
+// would need DH parameters). TLS 1.3 keeps OpenSSL's suites, all AEAD.
+constexpr const char* tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 struct gate {
   std::mutex mtx;
@@ -87,6 +114,139 @@ bool is_safe_value(std::string_view s) {
 std::string endpoint_string(const tcp::endpoint& ep) {
   auto a = ep.address();
   return a.is_v6() ? cat("[", a.to_string(), "]:", ep.port()) : cat(a.to_string(), ":", ep.port());
+}
+
+// The first (most specific) error of OpenSSL's thread-local queue; clears it.
+std::string openssl_reason() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  if (const char* r = ERR_reason_error_string(e); r != nullptr) return r;
+  std::array<char, 256> buf{};
+  ERR_error_string_n(e, buf.data(), buf.size());
+  return buf.data();
+}
+
+// Reads a PEM file whole; `what` names it in errors ("the certificate chain").
+result<std::string> read_pem_file(const std::filesystem::path& p, std::string_view what) {
+  auto cannot = [&](std::string why) {
+    return error_info{"", "", cat("cannot read ", what, " ", p.string(), ": ", why)};
+  };
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cannot(std::strerror(errno));
+  std::string out;
+  struct stat st {};
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  bool too_big = false, failed = false;
+  if (regular) {
+    std::array<char, 16384> buf{};
+    for (;;) {
+      auto n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) failed = true;
+      if (n <= 0) break;
+      out.append(buf.data(), static_cast<size_t>(n));
+      if (out.size() > pem_file_bytes_max) {
+        too_big = true;
+        break;
+      }
+    }
+  }
+  int err = errno;
+  ::close(fd);
+  if (!regular) return cannot("not a regular file");
+  if (failed) return cannot(std::strerror(err));
+  if (too_big) return cannot(cat("over ", pem_file_bytes_max, " bytes: not a PEM file"));
+  return out;
+}
+
+int passphrase_callback(char* buf, int size, int, void* user) {
+  auto* pw = static_cast<const std::string*>(user);
+  if (pw->empty() || pw->size() > static_cast<size_t>(size)) return -1;
+  std::memcpy(buf, pw->data(), pw->size());
+  return static_cast<int>(pw->size());
+}
+
+// The server's TLS context from PEM files, checked: every problem is one
+// error naming the file (and, through tls_options, where it was configured).
+result<std::unique_ptr<ssl::context>> make_tls_context(const tls_options& t, logger* log) {
+  auto fail = [&](std::string what) { return error_info{t.config_file, t.config_where, std::move(what)}; };
+  const auto chain_path = t.certificate_chain_file.string();
+  const auto key_path = t.private_key_file.string();
+  // A file without any PEM block is most likely OrientDB's keystore.
+  auto hint = [](const std::string& text) {
+    return text.find("-----BEGIN ") == std::string::npos ? " (troupe reads PEM files, not Java keystores)" : "";
+  };
+  ERR_clear_error();
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* c = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  if (SSL_CTX_set_cipher_list(c, tls12_ciphers) != 1)
+    return fail(cat("cannot set the TLS ciphers: ", openssl_reason()));
+  // Idle keep-alive connections give their read and write buffers back.
+  SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+  static constexpr unsigned char session_context[] = "troupe";
+  SSL_CTX_set_session_id_context(c, session_context, sizeof session_context - 1);
+
+  auto chain = read_pem_file(t.certificate_chain_file, "the certificate chain");
+  if (!chain) return fail(chain.error().what);
+  if (chain->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    return fail(cat("no PEM certificate in ", chain_path, hint(*chain)));
+  if (SSL_CTX_use_certificate_chain_file(c, chain_path.c_str()) != 1)
+    return fail(cat("cannot load the certificate chain ", chain_path, ": ", openssl_reason()));
+
+  auto key_text = t.private_key_file == t.certificate_chain_file
+                      ? std::move(chain)
+                      : read_pem_file(t.private_key_file, "the private key");
+  if (!key_text) return fail(key_text.error().what);
+  if (key_text->find("PRIVATE KEY-----") == std::string::npos)
+    return fail(cat("no PEM private key in ", key_path, hint(*key_text)));
+  bool encrypted = key_text->find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||
+                   key_text->find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+  if (encrypted && t.key_passphrase.empty())
+    return fail(cat("the private key in ", key_path, " is encrypted and no passphrase is configured"));
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(key_text->data(), static_cast<int>(key_text->size())),
+                                                &BIO_free);
+  if (!bio) return fail("out of memory reading the private key");
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_callback, const_cast<std::string*>(&t.key_passphrase)),
+      &EVP_PKEY_free);
+  if (!key) {
+    if (encrypted) {
+      ERR_clear_error();
+      return fail(cat("cannot decrypt the private key in ", key_path, ": wrong passphrase"));
+    }
+    return fail(cat("cannot read the private key in ", key_path, ": ", openssl_reason()));
+  }
+  if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+    ERR_clear_error();
+    return fail(cat("the private key in ", key_path, " does not match the certificate in ", chain_path));
+  }
+
+  if (t.require_client_certificate) {
+    const auto ca_path = t.client_ca_file.string();
+    auto ca = read_pem_file(t.client_ca_file, "the client CA certificates");
+    if (!ca) return fail(ca.error().what);
+    if (ca->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return fail(cat("no PEM certificate in ", ca_path, hint(*ca)));
+    if (SSL_CTX_load_verify_locations(c, ca_path.c_str(), nullptr) != 1)
+      return fail(cat("cannot load the client CA certificates ", ca_path, ": ", openssl_reason()));
+    // Tells clients which CAs we accept, so they pick the right certificate.
+    if (auto* names = SSL_load_client_CA_file(ca_path.c_str()); names != nullptr) SSL_CTX_set_client_CA_list(c, names);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+
+  // Start anyway (the operator may be replacing it), but say so: every client
+  // will refuse such a certificate.
+  if (X509* cert = SSL_CTX_get0_certificate(c); cert != nullptr && log != nullptr) {
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+      log->warn(component, cat("the TLS certificate in ", chain_path, " has expired: clients will refuse it"));
+    else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+      log->warn(component, cat("the TLS certificate in ", chain_path, " is not valid yet: clients will refuse it"));
+  }
+  ERR_clear_error();
+  return ctx;
 }
 
 class connection;
@@ -132,6 +292,10 @@ struct core {
   bool started = false;  // owner thread only
   bool stopped = false;  // owner thread only
 
+  // Set by start() on a TLS listener; outlives the connections (declared
+  // before the io_context, which destroys the last of them).
+  std::unique_ptr<ssl::context> tls_ctx;
+
   // Declared after everything a connection or a handler refers to: the
   // io_context destroys the handlers still queued, and with them connections.
   net::io_context ioc;
@@ -154,28 +318,59 @@ struct reply_slot {
   std::atomic<bool> done{false};
 };
 
+// What the core and a responder need of a connection, whatever its stream.
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(core& srv, uint64_t id, tcp::socket&& s, std::string remote, std::string ip)
-      : srv_(srv),
-        id_(id),
-        stream_(std::move(s)),
-        delay_timer_(stream_.get_executor()),
-        remote_(std::move(remote)),
-        ip_(std::move(ip)) {}
+  explicit connection(std::string ip) : ip_(std::move(ip)) {}
+  virtual ~connection() = default;
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
 
-  auto executor() { return stream_.get_executor(); }
   const std::string& ip() const { return ip_; }  // immutable: safe from any thread
+  // The connection's strand (immutable: safe from any thread).
+  virtual net::any_io_executor executor() = 0;
 
   // REQUIRES (for all below): running on this connection's strand.
-  void start();
-  void close();
-  void on_response(uint64_t seq, response r);
+  virtual void start() = 0;
+  virtual void close() = 0;
+  virtual void on_response(uint64_t seq, response r) = 0;
 
  private:
+  std::string ip_;
+};
+
+template <class Stream>
+class stream_connection final : public connection {
+ public:
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+
+  // `stream_args`: a tcp::socket, and for TLS the ssl::context.
+  template <class... StreamArgs>
+  stream_connection(core& srv, uint64_t id, std::string remote, std::string ip, StreamArgs&&... stream_args)
+      : connection(std::move(ip)),
+        srv_(srv),
+        id_(id),
+        stream_(std::forward<StreamArgs>(stream_args)...),
+        delay_timer_(stream_.get_executor()),
+        remote_(std::move(remote)) {}
+
+  net::any_io_executor executor() override { return stream_.get_executor(); }
+  void start() override;
+  void close() override;
+  void on_response(uint64_t seq, response r) override;
+
+ private:
+  std::shared_ptr<stream_connection> shared() {
+    return std::static_pointer_cast<stream_connection>(shared_from_this());
+  }
+  // Deadlines, shutdowns and the lingering drain work on the TCP layer.
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+  void on_detect(beast::error_code ec, bool is_tls);
+  void on_handshake(beast::error_code ec, size_t used);
+  void refuse_plain_http();
   void new_parser();
   void do_read();
-  void read_header();
+  void read_header(bool fresh_deadline = true);
   void on_header(beast::error_code ec, size_t);
   void read_body();
   void on_body(beast::error_code ec, size_t);
@@ -186,19 +381,19 @@ class connection : public std::enable_shared_from_this<connection> {
   void send(response r, bool error_close);
   void write(response r, bool error_close);
   void on_write(bool close_after, bool linger, beast::error_code ec, size_t);
+  void send_close_notify(bool linger_after);
   void linger();
   void do_drain();
 
   core& srv_;
   uint64_t id_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   net::steady_timer delay_timer_;  // a response's send_delay
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<request> req_;  // the request being read, from its headers on
   std::optional<bhttp::response<bhttp::string_body>> res_;
   std::string remote_;
-  std::string ip_;
   // What a timeout interrupted, for the log line.
   std::string_view waiting_for_ = "request headers";
   uint64_t seq_ = 0;
@@ -229,24 +424,82 @@ void reply_slot::deliver(response r) noexcept {
   }
 }
 
-void connection::close() {
+template <class Stream>
+void stream_connection<Stream>::close() {
   if (closed_) return;
   closed_ = true;
   beast::error_code ec;
   delay_timer_.cancel();
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.close();
+  tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+  tcp_layer().close();
   srv_.remove(id_);
 }
 
 // The first request's headers are due header_timeout after the accept: a
 // client that connects and says nothing (or dribbles) holds nothing for long.
-void connection::start() {
-  new_parser();
-  read_header();
+// With TLS the same deadline covers the handshake before them.
+template <class Stream>
+void stream_connection<Stream>::start() {
+  if constexpr (tls) {
+    waiting_for_ = "TLS handshake";
+    tcp_layer().expires_after(srv_.opts.header_timeout);
+    beast::async_detect_ssl(tcp_layer(), buffer_, beast::bind_front_handler(&stream_connection::on_detect, shared()));
+  } else {
+    new_parser();
+    read_header();
+  }
 }
 
-void connection::new_parser() {
+template <class Stream>
+void stream_connection<Stream>::on_detect([[maybe_unused]] beast::error_code ec, [[maybe_unused]] bool is_tls) {
+  if constexpr (tls) {
+    if (ec) return on_read_error(ec);
+    if (!is_tls) return refuse_plain_http();
+    // The bytes detect_ssl read are the start of the ClientHello.
+    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                            beast::bind_front_handler(&stream_connection::on_handshake, shared()));
+  }
+}
+
+template <class Stream>
+void stream_connection<Stream>::on_handshake([[maybe_unused]] beast::error_code ec, [[maybe_unused]] size_t used) {
+  if constexpr (tls) {
+    if (closed_ || ec == net::error::operation_aborted) return;
+    if (ec == beast::error::timeout) return on_read_error(ec);
+    if (ec) {
+      // Wrong protocol version, no shared cipher, a missing or untrusted client
+      // certificate: the client's problem, told by its TLS library.
+      if (srv_.log) srv_.log->debug(component, cat("TLS handshake failed remote=", remote_, " error=", ec.message()));
+      return close();
+    }
+    buffer_.consume(used);
+    new_parser();
+    read_header(false);  // still under the deadline set at the accept
+  }
+}
+
+// Someone typed http:// for an https:// port. A TLS client would take a plain
+// answer for garbage, but this one can read it: say what is wrong, in plain
+// HTTP, then close as after any error answer.
+template <class Stream>
+void stream_connection<Stream>::refuse_plain_http() {
+  static const std::string answer = [] {
+    auto body = error_body(400, reason_phrase(400), "this port serves HTTPS only: use an https:// URL");
+    return cat("HTTP/1.1 400 Bad Request\r\nServer: troupe\r\n",
+               "Content-Type: application/json; charset=utf-8\r\nContent-Length: ", body.size(),
+               "\r\nConnection: close\r\n\r\n", body);
+  }();
+  if (srv_.log) srv_.log->debug(component, cat("plain http request on the https port remote=", remote_));
+  // Still under the deadline set at the accept.
+  net::async_write(tcp_layer(), net::buffer(answer), [self = shared()](beast::error_code ec, size_t) {
+    if (self->closed_) return;
+    if (ec) return self->close();
+    self->linger();
+  });
+}
+
+template <class Stream>
+void stream_connection<Stream>::new_parser() {
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(std::min<size_t>(srv_.opts.header_limit_bytes, UINT32_MAX)));
   parser_->body_limit(srv_.opts.body_limit_bytes);
@@ -254,27 +507,30 @@ void connection::new_parser() {
 
 // After a response on keep-alive: waiting for the next request is idle time
 // (idle_timeout); its headers are due header_timeout after its first byte.
-void connection::do_read() {
+template <class Stream>
+void stream_connection<Stream>::do_read() {
   new_parser();
   if (buffer_.size() > 0) return read_header();  // pipelined: its first bytes are here
   waiting_for_ = "next request";
-  stream_.expires_after(srv_.opts.idle_timeout);
+  tcp_layer().expires_after(srv_.opts.idle_timeout);
   stream_.async_read_some(buffer_.prepare(first_read_bytes),
-                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                          [self = shared()](beast::error_code ec, size_t n) {
                             if (ec) return self->on_read_error(ec);
                             self->buffer_.commit(n);
                             self->read_header();
                           });
 }
 
-void connection::read_header() {
+template <class Stream>
+void stream_connection<Stream>::read_header(bool fresh_deadline) {
   waiting_for_ = "request headers";
-  stream_.expires_after(srv_.opts.header_timeout);
+  if (fresh_deadline) tcp_layer().expires_after(srv_.opts.header_timeout);
   bhttp::async_read_header(stream_, buffer_, *parser_,
-                           beast::bind_front_handler(&connection::on_header, shared_from_this()));
+                           beast::bind_front_handler(&stream_connection::on_header, shared()));
 }
 
-void connection::on_header(beast::error_code ec, size_t) {
+template <class Stream>
+void stream_connection<Stream>::on_header(beast::error_code ec, size_t) {
   if (ec) return on_read_error(ec);
   auto& m = parser_->get();
   if (m.version() != 10 && m.version() != 11)
@@ -301,7 +557,7 @@ void connection::on_header(beast::error_code ec, size_t) {
     r.auth_malformed = !r.auth;
   }
   r.remote = remote_;
-  r.remote_ip = ip_;
+  r.remote_ip = ip();
   r.version = static_cast<int>(m.version());
   auto& head = req_.emplace(std::move(r));
 
@@ -324,9 +580,9 @@ void connection::on_header(beast::error_code ec, size_t) {
   if (expect != m.end() && m.version() == 11) {
     if (!iequals(expect->value(), "100-continue")) return fail(417, "only 'Expect: 100-continue' is supported");
     static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_after(srv_.opts.idle_timeout);
+    tcp_layer().expires_after(srv_.opts.idle_timeout);
     net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
-                     [self = shared_from_this()](beast::error_code wec, size_t) {
+                     [self = shared()](beast::error_code wec, size_t) {
                        if (wec) return self->close();
                        self->read_body();
                      });
@@ -335,18 +591,21 @@ void connection::on_header(beast::error_code ec, size_t) {
   read_body();
 }
 
-void connection::read_body() {
+template <class Stream>
+void stream_connection<Stream>::read_body() {
   waiting_for_ = "request body";
-  stream_.expires_after(srv_.opts.body_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&connection::on_body, shared_from_this()));
+  tcp_layer().expires_after(srv_.opts.body_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&stream_connection::on_body, shared()));
 }
 
-void connection::on_body(beast::error_code ec, size_t) {
+template <class Stream>
+void stream_connection<Stream>::on_body(beast::error_code ec, size_t) {
   if (ec) return on_read_error(ec);
   on_request();
 }
 
-void connection::on_read_error(beast::error_code ec) {
+template <class Stream>
+void stream_connection<Stream>::on_read_error(beast::error_code ec) {
   if (closed_ || ec == net::error::operation_aborted) return;
   if (ec == bhttp::error::end_of_stream) return close();  // the client left between requests
   if (ec == beast::error::timeout) {
@@ -378,7 +637,8 @@ void connection::on_read_error(beast::error_code ec) {
   close();
 }
 
-void connection::on_request() {
+template <class Stream>
+void stream_connection<Stream>::on_request() {
   assert(req_ && parser_);
   auto& m = parser_->get();
   request r = std::move(*req_);
@@ -403,7 +663,8 @@ void connection::on_request() {
   }
 }
 
-void connection::fail(int status, std::string_view content) {
+template <class Stream>
+void stream_connection<Stream>::fail(int status, std::string_view content) {
   if (srv_.log) srv_.log->debug(component, cat("bad request status=", status, " remote=", remote_, " ", content));
   // A request we could not parse tells us nothing reliable about its version.
   if (!parser_ || !parser_->is_header_done()) version_ = 11;
@@ -417,7 +678,8 @@ void connection::fail(int status, std::string_view content) {
 
 // check_header's answer: the body stays unread, so the connection cannot carry
 // another request; it closes after a lingering close.
-void connection::answer_early(response r) {
+template <class Stream>
+void stream_connection<Stream>::answer_early(response r) {
   auto& m = parser_->get();
   version_ = m.version() == 10 ? 10 : 11;
   head_ = m.method() == bhttp::verb::head;
@@ -427,7 +689,8 @@ void connection::answer_early(response r) {
   send(std::move(r), true);
 }
 
-void connection::on_response(uint64_t seq, response r) {
+template <class Stream>
+void stream_connection<Stream>::on_response(uint64_t seq, response r) {
   if (closed_ || !awaiting_response_ || seq != seq_) return;
   awaiting_response_ = false;
   send(std::move(r), false);
@@ -435,17 +698,19 @@ void connection::on_response(uint64_t seq, response r) {
 
 // Writes `r` after its send_delay. The timer keeps the connection alive; close()
 // (the client left, or stop()) cancels it.
-void connection::send(response r, bool error_close) {
+template <class Stream>
+void stream_connection<Stream>::send(response r, bool error_close) {
   auto delay = std::min(r.send_delay, send_delay_max);
   if (delay <= std::chrono::milliseconds::zero()) return write(std::move(r), error_close);
   delay_timer_.expires_after(delay);
-  delay_timer_.async_wait([self = shared_from_this(), r = std::move(r), error_close](beast::error_code ec) mutable {
+  delay_timer_.async_wait([self = shared(), r = std::move(r), error_close](beast::error_code ec) mutable {
     if (ec || self->closed_) return;
     self->write(std::move(r), error_close);
   });
 }
 
-void connection::write(response r, bool error_close) {
+template <class Stream>
+void stream_connection<Stream>::write(response r, bool error_close) {
   if (r.status < 200 || r.status > 599) {
     if (srv_.log) srv_.log->error(component, cat("request handler answered with invalid status ", r.status));
     r = error_response(500, cat("invalid response status ", r.status));
@@ -478,34 +743,57 @@ void connection::write(response r, bool error_close) {
   // Said explicitly for HTTP/1.0 too, where closing is the default anyway.
   if (close_after) res.set(bhttp::field::connection, "close");
   else res.keep_alive(true);
-  stream_.expires_after(srv_.opts.idle_timeout);
+  tcp_layer().expires_after(srv_.opts.idle_timeout);
   bhttp::async_write(stream_, res,
-                     beast::bind_front_handler(&connection::on_write, shared_from_this(), close_after, error_close));
+                     beast::bind_front_handler(&stream_connection::on_write, shared(), close_after, error_close));
 }
 
-void connection::on_write(bool close_after, bool linger_after, beast::error_code ec, size_t) {
+template <class Stream>
+void stream_connection<Stream>::on_write(bool close_after, bool linger_after, beast::error_code ec, size_t) {
   res_.reset();
   if (closed_) return;
   if (ec) return close();
+  if constexpr (tls) {
+    if (linger_after || close_after) return send_close_notify(linger_after);
+  }
   if (linger_after) return linger();
   if (close_after) return close();
   do_read();
 }
 
+// TLS: our close_notify tells the client that the response was not cut short.
+// Marking the client's close_notify as received makes the shutdown send ours
+// and finish, instead of waiting for the client's (which may never come).
+template <class Stream>
+void stream_connection<Stream>::send_close_notify([[maybe_unused]] bool linger_after) {
+  if constexpr (tls) {
+    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
+    tcp_layer().expires_after(srv_.opts.linger_timeout);
+    stream_.async_shutdown([self = shared(), linger_after](beast::error_code ec) {
+      if (self->closed_) return;
+      if (ec || !linger_after) return self->close();
+      self->linger();
+    });
+  }
+}
+
 // The client may still be sending the request we refused; closing now would
 // reset the connection and could destroy our answer in its receive buffer. So
-// stop sending, read and drop what comes (bounded), then close.
-void connection::linger() {
+// stop sending, read and drop what comes (bounded), then close. With TLS the
+// dropped bytes are never decrypted: they are read from the TCP layer.
+template <class Stream>
+void stream_connection<Stream>::linger() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return close();
   drained_bytes_ = 0;
-  stream_.expires_after(srv_.opts.linger_timeout);
+  tcp_layer().expires_after(srv_.opts.linger_timeout);
   do_drain();
 }
 
-void connection::do_drain() {
-  stream_.async_read_some(net::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+template <class Stream>
+void stream_connection<Stream>::do_drain() {
+  tcp_layer().async_read_some(net::buffer(drain_buf_), [self = shared()](beast::error_code ec, size_t n) {
     self->drained_bytes_ += n;
     if (ec || self->closed_ || self->drained_bytes_ >= self->srv_.opts.linger_drain_bytes_max) return self->close();
     self->do_drain();
@@ -521,6 +809,11 @@ result<uint16_t> core::start() {
   beast::error_code ec;
   auto addr = net::ip::make_address(opts.ip, ec);
   if (ec) return error_info{"", "", cat("bad listen address '", opts.ip, "': ", ec.message())};
+  if (opts.tls) {
+    auto ctx = make_tls_context(*opts.tls, log);
+    if (!ctx) return ctx.error();
+    tls_ctx = std::move(*ctx);
+  }
 
   uint16_t bound = 0;
   for (uint32_t p = opts.port_first; p <= opts.port_last && bound == 0; ++p) {
@@ -570,7 +863,8 @@ result<uint16_t> core::start() {
   // OrientDB's own words, which operators and scripts look for.
   if (log)
     log->info("OServerNetworkListener",
-              cat("Listening http connections on ", opts.ip, ":", bound, " (protocol v.10, socket=default)"));
+              cat("Listening http connections on ", opts.ip, ":", bound, " (protocol v.10, socket=",
+                  opts.tls ? opts.tls->socket_name : std::string("default"), ")"));
   return bound;
 }
 
@@ -602,7 +896,10 @@ void core::on_accept(beast::error_code ec, tcp::socket s) {
     auto& from_ip = conns_per_ip[ip];  // erased again below when the connection is refused
     per_address = from_ip >= opts.max_connections_per_address;
     if (conns.size() < opts.max_connections && !per_address) {
-      c = std::make_shared<connection>(*this, next_id, std::move(s), remote, ip);
+      if (tls_ctx)
+        c = std::make_shared<stream_connection<tls_stream>>(*this, next_id, remote, ip, std::move(s), *tls_ctx);
+      else
+        c = std::make_shared<stream_connection<plain_stream>>(*this, next_id, remote, ip, std::move(s));
       conns.emplace(next_id++, c);
       ++from_ip;
     } else if (from_ip == 0) {
@@ -641,7 +938,8 @@ void core::refuse(tcp::socket& s, bool per_address) {
   static const std::string address_answer = answer_for("too many connections from your address");
   beast::error_code ec;
   s.non_blocking(true, ec);
-  s.write_some(net::buffer(per_address ? address_answer : total_answer), ec);
+  // A TLS client would read the plain answer as garbage; it sees the close alone.
+  if (!tls_ctx) s.write_some(net::buffer(per_address ? address_answer : total_answer), ec);
   s.shutdown(tcp::socket::shutdown_send, ec);
   s.close(ec);
 }

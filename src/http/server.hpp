@@ -27,7 +27,8 @@
 //     505  an HTTP version other than 1.0 and 1.1
 //     503  beyond max_connections in total, or beyond max_connections_per_address
 //          from one client IP address (best effort, then closed at once; both
-//          counted in refused_count() and logged at most once a second)
+//          counted in refused_count() and logged at most once a second; with
+//          TLS closed at once without an answer, which would need a handshake)
 //     500  the handler or check_header threw, or the handler dropped every copy
 //          of its responder unanswered
 // - Time bounds, each closing the connection without an answer when it passes
@@ -46,6 +47,23 @@
 //   bounded by linger_drain_bytes_max and linger_timeout) so the client reads
 //   the answer instead of a connection reset.
 // - Every response carries "Server: troupe".
+// - TLS (server_options::tls set): the port serves HTTPS only, and everything
+//   above holds inside the TLS session. start() loads and checks the PEM files
+//   before binding (an error names the file and the problem: unreadable, no
+//   PEM block, wrong passphrase, a key that does not match the certificate;
+//   an expired certificate is only a warning in the log).
+//   TLS 1.2 minimum, ECDHE with AES-GCM or ChaCha20-Poly1305 under 1.2, no
+//   renegotiation. The handshake counts against header_timeout: from the
+//   accept, the handshake and the first request's headers must be done within
+//   it (a silent or slow TLS client holds nothing for longer). A connection
+//   whose first byte cannot start a TLS ClientHello (plain HTTP, say) gets a
+//   plain 400 saying the port serves HTTPS only, then a lingering close; a
+//   failed handshake closes without an answer.
+//   Before a close that follows a response (Connection: close, an error, an
+//   early answer) the server sends its TLS close_notify (bounded by
+//   linger_timeout) without waiting for the client's, then closes (or lingers
+//   as above). With require_client_certificate, a client without a
+//   certificate signed by a CA of client_ca_file fails the handshake.
 //
 // Thread-safety: start(), port() and stop() are for the owner's thread;
 // REQUIRES: not called from inside the handler (stop() joins the io threads).
@@ -56,6 +74,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -89,6 +108,25 @@ using handler = std::function<void(request&&, responder)>;
 // thread-safe, MUST NOT block, MUST NOT throw (a throw gives a 500 and a close).
 using header_check = std::function<std::optional<response>(const request& head, bool body_follows)>;
 
+// HTTPS. Paths are used as given (the caller resolves relative ones).
+struct tls_options {
+  // PEM: the server's certificate, then its intermediates. May also hold the key.
+  std::filesystem::path certificate_chain_file;
+  // PEM: the private key (may be the same file as the chain).
+  std::filesystem::path private_key_file;
+  // For an encrypted private key; empty: the key is not encrypted.
+  std::string key_passphrase;
+  // Require a client certificate signed by a CA of client_ca_file (PEM).
+  bool require_client_certificate = false;
+  std::filesystem::path client_ca_file;
+  // Named in the "Listening ..." line (OrientDB prints the listener's socket).
+  std::string socket_name = "https";
+  // Where these settings were configured: start()'s TLS errors carry them as
+  // error_info's file and where (both may be empty).
+  std::string config_file;
+  std::string config_where;
+};
+
 struct server_options {
   std::string ip = "0.0.0.0";
   uint16_t port_first = 2480;  // binds the first free port of [port_first, port_last]
@@ -112,6 +150,8 @@ struct server_options {
   // drain, and for how long, before closing.
   size_t linger_drain_bytes_max = 1u << 20;
   std::chrono::milliseconds linger_timeout{2000};
+  // Unset: plain HTTP. Set: HTTPS only (see the contract above).
+  std::optional<tls_options> tls;
 };
 
 class server {
@@ -124,7 +164,8 @@ class server {
 
   // Binds the first free port of [port_first, port_last] on `ip`, listens and
   // starts the io threads. Errors: every port of the range in use (the message
-  // names ip and range), a bad ip or range, a second start(), start() after stop().
+  // names ip and range), a bad ip or range, a second start(), start() after
+  // stop(); with TLS, a PEM file that cannot be used (nothing is bound then).
   result<uint16_t> start();
 
   // The bound port; 0 before a successful start().

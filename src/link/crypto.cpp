@@ -242,6 +242,7 @@ bool basp_checker::feed(std::string_view bytes, std::string& why) {
       auto take = std::min<uint64_t>(payload_left_, bytes.size() - i);
       payload_left_ -= take;
       i += static_cast<size_t>(take);
+      if (payload_left_ == 0) messages_ += 1;
       continue;
     }
     auto take = std::min(header_.size() - header_have_, bytes.size() - i);
@@ -260,11 +261,14 @@ bool basp_checker::feed(std::string_view bytes, std::string& why) {
       why = "a routed BASP message (troupe never routes: it could pose as any node)";
       return false;
     }
-    if (len > max_) {
-      why = "a BASP message of " + std::to_string(len) + " bytes, over the bound of " + std::to_string(max_);
+    auto bound = headers_ < first_count_ ? first_max_ : max_;
+    headers_ += 1;
+    if (len > bound) {
+      why = "a BASP message of " + std::to_string(len) + " bytes, over the bound of " + std::to_string(bound);
       return false;
     }
     payload_left_ = len;
+    if (len == 0) messages_ += 1;
   }
   return true;
 }

@@ -115,13 +115,22 @@ class opener {
 };
 
 // Checks the BASP stream a peer sends, header by header. Bytes pass unchanged.
+// `first_bytes_max`, if set, bounds the payloads of the first `first_count`
+// messages more tightly: what a peer may send before it could have logged in.
 class basp_checker {
  public:
-  explicit basp_checker(uint32_t payload_bytes_max = basp_payload_bytes_max) : max_(payload_bytes_max) {}
+  explicit basp_checker(uint32_t payload_bytes_max = basp_payload_bytes_max, uint32_t first_bytes_max = 0,
+                        uint64_t first_count = 0)
+      : max_(payload_bytes_max), first_max_(first_bytes_max), first_count_(first_count) {}
   bool feed(std::string_view bytes, std::string& why);
+  // Messages whose payload has been seen whole.
+  uint64_t messages() const { return messages_; }
 
  private:
   uint32_t max_;
+  uint32_t first_max_;
+  uint64_t first_count_;
+  uint64_t headers_ = 0, messages_ = 0;
   size_t header_have_ = 0;
   std::array<uint8_t, 32> header_{};
   uint64_t payload_left_ = 0;

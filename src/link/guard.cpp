@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include <boost/asio.hpp>
 
@@ -85,11 +86,13 @@ std::string peer_of(const tcp::socket& s) {
 // writes, and only then reads again: memory stays bounded by a few frames.
 struct relay : std::enable_shared_from_this<relay> {
   std::shared_ptr<guard::impl> g;
-  tcp::socket sealed_side, plain_side;
+  tcp::socket sealed_side, plain_side;  // the peer's side (sealed frames unless bounds only) and CAF's
   sealer seal;
   opener open;
   basp_checker check;
   std::string peer;
+  bool framed = true;                      // false: bounds only (guard_options::sealed == false)
+  std::function<void()> on_first_message;  // once the peer's first BASP message is whole
   std::array<char, frame_plain_bytes_max> up_buf{}, down_buf{};
   std::string up_out, down_out;
   bool closed = false;
@@ -102,7 +105,9 @@ struct relay : std::enable_shared_from_this<relay> {
         plain_side(std::move(plain)),
         seal(out_key, encrypt),
         open(in_key, encrypt),
-        peer(std::move(p)) {}
+        check(g->o.payload_bytes_max, g->o.sealed ? 0 : g->o.first_payload_bytes_max, g->o.sealed ? 0 : g->o.first_messages),
+        peer(std::move(p)),
+        framed(g->o.sealed) {}
 
   void start() {
     id = g->track([w = weak_from_this()] {
@@ -128,7 +133,10 @@ struct relay : std::enable_shared_from_this<relay> {
     plain_side.async_read_some(net::buffer(up_buf), [self = shared_from_this()](error_code ec, size_t n) {
       if (ec) return self->close();
       self->up_out.clear();
-      self->seal.seal(std::string_view(self->up_buf.data(), n), self->up_out);
+      if (self->framed)
+        self->seal.seal(std::string_view(self->up_buf.data(), n), self->up_out);
+      else
+        self->up_out.assign(self->up_buf.data(), n);
       net::async_write(self->sealed_side, net::buffer(self->up_out), [self](error_code ec2, size_t) {
         if (ec2) return self->close();
         self->read_plain();
@@ -141,11 +149,13 @@ struct relay : std::enable_shared_from_this<relay> {
       if (ec) return self->close();
       self->down_out.clear();
       std::string why;
-      if (!self->open.feed(std::string_view(self->down_buf.data(), n), self->down_out, why) ||
-          !self->check.feed(self->down_out, why)) {
+      bool ok = self->framed ? self->open.feed(std::string_view(self->down_buf.data(), n), self->down_out, why)
+                             : (self->down_out.assign(self->down_buf.data(), n), true);
+      if (!ok || !self->check.feed(self->down_out, why)) {
         self->g->refuse(self->peer, why);
         return self->close();
       }
+      if (self->on_first_message && self->check.messages() > 0) std::exchange(self->on_first_message, nullptr)();
       if (self->down_out.empty()) return self->read_sealed();
       net::async_write(self->plain_side, net::buffer(self->down_out), [self](error_code ec2, size_t) {
         if (ec2) return self->close();
@@ -171,6 +181,7 @@ struct listener_handshake : std::enable_shared_from_this<listener_handshake> {
   std::string out;
   bool done = false;
   uint64_t id = 0;
+  std::function<void()> on_deadline;  // bounds only: closes the relay that took the sockets
 
   listener_handshake(std::shared_ptr<guard::impl> gi, tcp::socket sock)
       : g(std::move(gi)), s(std::move(sock)), caf(g->io), timer(g->io), peer(peer_of(s)) {}
@@ -183,9 +194,36 @@ struct listener_handshake : std::enable_shared_from_this<listener_handshake> {
     timer.expires_after(g->o.handshake_timeout);
     timer.async_wait([self = shared_from_this()](error_code ec) {
       if (ec || self->done) return;
-      self->fail(cat("no link handshake within ", self->g->o.handshake_timeout.count(), " ms"));
+      self->fail(cat(self->g->o.sealed ? "no link handshake within " : "no complete first message within ",
+                     self->g->o.handshake_timeout.count(), " ms"));
     });
-    read_hello();
+    if (g->o.sealed)
+      read_hello();
+    else
+      relay_bounds_only();
+  }
+
+  // Bounds only: CAF's endpoint at once, the relay checks what the client
+  // sends, and the client counts as pending until its first message is whole.
+  void relay_bounds_only() {
+    tcp::endpoint internal(net::ip::address_v4::loopback(), g->o.internal_port);
+    caf.async_connect(internal, [self = shared_from_this()](error_code ec) {
+      if (self->done) return;
+      if (ec) return self->fail(cat("this node's CAF endpoint refused: ", ec.message()));
+      key none{};
+      auto r = std::make_shared<relay>(self->g, std::move(self->s), std::move(self->caf), none, none, false, self->peer);
+      std::weak_ptr<relay> wr = r;
+      r->on_first_message = [self] {
+        if (self->done) return;
+        self->finish();
+        self->g->links_in += 1;
+      };
+      // The deadline closes the relay's sockets now that it holds them.
+      self->on_deadline = [wr] {
+        if (auto rr = wr.lock()) rr->close();
+      };
+      r->start();
+    });
   }
 
   void finish() {
@@ -202,6 +240,7 @@ struct listener_handshake : std::enable_shared_from_this<listener_handshake> {
     error_code ignore;
     s.close(ignore);
     caf.close(ignore);
+    if (on_deadline) std::exchange(on_deadline, nullptr)();
     if (counted) g->refuse(peer, why);
   }
 

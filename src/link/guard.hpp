@@ -46,6 +46,15 @@ struct guard_options {
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds forward_accept_timeout{10000};
   size_t pending_max = 64;
+  // false: bounds only, for an endpoint whose clients do not know the group
+  // password (the console port): no link handshake and no frames; CAF's bytes
+  // pass as they are, but the client's first BASP message must arrive within
+  // handshake_timeout, its first messages are bounded by first_payload_bytes_max
+  // and all by payload_bytes_max, before CAF allocates them.
+  bool sealed = true;
+  uint32_t payload_bytes_max = basp_payload_bytes_max;
+  uint32_t first_payload_bytes_max = 64 * 1024;
+  uint64_t first_messages = 4;
 };
 
 struct guard_stats {

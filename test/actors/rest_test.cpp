@@ -4,6 +4,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <functional>
+
 #include "actors/node.hpp"
 #include "actors/rest_api.hpp"
 #include "src/config/password.hpp"
@@ -11,11 +14,13 @@
 #include "test/http/test_client.hpp"
 #include "test/support/base64.hpp"
 #include "test/support/temp_dir.hpp"
+#include "test/support/tls.hpp"
 #include "test/support/wait.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
 namespace json = boost::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -28,7 +33,10 @@ struct rest_node {
   std::string root_pw;
 
   // `users`: more server users, as the config file would hold them.
-  explicit rest_node(bool demo = false, const std::vector<user_config>& users = {}) {
+  // `prepare_home`: called on the empty home before the node reads it.
+  explicit rest_node(bool demo = false, const std::vector<user_config>& users = {},
+                     const std::function<void(const fs::path&)>& prepare_home = {}) {
+    if (prepare_home) prepare_home(home.path());
     auto o = test::home_options(home.path(), "rest1");
     auto s = prepare_server(o);
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
@@ -499,4 +507,69 @@ TEST_CASE("rest: a node counts wrong logins per address and delays the answer") 
         return true;
     return false;
   }));
+}
+
+namespace {
+
+// A home whose config is the shipped one with its HTTPS example enabled, and
+// the example's PEM files (server key encrypted with `key_passphrase` when not
+// empty) made for it; the CA is left in `ca`.
+void https_home(const fs::path& home, const std::string& key_passphrase, fs::path& ca) {
+  test::make_home(home);
+  auto cfg = home / "config" / "orientdb-server-config.xml";
+  test::write_text(cfg, test::enable_https_example(test::read_text(cfg)));
+  fs::create_directories(home / "config" / "cert");
+  ca = test::make_tls_files(home / "config" / "cert", key_passphrase).ca;
+}
+
+}  // namespace
+
+TEST_CASE("rest: a node on the shipped https example answers GET /listDatabases over HTTPS with Basic auth") {
+  REQUIRE_MESSAGE(!test::find_curl().empty(), "curl is not installed (bin/setup.sh installs it)");
+  fs::path ca;
+  rest_node t(false, {}, [&](const fs::path& home) { https_home(home, "", ca); });
+  auto base = "https://127.0.0.1:" + std::to_string(t.port());
+  auto r = test::run_curl({"--cacert", ca.string(), "-u", "root:" + t.root_pw, base + "/listDatabases"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.status == 200);
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  REQUIRE_MESSAGE(!ec, r.body);
+  CHECK(v.at("databases").as_array().empty());
+  // The same rules as over plain HTTP: a wrong password is a 401.
+  auto wrong = test::run_curl({"--cacert", ca.string(), "-u", "root:wrong", base + "/listDatabases"});
+  CHECK(wrong.exit_code == 0);
+  CHECK(wrong.status == 401);
+  // Plain HTTP on the port gets a 400 that says why, and never reaches the API.
+  auto plain = call(t.port(), "GET", "/listDatabases", {}, t.root());
+  CHECK(plain.status == 400);
+  CHECK(error_content(plain).find("https://") != std::string::npos);
+}
+
+TEST_CASE("rest: a node whose TLS key cannot be decrypted does not start; the error names the config line and the key") {
+  test::temp_dir home;
+  fs::path ca;
+  https_home(home.path(), "the passphrase", ca);  // the example's keyStorePassword is empty
+  auto cfg = home.path() / "config" / "orientdb-server-config.xml";
+  auto text = test::read_text(cfg);
+  auto socket_line = 1 + std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(text.find("<socket ")), '\n');
+  auto o = test::home_options(home.path(), "rest1");
+  auto s = prepare_server(o);
+  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
+  for (auto& l : s->server.listeners)
+    if (l.protocol == "http") l.ports = {23480, 23490};
+  s->hazelcast.group_name = "troupe-rest-test";
+  s->hazelcast.port = 23434;
+  s->hazelcast.members = {member_address{"127.0.0.1", {23434, 23435}}};
+  logger log{"rest", nullptr};
+  node_options no{*s, &log};
+  no.create_demo = false;
+  node n(std::move(no));
+  auto st = n.start();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().render() == cfg.string() + ": line " + std::to_string(socket_line) +
+                                   ": socket 'https': the private key in " +
+                                   (home.path() / "config" / "cert" / "server-key.pem").string() +
+                                   " is encrypted and no passphrase is configured");
 }

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "src/config/server_config.hpp"
 #include "test/support/temp_dir.hpp"
+#include "test/support/tls.hpp"
 
 using namespace troupe;
 namespace fs = std::filesystem;
@@ -147,6 +149,12 @@ TEST_CASE("server config: bad inputs get one clear error naming the place and th
   const std::string handler_open =
       R"(<handlers><handler class="com.orientechnologies.orient.server.hazelcast.OHazelcastPlugin"><parameters>)";
   const std::string handler_close = "</parameters></handler></handlers>";
+  // Opens <network> and declares one TLS socket; the caller adds <listeners>.
+  auto tls_socket = [](const std::string& name, const std::string& params) {
+    return R"(<network><sockets><socket name=")" + name + R"(" implementation=")" + tls_socket_class +
+           R"("><parameters>)" + params + "</parameters></socket></sockets>";
+  };
+  const std::string listeners_only = R"(<listeners><listener protocol="http" port-range="1"/></listeners></network>)";
   struct bad {
     const char* name;
     std::string xml;
@@ -200,6 +208,49 @@ TEST_CASE("server config: bad inputs get one clear error naming the place and th
       {"empty hazelcast path",
        wrap(good_network, handler_open + R"(<parameter name="configuration.hazelcast" value=""/>)" + handler_close),
        "'configuration.hazelcast' is empty"},
+      {"listener names an undeclared socket",
+       wrap(R"(<network><listeners><listener protocol="http" port-range="1" socket="https"/></listeners></network>)"),
+       "listener names socket 'https', which is not declared in <network><sockets>"},
+      {"listener names a socket of an unknown implementation",
+       wrap(R"(<network><sockets><socket name="x" implementation="com.example.MySocketFactory"/></sockets>)"
+            R"(<listeners><listener protocol="http" port-range="1" socket="x"/></listeners></network>)"),
+       "whose implementation 'com.example.MySocketFactory' troupe does not provide"},
+      {"TLS socket without keyStore",
+       wrap(tls_socket("https", R"(<parameter name="network.ssl.keyStorePassword" value="pw"/>)") +
+            R"(<listeners><listener protocol="http" port-range="1" socket="https"/></listeners></network>)"),
+       "socket 'https' needs the parameter 'network.ssl.keyStore'"},
+      {"TLS socket with an empty keyStore",
+       wrap(tls_socket("https", R"(<parameter name="network.ssl.keyStore" value=""/>)") +
+            R"(<listeners><listener protocol="http" port-range="1" socket="https"/></listeners></network>)"),
+       "socket 'https' needs the parameter 'network.ssl.keyStore'"},
+      {"clientAuth without trustStore",
+       wrap(tls_socket("https", R"(<parameter name="network.ssl.keyStore" value="c.pem"/>)"
+                                R"(<parameter name="network.ssl.clientAuth" value="true"/>)") +
+            R"(<listeners><listener protocol="http" port-range="1" socket="https"/></listeners></network>)"),
+       "network.ssl.clientAuth=true but no parameter 'network.ssl.trustStore'"},
+      {"clientAuth not a boolean",
+       wrap(tls_socket("https", R"(<parameter name="network.ssl.keyStore" value="c.pem"/>)"
+                                R"(<parameter name="network.ssl.clientAuth" value="maybe"/>)") +
+            R"(<listeners><listener protocol="http" port-range="1" socket="https"/></listeners></network>)"),
+       "'network.ssl.clientAuth' must be true or false, not 'maybe'"},
+      {"TLS on the binary listener",
+       wrap(tls_socket("ssl", R"(<parameter name="network.ssl.keyStore" value="c.pem"/>)") +
+            R"(<listeners><listener protocol="binary" port-range="2" socket="ssl"/>)"
+            R"(<listener protocol="http" port-range="1"/></listeners></network>)"),
+       "the binary listener cannot use socket 'ssl'"},
+      {"socket without a name",
+       wrap(R"(<network><sockets><socket implementation="x"/></sockets>)" + listeners_only),
+       "<socket> is missing the attribute 'name'"},
+      {"socket without an implementation",
+       wrap(R"(<network><sockets><socket name="x"/></sockets>)" + listeners_only),
+       "<socket> is missing the attribute 'implementation'"},
+      {"socket named default",
+       wrap(tls_socket("default", R"(<parameter name="network.ssl.keyStore" value="c.pem"/>)") + listeners_only),
+       "the socket name 'default' is reserved"},
+      {"socket twice",
+       wrap(R"(<network><sockets><socket name="x" implementation="a"/><socket name="x" implementation="b"/></sockets>)" +
+            listeners_only),
+       "socket 'x' is defined twice"},
       {"handler twice",
        wrap(good_network, "<handlers><handler class=\"com.orientechnologies.orient.server.hazelcast.OHazelcastPlugin\"/>"
                           "<handler class=\"com.orientechnologies.orient.server.hazelcast.OHazelcastPlugin\"/></handlers>"),
@@ -289,4 +340,103 @@ TEST_CASE("server config: storing a user adds it to <users> and the file still l
   REQUIRE(c->find_user("root") != nullptr);
   CHECK(c->find_user("root")->password == "S3cret");
   CHECK(c->find_user("guest") != nullptr);
+}
+
+TEST_CASE("server config: an http listener on OrientDB 2.2's TLS socket gets PEM paths resolved against the home") {
+  // OrientDB 2.2's own shape: two TLS sockets (one unused), a socket of an
+  // implementation troupe does not provide, and the listener naming one.
+  const std::string xml = R"(<orient-server>
+  <network>
+    <sockets>
+      <socket implementation="com.orientechnologies.orient.server.network.OServerTLSSocketFactory" name="ssl">
+        <parameters>
+          <parameter value="config/cert/orientdb.ks" name="network.ssl.keyStore"/>
+        </parameters>
+      </socket>
+      <socket implementation="com.orientechnologies.orient.server.network.OServerTLSSocketFactory" name="https">
+        <parameters>
+          <parameter value="config/cert/orientdb.ks" name="network.ssl.keyStore"/>
+          <parameter value="password" name="network.ssl.keyStorePassword"/>
+          <parameter value="config/cert/orientdb.ts" name="network.ssl.trustStore"/>
+          <parameter value="password" name="network.ssl.trustStorePassword"/>
+          <parameter value="false" name="network.ssl.clientAuth"/>
+        </parameters>
+      </socket>
+      <socket implementation="com.example.CustomSocketFactory" name="custom"/>
+    </sockets>
+    <listeners>
+      <listener protocol="binary" ip-address="0.0.0.0" port-range="2424-2430" socket="default"/>
+      <listener protocol="http" ip-address="0.0.0.0" port-range="2489-2489" socket="https"/>
+    </listeners>
+  </network>
+</orient-server>
+)";
+  auto c = parse_server_config(xml, "config/orientdb-server-config.xml", "/opt/orientdb");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()));
+  auto* http = c->http_listener();
+  REQUIRE(http != nullptr);
+  CHECK(http->socket == "https");
+  REQUIRE(http->tls.has_value());
+  CHECK(http->tls->socket_name == "https");
+  CHECK(http->tls->certificate_chain == fs::path("/opt/orientdb/config/cert/orientdb.ks"));
+  CHECK(http->tls->private_key == http->tls->certificate_chain);  // no network.ssl.key: one file holds both
+  CHECK(http->tls->key_passphrase == "password");
+  CHECK_FALSE(http->tls->client_auth);
+  CHECK(http->tls->client_ca.empty());
+  CHECK(http->tls->line == 9);
+  CHECK(c->listeners[0].socket == "default");
+  CHECK_FALSE(c->listeners[0].tls.has_value());
+  // One line each: the unused trustStore, the store password, the unknown
+  // implementation and the socket no listener uses.
+  std::vector<std::string> expected = {
+      "ignored socket parameter 'network.ssl.trustStore' (used only with network.ssl.clientAuth=true) "
+      "(config/orientdb-server-config.xml, line 13)",
+      "ignored socket parameter 'network.ssl.trustStorePassword' (troupe reads PEM files, which need no store "
+      "type or store password) (config/orientdb-server-config.xml, line 14)",
+      "ignored socket 'custom' with implementation 'com.example.CustomSocketFactory' (troupe provides only "
+      "com.orientechnologies.orient.server.network.OServerTLSSocketFactory) (config/orientdb-server-config.xml, line 18)",
+      "ignored socket 'ssl': no listener uses it (config/orientdb-server-config.xml, line 4)",
+  };
+  std::sort(expected.begin(), expected.end());
+  auto notices = c->notices;
+  std::sort(notices.begin(), notices.end());
+  CHECK(notices == expected);
+}
+
+TEST_CASE("server config: a TLS socket takes a separate key file, client authentication and variables") {
+  ::setenv("TROUPE_TEST_CERTS", "/etc/certs", 1);
+  const std::string xml = std::string(R"(<orient-server><network><sockets>)") +
+                          R"(<socket name="tls" implementation=")" + tls_socket_class + R"("><parameters>)" +
+                          R"(<parameter name="network.ssl.keyStore" value="${TROUPE_TEST_CERTS}/fullchain.pem"/>)" +
+                          R"(<parameter name="network.ssl.key" value="config/privkey.pem"/>)" +
+                          R"(<parameter name="network.ssl.clientAuth" value="true"/>)" +
+                          R"(<parameter name="network.ssl.trustStore" value="${ORIENTDB_HOME}/config/clients-ca.pem"/>)" +
+                          R"(</parameters></socket></sockets><listeners>)" +
+                          R"(<listener protocol="http" port-range="2480" socket="tls"/>)" +
+                          R"(</listeners></network></orient-server>)";
+  auto c = parse_server_config(xml, "s.xml", "/h");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()));
+  auto& t = c->http_listener()->tls;
+  REQUIRE(t.has_value());
+  CHECK(t->certificate_chain == fs::path("/etc/certs/fullchain.pem"));
+  CHECK(t->private_key == fs::path("/h/config/privkey.pem"));
+  CHECK(t->key_passphrase.empty());
+  CHECK(t->client_auth);
+  CHECK(t->client_ca == fs::path("/h/config/clients-ca.pem"));
+  CHECK(c->notices.empty());
+}
+
+TEST_CASE("server config: the shipped file's commented-out https example parses once uncommented") {
+  auto text = test::enable_https_example(test::read_text(test::shipped_config_dir() / "orientdb-server-config.xml"));
+  auto c = parse_server_config(text, "orientdb-server-config.xml", "/srv/troupe");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()) << "\n" << text);
+  auto* http = c->http_listener();
+  REQUIRE(http != nullptr);
+  CHECK(http->socket == "https");
+  CHECK(http->ports.first == 2480);
+  REQUIRE(http->tls.has_value());
+  CHECK(http->tls->certificate_chain == fs::path("/srv/troupe/config/cert/server-chain.pem"));
+  CHECK(http->tls->private_key == fs::path("/srv/troupe/config/cert/server-key.pem"));
+  CHECK_FALSE(http->tls->client_auth);
+  CHECK(c->notices.empty());
 }

@@ -248,7 +248,8 @@ TEST_CASE("console: a scripted session against a live 2-node cluster, through a 
   CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
   CHECK(has(r.out, "Error: not connected: connect remote:<host>[:<port>] <user> <password> first\n"));
   CHECK_FALSE(has(r.out, "alpha"));
-  CHECK(eventually([&] { return a.logged("console login refused for user 'root' from node "); }));
+  CHECK(eventually([&] { return a.logged("wrong user name or password from console node "); }));
+  CHECK(a.logged("(user 'root', 1 failures)"));
   r = run_console(cat("connect ", url_a, " nobody ", root_password, "\n"));
   CHECK(has(r.out, "Error: wrong user name or password\n"));
   // A user whose stored password is a PBKDF2 hash: the node has no password to
@@ -260,7 +261,7 @@ TEST_CASE("console: a scripted session against a live 2-node cluster, through a 
   r = run_console(cat("connect ", url_a, " hashed ", root_password, "\nlist databases\n"));
   CHECK(r.code == 1);
   CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
-  CHECK(eventually([&] { return a.logged("console login refused for user 'hashed' from node "); }));
+  CHECK(eventually([&] { return a.logged("(user 'hashed', 1 failures)"); }));
   // A user without server.info may list databases but not inspect the node.
   r = run_console(cat("connect ", url_a, " guest guest\nlist databases\nactors\n"));
   CHECK(r.code == 1);
@@ -413,6 +414,29 @@ TEST_CASE("console: login: a challenge tells no user apart; the first protocol s
   CHECK_FALSE(prove("hashed", first_protocol_nonce("hashed"), hashed_password));
   auto hashed_key = *console_login_key(challenge("hashed"), hashed_password);
   CHECK_FALSE(prove("hashed", first_protocol_nonce("hashed"), hashed_key));
+}
+
+TEST_CASE("console: wrong logins from one console are answered later and later, and logged without flooding") {
+  console_node a;
+  a.start("alpha", 0);
+  console_client c;
+  std::vector<std::chrono::milliseconds> took;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(c.connect("127.0.0.1", a.n->admin_port(), "root", "guess").ok());
+    took.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0));
+  }
+  // The first three cost nothing; then 250 ms, 500 ms (login_guard's defaults).
+  CHECK(took[3] >= 200ms);
+  CHECK(took[4] >= 450ms);
+  size_t lines = 0;
+  {
+    std::lock_guard<std::mutex> g(a.mtx);
+    for (auto& l : a.lines) lines += l.find("wrong user name or password from console node ") != std::string::npos;
+  }
+  CHECK(lines == 1);  // once per source per 10 s, with the count
+  // The right password still works at once, and resets the count.
+  CHECK(c.connect("127.0.0.1", a.n->admin_port(), "root", root_password).ok());
 }
 
 TEST_CASE("console: deploys shows a transfer while it runs, with progress, rate and time left") {

@@ -285,3 +285,40 @@ TEST_CASE("link guard: a forward nobody uses closes; stop ends every link") {
   CHECK(closed_within(caf_a, 3s));
   ::close(caf_a);
 }
+
+TEST_CASE("link guard, bounds only (the console port): CAF's bytes pass unsealed, but a client's first messages are "
+          "small, every message is bounded, and a silent client is closed") {
+  echo_server caf;
+  auto o = options("console", "unused", caf.port);
+  o.sealed = false;
+  o.payload_bytes_max = 1u << 20;
+  guard g(o, nullptr);
+  auto port = g.start();
+  REQUIRE(port.ok());
+  SUBCASE("a console's messages pass as they are, and later ones may be larger") {
+    int fd = connect_loopback(*port);
+    std::string msgs = basp(1, "handshake") + basp(2, "a") + basp(2, "b") + basp(2, "c") + basp(2, std::string(500000, 'x'));
+    REQUIRE(::write(fd, msgs.data(), msgs.size()) == static_cast<ssize_t>(msgs.size()));
+    CHECK(read_some(fd, msgs.size(), 5s) == msgs);
+    CHECK(g.stats().links_in == 1);
+    ::close(fd);
+  }
+  SUBCASE("a first message over 64 KiB never reaches CAF") {
+    int fd = connect_loopback(*port);
+    auto big = basp_header_only(1, 65 * 1024);
+    ::write(fd, big.data(), big.size());
+    CHECK(closed_within(fd, 3s));
+    ::close(fd);
+    CHECK(caf.received().empty());
+  }
+  SUBCASE("silence, and an unfinished first message, are closed at the deadline") {
+    int quiet = connect_loopback(*port);
+    int partial = connect_loopback(*port);
+    auto h = basp_header_only(1, 100);
+    ::write(partial, h.data(), h.size());
+    CHECK(closed_within(quiet, 3s));
+    CHECK(closed_within(partial, 3s));
+    ::close(quiet);
+    ::close(partial);
+  }
+}

@@ -133,6 +133,25 @@ TEST_CASE("many hosts: the seed tutorial on three hosts: they join, receive the 
     }
   }
 
+  // GET /server names what each listener really bound, and what is told.
+  {
+    auto r = call(*nodes[1], "GET", "/server");
+    REQUIRE(r.has_value());
+    auto v = json_of(r->body);
+    REQUIRE(v.has_value());
+    std::map<std::string, std::pair<std::string, std::string>> ls;
+    for (auto& l : v->at("listeners").as_array()) {
+      auto* told = l.as_object().if_contains("advertised");
+      ls[std::string(l.at("protocol").as_string())] = {std::string(l.at("listen").as_string()),
+                                                       told ? std::string(told->as_string()) : ""};
+    }
+    CHECK(ls["cluster"].first == "10.77.0.2:2434");
+    CHECK(ls["cluster"].second == "10.77.0.2:2434");
+    CHECK(ls["http"].first == "0.0.0.0:2480");
+    CHECK(ls["http"].second == "10.77.0.2:2480");
+    CHECK(ls["binary"].first == "0.0.0.0:2424");
+  }
+
   // The console, run on host 3 against host 1's binary port, lists the servers
   // at their real addresses too.
   {

@@ -185,6 +185,18 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     probe("probe", probe_atom::value);
     probe("inspect", inspect_atom::value);
     CHECK_MESSAGE(leaks.empty(), "answered a non-member: " << leaks.front());
+    // The console port answers a stranger's CAF messages with refusals only.
+    auto console_port = parse_int(field_after(n.p->output(), "Listening binary connections on 0.0.0.0:", " \n"), 1, 65535);
+    REQUIRE(console_port.has_value());
+    auto admin = sys.middleman().remote_actor<admin_actor>("127.0.0.1", static_cast<uint16_t>(*console_port));
+    REQUIRE_MESSAGE(admin, sys.render(admin.error()));
+    bool inspected = false;
+    self->request(*admin, 2s, inspect_atom::value).receive([&](actor_summary&) { inspected = true; }, [](caf::error&) {});
+    CHECK_FALSE(inspected);
+    bool logged_in = false;
+    self->request(*admin, 2s, login_atom::value, std::string("root"), std::string("forged-nonce"), std::string("proof"))
+        .receive([&](caf::strong_actor_ptr&) { logged_in = true; }, [](caf::error&) {});
+    CHECK_FALSE(logged_in);
     // Our connection delivers in order: once a last request is answered, every
     // probe before it was handled.
     self->request(caf::actor_cast<caf::actor>(node), 5s, inspect_atom::value).receive([](caf::message&) {}, [](caf::error&) {});
@@ -202,6 +214,17 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
   for (auto& [what, bytes] : raw) {
     CAPTURE(what);
     int fd = connect_loopback(static_cast<uint16_t>(*cluster_port));
+    REQUIRE(fd >= 0);
+    if (!bytes.empty()) CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    CHECK(closed_within(fd, 7s));
+    ::close(fd);
+  }
+  // The same on the console (binary) port: a bounds-only guard in front of CAF.
+  auto console_port = parse_int(field_after(n.p->output(), "Listening binary connections on 0.0.0.0:", " \n"), 1, 65535);
+  REQUIRE_MESSAGE(console_port.has_value(), n.p->output());
+  for (auto& [what, bytes] : raw) {
+    CAPTURE(what);
+    int fd = connect_loopback(static_cast<uint16_t>(*console_port));
     REQUIRE(fd >= 0);
     if (!bytes.empty()) CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
     CHECK(closed_within(fd, 7s));
