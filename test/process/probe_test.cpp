@@ -211,25 +211,22 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
   std::vector<std::pair<const char*, std::string>> raw = {
       {"an oversized BASP header", oversized}, {"another one", oversized},
       {"garbage", std::string(4096, '\x07')}, {"HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"}, {"silence", ""}};
-  for (auto& [what, bytes] : raw) {
-    CAPTURE(what);
-    int fd = connect_loopback(static_cast<uint16_t>(*cluster_port));
-    REQUIRE(fd >= 0);
-    if (!bytes.empty()) CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-    CHECK(closed_within(fd, 7s));
-    ::close(fd);
-  }
+  auto attack = [&](int64_t port, const char* which) {
+    for (auto& [what, bytes] : raw) {
+      CAPTURE(which);
+      CAPTURE(what);
+      int fd = connect_loopback(static_cast<uint16_t>(port));
+      REQUIRE(fd >= 0);
+      if (!bytes.empty()) CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+      CHECK(closed_within(fd, 7s));
+      ::close(fd);
+    }
+  };
+  attack(*cluster_port, "cluster port");
   // The same on the console (binary) port: a bounds-only guard in front of CAF.
   auto console_port = parse_int(field_after(n.p->output(), "Listening binary connections on 0.0.0.0:", " \n"), 1, 65535);
   REQUIRE_MESSAGE(console_port.has_value(), n.p->output());
-  for (auto& [what, bytes] : raw) {
-    CAPTURE(what);
-    int fd = connect_loopback(static_cast<uint16_t>(*console_port));
-    REQUIRE(fd >= 0);
-    if (!bytes.empty()) CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-    CHECK(closed_within(fd, 7s));
-    ::close(fd);
-  }
+  attack(*console_port, "console port");
   auto rss_after = rss_kib(n.p->pid());
   CHECK_MESSAGE(rss_after - rss_before < 16 * 1024, "RSS grew from " << rss_before << " to " << rss_after << " KiB");
   CHECK(n.p->wait_for_output("cluster link from 127.0.0.1", 5s));
