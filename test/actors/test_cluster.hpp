@@ -97,10 +97,11 @@ struct test_cluster {
     hz.port_count = 6;
     hz.members = {member_address{"127.0.0.1", {base, static_cast<uint16_t>(base + 5)}}};
     // CAF takes the heartbeat interval as the BASP handshake timeout, and a link
-    // through the guards (src/link/guard.hpp) first runs its own handshake: 100 ms
-    // was too tight on a loaded 2-core machine.
-    hz.heartbeat_interval = 250ms;
-    hz.heartbeat_timeout = 1500ms;
+    // through the guards (src/link/guard.hpp) first runs its own handshake:
+    // 100 ms, then 250 ms, were too tight while deploys load a 2-core machine
+    // (a connection that times out leaves a member unheard, then removed).
+    hz.heartbeat_interval = 500ms;
+    hz.heartbeat_timeout = 2000ms;
     for (auto& l : s->server.listeners)
       if (l.protocol == "http") l.ports = {static_cast<uint16_t>(base + 100), static_cast<uint16_t>(base + 110)};
     t.log.set_node(name.empty() ? t.name : name);

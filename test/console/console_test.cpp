@@ -74,10 +74,11 @@ struct console_node {
     hz.port_count = 6;
     hz.members = {member_address{"127.0.0.1", {29034, 29039}}};
     // CAF takes the heartbeat interval as the BASP handshake timeout, and a link
-    // through the guards (src/link/guard.hpp) first runs its own handshake: 100 ms
-    // was too tight on a loaded 2-core machine.
-    hz.heartbeat_interval = 250ms;
-    hz.heartbeat_timeout = 1500ms;
+    // through the guards (src/link/guard.hpp) first runs its own handshake:
+    // 100 ms, then 250 ms, were too tight while deploys load a 2-core machine
+    // (a connection that times out leaves a member unheard, then removed).
+    hz.heartbeat_interval = 500ms;
+    hz.heartbeat_timeout = 2000ms;
     for (auto& l : s->server.listeners) {
       if (l.protocol == "http") l.ports = {29080, 29089};
       if (l.protocol == "binary") l.ports = {29024, 29029};
