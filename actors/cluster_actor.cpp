@@ -69,6 +69,9 @@ struct cluster_state_t {
   // to is suspected after the timeout like any other.
   std::map<std::string, steady_clock::time_point> heard;
   std::set<std::string> connecting;                  // members being connected to
+  // Members whose connection dropped and that we connect to again at once: a
+  // failed reconnection makes them suspected (see the down handler).
+  std::set<std::string> reconnecting;
   std::set<std::string> suspected;                   // lost members not yet removed
   std::map<std::string, pending_hello> hellos;       // by the joiner's node id
   std::vector<candidate> candidates;
@@ -603,11 +606,19 @@ std::optional<uint16_t> through_guard(self_ptr self, const std::string& host, ui
   return *local;
 }
 
+void suspect(self_ptr self, const std::string& name);
+
+// A reconnection after a dropped connection failed (or reached another
+// incarnation): now the member is suspected.
+void reconnect_failed(self_ptr self, const std::string& name) {
+  if (self->state.reconnecting.erase(name) > 0) suspect(self, name);
+}
+
 void connect_to(self_ptr self, const member_info& m) {
   auto& st = self->state;
   if (m.name == st.me.name || st.peers.count(m.name) || st.connecting.count(m.name)) return;
   auto local = through_guard(self, m.cluster_host, m.cluster_port);
-  if (!local) return;
+  if (!local) return reconnect_failed(self, m.name);
   st.connecting.insert(m.name);
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, std::string("127.0.0.1"), *local)
@@ -616,7 +627,9 @@ void connect_to(self_ptr self, const member_info& m) {
             auto& st = self->state;
             st.connecting.erase(m.name);
             auto* current = st.view.find(m.name);
-            if (!ptr || current == nullptr || current->node_id != node_text(nid)) return;  // not who the view says
+            if (!ptr || current == nullptr || current->node_id != node_text(nid))  // not who the view says
+              return reconnect_failed(self, m.name);
+            st.reconnecting.erase(m.name);
             auto h = caf::actor_cast<cluster_actor>(ptr);
             self->monitor(h);
             st.peers[m.name] = peer{h, node_text(nid), steady_clock::now()};
@@ -630,7 +643,10 @@ void connect_to(self_ptr self, const member_info& m) {
             }
             maybe_deploy(self);
           },
-          [self, m](caf::error&) { self->state.connecting.erase(m.name); });
+          [self, m](caf::error&) {
+            self->state.connecting.erase(m.name);
+            reconnect_failed(self, m.name);
+          });
 }
 
 void schedule_probe(self_ptr self, std::chrono::milliseconds delay) {
@@ -807,8 +823,21 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
     for (auto& [name, p] : st.peers) {
       if (p.handle.address() == dm.source) {
         auto n = name;
-        st.log->info(component, cat("lost the connection to node '", n, "'"));
-        suspect(self, n);
+        // Connect again at once rather than suspect: two members that connect
+        // to each other at the same moment make CAF close one of the two
+        // connections, and through the link guards that race is common. A
+        // member that is really gone refuses the new connection at once (a
+        // killed process) or lets it time out (a frozen one): then it is
+        // suspected (reconnect_failed), and the heartbeat timeout still holds.
+        st.log->info(component, cat("lost the connection to node '", n, "', connecting again"));
+        forget_peer(self, n);
+        if (auto* m = st.view.find(n); m != nullptr && !st.leaving) {
+          st.reconnecting.insert(n);
+          auto copy = *m;
+          connect_to(self, copy);
+        } else {
+          suspect(self, n);
+        }
         return;
       }
     }

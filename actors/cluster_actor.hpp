@@ -23,8 +23,9 @@
 //               whom they lost (suspect); a new leader takes over when the old one
 //               is lost.
 //   failure:    heartbeats every interval to every member; a member not heard
-//               within the timeout, or whose connection drops (down message), is
-//               removed. CAF's middleman heartbeat is set too, so a frozen peer's
+//               within the timeout is suspected (the leader removes it); one whose
+//               connection drops (down message) is connected to again at once and
+//               suspected only if that fails. CAF's middleman heartbeat is set too, so a frozen peer's
 //               connection is closed.
 //   trust:      only hello/auth are served to nodes outside the view; every other
 //               cluster message from a node that is not a member (by CAF node id)

@@ -415,6 +415,14 @@ TEST_CASE("replication: readQuorum all reads the newest of every server's copy, 
   auto rid = rid_of(r);
   for (auto* t : {&a, &b, &d}) {
     auto got = read(*t, rid);
+    if (got.status != 200) {
+      std::string said;
+      for (auto* x : {&a, &b, &d}) {
+        std::lock_guard<std::mutex> g(x->mtx);
+        for (size_t i = x->lines.size() > 25 ? x->lines.size() - 25 : 0; i < x->lines.size(); ++i) said += x->lines[i] + "\n";
+      }
+      MESSAGE(story(c) << said);
+    }
     CHECK_MESSAGE(got.status == 200, t->name, ": ", got.body);
     CHECK(got.body.find("read-me") != std::string::npos);
   }
