@@ -1,6 +1,5 @@
 #include "src/link/crypto.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -196,10 +195,6 @@ std::string proof(const key& k, char role, std::string_view group, const hello& 
   put_be32(m, static_cast<uint32_t>(h.name.size()));
   m += h.name;
   return hmac(k, m);
-}
-
-bool proof_matches(std::string_view expected, std::string_view got) {
-  return expected.size() == got.size() && CRYPTO_memcmp(expected.data(), got.data(), got.size()) == 0;
 }
 
 session_keys derive_session_keys(const key& k, std::string_view nonce_c, std::string_view nonce_s) {

@@ -78,7 +78,7 @@ parse parse_hello(std::string_view buf, hello& out, size_t& used, std::string& w
 parse parse_challenge(std::string_view buf, challenge& out, std::string& why);
 
 std::string proof(const key& k, char role, std::string_view group, const hello& h, std::string_view nonce_s);
-bool proof_matches(std::string_view expected, std::string_view got);  // constant time
+// Compare proofs with constant_time_equal (src/cluster/cluster_model.hpp).
 
 struct session_keys {
   key connector_to_listener, listener_to_connector;

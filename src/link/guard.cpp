@@ -10,6 +10,7 @@
 
 #include <boost/asio.hpp>
 
+#include "src/cluster/cluster_model.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::link {
@@ -276,7 +277,7 @@ struct listener_handshake : std::enable_shared_from_this<listener_handshake> {
         if (self->done) return;
         if (ec2) return self->fail("closed before proving the group password");
         auto expect = proof(self->g->o.group_key, 'c', self->g->o.group_name, self->h, self->nonce_s);
-        if (!proof_matches(expect, self->proof_in)) return self->fail("wrong group name or password");
+        if (!constant_time_equal(expect, self->proof_in)) return self->fail("wrong group name or password");
         self->send_proof();
       });
     });
@@ -411,7 +412,7 @@ struct connector_handshake : std::enable_shared_from_this<connector_handshake> {
         if (self->done) return;
         if (ec2) return self->fail("the member refused our proof (another group name or password?)");
         auto expect = proof(self->g->o.group_key, 's', self->g->o.group_name, self->h, self->nonce_s);
-        if (!proof_matches(expect, self->proof_in)) return self->fail("the member does not know the group password");
+        if (!constant_time_equal(expect, self->proof_in)) return self->fail("the member does not know the group password");
         self->end();
         self->g->links_out += 1;
         auto keys = derive_session_keys(self->g->o.group_key, self->h.nonce, self->nonce_s);

@@ -2,9 +2,11 @@
 
 #include <random>
 
+#include "src/cluster/cluster_model.hpp"
 #include "src/link/crypto.hpp"
 
 using namespace troupe::link;
+using troupe::constant_time_equal;
 
 namespace {
 
@@ -111,15 +113,15 @@ TEST_CASE("link: proofs bind role, group, both nonces and the name; keys differ 
   auto h = sample_hello();
   auto base = proof(k, 'c', "g", h, "server-nonce-16b");
   CHECK(base.size() == proof_bytes);
-  CHECK(proof_matches(base, proof(k, 'c', "g", h, "server-nonce-16b")));
-  CHECK_FALSE(proof_matches(base, proof(k, 's', "g", h, "server-nonce-16b")));
-  CHECK_FALSE(proof_matches(base, proof(k, 'c', "g2", h, "server-nonce-16b")));
-  CHECK_FALSE(proof_matches(base, proof(k, 'c', "g", h, "server-nonce-16c")));
-  CHECK_FALSE(proof_matches(base, proof(test_key('j'), 'c', "g", h, "server-nonce-16b")));
+  CHECK(constant_time_equal(base, proof(k, 'c', "g", h, "server-nonce-16b")));
+  CHECK_FALSE(constant_time_equal(base, proof(k, 's', "g", h, "server-nonce-16b")));
+  CHECK_FALSE(constant_time_equal(base, proof(k, 'c', "g2", h, "server-nonce-16b")));
+  CHECK_FALSE(constant_time_equal(base, proof(k, 'c', "g", h, "server-nonce-16c")));
+  CHECK_FALSE(constant_time_equal(base, proof(test_key('j'), 'c', "g", h, "server-nonce-16b")));
   auto other = h;
   other.name = "node-2";
-  CHECK_FALSE(proof_matches(base, proof(k, 'c', "g", other, "server-nonce-16b")));
-  CHECK_FALSE(proof_matches(base, base.substr(0, 31)));
+  CHECK_FALSE(constant_time_equal(base, proof(k, 'c', "g", other, "server-nonce-16b")));
+  CHECK_FALSE(constant_time_equal(base, base.substr(0, 31)));
   auto s = derive_session_keys(k, "a", "b");
   CHECK(s.connector_to_listener != s.listener_to_connector);
   CHECK(derive_group_key("g", "pw", 1000) != derive_group_key("g", "pw2", 1000));
