@@ -19,6 +19,12 @@ namespace troupe {
 
 namespace {
 
+// "10.0.0.5:41234" -> "10.0.0.5" (the guard names a peer by address and port).
+std::string address_only(const std::string& peer) {
+  auto colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
 constexpr const char* component = "OServerNetworkListener";
 
 using opts_ptr = std::shared_ptr<const admin_options>;
@@ -449,7 +455,12 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
         }
         auto expected = hmac_proof(key ? *key : random_nonce(),
                                    {"troupe-console", nonce, user, to_string(client), to_string(self->node())});
-        auto source = cat("console node ", to_string(client));
+        // Per address, as REST: one machine cannot spread its guesses over
+        // many CAF node ids. A console that did not come through the port's
+        // guard (this process, or CAF's loopback endpoint) counts by node id.
+        std::string source = cat("console node ", to_string(client));
+        if (o.consoles)
+          if (auto addr = o.consoles->address_of(to_string(client))) source = cat("console at ", address_only(*addr));
         if (u == nullptr || !key || !constant_time_equal(expected, proof)) {
           ++st.refused;
           auto v = st.wrong_logins->failure(source, user, o.log);

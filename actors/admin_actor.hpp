@@ -85,6 +85,9 @@ struct admin_options {
   std::shared_ptr<deploy::progress_board> deploys;     // REQUIRED
   logger* log = nullptr;                               // REQUIRED, outlives the actor
   std::shared_ptr<link::guard> guard;  // REQUIRED when distributed: connections to members go through it
+  // The console port guard's book: the address each console's link came from
+  // (wrong logins are slowed per address). May be null (then per CAF node id).
+  std::shared_ptr<link::peer_book> consoles;
   std::chrono::milliseconds ask_timeout{5000};
 };
 

@@ -92,6 +92,18 @@ using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
 
 std::string node_text(const caf::node_id& n) { return to_string(n); }
 
+// The guard's book (src/link/identity.hpp) learns every member's node id and
+// key, at each change of the view: from then on a link that announces one of
+// them under another key is refused, and open ones are closed.
+void sync_book(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opts.book) return;
+  std::map<std::string, std::string> keys;
+  for (auto& m : st.view.members)
+    if (!m.key.empty()) keys[m.node_id] = m.key;
+  st.opts.book->admit(std::move(keys));
+}
+
 
 const member_info* leader_of(const cluster_state_t& st) {
   // The oldest member that is not suspected: when the leader is lost, the next
@@ -332,6 +344,7 @@ void remove_member(self_ptr self, const std::string& name) {
   if (it == st.view.members.end()) return;
   st.log->warn(component, cat("node removed id=", it->member_id(), " name=", name));
   st.view.members.erase(it);
+  sync_book(self);
   abandon_deploys_from(self, name);
   st.view.version += 1;
   st.suspected.erase(name);
@@ -506,6 +519,7 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
       forget_peer(self, m.name);
     }
     st.view = s.view;
+    sync_book(self);
     for (auto i = st.suspected.begin(); i != st.suspected.end();)
       i = st.view.find(*i) == nullptr ? st.suspected.erase(i) : std::next(i);
     for (auto i = st.heard.begin(); i != st.heard.end();)
@@ -554,6 +568,14 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
 caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_msgs& cfgs) {
   auto& st = self->state;
   if (auto* existing = st.view.find(m.name)) {
+    // A member's name stays with its node key while it is in the view, alive
+    // or not: another member (it knows the group password) cannot take it over.
+    if (existing->key != m.key) {
+      st.log->warn(component, cat("refused node '", m.name, "' (", m.member_id(),
+                                  "): the name belongs to a member with another node key"));
+      return make_troupe_error(errc::join_refused,
+                               cat("the node name '", m.name, "' belongs to a member with another node key"));
+    }
     if (existing->node_id == m.node_id) return full_state(st);
     auto h = st.heard.find(m.name);
     bool alive = m.name == st.me.name ||
@@ -585,6 +607,7 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
   st.heard[m.name] = steady_clock::now();
   st.view.members.push_back(m);
   st.view.version += 1;
+  sync_book(self);
   st.log->warn(component, cat("added new node id=", m.member_id(), " name=", m.name));
   st.log->info(component, cat("added node configuration id=", m.member_id(), " name=", m.name, ", now ",
                               st.view.members.size(), " nodes are configured"));
@@ -859,7 +882,9 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.me.status = node_online;
         st.me.databases = st.opts.databases;
         for (auto& db : st.me.databases) st.me.db_status[db] = db_online;
+        st.me.key = st.opts.key;
         st.view.members = {st.me};
+        sync_book(self);
         st.view.version = 1;
         st.initialised = true;
         st.directory->set_actor(self->address());
@@ -914,6 +939,15 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (!valid_node_name(name) || m.name != name)
           return make_troupe_error(errc::invalid_argument, "bad node name");
         m.node_id = nid;  // what CAF says, not what the joiner claims
+        // The key it claims must be the one its link proved (src/link/identity.hpp).
+        if (st.opts.book) {
+          auto proven = st.opts.book->key_of(nid);
+          if (!proven || *proven != m.key) {
+            st.log->warn(component, cat("refused node '", name, "' (", m.member_id(),
+                                        "): its node key is not the one its link proved"));
+            return make_troupe_error(errc::join_refused, "the node key is not the one the link proved");
+          }
+        }
         if (i_am_leader(st)) return admit(self, std::move(m), cfgs);
         auto* l = leader_of(st);
         auto p = st.peers.find(l->name);

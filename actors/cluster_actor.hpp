@@ -77,6 +77,11 @@ struct cluster_options {
   // REQUIRED: every connection to another node goes through the node's link
   // guard (src/link/guard.hpp): CAF connects to a local port it relays.
   std::shared_ptr<link::guard> guard;
+  // REQUIRED: the guard's book of which node key each link's node id proved
+  // (src/link/identity.hpp). The actor admits joiners with the key their link
+  // proved and gives the book every member's node id and key at each change.
+  std::shared_ptr<link::peer_book> book;
+  std::string key;  // key_text of this node's own node key
   int64_t started_on_ms = 0;
   std::vector<std::string> databases;  // local databases at start
   // The configuration actor of each local database and what it held at start.

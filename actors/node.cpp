@@ -40,6 +40,8 @@ struct node::impl {
   std::shared_ptr<bound_listeners> listeners;  // what each listener bound, for GET /server
   std::shared_ptr<link::guard> guard;  // the cluster port; CAF's endpoint behind it is on loopback
   std::shared_ptr<link::guard> admin_guard;  // the binary (console) port, bounds only
+  std::shared_ptr<link::peer_book> book = std::make_shared<link::peer_book>();  // cluster links: node id -> key
+  std::shared_ptr<link::peer_book> consoles = std::make_shared<link::peer_book>(true);  // console links: node id -> address
   uint16_t admin_internal_port = 0;
   uint16_t internal_port = 0;          // CAF's cluster endpoint on 127.0.0.1
   admin_actor admin;
@@ -269,6 +271,13 @@ status node::start_cluster() {
     go.group_key = link::derive_group_key(hz.group_name, hz.group_password);
     go.encrypt = hz.encrypt_links;
     go.local_name = s.name.name;
+    // This node's own key: which member it is (src/link/identity.hpp).
+    auto me = link::load_or_create_node_key(s.config_file.parent_path(), s.name.name);
+    if (!me) return me.error();
+    go.me = *me;
+    go.book = d.book;
+    co.book = d.book;
+    co.key = link::key_text(me->pub);
     go.bind_host = d.addresses.cluster_bind;
     go.port_first = hz.port;
     go.port_last = static_cast<uint16_t>(hz.auto_increment ? std::min<uint32_t>(65535, hz.port + hz.port_count - 1u) : hz.port);
@@ -354,6 +363,7 @@ status node::start_admin() {
   ao.deploys = d.deploys;
   ao.log = d.opts.log;
   ao.guard = d.guard;
+  ao.consoles = d.consoles;
   d.admin = spawn_admin_actor(*d.sys, std::move(ao));
   // CAF's endpoint on loopback; the binary port is a bounds-only guard
   // (src/link/guard.hpp): consoles do not know the group password, but what
@@ -364,6 +374,7 @@ status node::start_admin() {
   d.admin_internal_port = *internal;
   link::guard_options go;
   go.sealed = false;
+  go.book = d.consoles;
   go.local_name = s.name.name;
   go.bind_host = binary->ip_address.empty() ? "0.0.0.0" : binary->ip_address;
   go.port_first = binary->ports.first;

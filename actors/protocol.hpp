@@ -133,7 +133,7 @@ typename Inspector::result_type inspect(Inspector& f, op_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("troupe.member_info"), x.name, x.node_id, x.cluster_host, x.cluster_port, x.http_host,
-           x.http_port, x.started_on_ms, x.status, x.databases, x.db_status, x.catching_up);
+           x.http_port, x.started_on_ms, x.status, x.databases, x.db_status, x.catching_up, x.key);
 }
 
 template <class Inspector>

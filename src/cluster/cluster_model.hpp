@@ -37,6 +37,10 @@ struct member_info {
   // away): shown as SYNCHRONIZING, but, unlike a deploy, still sent the
   // owner's appends (that is how it catches up), so roles take it as online.
   std::vector<std::string> catching_up;
+  // Lower-case hex of the member's node key (src/link/identity.hpp): the key
+  // its link proved when it was admitted. Links announcing node_id under
+  // another key are refused; the name stays with this key while it is a member.
+  std::string key;
 
   // The status users see for `db`: SYNCHRONIZING while catching up, else
   // db_status (empty when the member does not hold it).

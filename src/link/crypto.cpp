@@ -9,6 +9,9 @@
 #include <memory>
 #include <stdexcept>
 
+#include "src/cluster/cluster_model.hpp"
+#include "src/util/strings.hpp"
+
 namespace troupe::link {
 
 namespace {
@@ -184,23 +187,162 @@ parse parse_challenge(std::string_view buf, challenge& out, std::string& why) {
   return parse_front(buf, out.encrypt, out.nonce, why);
 }
 
-std::string proof(const key& k, char role, std::string_view group, const hello& h, std::string_view nonce_s) {
-  std::string m = "troupe-link";
+namespace {
+
+struct pkey_free {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
+struct pctx_free {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+struct mdctx_free {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+const unsigned char* bytes_of(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+// A fresh key of `type` (EVP_PKEY_ED25519 or EVP_PKEY_X25519), raw: secret, public.
+std::pair<std::string, std::string> fresh_key(int type) {
+  std::unique_ptr<EVP_PKEY_CTX, pctx_free> c(EVP_PKEY_CTX_new_id(type, nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!c || EVP_PKEY_keygen_init(c.get()) != 1 || EVP_PKEY_keygen(c.get(), &raw) != 1)
+    throw std::runtime_error("OpenSSL could not make a key");
+  pkey_ptr k(raw);
+  std::string secret(32, '\0'), pub(public_key_bytes, '\0');
+  size_t sn = secret.size(), pn = pub.size();
+  if (EVP_PKEY_get_raw_private_key(k.get(), reinterpret_cast<unsigned char*>(secret.data()), &sn) != 1 ||
+      EVP_PKEY_get_raw_public_key(k.get(), reinterpret_cast<unsigned char*>(pub.data()), &pn) != 1 || sn != 32 ||
+      pn != public_key_bytes)
+    throw std::runtime_error("OpenSSL could not export a key");
+  return {secret, pub};
+}
+
+// What the side `role` proves and signs (see the header): lengths first, so
+// that no two different inputs give one message.
+std::string transcript(char role, std::string_view group, const hello& h, std::string_view nonce_s,
+                       std::string_view eph, std::string_view pub, const auth* connector) {
+  std::string m = "troupe-link2";
   m.push_back(role);
-  // Lengths first, so that no two different inputs give one message.
   put_be32(m, static_cast<uint32_t>(group.size()));
   m += group;
   m += h.nonce;
   m += nonce_s;
   put_be32(m, static_cast<uint32_t>(h.name.size()));
   m += h.name;
-  return hmac(k, m);
+  if (connector != nullptr) m += encode(*connector);
+  m += eph;
+  m += pub;
+  return m;
 }
 
-session_keys derive_session_keys(const key& k, std::string_view nonce_c, std::string_view nonce_s) {
-  std::string base(nonce_c);
-  base += nonce_s;
-  return session_keys{to_key(hmac(k, "c>l" + base)), to_key(hmac(k, "l>c" + base))};
+std::string sign(const node_key& me, std::string_view msg) {
+  pkey_ptr k(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes_of(me.secret), me.secret.size()));
+  std::unique_ptr<EVP_MD_CTX, mdctx_free> c(EVP_MD_CTX_new());
+  std::string sig(signature_bytes, '\0');
+  size_t n = sig.size();
+  if (!k || !c || EVP_DigestSignInit(c.get(), nullptr, nullptr, nullptr, k.get()) != 1 ||
+      EVP_DigestSign(c.get(), reinterpret_cast<unsigned char*>(sig.data()), &n, bytes_of(msg), msg.size()) != 1 ||
+      n != signature_bytes)
+    throw std::runtime_error("Ed25519 signing failed");
+  return sig;
+}
+
+bool verify(std::string_view pub, std::string_view msg, std::string_view sig) {
+  if (pub.size() != public_key_bytes || sig.size() != signature_bytes) return false;
+  pkey_ptr k(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytes_of(pub), pub.size()));
+  std::unique_ptr<EVP_MD_CTX, mdctx_free> c(EVP_MD_CTX_new());
+  return k && c && EVP_DigestVerifyInit(c.get(), nullptr, nullptr, nullptr, k.get()) == 1 &&
+         EVP_DigestVerify(c.get(), bytes_of(sig), sig.size(), bytes_of(msg), msg.size()) == 1;
+}
+
+}  // namespace
+
+node_key generate_node_key() {
+  auto [secret, pub] = fresh_key(EVP_PKEY_ED25519);
+  return node_key{secret, pub};
+}
+
+std::optional<node_key> node_key_from_secret(std::string_view secret) {
+  if (secret.size() != 32) return std::nullopt;
+  pkey_ptr k(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes_of(secret), secret.size()));
+  std::string pub(public_key_bytes, '\0');
+  size_t n = pub.size();
+  if (!k || EVP_PKEY_get_raw_public_key(k.get(), reinterpret_cast<unsigned char*>(pub.data()), &n) != 1 ||
+      n != public_key_bytes)
+    return std::nullopt;
+  return node_key{std::string(secret), pub};
+}
+
+std::string key_text(std::string_view pub) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(pub.size() * 2);
+  for (unsigned char c : pub) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::string encode(const auth& a) {
+  assert(a.proof.size() == proof_bytes && a.eph.size() == public_key_bytes && a.pub.size() == public_key_bytes &&
+         a.sig.size() == signature_bytes);
+  return a.proof + a.eph + a.pub + a.sig;
+}
+
+auth parse_auth(std::string_view b) {
+  assert(b.size() == auth_bytes);
+  auth a;
+  a.proof = std::string(b.substr(0, proof_bytes));
+  a.eph = std::string(b.substr(proof_bytes, public_key_bytes));
+  a.pub = std::string(b.substr(proof_bytes + public_key_bytes, public_key_bytes));
+  a.sig = std::string(b.substr(proof_bytes + 2 * public_key_bytes, signature_bytes));
+  return a;
+}
+
+handshake_side make_auth(const key& k, const node_key& me, char role, std::string_view group, const hello& h,
+                         std::string_view nonce_s, const auth* connector) {
+  assert((role == 'c') == (connector == nullptr));
+  auto [eph_secret, eph_pub] = fresh_key(EVP_PKEY_X25519);
+  auto t = transcript(role, group, h, nonce_s, eph_pub, me.pub, connector);
+  return handshake_side{eph_secret, auth{hmac(k, "proof" + t), eph_pub, me.pub, sign(me, "sig" + t)}};
+}
+
+bool check_auth(const key& k, char role, std::string_view group, const hello& h, std::string_view nonce_s,
+                const auth& theirs, const auth* connector, std::string& why) {
+  auto t = transcript(role, group, h, nonce_s, theirs.eph, theirs.pub, connector);
+  if (!constant_time_equal(hmac(k, "proof" + t), theirs.proof)) {
+    why = "wrong group name or password";
+    return false;
+  }
+  if (!verify(theirs.pub, "sig" + t, theirs.sig)) {
+    why = "a node key signature that does not verify";
+    return false;
+  }
+  return true;
+}
+
+std::optional<session_keys> derive_session_keys(const key& k, std::string_view my_eph_secret, const auth& c,
+                                                const auth& s, const hello& h, std::string_view nonce_s) {
+  pkey_ptr mine(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, bytes_of(my_eph_secret), my_eph_secret.size()));
+  // Whichever side we are, the peer's ephemeral key is the one that is not ours.
+  std::string my_pub(public_key_bytes, '\0');
+  size_t pn = my_pub.size();
+  if (!mine || EVP_PKEY_get_raw_public_key(mine.get(), reinterpret_cast<unsigned char*>(my_pub.data()), &pn) != 1)
+    return std::nullopt;
+  const std::string& their_eph = my_pub == c.eph ? s.eph : c.eph;
+  pkey_ptr theirs(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, bytes_of(their_eph), their_eph.size()));
+  std::unique_ptr<EVP_PKEY_CTX, pctx_free> ctx(mine ? EVP_PKEY_CTX_new(mine.get(), nullptr) : nullptr);
+  std::string shared(32, '\0');
+  size_t n = shared.size();
+  // OpenSSL refuses a peer key that gives the all-zero secret (a low-order point).
+  if (!theirs || !ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), theirs.get()) != 1 ||
+      EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(shared.data()), &n) != 1 || n != 32)
+    return std::nullopt;
+  std::string base = "troupe-link2-keys" + shared + h.nonce + std::string(nonce_s) + encode(c) + encode(s);
+  auto prk = to_key(hmac(k, base));
+  return session_keys{to_key(hmac(prk, "c>l")), to_key(hmac(prk, "l>c"))};
 }
 
 void sealer::seal(std::string_view plain, std::string& out) {
@@ -230,11 +372,58 @@ bool opener::feed(std::string_view bytes, std::string& out, std::string& why) {
   return true;
 }
 
+namespace {
+// CAF 0.17's atom("default"), the class of node id every actor system makes,
+// as binary_serializer writes it (big-endian), then pid (4) and host id (20).
+constexpr uint64_t default_node_class = 0x00003e9aab9bac79ull;
+constexpr size_t node_id_bytes = 8 + 4 + 20;
+}  // namespace
+
+bool basp_checker::node_check(std::string& why) {
+  auto* p = reinterpret_cast<const uint8_t*>(node_bytes_.data());
+  uint64_t cls = (uint64_t{get_be32(p)} << 32) | get_be32(p + 4);
+  if (cls != default_node_class) {
+    why = "a BASP node id of a kind CAF 0.17 nodes do not make";
+    return false;
+  }
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string text;
+  for (size_t i = 12; i < node_id_bytes; ++i) {
+    text.push_back(digits[p[i] >> 4]);
+    text.push_back(digits[p[i] & 15]);
+  }
+  text += "#" + std::to_string(get_be32(p + 8));
+  if (op_ == 0 || op_ == 1) {
+    if (node_id_.empty()) {
+      node_id_ = text;
+      return on_node_ ? on_node_(node_id_, why) : true;
+    }
+    if (text != node_id_) {
+      why = "a second BASP handshake names another node id";
+      return false;
+    }
+    return true;
+  }
+  if (text != node_id_) {
+    why = cat(op_ == 4 ? "a monitor" : "a down", " message naming another node (", text, ") than the link's (", node_id_, ")");
+    return false;
+  }
+  return true;
+}
+
 bool basp_checker::feed(std::string_view bytes, std::string& why) {
   size_t i = 0;
   while (i < bytes.size()) {
     if (payload_left_ > 0) {
       auto take = std::min<uint64_t>(payload_left_, bytes.size() - i);
+      if (reading_node_) {
+        auto n = std::min<size_t>(node_id_bytes - node_bytes_.size(), static_cast<size_t>(take));
+        node_bytes_.append(bytes.data() + i, n);
+        if (node_bytes_.size() == node_id_bytes) {
+          reading_node_ = false;
+          if (!node_check(why)) return false;
+        }
+      }
       payload_left_ -= take;
       i += static_cast<size_t>(take);
       if (payload_left_ == 0) messages_ += 1;
@@ -256,11 +445,28 @@ bool basp_checker::feed(std::string_view bytes, std::string& why) {
       why = "a routed BASP message (troupe never routes: it could pose as any node)";
       return false;
     }
+    bool first = headers_ == 0;
     auto bound = headers_ < first_count_ ? first_max_ : max_;
     headers_ += 1;
     if (len > bound) {
       why = "a BASP message of " + std::to_string(len) + " bytes, over the bound of " + std::to_string(bound);
       return false;
+    }
+    if (expect_op_ >= 0) {
+      if (first && op != expect_op_) {
+        why = expect_op_ == 0 ? "the first BASP message is not a server handshake"
+                              : "the first BASP message is not a client handshake";
+        return false;
+      }
+      if (op == 0 || op == 1 || op == 4 || op == 5) {
+        if (len < node_id_bytes) {
+          why = "a BASP message too short for the node id it must carry";
+          return false;
+        }
+        op_ = op;
+        node_bytes_.clear();
+        reading_node_ = true;
+      }
     }
     payload_left_ = len;
     if (len == 0) messages_ += 1;

@@ -92,6 +92,8 @@ struct relay : std::enable_shared_from_this<relay> {
   opener open;
   basp_checker check;
   std::string peer;
+  std::string peer_key;                    // key_text of the node key the peer proved ("" on the console port)
+  int expect_op;                           // the BASP handshake the peer sends first: 0 server, 1 client
   bool framed = true;                      // false: bounds only (guard_options::sealed == false)
   std::function<void()> on_first_message;  // once the peer's first BASP message is whole
   std::array<char, frame_plain_bytes_max> up_buf{}, down_buf{};
@@ -100,7 +102,7 @@ struct relay : std::enable_shared_from_this<relay> {
   uint64_t id = 0;
 
   relay(std::shared_ptr<guard::impl> gi, tcp::socket sealed, tcp::socket plain, const key& out_key,
-        const key& in_key, bool encrypt, std::string p)
+        const key& in_key, bool encrypt, std::string p, std::string pk, int expect)
       : g(std::move(gi)),
         sealed_side(std::move(sealed)),
         plain_side(std::move(plain)),
@@ -108,11 +110,26 @@ struct relay : std::enable_shared_from_this<relay> {
         open(in_key, encrypt),
         check(g->o.payload_bytes_max, g->o.sealed ? 0 : g->o.first_payload_bytes_max, g->o.sealed ? 0 : g->o.first_messages),
         peer(std::move(p)),
+        peer_key(std::move(pk)),
+        expect_op(expect),
         framed(g->o.sealed) {}
 
   void start() {
     id = g->track([w = weak_from_this()] {
       if (auto self = w.lock()) self->close();
+    });
+    // The node id the peer announces is bound to the key it proved (src/link/identity.hpp).
+    check.expect_node(expect_op, [this](const std::string& node_id, std::string& why) {
+      auto& book = g->o.book;
+      if (!book) return true;
+      std::weak_ptr<guard::impl> wg = g;
+      auto close_later = [wg, wr = weak_from_this()] {
+        if (auto gi = wg.lock())
+          net::post(gi->io, [wr] {
+            if (auto r = wr.lock()) r->close();
+          });
+      };
+      return book->bind(id, node_id, peer_key, peer, close_later, why);
     });
     error_code ignore;
     sealed_side.set_option(tcp::no_delay(true), ignore);
@@ -125,6 +142,7 @@ struct relay : std::enable_shared_from_this<relay> {
     if (closed) return;
     closed = true;
     g->untrack(id);
+    if (g->o.book) g->o.book->unbind(id);
     error_code ignore;
     sealed_side.close(ignore);
     plain_side.close(ignore);
@@ -178,7 +196,9 @@ struct listener_handshake : std::enable_shared_from_this<listener_handshake> {
   std::array<char, hello_bytes_max> tmp{};
   hello h;
   std::string nonce_s = random_bytes(nonce_bytes);
-  std::string proof_in = std::string(proof_bytes, '\0');
+  std::string auth_in = std::string(auth_bytes, '\0');
+  auth theirs;
+  handshake_side mine;
   std::string out;
   bool done = false;
   uint64_t id = 0;
@@ -212,7 +232,8 @@ struct listener_handshake : std::enable_shared_from_this<listener_handshake> {
       if (self->done) return;
       if (ec) return self->fail(cat("this node's CAF endpoint refused: ", ec.message()));
       key none{};
-      auto r = std::make_shared<relay>(self->g, std::move(self->s), std::move(self->caf), none, none, false, self->peer);
+      auto r = std::make_shared<relay>(self->g, std::move(self->s), std::move(self->caf), none, none, false, self->peer,
+                                       std::string(), 1);
       std::weak_ptr<relay> wr = r;
       r->on_first_message = [self] {
         if (self->done) return;
@@ -273,18 +294,22 @@ struct listener_handshake : std::enable_shared_from_this<listener_handshake> {
     net::async_write(s, net::buffer(out), [self = shared_from_this()](error_code ec, size_t) {
       if (self->done) return;
       if (ec) return self->fail("closed during the link handshake");
-      net::async_read(self->s, net::buffer(self->proof_in), [self](error_code ec2, size_t) {
+      net::async_read(self->s, net::buffer(self->auth_in), [self](error_code ec2, size_t) {
         if (self->done) return;
         if (ec2) return self->fail("closed before proving the group password");
-        auto expect = proof(self->g->o.group_key, 'c', self->g->o.group_name, self->h, self->nonce_s);
-        if (!constant_time_equal(expect, self->proof_in)) return self->fail("wrong group name or password");
+        self->theirs = parse_auth(self->auth_in);
+        std::string why;
+        if (!check_auth(self->g->o.group_key, 'c', self->g->o.group_name, self->h, self->nonce_s, self->theirs, nullptr,
+                        why))
+          return self->fail(why);
         self->send_proof();
       });
     });
   }
 
   void send_proof() {
-    out = proof(g->o.group_key, 's', g->o.group_name, h, nonce_s);
+    mine = make_auth(g->o.group_key, g->o.me, 's', g->o.group_name, h, nonce_s, &theirs);
+    out = encode(mine.a);
     net::async_write(s, net::buffer(out), [self = shared_from_this()](error_code ec, size_t) {
       if (self->done) return;
       if (ec) return self->fail("closed during the link handshake");
@@ -292,11 +317,14 @@ struct listener_handshake : std::enable_shared_from_this<listener_handshake> {
       self->caf.async_connect(internal, [self](error_code ec2) {
         if (self->done) return;
         if (ec2) return self->fail(cat("this node's CAF endpoint refused: ", ec2.message()));
+        auto keys = derive_session_keys(self->g->o.group_key, self->mine.eph_secret, self->theirs, self->mine.a,
+                                        self->h, self->nonce_s);
+        if (!keys) return self->fail("an ephemeral key that gives no secret");
         self->finish();
         self->g->links_in += 1;
-        auto keys = derive_session_keys(self->g->o.group_key, self->h.nonce, self->nonce_s);
-        std::make_shared<relay>(self->g, std::move(self->s), std::move(self->caf), keys.listener_to_connector,
-                                keys.connector_to_listener, self->g->o.encrypt, self->peer)
+        std::make_shared<relay>(self->g, std::move(self->s), std::move(self->caf), keys->listener_to_connector,
+                                keys->connector_to_listener, self->g->o.encrypt, self->peer,
+                                key_text(self->theirs.pub), 1)
             ->start();
       });
     });
@@ -316,7 +344,9 @@ struct connector_handshake : std::enable_shared_from_this<connector_handshake> {
   std::string peer;
   hello h;
   std::string challenge_in = std::string(challenge_bytes, '\0');
-  std::string proof_in = std::string(proof_bytes, '\0');
+  std::string auth_in = std::string(auth_bytes, '\0');
+  handshake_side mine;
+  auth theirs;
   std::string nonce_s;
   std::string out;
   bool done = false;
@@ -404,20 +434,27 @@ struct connector_handshake : std::enable_shared_from_this<connector_handshake> {
   }
 
   void send_proof() {
-    out = proof(g->o.group_key, 'c', g->o.group_name, h, nonce_s);
+    mine = make_auth(g->o.group_key, g->o.me, 'c', g->o.group_name, h, nonce_s);
+    out = encode(mine.a);
     net::async_write(s, net::buffer(out), [self = shared_from_this()](error_code ec, size_t) {
       if (self->done) return;
       if (ec) return self->fail("closed during the link handshake");
-      net::async_read(self->s, net::buffer(self->proof_in), [self](error_code ec2, size_t) {
+      net::async_read(self->s, net::buffer(self->auth_in), [self](error_code ec2, size_t) {
         if (self->done) return;
         if (ec2) return self->fail("the member refused our proof (another group name or password?)");
-        auto expect = proof(self->g->o.group_key, 's', self->g->o.group_name, self->h, self->nonce_s);
-        if (!constant_time_equal(expect, self->proof_in)) return self->fail("the member does not know the group password");
+        self->theirs = parse_auth(self->auth_in);
+        std::string why;
+        if (!check_auth(self->g->o.group_key, 's', self->g->o.group_name, self->h, self->nonce_s, self->theirs,
+                        &self->mine.a, why))
+          return self->fail(why == "wrong group name or password" ? "the member does not know the group password" : why);
+        auto keys = derive_session_keys(self->g->o.group_key, self->mine.eph_secret, self->mine.a, self->theirs,
+                                        self->h, self->nonce_s);
+        if (!keys) return self->fail("an ephemeral key that gives no secret");
         self->end();
         self->g->links_out += 1;
-        auto keys = derive_session_keys(self->g->o.group_key, self->h.nonce, self->nonce_s);
-        std::make_shared<relay>(self->g, std::move(self->s), std::move(self->caf), keys.connector_to_listener,
-                                keys.listener_to_connector, self->g->o.encrypt, self->peer)
+        std::make_shared<relay>(self->g, std::move(self->s), std::move(self->caf), keys->connector_to_listener,
+                                keys->listener_to_connector, self->g->o.encrypt, self->peer,
+                                key_text(self->theirs.pub), 0)
             ->start();
       });
     });
@@ -443,7 +480,10 @@ void guard::impl::accept_next() {
   });
 }
 
-guard::guard(guard_options opts, logger* log) : impl_(std::make_shared<impl>(std::move(opts), log)) {}
+guard::guard(guard_options opts, logger* log) : impl_(std::make_shared<impl>(std::move(opts), log)) {
+  // A guard without a node key (a test's) signs with one of its own.
+  if (impl_->o.me.secret.empty()) impl_->o.me = generate_node_key();
+}
 
 guard::~guard() { stop(); }
 

@@ -1,5 +1,7 @@
 // The cluster port's guard: nothing reaches CAF's middleman before the other
-// side has proved it knows the group password (src/link/crypto.hpp).
+// side has proved it knows the group password and signed with its node key
+// (src/link/crypto.hpp), and the CAF node id it announces is bound to that key
+// (src/link/identity.hpp).
 //
 // Contract
 // - Listens on the node's cluster address and port (the first free one of a
@@ -7,11 +9,15 @@
 //   link handshake within handshake_timeout, and at most pending_max may be
 //   handshaking at once (beyond: closed at once); before the connector's proof
 //   checks out the guard sends only its challenge (magic, flag, nonce) and
-//   reads at most hello_bytes_max + proof_bytes bytes. Then it connects to
+//   reads at most hello_bytes_max + auth_bytes bytes. Then it connects to
 //   CAF's endpoint on 127.0.0.1:internal_port and relays: what the peer sends
 //   is opened frame by frame (a bad tag closes the link) and checked as BASP
 //   (a payload over the bound or a routed message closes the link) before CAF
-//   sees it; what CAF sends is sealed.
+//   sees it; what CAF sends is sealed. The node id the peer announces in its
+//   BASP handshake is bound in `book` to the node key it proved: a node id the
+//   cluster admitted under another key, or one a live link holds under
+//   another key, closes the link before CAF reads the handshake; so do a
+//   monitor or down message naming another source node.
 // - forward(host, port) gives CAF a way out: a one-shot listener on
 //   127.0.0.1 (an ephemeral port, open for forward_accept_timeout) whose one
 //   connection is relayed to host:port after the link handshake as connector.
@@ -20,8 +26,8 @@
 // - Refusals (wrong password, wrong magic, timeouts, bad frames) are logged as
 //   WARN at most once a minute per peer address; the count since is in the line.
 // - One io thread. stop() closes everything and joins it; idempotent.
-// - Not covered: a member (it knows the group password) may claim any node
-//   name; the guard authenticates the cluster, not which member is which.
+// - Which member may use which name is the cluster's to decide: it admits a
+//   joiner with the key its link proved (actors/cluster_actor.cpp).
 #pragma once
 
 #include <chrono>
@@ -30,6 +36,7 @@
 #include <string>
 
 #include "src/link/crypto.hpp"
+#include "src/link/identity.hpp"
 #include "src/util/log.hpp"
 #include "src/util/result.hpp"
 
@@ -38,6 +45,8 @@ namespace troupe::link {
 struct guard_options {
   std::string group_name;
   key group_key{};          // derive_group_key(group, password)
+  node_key me;              // this node's key (load_or_create_node_key); empty: a fresh one
+  std::shared_ptr<peer_book> book;  // binds each link's node id to its key; may be null (tests)
   bool encrypt = false;     // hazelcast.xml <symmetric-encryption enabled="true">
   std::string local_name;   // this node's name, told in the hellos it sends
   std::string bind_host;    // the public address to listen on

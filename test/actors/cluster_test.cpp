@@ -90,16 +90,26 @@ TEST_CASE("cluster: a wrong password or group name is refused on both sides, and
   CHECK(refusals == 1);
 }
 
-TEST_CASE("cluster: a node name already taken by a live member is refused") {
+TEST_CASE("cluster: a member's name is refused to another node key, and to a second live process with its key") {
   test_cluster c(27734);
   auto& a = c.add("same");
   auto& b = c.add("dup");
+  auto& d = c.add("copy");
   c.start(a);
+  // Another node (it knows the group password, but has its own node key) asks for a member's name.
   c.start(b, "", "", "same");
-  REQUIRE(eventually([&] { return b.logged("is taken by a live member"); }));
+  REQUIRE(eventually([&] { return b.logged("belongs to a member with another node key"); }));
   CHECK(a.logged("refused node 'same'"));
   CHECK(a.members() == 1);
   CHECK(b.members() == 1);
+  // The same name and key (a copied home) while the member lives: still refused.
+  auto key_file = a.home / "config" / "node-same.key";
+  REQUIRE(fs::exists(key_file));
+  CHECK((fs::status(key_file).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+  fs::copy_file(key_file, d.home / "config" / "node-same.key");
+  c.start(d, "", "", "same");
+  REQUIRE(eventually([&] { return d.logged("is taken by a live member"); }));
+  CHECK(a.members() == 1);
 }
 
 TEST_CASE("cluster: a clean leave and a crash are both detected within the configured timeout") {
