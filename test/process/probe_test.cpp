@@ -203,6 +203,60 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     self->send_exit(self, caf::exit_reason::user_shutdown);
   }
 
+  // A raw insider (the group password and a node key of its own) speaks BASP
+  // itself, to do what a CAF client cannot: announce the node's own CAF node
+  // id (the one its server handshake just told), or name it as the source of
+  // a down message. The node's guard binds its id to its own key: closed
+  // before CAF reads a byte of it.
+  {
+    link::guard_options go;
+    go.group_name = "troupe-replication-process";
+    go.group_key = link::derive_group_key(go.group_name, "orientdb");
+    go.local_name = "raw-insider";
+    go.bind_host = "127.0.0.1";
+    go.port_first = go.port_last = 0;
+    link::guard insider(go, nullptr);
+    REQUIRE(insider.start().ok());
+    auto basp = [](uint8_t op, const std::string& payload) {
+      std::string h(32, '\0');
+      h[0] = static_cast<char>(op);
+      auto len = static_cast<uint32_t>(payload.size());
+      for (int i = 0; i < 4; ++i) h[static_cast<size_t>(4 + i)] = static_cast<char>((len >> (8 * (3 - i))) & 0xff);
+      return h + payload;
+    };
+    // Connects through our guard; returns the socket and the node id bytes the node announced.
+    auto open = [&](std::string& node_id) {
+      auto via = insider.forward("127.0.0.1", static_cast<uint16_t>(*cluster_port));
+      REQUIRE(via.ok());
+      int fd = connect_loopback(*via);
+      REQUIRE(fd >= 0);
+      // The server handshake: a 32-byte header, then the payload, which starts with the node id.
+      auto got = read_some(fd, 64, 5s);
+      REQUIRE(got.size() >= 64);
+      REQUIRE(got[0] == 0);
+      node_id = got.substr(32, 32);
+      return fd;
+    };
+    std::string theirs;
+    int fd = open(theirs);
+    auto claim = basp(1, theirs);
+    CHECK(::write(fd, claim.data(), claim.size()) == static_cast<ssize_t>(claim.size()));
+    CHECK(closed_within(fd, 5s));
+    ::close(fd);
+    CHECK(n.p->wait_for_output("announces the node id of a member", 5s));
+    // Its own node id, then a down message in the node's name.
+    fd = open(theirs);
+    std::string mine = theirs;
+    mine[31] = static_cast<char>(mine[31] ^ 0x5a);  // another host id: not a member
+    auto hs = basp(1, mine);
+    auto down = basp(5, theirs + mine + std::string(16, '\0'));
+    CHECK(::write(fd, hs.data(), hs.size()) == static_cast<ssize_t>(hs.size()));
+    CHECK(::write(fd, down.data(), down.size()) == static_cast<ssize_t>(down.size()));
+    CHECK(closed_within(fd, 5s));
+    ::close(fd);
+    CHECK(n.p->wait_for_output("a down message naming another node", 5s));
+  }
+
   // Raw attacks on the cluster port: memory does not grow, and each
   // connection is closed within the handshake deadline (5 s).
   auto rss_before = rss_kib(n.p->pid());
