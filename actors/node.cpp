@@ -275,6 +275,7 @@ status node::start_cluster() {
     auto me = link::load_or_create_node_key(s.config_file.parent_path(), s.name.name);
     if (!me) return me.error();
     go.me = *me;
+    d.book->own(to_string(d.sys->node()));
     go.book = d.book;
     co.book = d.book;
     co.key = link::key_text(me->pub);
@@ -374,6 +375,7 @@ status node::start_admin() {
   d.admin_internal_port = *internal;
   link::guard_options go;
   go.sealed = false;
+  d.consoles->own(to_string(d.sys->node()));
   go.book = d.consoles;
   go.local_name = s.name.name;
   go.bind_host = binary->ip_address.empty() ? "0.0.0.0" : binary->ip_address;

@@ -52,6 +52,10 @@ result<node_key> load_or_create_node_key(const std::filesystem::path& dir, const
 bool peer_book::bind(uint64_t link, const std::string& node_id, const std::string& key, const std::string& address,
                      closer close, std::string& why) {
   std::lock_guard<std::mutex> g(mtx_);
+  if (!own_.empty() && node_id == own_) {
+    why = cat("the link announces this node's own node id (", node_id, ")");
+    return false;
+  }
   if (auto a = admitted_.find(node_id); a != admitted_.end() && a->second != key) {
     why = cat("the link announces the node id of a member (", node_id, ") but proved another node key (",
               key.substr(0, 16), "...)");
@@ -66,6 +70,11 @@ bool peer_book::bind(uint64_t link, const std::string& node_id, const std::strin
   }
   links_[link] = entry{node_id, key, address, std::move(close)};
   return true;
+}
+
+void peer_book::own(const std::string& node_id) {
+  std::lock_guard<std::mutex> g(mtx_);
+  own_ = node_id;
 }
 
 void peer_book::unbind(uint64_t link) {

@@ -14,6 +14,9 @@
 // - so a message CAF delivers from a member's node id came over a link signed
 //   by that member's key: a member (who knows the group password) cannot pose
 //   as another one.
+// - no link may announce this node's own node id (own()): CAF takes messages
+//   from a connection that announced it as sent by this node's own actors,
+//   and "sent by an actor of this node" is what local commands rely on.
 // On the console port (bounds only, no keys) the book holds each console's
 // address, and at most one live link per node id: a second link announcing a
 // logged-in console's node id would otherwise share its session.
@@ -50,6 +53,8 @@ class peer_book {
   bool bind(uint64_t link, const std::string& node_id, const std::string& key, const std::string& address,
             closer close, std::string& why);
   void unbind(uint64_t link);
+  // This node's own CAF node id, refused to every link. Set before the port opens.
+  void own(const std::string& node_id);
 
   // The key a live link proved for node_id.
   std::optional<std::string> key_of(const std::string& node_id) const;
@@ -69,6 +74,7 @@ class peer_book {
   mutable std::mutex mtx_;
   std::map<uint64_t, entry> links_;
   std::map<std::string, std::string> admitted_;
+  std::string own_;
 };
 
 }  // namespace troupe::link

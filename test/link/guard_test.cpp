@@ -407,6 +407,16 @@ TEST_CASE("link guard: each link's node id is bound to the node key it proved; a
     ::close(fi);
     CHECK(caf_b.received() == before);
   }
+  SUBCASE("no link may announce this node's own id, not even before the view names it") {
+    bo.book->own(node_text(4, 'O'));
+    int fi = open_link(insider);
+    auto hs = client_hs(4, 'O');
+    auto before = caf_b.received();
+    ::write(fi, hs.data(), hs.size());
+    CHECK(closed_within(fi, 3s));
+    ::close(fi);
+    CHECK(caf_b.received() == before);
+  }
   SUBCASE("a monitor or a down message naming another source node closes the link") {
     for (uint8_t op : {uint8_t{4}, uint8_t{5}}) {
       CAPTURE(int(op));

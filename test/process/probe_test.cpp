@@ -206,8 +206,8 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
   // A raw insider (the group password and a node key of its own) speaks BASP
   // itself, to do what a CAF client cannot: announce the node's own CAF node
   // id (the one its server handshake just told), or name it as the source of
-  // a down message. The node's guard binds its id to its own key: closed
-  // before CAF reads a byte of it.
+  // a down message. No link may announce the node's own id, and a source
+  // must be the link's own: closed before CAF reads a byte of it.
   {
     link::guard_options go;
     go.group_name = "troupe-replication-process";
@@ -243,7 +243,7 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     CHECK(::write(fd, claim.data(), claim.size()) == static_cast<ssize_t>(claim.size()));
     CHECK(closed_within(fd, 5s));
     ::close(fd);
-    CHECK(n.p->wait_for_output("announces the node id of a member", 5s));
+    CHECK(n.p->wait_for_output("announces this node's own node id", 5s));
     // Its own node id, then a down message in the node's name.
     fd = open(theirs);
     std::string mine = theirs;
