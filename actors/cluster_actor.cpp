@@ -105,16 +105,8 @@ void sync_book(self_ptr self) {
 }
 
 
-const member_info* leader_of(const cluster_state_t& st) {
-  // The oldest member that is not suspected: when the leader is lost, the next
-  // oldest takes over without waiting for a view change.
-  const member_info* best = nullptr;
-  for (auto& m : st.view.members) {
-    if (st.suspected.count(m.name)) continue;
-    if (best == nullptr || std::tie(m.started_on_ms, m.name) < std::tie(best->started_on_ms, best->name)) best = &m;
-  }
-  return best;
-}
+// The one leader rule (cluster_view::leader): the oldest member not suspected here.
+const member_info* leader_of(const cluster_state_t& st) { return st.view.leader(st.suspected); }
 
 bool i_am_leader(const cluster_state_t& st) {
   auto* l = leader_of(st);
@@ -276,7 +268,12 @@ void repartition(self_ptr self) {
   auto& st = self->state;
   send_roles(self);
   publish_directory(self);
-  if (st.opts.partitions) self->send(st.opts.partitions, repart_atom::value, cluster_state{st.view, config_msgs(st)});
+  if (st.opts.partitions) {
+    // The partition table names owners by the same rule as replication, so it
+    // must not count members suspected here either.
+    std::vector<std::string> suspected(st.suspected.begin(), st.suspected.end());
+    self->send(st.opts.partitions, repart_atom::value, cluster_state{st.view, config_msgs(st)}, suspected);
+  }
 }
 
 // Hands a changed configuration to its database's configuration actor, which
@@ -369,7 +366,7 @@ void suspect(self_ptr self, const std::string& name) {
   if (name == st.me.name || st.view.find(name) == nullptr) return;
   abandon_deploys_from(self, name);
   st.suspected.insert(name);
-  send_roles(self);
+  repartition(self);
   forget_peer(self, name);
   if (i_am_leader(st)) {
     // Remove every lost member now that we lead (the old leader may be among them).
@@ -983,7 +980,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         // of every role for good.
         if (st.suspected.erase(name) > 0) {
           st.log->info(component, cat("node '", name, "' is heard again"));
-          send_roles(self);
+          repartition(self);
         }
         // A member that missed a change (it was still being connected) catches up.
         if (version < st.view.version && i_am_leader(st) && p != st.peers.end())

@@ -17,7 +17,8 @@
 //               in both directions: each side proves it knows the group password
 //               with an HMAC over a fresh nonce, the password never travels. The
 //               younger side (by its leader's start time) joins the older one.
-//   ordering:   the leader (oldest member) alone changes the view and the
+//   ordering:   the leader (oldest member not suspected here: cluster_view::leader)
+//               alone changes the view and the
 //               configurations; each change bumps the version and is sent to all
 //               members, who adopt any higher version. Members tell the leader
 //               whom they lost (suspect); a new leader takes over when the old one

@@ -18,14 +18,14 @@ partition_table_actor::behavior_type partition_table_impl(
   self->state.directory = std::move(directory);
   self->state.log = log;
   return {
-      [self](repart_atom, const cluster_state& s) {
+      [self](repart_atom, const cluster_state& s, const std::vector<std::string>& suspected) {
         auto& st = self->state;
         std::vector<std::pair<std::string, db_config>> cfgs;
         for (auto& c : s.configs) {
           auto parsed = parse_db_config(c.json, c.db);
           if (parsed) cfgs.emplace_back(c.db, std::move(*parsed));
         }
-        auto table = compute_partition_table(cfgs, s.view);
+        auto table = compute_partition_table(cfgs, s.view, std::set<std::string>(suspected.begin(), suspected.end()));
         bool same = table == st.table;
         st.table = std::move(table);
         st.directory->set_partitions(st.table);

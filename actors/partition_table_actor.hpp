@@ -1,11 +1,12 @@
 // partition_table_actor: for every database and cluster, the replica set and
-// the owner (the first ONLINE node of the partition).
+// the owner (the first replica that serves the database: serves_database in
+// src/cluster/cluster_model.hpp, the rule replication's owner follows).
 //
 // Contract
 //   owns:       the partition table (published in the cluster_directory for REST
 //               and, later, for routing writes)
-//   receives:   (repart_atom, state) from the cluster actor after every change of
-//               the view or of a configuration; recomputes and, when the table
+//   receives:   (repart_atom, state, suspected) from the cluster actor after every
+//               change of the view, a configuration or a suspicion; recomputes and, when the table
 //               changed, logs "Re-partitioning cluster data..." with the owners
 //   answers:    (status_atom) with the current table
 //   threads:    event-based (pure computation)

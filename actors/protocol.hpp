@@ -413,12 +413,12 @@ using db_config_actor = caf::typed_actor<                                  //
 
 // The partition-table actor (actors/partition_table_actor.hpp): replica sets
 // and owners for every database and cluster.
-//   (repart_atom, cluster_state)  recompute from a new view or configuration
+//   (repart_atom, cluster_state, suspected)  recompute from a new view, configuration or suspicion
 //   (status_atom) -> std::vector<partition_entry>
 using partition_entries = std::vector<partition_entry>;
 using partition_table_actor = caf::typed_actor<                             //
     caf::replies_to<inspect_atom>::with<actor_summary>,                     //
-    caf::reacts_to<repart_atom, cluster_state>,                             //
+    caf::reacts_to<repart_atom, cluster_state, std::vector<std::string>>,  //
     caf::replies_to<status_atom>::with<partition_entries>>;
 
 // A deploy receiver (actors/deploy.hpp): one per incoming database transfer.

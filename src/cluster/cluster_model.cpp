@@ -34,11 +34,20 @@ member_info* cluster_view::find(std::string_view name) {
   return nullptr;
 }
 
-const member_info* cluster_view::leader() const {
+const member_info* cluster_view::leader(const std::set<std::string>& suspected) const {
   const member_info* best = nullptr;
   for (auto& m : members)
-    if (best == nullptr || std::tie(m.started_on_ms, m.name) < std::tie(best->started_on_ms, best->name)) best = &m;
+    if (suspected.count(m.name) == 0 && (best == nullptr || std::tie(m.started_on_ms, m.name) < std::tie(best->started_on_ms, best->name))) best = &m;
   return best;
+}
+
+bool serves_database(const cluster_view& view, const std::set<std::string>& suspected, const std::string& node,
+                     const std::string& db) {
+  if (suspected.count(node)) return false;
+  auto* m = view.find(node);
+  if (m == nullptr || m->status != "ONLINE") return false;
+  auto st = m->db_status.find(db);
+  return st != m->db_status.end() && st->second == "ONLINE";
 }
 
 bool add_node_to_partitions(db_config& c, const std::string& node, std::vector<std::string>* added) {
@@ -79,7 +88,8 @@ bool remove_node_from_partitions(db_config& c, const std::string& node, std::vec
 }
 
 std::vector<partition_entry> compute_partition_table(const std::vector<std::pair<std::string, db_config>>& configs,
-                                                     const cluster_view& view) {
+                                                     const cluster_view& view,
+                                                     const std::set<std::string>& suspected) {
   std::vector<partition_entry> out;
   for (auto& [db, cfg] : configs) {
     for (auto& [cluster, cc] : cfg.clusters) {
@@ -91,10 +101,10 @@ std::vector<partition_entry> compute_partition_table(const std::vector<std::pair
         e.cluster = cluster;
         e.partition = index++;
         for (auto& n : part)
-          if (n != new_node_tag) e.replicas.push_back(n);
+          if (n != new_node_tag && std::find(e.replicas.begin(), e.replicas.end(), n) == e.replicas.end())
+            e.replicas.push_back(n);
         for (auto& n : e.replicas) {
-          auto* m = view.find(n);
-          if (m != nullptr && m->status == "ONLINE") {
+          if (serves_database(view, suspected, n, db)) {
             e.owner = n;
             break;
           }

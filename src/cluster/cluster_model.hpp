@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,8 +58,10 @@ struct cluster_view {
 
   const member_info* find(std::string_view name) const;
   member_info* find(std::string_view name);
-  // The oldest member, or nullptr when empty.
-  const member_info* leader() const;
+  // The one leader rule: the oldest member (start time, then name) that is not
+  // suspected, or nullptr when there is none. When the leader is lost, the next
+  // oldest leads at once, without waiting for a view change.
+  const member_info* leader(const std::set<std::string>& suspected = {}) const;
   friend bool operator==(const cluster_view&, const cluster_view&) = default;
 };
 
@@ -92,14 +95,25 @@ struct partition_entry {
   std::string cluster;  // a cluster name of the config, "*" for every other one
   int partition = 0;
   std::vector<std::string> replicas;  // configured nodes (no <NEW_NODE>)
-  std::string owner;                  // the first ONLINE replica, "" if none is online
+  // The first replica that serves the database (serves_database: the rule
+  // replication's owner follows), "" if none does. Writes to every cluster
+  // of a database are ordered by the "*" entry's owner.
+  std::string owner;
   friend bool operator==(const partition_entry&, const partition_entry&) = default;
 };
 
+// The one rule for who may serve `db` (order its writes, count toward its
+// quorum, own a partition): a member of the view that is not suspected, is
+// ONLINE, and has the database ONLINE there.
+bool serves_database(const cluster_view& view, const std::set<std::string>& suspected, const std::string& node,
+                     const std::string& db);
+
 // For every database config and every cluster entry with partitioning, the
-// replica sets and owners given the view's ONLINE members.
-std::vector<partition_entry> compute_partition_table(
-    const std::vector<std::pair<std::string, db_config>>& configs, const cluster_view& view);
+// replica sets and owners (serves_database) given the view and the members
+// suspected here.
+std::vector<partition_entry> compute_partition_table(const std::vector<std::pair<std::string, db_config>>& configs,
+                                                     const cluster_view& view,
+                                                     const std::set<std::string>& suspected = {});
 
 // --- authentication ---------------------------------------------------------------
 

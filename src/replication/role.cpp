@@ -34,14 +34,11 @@ role role_of(const std::string& db, const db_config& cfg, const cluster_view& vi
       if (n != new_node_tag && !r.is_server(n)) r.servers.push_back(n);
   if (r.servers.empty()) r.servers.push_back(self);
   for (auto& n : r.servers) {
-    if (suspected.count(n)) continue;
-    auto* m = view.find(n);
-    if (m == nullptr) {
-      if (n == self && view.members.empty()) r.online.push_back(n);  // no cluster: alone
+    if (n == self && view.members.empty()) {
+      r.online.push_back(n);  // no cluster: alone
       continue;
     }
-    auto st = m->db_status.find(db);
-    if (m->status == node_online && st != m->db_status.end() && st->second == db_online) r.online.push_back(n);
+    if (serves_database(view, suspected, n, db)) r.online.push_back(n);
   }
   int n = static_cast<int>(r.servers.size());
   int q = star.write_quorum ? star.write_quorum->resolve(n) : quorum{quorum::kind::majority, 1}.resolve(n);

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/replication/role.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace troupe;
@@ -25,7 +26,7 @@ member_info member(std::string name, int64_t started, std::string status = "ONLI
 
 }  // namespace
 
-TEST_CASE("cluster model: the leader is the oldest member, ties broken by name") {
+TEST_CASE("cluster model: the leader is the oldest member not suspected, ties broken by name") {
   cluster_view v;
   CHECK(v.leader() == nullptr);
   v.members = {member("b", 20), member("a", 20), member("c", 30)};
@@ -33,6 +34,11 @@ TEST_CASE("cluster model: the leader is the oldest member, ties broken by name")
   v.members.push_back(member("z", 5));
   CHECK(v.leader()->name == "z");
   CHECK(v.members[0].member_id() == "Member [127.0.0.1]:2434");
+  // The leader is lost: the next oldest leads at once.
+  CHECK(v.leader({"z"})->name == "a");
+  CHECK(v.leader({"z", "a"})->name == "b");
+  CHECK(v.leader({"z", "a", "b", "c"}) == nullptr);
+  CHECK(v.leader({"unknown"})->name == "z");
 }
 
 TEST_CASE("cluster model: <NEW_NODE> is expanded once per node, and nodes are removed again") {
@@ -61,13 +67,14 @@ TEST_CASE("cluster model: partitions without <NEW_NODE> do not take new nodes") 
         std::vector<std::vector<std::string>>{{"a"}, {"<NEW_NODE>", "b", "n"}});
 }
 
-TEST_CASE("cluster model: the partition table names replicas and the first ONLINE owner") {
+TEST_CASE("cluster model: the partition table names replicas and the first replica that serves the database") {
   auto c = shipped_default();
   add_node_to_partitions(c, "n1", nullptr);
   add_node_to_partitions(c, "n2", nullptr);
   add_node_to_partitions(c, "n3", nullptr);
   cluster_view v;
   v.members = {member("n1", 1, "OFFLINE"), member("n2", 2), member("n3", 3)};
+  for (auto& m : v.members) m.db_status["db"] = "ONLINE";
   auto t = compute_partition_table({{"db", c}}, v);
   REQUIRE(t.size() == 1);  // internal and index are not replicated
   CHECK(t[0].database == "db");
@@ -92,4 +99,42 @@ TEST_CASE("cluster model: join proofs depend on the password and every part, and
   CHECK(constant_time_equal("abc", "abc"));
   CHECK_FALSE(constant_time_equal("abc", "abd"));
   CHECK_FALSE(constant_time_equal("abc", "abcd"));
+}
+
+TEST_CASE("cluster model: the partition table's owner is replication's owner, in every case of a table") {
+  auto c = shipped_default();
+  for (auto n : {"n1", "n2", "n3"}) add_node_to_partitions(c, n, nullptr);
+  c.replication = true;
+  struct row {
+    const char* name;
+    std::vector<member_info> members;
+    std::set<std::string> suspected;
+    std::string owner;
+  };
+  auto on = [](std::string n, int64_t t, std::string db_status = "ONLINE", std::string status = "ONLINE") {
+    auto m = member(std::move(n), t, std::move(status));
+    if (!db_status.empty()) m.db_status["db"] = std::move(db_status);
+    return m;
+  };
+  std::vector<row> table = {
+      {"all online: the first configured", {on("n1", 1), on("n2", 2), on("n3", 3)}, {}, "n1"},
+      {"the first suspected here", {on("n1", 1), on("n2", 2), on("n3", 3)}, {"n1"}, "n2"},
+      {"the first still receiving the database", {on("n1", 1, "SYNCHRONIZING"), on("n2", 2), on("n3", 3)}, {}, "n2"},
+      {"the first without the database", {on("n1", 1, ""), on("n2", 2), on("n3", 3)}, {}, "n2"},
+      {"the first starting", {on("n1", 1, "ONLINE", "STARTING"), on("n2", 2), on("n3", 3)}, {}, "n2"},
+      {"the first not in the view", {on("n2", 2), on("n3", 3)}, {}, "n2"},
+      {"none serves", {on("n1", 1, "SYNCHRONIZING")}, {}, ""},
+      {"join order does not matter, configured order does", {on("n3", 0), on("n2", 1), on("n1", 2)}, {}, "n1"},
+  };
+  for (auto& r : table) {
+    CAPTURE(r.name);
+    cluster_view v;
+    v.version = 7;
+    v.members = r.members;
+    auto t = compute_partition_table({{"db", c}}, v, r.suspected);
+    REQUIRE(t.size() == 1);
+    CHECK(t[0].owner == r.owner);
+    // From any member's point of view (self matters only without a cluster).
+    for (auto self : {"n1", "n2", "n3"}) CHECK(replication::role_of("db", c, v, r.suspected, self).owner() == r.owner);
+  }
 }
