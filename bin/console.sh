@@ -8,7 +8,7 @@
 #   bin/console.sh "connect remote:localhost root PASSWORD; list servers"
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ ! -x "$root/build/src/console/console" ] || [ -n "$(find "$root/src" "$root/actors" -newer "$root/build/src/console/console" -name '*.[ch]pp' -print -quit)" ]; then
+if [ ! -x "$root/build/apps/console" ] || [ -n "$(find "$root/src" "$root/actors" "$root/apps" -newer "$root/build/apps/console" -name '*.[ch]pp' -print -quit)" ]; then
   "$root/bin/setup.sh" "$root/build"
 fi
-exec "$root/build/src/console/console" "$@"
+exec "$root/build/apps/console" "$@"

@@ -9,4 +9,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/bin/setup.sh" "$root/build"
 export ORIENTDB_HOME="${ORIENTDB_HOME:-$root}"
-exec "$root/build/src/server/dserver" --home "$ORIENTDB_HOME" "$@"
+exec "$root/build/apps/dserver" --home "$ORIENTDB_HOME" "$@"

@@ -15,8 +15,8 @@ namespace troupe {
 std::string member_info::shown_status(const std::string& db) const {
   auto it = db_status.find(db);
   if (it == db_status.end()) return "";
-  if (it->second == "ONLINE" && std::find(catching_up.begin(), catching_up.end(), db) != catching_up.end())
-    return "SYNCHRONIZING";
+  if (it->second == db_online && std::find(catching_up.begin(), catching_up.end(), db) != catching_up.end())
+    return db_synchronizing;
   return it->second;
 }
 
@@ -45,9 +45,9 @@ bool serves_database(const cluster_view& view, const std::set<std::string>& susp
                      const std::string& db) {
   if (suspected.count(node)) return false;
   auto* m = view.find(node);
-  if (m == nullptr || m->status != "ONLINE") return false;
+  if (m == nullptr || m->status != node_online) return false;
   auto st = m->db_status.find(db);
-  return st != m->db_status.end() && st->second == "ONLINE";
+  return st != m->db_status.end() && st->second == db_online;
 }
 
 bool add_node_to_partitions(db_config& c, const std::string& node, std::vector<std::string>* added) {

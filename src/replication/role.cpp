@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "src/server/node_info.hpp"
 
 namespace troupe::replication {
 

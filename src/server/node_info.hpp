@@ -6,17 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace troupe {
+#include "src/cluster/cluster_model.hpp"  // the status names
 
-// Node status names are OrientDB's (1.7-2.1 spelling).
-inline constexpr const char* node_starting = "STARTING";
-inline constexpr const char* node_online = "ONLINE";
-inline constexpr const char* node_shutting_down = "SHUTTINGDOWN";
-inline constexpr const char* node_offline = "OFFLINE";
-// Database status names on a member (OrientDB 1.7-2.1: OFFLINE, SYNCHRONIZING, ONLINE).
-inline constexpr const char* db_synchronizing = "SYNCHRONIZING";
-inline constexpr const char* db_online = "ONLINE";
-inline constexpr const char* db_offline = "OFFLINE";
+namespace troupe {
 
 struct node_info {
   std::string name;
