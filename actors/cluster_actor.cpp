@@ -340,6 +340,7 @@ void remove_member(self_ptr self, const std::string& name) {
                          [&](const member_info& m) { return m.name == name; });
   if (it == st.view.members.end()) return;
   st.log->warn(component, cat("node removed id=", it->member_id(), " name=", name));
+  bool left_cleanly = it->status == node_shutting_down;
   st.view.members.erase(it);
   sync_book(self);
   abandon_deploys_from(self, name);
@@ -347,10 +348,21 @@ void remove_member(self_ptr self, const std::string& name) {
   st.suspected.erase(name);
   st.heard.erase(name);
   forget_peer(self, name);
+  // Who is behind shrinking a partition: the members reachable now (this one
+  // included), and the leaver itself if it said it leaves (it serves no more).
+  std::set<std::string> agree;
+  for (auto& m : st.view.members)
+    if (!st.suspected.count(m.name)) agree.insert(m.name);
+  if (left_cleanly) agree.insert(name);
   for (auto& [db, cfg] : st.configs) {
     if (cfg.hot_alignment) continue;
-    std::vector<std::string> removed;
-    if (!remove_node_from_partitions(cfg, name, &removed)) continue;
+    std::vector<std::string> removed, kept;
+    bool changed = remove_node_from_partitions(cfg, name, agree, &removed, &kept);
+    for (auto& k : kept)
+      st.log->warn(component, cat("keeping node '", name, "' in partition: ", db, ".", k,
+                                  " (hotAlignment=false): the servers reachable here are not a majority of the "
+                                  "partition's, so shrinking it could let both sides of a split accept writes"));
+    if (!changed) continue;
     for (auto& r : removed) st.log->info(component, cat("removing node '", name, "' in partition: ", db, ".", r));
     cfg.version += 1;
     st.changed_by[db] = name;

@@ -69,7 +69,8 @@ bool add_node_to_partitions(db_config& c, const std::string& node, std::vector<s
   return changed;
 }
 
-bool remove_node_from_partitions(db_config& c, const std::string& node, std::vector<std::string>* removed) {
+bool remove_node_from_partitions(db_config& c, const std::string& node, const std::set<std::string>& agree,
+                                 std::vector<std::string>* removed, std::vector<std::string>* kept) {
   bool changed = false;
   for (auto& [cluster, cc] : c.clusters) {
     if (!cc.partitioning) continue;
@@ -77,9 +78,18 @@ bool remove_node_from_partitions(db_config& c, const std::string& node, std::vec
     for (auto& part : cc.partitioning->partitions) {
       auto i = std::find(part.begin(), part.end(), node);
       if (i != part.end()) {
-        part.erase(i);
-        changed = true;
-        if (removed) removed->push_back(cat(cluster, ".", index));
+        std::set<std::string> servers;
+        for (auto& n : part)
+          if (n != new_node_tag) servers.insert(n);
+        size_t agreeing = 0;
+        for (auto& n : servers) agreeing += agree.count(n) > 0;
+        if (2 * agreeing > servers.size()) {
+          part.erase(i);
+          changed = true;
+          if (removed) removed->push_back(cat(cluster, ".", index));
+        } else if (kept) {
+          kept->push_back(cat(cluster, ".", index));
+        }
       }
       ++index;
     }

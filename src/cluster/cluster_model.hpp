@@ -95,8 +95,16 @@ struct cluster_state {
 // Adds `node` to every partition that holds <NEW_NODE> and not `node` yet.
 // `added` receives "db.cluster.index" descriptions for the log.
 bool add_node_to_partitions(db_config& c, const std::string& node, std::vector<std::string>* added);
-// Removes `node` from every partition (hotAlignment=false on leave).
-bool remove_node_from_partitions(db_config& c, const std::string& node, std::vector<std::string>* removed);
+// Removes `node` from every partition (hotAlignment=false, when a member is
+// removed), but only where the servers that stay and `agree` (reachable now,
+// or the leaver itself when it left cleanly) are a majority of the servers the
+// partition had. **Why:** shrinking a partition lowers the majority its writes
+// need; done on the minority side of a split (a leader alone, its peers
+// suspected) it made the quorum 1 there while the majority side wrote too.
+// The old majority must be behind a change of who must agree, as behind a
+// write. `removed` and `kept` receive "cluster.index" for the log.
+bool remove_node_from_partitions(db_config& c, const std::string& node, const std::set<std::string>& agree,
+                                 std::vector<std::string>* removed, std::vector<std::string>* kept = nullptr);
 
 // --- the partition table -------------------------------------------------------
 

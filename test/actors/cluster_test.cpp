@@ -167,7 +167,8 @@ TEST_CASE("cluster: configurations converge after joins, leaves and restarts; a 
   }));
 }
 
-TEST_CASE("cluster: with hotAlignment false a leaving node is removed from its partitions and added again") {
+TEST_CASE("cluster: with hotAlignment false a leaving node is removed from its partitions and added again; a crashed one "
+          "is kept when the rest are no majority") {
   test_cluster c(28034);
   auto& a = c.add("h1");
   auto& b = c.add("h2");
@@ -190,6 +191,14 @@ TEST_CASE("cluster: with hotAlignment false a leaving node is removed from its p
   CHECK(cfg->effective("*").partitioning->partitions == std::vector<std::vector<std::string>>{{"<NEW_NODE>", "h1"}});
   c.start(b);
   REQUIRE(eventually([&] { return a.members() == 2 && a.config_json("demo") == b.config_json("demo"); }));
+  cfg = parse_db_config(a.config_json("demo"), "x");
+  CHECK(cfg->effective("*").partitioning->partitions ==
+        std::vector<std::vector<std::string>>{{"<NEW_NODE>", "h1", "h2"}});
+  // A crash is not a leave: h1 alone is not a majority of {h1, h2}, so it
+  // keeps h2 (it could be the minority side of a split).
+  b.n->kill();
+  REQUIRE(eventually([&] { return a.members() == 1; }, 5s));
+  CHECK(eventually([&] { return a.logged("keeping node 'h2' in partition: demo.*.0 (hotAlignment=false)"); }));
   cfg = parse_db_config(a.config_json("demo"), "x");
   CHECK(cfg->effective("*").partitioning->partitions ==
         std::vector<std::vector<std::string>>{{"<NEW_NODE>", "h1", "h2"}});

@@ -51,9 +51,12 @@ TEST_CASE("cluster model: <NEW_NODE> is expanded once per node, and nodes are re
   CHECK(c.effective("x").partitioning->partitions ==
         std::vector<std::vector<std::string>>{{"<NEW_NODE>", "node1", "node2"}});
   std::vector<std::string> removed;
-  CHECK(remove_node_from_partitions(c, "node1", &removed));
+  // node2 alone is not a majority of {node1, node2}: node1 stays (a crash); as a clean leaver node1 agrees.
+  CHECK_FALSE(remove_node_from_partitions(c, "node1", {"node2"}, &removed));
+  CHECK(removed.empty());
+  CHECK(remove_node_from_partitions(c, "node1", {"node1", "node2"}, &removed) == true);
   CHECK(removed == std::vector<std::string>{"*.0"});
-  CHECK_FALSE(remove_node_from_partitions(c, "node1", nullptr));
+  CHECK_FALSE(remove_node_from_partitions(c, "node1", {"node2"}, nullptr));
   CHECK(c.effective("x").partitioning->partitions == std::vector<std::vector<std::string>>{{"<NEW_NODE>", "node2"}});
 }
 
@@ -136,5 +139,43 @@ TEST_CASE("cluster model: the partition table's owner is replication's owner, in
     CHECK(t[0].owner == r.owner);
     // From any member's point of view (self matters only without a cluster).
     for (auto self : {"n1", "n2", "n3"}) CHECK(replication::role_of("db", c, v, r.suspected, self).owner() == r.owner);
+  }
+}
+
+TEST_CASE("cluster model: a partition shrinks only with a majority of its servers behind it") {
+  auto parts = [](std::vector<std::string> p) {
+    auto c = parse_db_config(R"({"clusters": {"*": {"partitioning": {"partitions": [[]]}}}})", "x");
+    REQUIRE(c.ok());
+    c->clusters.at(0).second.partitioning->partitions = {std::move(p)};
+    return *c;
+  };
+  struct row {
+    const char* name;
+    std::vector<std::string> partition;
+    std::string node;
+    std::set<std::string> agree;
+    bool removed;
+  };
+  std::vector<row> table = {
+      {"3 servers, the 2 others reachable", {"<NEW_NODE>", "a", "b", "c"}, "c", {"a", "b"}, true},
+      {"3 servers, alone on the minority side", {"<NEW_NODE>", "a", "b", "c"}, "c", {"a"}, false},
+      {"3 servers, two lost one at a time: the second waits", {"a", "b"}, "b", {"a"}, false},
+      {"2 servers, the other crashed", {"<NEW_NODE>", "a", "b"}, "b", {"a"}, false},
+      {"2 servers, the other left cleanly", {"<NEW_NODE>", "a", "b"}, "b", {"a", "b"}, true},
+      {"5 servers, 3 reachable", {"a", "b", "c", "d", "e"}, "e", {"a", "b", "c"}, true},
+      {"5 servers, 2 reachable", {"a", "b", "c", "d", "e"}, "e", {"a", "b"}, false},
+      {"4 servers, 2 reachable (a tie is no majority)", {"a", "b", "c", "d"}, "d", {"a", "b"}, false},
+      {"reachable nodes that are not servers do not count", {"a", "b", "c"}, "c", {"a", "x", "y"}, false},
+      {"<NEW_NODE> is not a server", {"<NEW_NODE>", "a", "b", "c"}, "c", {"a", "<NEW_NODE>"}, false},
+  };
+  for (auto& r : table) {
+    CAPTURE(r.name);
+    auto c = parts(r.partition);
+    std::vector<std::string> removed, kept;
+    CHECK(remove_node_from_partitions(c, r.node, r.agree, &removed, &kept) == r.removed);
+    auto& p = c.clusters.at(0).second.partitioning->partitions[0];
+    CHECK((std::find(p.begin(), p.end(), r.node) == p.end()) == r.removed);
+    CHECK(removed.size() == (r.removed ? 1u : 0u));
+    CHECK(kept.size() == (r.removed ? 0u : 1u));
   }
 }
