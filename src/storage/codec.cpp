@@ -7,8 +7,6 @@ namespace troupe::storage::codec {
 
 namespace {
 
-constexpr int64_t cluster_id_max = 32767;
-
 // A cursor over a value: every read checks the remaining length first, so a
 // truncated or corrupt value yields nullopt instead of reading past the end.
 struct reader {

@@ -95,7 +95,6 @@ struct meta_state {
 
 namespace {
 
-constexpr int32_t cluster_id_max = 32767;
 // create_class tries "<name>", "<name>_2", ... when a cluster name is taken.
 constexpr int cluster_name_tries_max = 1000;
 
@@ -119,9 +118,7 @@ bool valid_class_name(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
-bool valid_rid(rid id) {
-  return id.cluster >= 0 && id.cluster <= cluster_id_max && id.position >= 0;
-}
+bool valid_rid(rid id) { return id.valid(); }
 
 // Parses `text` as a JSON object, drops its top-level '@' keys and returns the
 // canonical serialisation; nullopt with `why` set if it is not a JSON object.

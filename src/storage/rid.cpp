@@ -9,9 +9,6 @@ namespace troupe::storage {
 
 namespace {
 
-// OrientDB cluster ids are Java shorts; negative ids are reserved for
-// temporary records, which never reach storage.
-constexpr int64_t cluster_id_max = 32767;
 constexpr int64_t position_max = INT64_MAX;
 
 }  // namespace

@@ -8,8 +8,12 @@
 
 namespace troupe::storage {
 
+// OrientDB cluster ids are Java shorts; negative ids are reserved for
+// temporary records, which never reach storage. The one bound on cluster ids.
+inline constexpr int32_t cluster_id_max = 32767;
+
 struct rid {
-  int32_t cluster = -1;   // 0 .. 32767, as OrientDB's short cluster ids
+  int32_t cluster = -1;   // 0 .. cluster_id_max, as OrientDB's short cluster ids
   int64_t position = -1;  // >= 0
 
   // Whether it names a storable record: cluster 0..32767, position >= 0.
