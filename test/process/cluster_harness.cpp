@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -259,7 +260,7 @@ void writer::create() {
   auto r = send("POST", cat("/document/", demo_db), cat(R"({"@class":"V","k":")", w.key, R"(","v":)", w.value, "}"));
   record(w, r);
   if (w.result == outcome::acknowledged) live_.push_back({w.key, w.rid, 1});
-  log.push_back(std::move(w));
+  append(std::move(w));
 }
 
 void writer::update(size_t i) {
@@ -278,6 +279,11 @@ void writer::update(size_t i) {
   if (w.result == outcome::acknowledged) live_[i].version = w.version_after;
   // After an unknown outcome the version is unknown: the document is left alone.
   if (w.result == outcome::unknown) live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(i));
+  append(std::move(w));
+}
+
+void writer::append(write_op w) {
+  std::lock_guard lock(log_mutex);
   log.push_back(std::move(w));
 }
 
@@ -311,6 +317,7 @@ void write_load::stop() {
   stop_ = true;
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+  stopped_ = true;
 }
 
 bool write_load::grow_by(int64_t n, std::chrono::milliseconds timeout) {
@@ -323,7 +330,20 @@ bool write_load::grow_by(int64_t n, std::chrono::milliseconds timeout) {
       timeout);
 }
 
+int64_t write_load::count_if(const std::function<bool(const write_op&)>& pred) const {
+  int64_t n = 0;
+  for (auto& w : writers_) {
+    std::lock_guard lock(w->log_mutex);
+    for (auto& op : w->log)
+      if (pred(op)) ++n;
+  }
+  return n;
+}
+
 std::vector<const write_op*> write_load::all() const {
+  // While a writer runs, its next append may move its log and free the old
+  // array under these pointers (a SIGSEGV in the test once it is unmapped).
+  if (!stopped_) throw std::logic_error("write_load::all() while the writers run: stop() first, or use count_if()");
   std::vector<const write_op*> out;
   for (auto& w : writers_)
     for (auto& op : w->log) out.push_back(&op);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -116,7 +117,12 @@ class writer {
   writer(int id, const dnodes& nodes, const std::atomic<bool>& stop, std::atomic<int64_t>& acks);
   void run();
 
+  // Every write so far. The writer's own thread appends under log_mutex, so
+  // another thread reads it only under that lock while the writer runs (an
+  // append may reallocate the vector: a pointer or iterator into it taken
+  // before is left dangling), or freely once the writer has stopped.
   std::vector<write_op> log;
+  mutable std::mutex log_mutex;
   int64_t version_anomalies = 0;  // an acknowledged write that reported an unexpected version
 
  private:
@@ -129,6 +135,7 @@ class writer {
   void create();
   void update(size_t i);
   void record(write_op& w, const std::optional<raw_response>& r);
+  void append(write_op w);  // to `log`, under log_mutex
 
   int id_;
   const dnodes& nodes_;
@@ -153,13 +160,21 @@ class write_load {
   int64_t acks() const { return acks_; }
   // Waits (bounded, draining the nodes' output) until `n` more writes are acknowledged.
   bool grow_by(int64_t n, std::chrono::milliseconds timeout);
+  // The writes so far for which `pred` holds, read under each writer's lock:
+  // the way to look at the writes while the load runs.
+  int64_t count_if(const std::function<bool(const write_op&)>& pred) const;
+  // Every write, as pointers into the writers' logs: only once stop() has
+  // returned (throws std::logic_error before), since a running writer's log
+  // reallocates as it grows and would leave the pointers dangling.
   std::vector<const write_op*> all() const;
+  // Their logs as all() says: only once stopped.
   const std::vector<std::unique_ptr<writer>>& writers() const { return writers_; }
 
  private:
   const dnodes& nodes_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> acks_{0};
+  bool stopped_ = false;  // every writer thread joined (set and read by the test's thread)
   std::vector<std::unique_ptr<writer>> writers_;
   std::vector<std::thread> threads_;
 };

@@ -79,20 +79,18 @@ int read_status(const dnode& n, const std::string& rid) {
 }
 
 // Writes acknowledged through node index `via` among writes sent in [from, to).
+// Called while the load runs: count_if() reads each writer's log under its lock.
 int64_t acks_via(const write_load& load, int via, std::chrono::steady_clock::time_point from,
                  std::chrono::steady_clock::time_point to) {
-  int64_t n = 0;
-  for (auto* w : load.all())
-    if (w->via == via && w->sent >= from && w->sent < to && w->result == outcome::acknowledged) ++n;
-  return n;
+  return load.count_if([&](const write_op& w) {
+    return w.via == via && w.sent >= from && w.sent < to && w.result == outcome::acknowledged;
+  });
 }
 
 // Writes through node index `via` refused as "not applied" among those sent since `from`.
 int64_t refusals_via(const write_load& load, int via, std::chrono::steady_clock::time_point from) {
-  int64_t n = 0;
-  for (auto* w : load.all())
-    if (w->via == via && w->sent >= from && w->result == outcome::failed) ++n;
-  return n;
+  return load.count_if(
+      [&](const write_op& w) { return w.via == via && w.sent >= from && w.result == outcome::failed; });
 }
 
 size_t count_of(const std::string& text, const std::string& needle) {
@@ -118,8 +116,9 @@ TEST_CASE("many hosts: the seed tutorial on three hosts: they join, receive the 
   for (auto& n : nodes) {
     CAPTURE(n->name);
     // What is bound is what is said, and it is the host's own address.
-    CHECK(n->p->output().find(cat("cluster endpoint listening on ", n->address(), ":2434")) != std::string::npos);
-    if (n.get() != nodes[0].get()) CHECK(n->p->output().find(cat("installed database ", demo_db)) != std::string::npos);
+    // (The output is read as the test waits: wait for lines, do not just look.)
+    CHECK(n->p->wait_for_output(cat("cluster endpoint listening on ", n->address(), ":2434"), 10s));
+    if (n.get() != nodes[0].get()) CHECK(n->p->wait_for_output(cat("installed database ", demo_db), 10s));
   }
 
   // Every member lists every member at its real addresses, never loopback.
@@ -298,6 +297,55 @@ TEST_CASE("many hosts: real partitions under a write load: a 2+1 split with the 
   CHECK(v.duplicated == 0);
   CHECK(v.acknowledged >= 1500);
   CHECK(v.failed > 0);  // the minority refused what it was sent
+}
+
+TEST_CASE("many hosts: with hotAlignment false, a host cut off alone does not shrink the partition to itself: it "
+          "refuses its writers while the majority side goes on, and nothing acknowledged is lost") {
+  SKIP_WITHOUT_NAMESPACES();
+  netns_lab lab(host_count);
+  temp_dir root;
+  auto nodes = make_cluster(root.path(), host_count, &lab, [](const fs::path& home) {
+    replace_once(home / "config" / "default-distributed-db-config.json", R"("hotAlignment": true)", R"("hotAlignment": false)");
+  });
+  for (auto& n : nodes) start_node(*n, nodes);
+  REQUIRE_MESSAGE(eventually([&] { return all_online(nodes); }, 90s), membership_story(nodes));
+  write_load load(nodes, 6);
+  REQUIRE_MESSAGE(load.grow_by(300, 30s), "the load makes no progress");
+
+  // host3 alone: its own side's leader, which used to drop host1 and host2
+  // from the partition, leaving a quorum of 1 there.
+  const int alone = 2;
+  lab.cut(3, 1);
+  lab.cut(3, 2);
+  REQUIRE_MESSAGE(eventually(
+                      [&] {
+                        return sees_gone(*nodes[0], nodes[2]->name) && sees_gone(*nodes[1], nodes[2]->name) &&
+                               sees_gone(*nodes[2], nodes[0]->name) && sees_gone(*nodes[2], nodes[1]->name);
+                      },
+                      20s),
+                  "the split was not noticed\n" << membership_story(nodes));
+  auto from = std::chrono::steady_clock::now();
+  REQUIRE_MESSAGE(load.grow_by(300, 30s), "the majority takes no writes\n" << membership_story(nodes));
+  REQUIRE_MESSAGE(eventually([&] { return refusals_via(load, alone, from) >= 5; }, 20s),
+                  "the lone host does not refuse writes as not applied\n" << membership_story(nodes));
+  CHECK_MESSAGE(nodes[2]->p->wait_for_output("keeping node 'host", 5s),
+                "the lone host did not keep the lost servers in its partition");
+  // The majority side drops host3 (2 of 3 behind it), as hotAlignment false asks.
+  CHECK(nodes[0]->p->wait_for_output("removing node 'host3' in partition", 5s));
+  auto to = std::chrono::steady_clock::now();
+  CHECK_MESSAGE(acks_via(load, alone, from, to) == 0, "host3 acknowledged writes alone");
+
+  lab.heal();
+  REQUIRE_MESSAGE(eventually([&] { return all_online(nodes); }, 90s),
+                  "the cluster did not come back together\n" << membership_story(nodes));
+  REQUIRE_MESSAGE(load.grow_by(300, 30s), "no progress after the heal\n" << membership_story(nodes));
+  load.stop();
+  auto v = stop_and_check(nodes, load, root.path(), "hotAlignment false split");
+  CHECK(v.lost == 0);
+  CHECK(v.failed_visible == 0);
+  CHECK(v.divergent == 0);
+  CHECK(v.duplicated == 0);
+  CHECK(v.failed > 0);
 }
 
 TEST_CASE("many hosts: with <symmetric-encryption enabled=\"true\"> a document never crosses the wire in the clear, "
