@@ -592,8 +592,11 @@ void resync(self_ptr self) {
 void on_check(self_ptr self, repl_envelope& env) {
   auto& st = self->state;
   auto& db = *st.opts.db;
+  // Digests and repairs are taken only from the owner this replica follows: a
+  // repair overwrites records, and any member can address a replica.
+  bool from_my_owner = st.r && st.r->owner() == env.from;
   if (env.check == 1) {  // the owner's digests
-    if (st.owner || db.last_committed_seq() != env.at_seq || env.ids.size() != env.counts.size() ||
+    if (st.owner || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != env.counts.size() ||
         env.ids.size() != env.hashes.size())
       return;
     std::map<int32_t, storage::database::cluster_digest> mine;
@@ -641,7 +644,7 @@ void on_check(self_ptr self, repl_envelope& env) {
     return;
   }
   if (env.check == 3) {  // the owner's records of one cluster
-    if (st.owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
+    if (st.owner || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
     size_t changed = 0;
     if (auto s = db.repair_cluster(env.ids[0], env.keys, env.values, &changed); !s) {
       st.opts.log->error(component, cat("anti-entropy: cannot repair cluster ", cluster_name(st, env.ids[0]), " of ",

@@ -423,7 +423,11 @@ TEST_CASE("link guard: each link's node id is bound to the node key it proved; a
       int fi = open_link(insider);
       auto mine = client_hs(9, 'I');
       ::write(fi, mine.data(), mine.size());
-      REQUIRE(eventually([&] { return bo.book->key_of(node_text(9, 'I')).has_value(); }, 3s));
+      // Its handshake has reached CAF (the book learns the id a moment before).
+      REQUIRE(eventually([&] {
+        auto got = caf_b.received();
+        return got.size() >= mine.size() && got.compare(got.size() - mine.size(), mine.size(), mine) == 0;
+      }, 3s));
       auto forged = basp(op, node_id_bytes(1, 'A') + node_id_bytes(2, 'B') + "reason");
       auto before = caf_b.received();
       ::write(fi, forged.data(), forged.size());
