@@ -1147,13 +1147,9 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
           mine.rec = std::move(*rec);
         }
         auto refuse = [&](const std::vector<std::string>& answered) {
-          std::vector<std::string> missing;
-          for (auto& s : role.servers)
-            if (std::find(answered.begin(), answered.end(), s) == answered.end()) missing.push_back(s);
           return make_troupe_error(errc::unavailable,
-                                   cat("{\"content\":", json_quote(cat("Read quorum ", quorum, " not reached for database ", db)),
-                                       ",\"quorum\":", quorum, ",\"answered\":", json_list(answered),
-                                       ",\"missing\":", json_list(missing), "}"));
+                                   replication::unavailable_body(cat("Read quorum ", quorum, " not reached for database ", db),
+                                                                 quorum, answered, role.servers, ""));
         };
         if (quorum <= 1) return mine;
         if (others.size() + 1 < quorum) {

@@ -116,15 +116,10 @@ void set_catching_up(self_ptr self, bool on, const std::string& why);
 // The 503 error: a sentence and the facts behind it, as JSON (see errc::unavailable).
 caf::error unavailable(const database_state& st, const std::vector<std::string>& answered, bool applied_nowhere,
                        const std::string& content) {
-  std::vector<std::string> missing;
-  if (st.r)
-    for (auto& s : st.r->servers)
-      if (std::find(answered.begin(), answered.end(), s) == answered.end()) missing.push_back(s);
-  uint32_t q = st.r ? st.r->write_quorum : 1;
   return make_troupe_error(errc::unavailable,
-                           cat("{\"content\":", json_quote(content), ",\"quorum\":", q,
-                               ",\"answered\":", json_list(answered), ",\"missing\":", json_list(missing),
-                               ",\"outcome\":", applied_nowhere ? "\"not applied\"" : "\"unknown\"", "}"));
+                           replication::unavailable_body(content, st.r ? st.r->write_quorum : 1, answered,
+                                                         st.r ? st.r->servers : std::vector<std::string>{},
+                                                         applied_nowhere ? "not applied" : "unknown"));
 }
 
 void fail(self_ptr self, client_write& w, const caf::error& e) {

@@ -1,5 +1,7 @@
 #include "actors/protocol.hpp"
 
+#include "src/replication/role.hpp"
+
 namespace troupe {
 
 namespace {
@@ -32,8 +34,9 @@ struct write_callback::slot {
   function f;  // empty once called
   ~slot() {
     if (f)
-      f(make_troupe_error(errc::unavailable,
-                          R"({"content":"the database stopped before it answered the write","outcome":"unknown"})"));
+      // Nobody answered: no quorum to tell, and the write may still be applied.
+      f(make_troupe_error(errc::unavailable, replication::unavailable_body(
+                                                 "the database stopped before it answered the write", 0, {}, {}, "unknown")));
   }
 };
 

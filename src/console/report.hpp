@@ -10,37 +10,9 @@
 
 #include "src/cluster/cluster_model.hpp"
 #include "src/storage/database.hpp"
+#include "src/util/json_text.hpp"  // json_quote, json_list: the actors build detail_json with them
 
 namespace troupe {
-
-// A JSON string literal for `s` (quotes added, control characters escaped):
-// the node's actors build their small detail_json objects with it.
-inline std::string json_quote(std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
-
-// ["a","b"]
-inline std::string json_list(const std::vector<std::string>& xs) {
-  std::string out = "[";
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? "," : "") + json_quote(xs[i]);
-  return out + "]";
-}
 
 // One actor of a node, as the actor itself describes it in its (inspect_atom)
 // handler: so the mailbox length is read inside the actor, never from outside.

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "src/util/json_text.hpp"
+#include "src/util/strings.hpp"
+
 
 namespace troupe::replication {
 
@@ -45,6 +48,16 @@ role role_of(const std::string& db, const db_config& cfg, const cluster_view& vi
   r.write_quorum = static_cast<uint32_t>(std::max(q, 1));
   r.resync_every_s = static_cast<uint32_t>(std::max(cfg.resync_every_s, 0));
   return r;
+}
+
+std::string unavailable_body(std::string_view content, uint32_t quorum, const std::vector<std::string>& answered,
+                             const std::vector<std::string>& servers, std::string_view outcome) {
+  std::vector<std::string> missing;
+  for (auto& s : servers)
+    if (std::find(answered.begin(), answered.end(), s) == answered.end()) missing.push_back(s);
+  return cat("{\"content\":", json_quote(content), ",\"quorum\":", quorum, ",\"answered\":", json_list(answered),
+             ",\"missing\":", json_list(missing), outcome.empty() ? std::string() : cat(",\"outcome\":", json_quote(outcome)),
+             "}");
 }
 
 }  // namespace troupe::replication

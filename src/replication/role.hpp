@@ -44,4 +44,12 @@ struct role {
 role role_of(const std::string& db, const db_config& cfg, const cluster_view& view,
              const std::set<std::string>& suspected, const std::string& self);
 
+// The one 503 body (errc::unavailable, HTTP 503 and the console's error): a
+// sentence and the facts behind it, as JSON: the quorum, the servers that
+// answered, the configured ones that did not, and for a write its outcome
+// ("not applied": visible nowhere, ever; "unknown": it may still be applied).
+// `outcome` empty: a read, no outcome.
+std::string unavailable_body(std::string_view content, uint32_t quorum, const std::vector<std::string>& answered,
+                             const std::vector<std::string>& servers, std::string_view outcome);
+
 }  // namespace troupe::replication

@@ -179,3 +179,11 @@ TEST_CASE("cluster model: a partition shrinks only with a majority of its server
     CHECK(kept.size() == (r.removed ? 0u : 1u));
   }
 }
+
+TEST_CASE("replication: the one 503 body names the quorum, who answered, who is missing and the outcome") {
+  CHECK(replication::unavailable_body("Quorum 2 not reached", 2, {"a"}, {"a", "b", "c"}, "not applied") ==
+        R"({"content":"Quorum 2 not reached","quorum":2,"answered":["a"],"missing":["b","c"],"outcome":"not applied"})");
+  // A read has no outcome; text is escaped.
+  CHECK(replication::unavailable_body("say \"x\"", 3, {}, {"a"}, "") ==
+        R"({"content":"say \"x\"","quorum":3,"answered":[],"missing":["a"]})");
+}
