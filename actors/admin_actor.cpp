@@ -29,13 +29,8 @@ constexpr const char* component = "OServerNetworkListener";
 
 using opts_ptr = std::shared_ptr<const admin_options>;
 
-// May `user` run a command needing `resource`? The REST API's rule: "database"
-// covers every database's commands, but not creating or dropping databases.
-bool allowed(const user_config& user, const std::string& resource) {
-  if (user.has_resource(resource)) return true;
-  return resource.rfind("database.", 0) == 0 && resource != "database.create" && resource != "database.drop" &&
-         user.has_resource("database");
-}
+// May `user` run a command needing `resource`? The rule REST applies too (user_config::may).
+bool allowed(const user_config& user, const std::string& resource) { return user.may(resource); }
 
 // --- session -------------------------------------------------------------------
 

@@ -209,10 +209,7 @@ class rest {
     auto* user = authenticate(req);
     if (user == nullptr) return unauthorized(req, realm);
     ctx_->logins->success(req.remote_ip);
-    bool ok = user->has_resource(resource);
-    if (!ok && resource.rfind("database.", 0) == 0 && resource != "database.create" && resource != "database.drop")
-      ok = user->has_resource("database");
-    if (!ok) return error_response(403, cat("User '", user->name, "' has no permission for ", resource));
+    if (!user->may(resource)) return error_response(403, cat("User '", user->name, "' has no permission for ", resource));
     return std::nullopt;
   }
 

@@ -21,6 +21,12 @@ bool user_config::has_resource(std::string_view r) const {
   return false;
 }
 
+bool user_config::may(std::string_view resource) const {
+  if (has_resource(resource)) return true;
+  return resource.rfind("database.", 0) == 0 && resource != "database.create" && resource != "database.drop" &&
+         has_resource("database");
+}
+
 const listener_config* server_config::http_listener() const {
   for (auto& l : listeners)
     if (l.protocol == "http") return &l;

@@ -70,6 +70,10 @@ struct user_config {
   std::string password;   // as stored: plaintext or hashed (src/config/password.hpp), checked by the parser
   std::string resources;  // "*" or a comma-separated list
   bool has_resource(std::string_view r) const;
+  // The one permission rule, for REST and the console: the resource itself,
+  // or, for "database.<name>" (not database.create / database.drop), the
+  // "database" resource, which grants every database.
+  bool may(std::string_view resource) const;
 };
 
 struct distributed_config {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <vector>
 
 #include "src/config/server_config.hpp"
 #include "test/support/temp_dir.hpp"
@@ -439,4 +440,31 @@ TEST_CASE("server config: the shipped file's commented-out https example parses 
   CHECK(http->tls->private_key == fs::path("/srv/troupe/config/cert/server-key.pem"));
   CHECK_FALSE(http->tls->client_auth);
   CHECK(c->notices.empty());
+}
+
+TEST_CASE("server config: the one permission rule: a resource, or \"database\" for every database but create and drop") {
+  struct row {
+    const char* resources;
+    const char* asked;
+    bool may;
+  };
+  std::vector<row> table = {
+      {"*", "database.create", true},
+      {"database", "database.demo", true},
+      {"database", "database.create", false},
+      {"database", "database.drop", false},
+      {"database", "server.info", false},
+      {"database.demo", "database.demo", true},
+      {"database.demo", "database.other", false},
+      {"server.info, database", "server.info", true},
+      {"database.create", "database.create", true},
+      {"", "database.demo", false},
+      {"databases", "database.demo", false},
+  };
+  for (auto& r : table) {
+    CAPTURE(r.resources);
+    CAPTURE(r.asked);
+    user_config u{"u", "pw", r.resources};
+    CHECK(u.may(r.asked) == r.may);
+  }
 }
