@@ -128,16 +128,7 @@ std::vector<partition_entry> compute_partition_table(const std::vector<std::pair
 
 namespace {
 
-std::string to_hex(const unsigned char* data, size_t n) {
-  static constexpr const char* hex = "0123456789abcdef";
-  std::string s;
-  s.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    s += hex[data[i] >> 4];
-    s += hex[data[i] & 15];
-  }
-  return s;
-}
+std::string to_hex(const unsigned char* data, size_t n) { return hex(std::string_view(reinterpret_cast<const char*>(data), n)); }
 
 }  // namespace
 

@@ -274,16 +274,7 @@ std::optional<node_key> node_key_from_secret(std::string_view secret) {
   return node_key{std::string(secret), pub};
 }
 
-std::string key_text(std::string_view pub) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(pub.size() * 2);
-  for (unsigned char c : pub) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
+std::string key_text(std::string_view pub) { return hex(pub); }
 
 std::string encode(const auth& a) {
   assert(a.proof.size() == proof_bytes && a.eph.size() == public_key_bytes && a.pub.size() == public_key_bytes &&
@@ -386,13 +377,8 @@ bool basp_checker::node_check(std::string& why) {
     why = "a BASP node id of a kind CAF 0.17 nodes do not make";
     return false;
   }
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string text;
-  for (size_t i = 12; i < node_id_bytes; ++i) {
-    text.push_back(digits[p[i] >> 4]);
-    text.push_back(digits[p[i] & 15]);
-  }
-  text += "#" + std::to_string(get_be32(p + 8));
+  // As CAF prints it: the host id in upper-case hex, '#', the pid.
+  auto text = hex(std::string_view(node_bytes_).substr(12, 20), true) + "#" + std::to_string(get_be32(p + 8));
   if (op_ == 0 || op_ == 1) {
     if (node_id_.empty()) {
       node_id_ = text;

@@ -9,22 +9,6 @@ namespace troupe::link {
 
 namespace {
 constexpr std::string_view key_file_head = "troupe node key v1\n";
-
-std::optional<std::string> from_hex(std::string_view hex) {
-  auto val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = val(hex[i]), lo = val(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return out;
-}
 }  // namespace
 
 result<node_key> load_or_create_node_key(const std::filesystem::path& dir, const std::string& node_name) {
@@ -37,7 +21,7 @@ result<node_key> load_or_create_node_key(const std::filesystem::path& dir, const
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.remove_suffix(1);
     std::optional<node_key> k;
     if (t.substr(0, key_file_head.size()) == key_file_head)
-      if (auto secret = from_hex(t.substr(key_file_head.size()))) k = node_key_from_secret(*secret);
+      if (auto secret = unhex(t.substr(key_file_head.size()))) k = node_key_from_secret(*secret);
     if (!k)
       return error_info{path.string(), "",
                         "not a troupe node key (the cluster knows this node by it: restore it, or remove it to make "

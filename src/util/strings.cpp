@@ -56,4 +56,34 @@ bool valid_node_name(std::string_view s) {
   });
 }
 
+std::string hex(std::string_view bytes, bool upper) {
+  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string s;
+  s.reserve(2 * bytes.size());
+  for (unsigned char b : bytes) {
+    s += digits[b >> 4];
+    s += digits[b & 15];
+  }
+  return s;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> unhex(std::string_view h) {
+  if (h.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(h.size() / 2);
+  for (size_t i = 0; i < h.size(); i += 2) {
+    int hi = hex_digit(h[i]), lo = hex_digit(h[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
 }  // namespace troupe

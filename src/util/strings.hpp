@@ -36,4 +36,9 @@ std::vector<std::string> split(std::string_view s, char sep);
 // prefixes, hence the narrow alphabet.
 bool valid_node_name(std::string_view s);
 
+// Bytes as hex digits (lower case unless `upper`), and back (either case;
+// nullopt on an odd length or a non-hex digit).
+std::string hex(std::string_view bytes, bool upper = false);
+std::optional<std::string> unhex(std::string_view h);
+
 }  // namespace troupe
