@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe {
@@ -70,29 +71,15 @@ struct ryw_wait {
   int64_t since_ms = 0;
 };
 
-struct takeover_t {
-  uint64_t epoch = 0;
-  uint64_t round = 0;
-  std::map<std::string, replication::tail_msg> answers;  // itself included
-  std::string source;                                     // the most up-to-date node, while fetching
-  int64_t started_ms = 0;
-};
-
 struct database_state {
   database_options opts;
   cluster_actor cluster;  // the local cluster actor (the sender of role messages)
-  std::optional<role> r;
-  uint64_t promised = 0;  // the highest epoch this node promised or used
-  std::optional<replication::owner> owner;
-  std::vector<std::string> owner_servers;  // what the owner was built for
-  uint32_t owner_quorum = 0;
-  std::optional<replication::replica> replica;
-  std::optional<takeover_t> takeover;
-  uint64_t rounds = 0;
-  int64_t next_takeover_ms = 0;
-  // This node owned the database until a change of servers or quorum: every
-  // acknowledged write went through it, so it takes over from its own tail.
-  bool continuing = false;
+  // This node's role (owner, replica, taking over) and every rule that
+  // changes it: the plain-code core; this actor carries out its effects.
+  std::optional<replication::member> m;
+  const role* r() const { return m && m->current_role() ? &*m->current_role() : nullptr; }
+  replication::owner* owner() { return m->owning(); }
+  const replication::owner* owner() const { return m->owning(); }
   std::vector<client_write> queued;  // not ordered yet
   size_t queued_ops = 0;
   std::vector<client_write> forwarding;  // to send to the owner at the next flush
@@ -117,8 +104,8 @@ void set_catching_up(self_ptr self, bool on, const std::string& why);
 caf::error unavailable(const database_state& st, const std::vector<std::string>& answered, bool applied_nowhere,
                        const std::string& content) {
   return make_troupe_error(errc::unavailable,
-                           replication::unavailable_body(content, st.r ? st.r->write_quorum : 1, answered,
-                                                         st.r ? st.r->servers : std::vector<std::string>{},
+                           replication::unavailable_body(content, st.r() ? st.r()->write_quorum : 1, answered,
+                                                         st.r() ? st.r()->servers : std::vector<std::string>{},
                                                          applied_nowhere ? "not applied" : "unknown"));
 }
 
@@ -134,15 +121,15 @@ void fail(self_ptr self, client_write& w, const caf::error& e) {
 void refuse(self_ptr self, client_write& w, const std::string& why) {
   auto& st = self->state;
   ++st.refused;
-  std::vector<std::string> answered = st.r ? st.r->online : std::vector<std::string>{};
+  std::vector<std::string> answered = st.r() ? st.r()->online : std::vector<std::string>{};
   fail(self, w, unavailable(st, answered, true, why));
 }
 
 // Who holds `seq` as far as the owner knows (itself included).
 std::vector<std::string> holders(const database_state& st, uint64_t seq) {
   std::vector<std::string> out{st.opts.node_name};
-  if (st.owner)
-    for (auto& [n, h] : st.owner->held())
+  if (st.owner())
+    for (auto& [n, h] : st.owner()->held())
       if (h >= seq) out.push_back(n);
   return out;
 }
@@ -166,7 +153,7 @@ void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
     } else {
       ++st.unknown;
       fail(self, w, unavailable(st, holders(st, o.seq), false,
-                          cat("Quorum ", st.owner ? st.owner->write_quorum() : 0, " not reached for the write: ",
+                          cat("Quorum ", st.owner() ? st.owner()->write_quorum() : 0, " not reached for the write: ",
                               o.why, "; it was discarded here, but a server that holds it may still apply it")));
     }
     st.waiting.erase(it);
@@ -206,8 +193,8 @@ void send_append(self_ptr self, const std::string& to, const replication::append
 
 void broadcast(self_ptr self, const replication::append_msg& m) {
   auto& st = self->state;
-  if (!st.r) return;
-  for (auto& n : st.r->online)
+  if (!st.r()) return;
+  for (auto& n : st.r()->online)
     if (n != st.opts.node_name) send_append(self, n, m);
 }
 
@@ -221,32 +208,20 @@ void abandon_waiting(self_ptr self, const std::string& why) {
   st.waiting.clear();
 }
 
-void become_replica(self_ptr self, const std::string& why) {
-  auto& st = self->state;
-  if (st.owner || st.takeover) {
-    st.opts.log->warn(component, cat("database ", st.opts.name, ": no longer the owner (", why, ")"));
-    st.owner.reset();
-  }
-  abandon_waiting(self, cat("the owner ", st.opts.node_name, " stepped down (", why, ") before the quorum answered"));
-  st.takeover.reset();
-  st.continuing = false;
-  if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
-}
-
 void forward(self_ptr self, client_write w);
 void flush(self_ptr self);
 
 // Queued writes go to the owner (or wait for a takeover to end).
 void route_queued(self_ptr self) {
   auto& st = self->state;
-  if (st.owner) {
+  if (st.owner()) {
     if (!st.queued.empty() && !st.flush_scheduled) {
       st.flush_scheduled = true;
       self->send(self, flush_atom::value);
     }
     return;
   }
-  if (st.takeover || !st.r || st.r->owner() == st.opts.node_name) return;  // an owner is coming
+  if (st.m->orders_here()) return;  // an owner is coming
   auto q = std::move(st.queued);
   st.queued.clear();
   st.queued_ops = 0;
@@ -258,173 +233,99 @@ void route_queued(self_ptr self) {
   }
 }
 
-void finish_takeover(self_ptr self) {
-  auto& st = self->state;
-  auto& t = *st.takeover;
-  std::vector<std::string> replicas;
-  for (auto& s : st.r->servers)
-    if (s != st.opts.node_name) replicas.push_back(s);
-  st.owner.emplace(*st.opts.db, t.epoch, replicas, st.r->write_quorum, replication::owner::adopting{},
-                   now_ms() + st.opts.write_timeout.count());
-  if (!st.owner->ok()) {
-    st.opts.log->error(component, cat("database ", st.opts.name, ": cannot take over: the disk failed"));
-    st.owner.reset();
-    st.takeover.reset();
-    st.next_takeover_ms = now_ms() + 1000;
-    return;
-  }
-  st.owner_servers = st.r->servers;
-  st.owner_quorum = st.r->write_quorum;
-  st.continuing = false;
-  st.replica.reset();
-  set_catching_up(self, false, "this node is the owner now: it took over the most up-to-date tail");
-  std::string from;
-  for (auto& [n, a] : t.answers) from += cat(from.empty() ? "" : ", ", n, " (seq ", a.last_seq, ")");
-  st.opts.log->info(component, cat("database ", st.opts.name, ": this node orders the writes now (epoch ", t.epoch,
-                                   ", write quorum ", st.r->write_quorum, ", ", st.owner->last_seq() - st.owner->commit_seq(),
-                                   " undecided write(s) adopted; tails from ", from, ")"));
-  st.takeover.reset();
-  auto settled = st.owner->settle();
-  deliver(self, settled);
-  broadcast(self, st.owner->heartbeat());
-  route_queued(self);
-}
+void carry(self_ptr self, replication::effects& fx);
+repl_envelope check_envelope(const database_state& st, uint8_t kind, uint64_t at);
 
-void abandon_takeover(self_ptr self, const std::string& why) {
+// The core's takeover requests, as requests to the cluster actor (which relays
+// them to the node); the answers go back into the core.
+void ask_tail(self_ptr self, const replication::tail_request& t) {
   auto& st = self->state;
-  if (!st.takeover) return;
-  st.opts.log->warn(component, cat("database ", st.opts.name, ": takeover abandoned: ", why));
-  st.takeover.reset();
-  st.next_takeover_ms = now_ms() + 500;
-  abandon_waiting(self, cat("no owner for ", st.opts.name, " now: ", why));
-  // Writes that waited for it were never ordered.
-  auto q = std::move(st.queued);
-  st.queued.clear();
-  st.queued_ops = 0;
-  for (auto& w : q) refuse(self, w, cat("no owner for ", st.opts.name, " now: ", why));
-}
-
-void fetch_page(self_ptr self, uint64_t after, bool first) {
-  auto& st = self->state;
-  auto round = st.takeover->round;
-  self->request(st.cluster, seconds(5), fetch_atom::value, st.takeover->source, st.opts.name, after)
+  self->request(st.cluster, seconds(2), tail_atom::value, t.to, st.opts.name, t.epoch)
       .then(
-          [self, round, first](replication::fetch_msg& page) {
-            auto& st = self->state;
-            if (!st.takeover || st.takeover->round != round) return;
-            if (auto s = replication::adopt_page(*st.opts.db, page, first); !s)
-              return abandon_takeover(self, cat("cannot adopt entries: ", s.error().render()));
-            if (page.more && !page.entries.empty()) return fetch_page(self, page.entries.back().seq, false);
-            finish_takeover(self);
+          [self, t](replication::tail_msg& a) {
+            replication::effects fx;
+            self->state.m->on_tail_answer(t.round, t.to, a, now_ms(), fx);
+            carry(self, fx);
           },
-          [self, round](caf::error& e) {
-            auto& st = self->state;
-            if (!st.takeover || st.takeover->round != round) return;
-            abandon_takeover(self, cat("fetching from ", st.takeover->source, " failed: ",
-                                       error_text(self->system(), e)));
+          [](caf::error&) {});  // the others may be enough; the core abandons a takeover that hangs
+}
+
+void ask_page(self_ptr self, const replication::fetch_request& f) {
+  auto& st = self->state;
+  self->request(st.cluster, seconds(5), fetch_atom::value, f.from, st.opts.name, f.after)
+      .then(
+          [self, f](replication::fetch_msg& page) {
+            replication::effects fx;
+            self->state.m->on_page(f.round, f.first, page, now_ms(), fx);
+            carry(self, fx);
+          },
+          [self, f](caf::error& e) {
+            replication::effects fx;
+            self->state.m->on_fetch_failed(f.round, error_text(self->system(), e), now_ms(), fx);
+            carry(self, fx);
           });
 }
 
-// Answers a takeover needs so that one of them holds every acknowledged write:
-// any writeQuorum servers hold each one, so servers - writeQuorum + 1 of them
-// include at least one holder.
-size_t takeover_need(const database_state& st) {
-  auto& r = *st.r;
-  if (st.continuing) return 1;
-  return r.servers.size() - std::min<size_t>(r.write_quorum, r.servers.size()) + 1;
+// A replica behind even the owner's replication log on disk: tell it to take a
+// full copy from us (at most once a second; its cluster actor runs one
+// transfer at a time and backs off after a failure), and log it once a minute.
+void tell_behind(self_ptr self, const std::string& to, uint64_t log_start) {
+  auto& st = self->state;
+  auto now = now_ms();
+  auto& logged = st.behind_logged[to];
+  if (now - logged > 60'000) {
+    logged = now;
+    st.opts.log->warn(component, cat("database ", st.opts.name, ": ", to,
+                                     " is behind the replication log (the log starts at ", log_start,
+                                     "): it needs a full deploy; asking it to take one from this node"));
+  }
+  auto& told = st.behind_told[to];
+  if (now - told > 1'000 && st.owner()) {
+    told = now;
+    auto e = check_envelope(st, 4, log_start);
+    e.append.epoch = st.owner()->epoch();
+    self->send(st.cluster, relay_atom::value, to, std::move(e));
+  }
 }
 
-void check_takeover(self_ptr self) {
+// Carries out what the core decided, in its order: notes, what happens to
+// the writes waiting here, messages, then the writes that ended.
+void carry(self_ptr self, replication::effects& fx) {
   auto& st = self->state;
-  auto& t = *st.takeover;
-  if (!t.source.empty() || t.answers.size() < takeover_need(st)) return;
-  // The most up-to-date tail: the latest epoch, then the highest seq; never
-  // one that ends before a commit point another answer reports (a safeguard:
-  // the protocol should never produce such a tail).
-  uint64_t committed = 0;
-  for (auto& [n, a] : t.answers) committed = std::max(committed, a.commit_seq);
-  std::string best;
-  for (auto& [n, a] : t.answers) {
-    if (a.last_seq < committed) continue;
-    auto& b = t.answers[best.empty() ? n : best];
-    if (best.empty() || std::tie(a.last_epoch, a.last_seq) > std::tie(b.last_epoch, b.last_seq)) best = n;
+  for (auto& n : fx.notes) {
+    auto text = cat("database ", st.opts.name, ": ", n.text);
+    if (n.lvl == replication::note::level::info) st.opts.log->info(component, text);
+    else if (n.lvl == replication::note::level::warn) st.opts.log->warn(component, text);
+    else st.opts.log->error(component, text);
   }
-  auto& mine = t.answers[st.opts.node_name];
-  auto& theirs = t.answers[best];
-  if (best == st.opts.node_name ||
-      std::tie(theirs.last_epoch, theirs.last_seq) == std::tie(mine.last_epoch, mine.last_seq))
-    return finish_takeover(self);
-  t.source = best;
-  fetch_page(self, st.opts.db->last_committed_seq(), true);
-}
-
-void start_takeover(self_ptr self) {
-  auto& st = self->state;
-  auto& r = *st.r;
-  if (r.online.size() < takeover_need(st)) {
-    st.next_takeover_ms = now_ms() + 500;
-    return;  // not enough servers to be sure of every acknowledged write; writes are refused meanwhile
+  if (fx.stepped_down)
+    abandon_waiting(self, cat("the owner ", st.opts.node_name, " stepped down (", *fx.stepped_down,
+                              ") before the quorum answered"));
+  if (fx.abandoned) {
+    auto why = cat("no owner for ", st.opts.name, " now: ", *fx.abandoned);
+    abandon_waiting(self, why);
+    // Writes that waited for it were never ordered.
+    auto q = std::move(st.queued);
+    st.queued.clear();
+    st.queued_ops = 0;
+    for (auto& w : q) refuse(self, w, why);
   }
-  if (st.replica) st.promised = std::max(st.promised, st.replica->epoch());
-  // Above every epoch we know of; a server that knows a newer one refuses,
-  // and the next attempt starts above that.
-  st.promised = std::max({st.promised, replication::tail_of(*st.opts.db, 0).last_epoch, st.opts.db->promised_epoch()});
-  takeover_t t;
-  t.epoch = replication::next_epoch(st.promised, r.index_of(st.opts.node_name));
-  t.round = ++st.rounds;
-  t.started_ms = now_ms();
-  st.promised = t.epoch;
-  (void)st.opts.db->promise_epoch(t.epoch);  // kept across a restart (a failure only weakens the fence)
-  auto own = replication::tail_of(*st.opts.db, t.epoch);
-  own.ok = true;
-  t.answers[st.opts.node_name] = own;
-  st.takeover = std::move(t);
-  st.replica.reset();
-  auto round = st.takeover->round;
-  auto epoch = st.takeover->epoch;
-  for (auto& n : r.online) {
-    if (n == st.opts.node_name) continue;
-    self->request(st.cluster, seconds(2), tail_atom::value, n, st.opts.name, epoch)
-        .then(
-            [self, round, n](replication::tail_msg& a) {
-              auto& st = self->state;
-              if (!st.takeover || st.takeover->round != round || !st.takeover->source.empty()) return;
-              if (!a.ok) {
-                st.promised = std::max(st.promised, a.epoch);
-                return abandon_takeover(self, cat(n, " follows a newer epoch (", a.epoch, ")"));
-              }
-              st.takeover->answers[n] = a;
-              check_takeover(self);
-            },
-            [](caf::error&) {});  // the others may be enough; the tick abandons a takeover that hangs
-  }
-  check_takeover(self);
+  if (fx.owns_now) set_catching_up(self, false, "this node is the owner now: it took over the most up-to-date tail");
+  for (auto& [to, m] : fx.appends) send_append(self, to, m);
+  for (auto& [to, a] : fx.acks)
+    if (st.cluster) self->send(st.cluster, relay_atom::value, to, ack_envelope(st, a));
+  for (auto& t : fx.tails) ask_tail(self, t);
+  if (fx.fetch) ask_page(self, *fx.fetch);
+  for (auto& [to, start] : fx.behind_log) tell_behind(self, to, start);
+  deliver(self, fx.ended);
+  if (fx.owns_now || fx.stepped_down) route_queued(self);
 }
 
 void on_role(self_ptr self, role r) {
-  auto& st = self->state;
-  st.r = std::move(r);
-  bool mine = st.r->owner() == st.opts.node_name;
-  if (!mine) {
-    if (st.owner || st.takeover) become_replica(self, cat(st.r->owner().empty() ? "no server online" : st.r->owner() + " is the owner now"));
-    if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
-    route_queued(self);
-    return;
-  }
-  if (st.owner && (st.owner_servers != st.r->servers || st.owner_quorum != st.r->write_quorum)) {
-    // Servers or quorum changed: the owner's bookkeeping is per replica set,
-    // so take over again (a new epoch; the undecided writes are adopted).
-    // The writes waiting for their quorum keep their seqs: the takeover adopts
-    // them, and they are answered when the new quorum holds them.
-    st.owner.reset();
-    st.continuing = true;
-  }
-  if (st.owner) {
-    broadcast(self, st.owner->heartbeat());  // servers that came online catch up now
-    route_queued(self);
-    return;
-  }
-  if (!st.takeover) start_takeover(self);
+  replication::effects fx;
+  self->state.m->on_role(r, now_ms(), fx);
+  carry(self, fx);
+  route_queued(self);
 }
 
 // A write for the owner: sent with every other one waiting, at the next flush.
@@ -440,8 +341,8 @@ void forward(self_ptr self, client_write w) {
 // Sends every write waiting for the owner in one message.
 void send_forwards(self_ptr self) {
   auto& st = self->state;
-  if (st.forwarding.empty() || !st.r) return;
-  auto owner = st.r->owner();
+  if (st.forwarding.empty() || !st.r()) return;
+  auto owner = st.r()->owner();
   auto timeout = st.opts.write_timeout + seconds(1);
   op_lists writes;
   std::vector<write_answer> promises;
@@ -475,7 +376,7 @@ void send_forwards(self_ptr self) {
             auto& st = self->state;
             // Not reachable or not there: it never reached an owner that could order it.
             bool nowhere = troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found;
-            auto err = nowhere ? unavailable(st, st.r ? st.r->online : std::vector<std::string>{}, true,
+            auto err = nowhere ? unavailable(st, st.r() ? st.r()->online : std::vector<std::string>{}, true,
                                              cat("the owner ", owner, " cannot take the write: ",
                                                  error_text(self->system(), e)))
                                : unavailable(st, {}, false,
@@ -491,18 +392,18 @@ void send_forwards(self_ptr self) {
 void enqueue(self_ptr self, client_write w) {
   auto& st = self->state;
   w.deadline_ms = now_ms() + st.opts.write_timeout.count();
-  if (st.r && st.r->online.size() < st.r->write_quorum)
+  if (st.r() && st.r()->online.size() < st.r()->write_quorum)
     return refuse(self, w,
-                  cat("Quorum ", st.r->write_quorum, " not reached for database ", st.opts.name, ": ",
-                      st.r->online.size(), " of its ", st.r->servers.size(), " servers are online"));
+                  cat("Quorum ", st.r()->write_quorum, " not reached for database ", st.opts.name, ": ",
+                      st.r()->online.size(), " of its ", st.r()->servers.size(), " servers are online"));
   if (st.queued.size() >= max_queued_writes || st.forwarding.size() >= max_queued_writes)
     return refuse(self, w, cat("too many writes waiting for database ", st.opts.name));
-  bool here = st.owner || st.takeover || !st.r || st.r->owner() == st.opts.node_name;
+  bool here = st.m->orders_here();
   if (!here) {
     if (w.batch) return refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name));
     return forward(self, std::move(w));
   }
-  if (st.owner && st.queued_ops + w.ops.size() > max_batch_ops) flush(self);
+  if (st.owner() && st.queued_ops + w.ops.size() > max_batch_ops) flush(self);
   st.queued_ops += w.ops.size();
   st.queued.push_back(std::move(w));
   route_queued(self);
@@ -513,14 +414,14 @@ void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   send_forwards(self);
-  if (!st.owner || st.queued.empty()) return;
+  if (!st.owner() || st.queued.empty()) return;
   auto q = std::move(st.queued);
   st.queued.clear();
   st.queued_ops = 0;
   std::vector<op_list> writes;
   writes.reserve(q.size());
   for (auto& w : q) writes.push_back(std::move(w.ops));
-  auto b = st.owner->submit_batch(std::move(writes), now_ms() + st.opts.write_timeout.count());
+  auto b = st.owner()->submit_batch(std::move(writes), now_ms() + st.opts.write_timeout.count());
   if (!b) {
     for (auto& w : q) refuse(self, w, cat("cannot order the write: ", b.error().render()));
     return;
@@ -568,16 +469,16 @@ std::string cluster_name(const database_state& st, int32_t id) {
 
 void resync(self_ptr self) {
   auto& st = self->state;
-  if (!st.owner || st.owner->pending() > 0 || !st.cluster) return;
-  auto at = st.owner->commit_seq();
+  if (!st.owner() || st.owner()->pending() > 0 || !st.cluster) return;
+  auto at = st.owner()->commit_seq();
   auto env = check_envelope(st, 1, at);
   for (auto& d : st.opts.db->digest()) {
     env.ids.push_back(d.id);
     env.counts.push_back(d.records);
     env.hashes.push_back(d.hash);
   }
-  auto hb = st.owner->heartbeat();
-  for (auto& n : st.r->online) {
+  auto hb = st.owner()->heartbeat();
+  for (auto& n : st.r()->online) {
     if (n == st.opts.node_name) continue;
     send_append(self, n, hb);  // carries the commit point first: the replica commits up to `at`
     self->send(st.cluster, relay_atom::value, n, env);
@@ -589,9 +490,9 @@ void on_check(self_ptr self, repl_envelope& env) {
   auto& db = *st.opts.db;
   // Digests and repairs are taken only from the owner this replica follows: a
   // repair overwrites records, and any member can address a replica.
-  bool from_my_owner = st.r && st.r->owner() == env.from;
+  bool from_my_owner = st.r() && st.r()->owner() == env.from;
   if (env.check == 1) {  // the owner's digests
-    if (st.owner || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != env.counts.size() ||
+    if (st.owner() || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != env.counts.size() ||
         env.ids.size() != env.hashes.size())
       return;
     std::map<int32_t, storage::database::cluster_digest> mine;
@@ -614,7 +515,7 @@ void on_check(self_ptr self, repl_envelope& env) {
     return;
   }
   if (env.check == 2) {  // a replica names the clusters that differ
-    if (!st.owner || st.owner->pending() > 0 || st.owner->commit_seq() != env.at_seq) return;
+    if (!st.owner() || st.owner()->pending() > 0 || st.owner()->commit_seq() != env.at_seq) return;
     for (auto id : env.ids) {
       auto rep = check_envelope(st, 3, env.at_seq);
       rep.ids = {id};
@@ -632,14 +533,15 @@ void on_check(self_ptr self, repl_envelope& env) {
     // Only the owner we follow, in the epoch we promised, may send us to a
     // full deploy: it holds every acknowledged write (it took over from a
     // quorum's tails), so its copy loses nothing ours has committed.
-    if (st.owner || st.takeover || !st.replica || !st.r || st.r->owner() != env.from ||
-        env.append.epoch != st.replica->epoch() || env.at_seq <= db.last_committed_seq() + 1)
+    auto* rep = st.m->following();
+    if (st.owner() || st.m->taking_over() || !rep || !st.r() || st.r()->owner() != env.from ||
+        env.append.epoch != rep->epoch() || env.at_seq <= db.last_committed_seq() + 1)
       return;
     self->send(st.cluster, redeploy_atom::value, st.opts.name, env.from);
     return;
   }
   if (env.check == 3) {  // the owner's records of one cluster
-    if (st.owner || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
+    if (st.owner() || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
     size_t changed = 0;
     if (auto s = db.repair_cluster(env.ids[0], env.keys, env.values, &changed); !s) {
       st.opts.log->error(component, cat("anti-entropy: cannot repair cluster ", cluster_name(st, env.ids[0]), " of ",
@@ -680,75 +582,23 @@ void track_catch_up(self_ptr self, const std::string& owner, const replication::
 void on_envelope(self_ptr self, repl_envelope& env) {
   auto& st = self->state;
   if (env.check != 0) return on_check(self, env);
-  if (env.is_append) {
-    auto& m = env.append;
-    if (st.owner) {
-      if (m.epoch <= st.owner->epoch()) {
-        // An old owner: tell it our epoch, so it steps down.
-        replication::ack_msg no{st.owner->epoch(), false, st.opts.db->last_committed_seq()};
-        self->send(st.cluster, relay_atom::value, env.from, ack_envelope(st, no));
-        return;
-      }
-      become_replica(self, cat(env.from, " orders with a newer epoch"));
-    }
-    if (st.takeover) {
-      if (m.epoch <= st.takeover->epoch) return;
-      become_replica(self, cat(env.from, " took over first"));
-    }
-    if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
-    auto ack = st.replica->on_append(m);
-    st.promised = std::max(st.promised, st.replica->epoch());
-    self->send(st.cluster, relay_atom::value, env.from, ack_envelope(st, ack));
-    track_catch_up(self, env.from, m, ack);
-    if (!st.ryw.empty()) answer_ryw(self, false);
-    return;
+  replication::effects fx;
+  if (!env.is_append) {
+    st.m->on_ack(env.from, env.ack, fx);
+    return carry(self, fx);
   }
-  if (!st.owner) return;
-  if (env.ack.epoch > st.owner->epoch()) {
-    st.promised = std::max(st.promised, env.ack.epoch);
-    return become_replica(self, cat(env.from, " follows a newer epoch"));
-  }
-  std::optional<replication::append_msg> resend;
-  auto outs = st.owner->on_ack(env.from, env.ack, &resend);
-  if (resend) {
-    // Behind even the replication log on disk: resending cannot help (the
-    // replica refuses to commit over the hole). Tell it to take a full copy
-    // from us (at most once a second; its cluster actor runs one transfer at a
-    // time and backs off after a failure), and log it once a minute.
-    if (!resend->entries.empty() && resend->entries.front().seq > env.ack.held_seq + 1 &&
-        resend->prev_seq < env.ack.held_seq + 1 && resend->prev_seq == 0) {
-      auto now = now_ms();
-      auto& logged = st.behind_logged[env.from];
-      if (now - logged > 60'000) {
-        logged = now;
-        st.opts.log->warn(component, cat("database ", st.opts.name, ": ", env.from, " is behind the replication log (it holds seq ",
-                                          env.ack.held_seq, ", the log starts at ", resend->entries.front().seq,
-                                          "): it needs a full deploy; asking it to take one from this node"));
-      }
-      auto& told = st.behind_told[env.from];
-      if (now - told > 1'000) {
-        told = now;
-        auto e = check_envelope(st, 4, resend->entries.front().seq);
-        e.append.epoch = st.owner->epoch();
-        self->send(st.cluster, relay_atom::value, env.from, std::move(e));
-      }
-      return deliver(self, outs);  // resending what it refuses would only repeat the refusal
-    }
-    send_append(self, env.from, *resend);
-  }
-  deliver(self, outs);
-}
-
-std::string role_text(const database_state& st) {
-  if (st.owner) return cat("owner, epoch ", st.owner->epoch());
-  if (st.takeover) return cat("taking over, epoch ", st.takeover->epoch);
-  if (st.replica) return cat("replica of ", st.r ? st.r->owner() : std::string("?"), ", epoch ", st.replica->epoch());
-  return "waiting for its role";
+  auto ack = st.m->on_append(env.from, env.append, fx);
+  carry(self, fx);
+  if (ack) track_catch_up(self, env.from, env.append, *ack);
+  if (!st.ryw.empty()) answer_ryw(self, false);
 }
 
 database_actor::behavior_type database_impl(self_ptr self, database_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  replication::member_timing timing;
+  timing.write_timeout_ms = st.opts.write_timeout.count();
+  st.m.emplace(*st.opts.db, st.opts.node_name, timing);
   // Its own thread (detached): named after the database, for top -H and perf
   // (at most 15 characters).
   pthread_setname_np(pthread_self(), cat("db:", st.opts.name).substr(0, 15).c_str());
@@ -779,10 +629,10 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         auto seq = st.opts.db->last_committed_seq();
         return actor_summary{
             cat("db:", st.opts.name), self->id(), self->mailbox().size(),
-            cat("writer of ", st.opts.name, ", ", role_text(st), ", last LSN ", lsn, ", committed seq ", seq, ", ",
+            cat("writer of ", st.opts.name, ", ", st.m->describe(), ", last LSN ", lsn, ", committed seq ", seq, ", ",
                 st.waiting.size(), " write(s) waiting for the quorum"),
-            cat("{\"database\":", json_quote(st.opts.name), ",\"role\":", json_quote(role_text(st)),
-                ",\"owner\":", json_quote(st.r ? st.r->owner() : ""), ",\"lastLsn\":", lsn, ",\"committedSeq\":", seq,
+            cat("{\"database\":", json_quote(st.opts.name), ",\"role\":", json_quote(st.m->describe()),
+                ",\"owner\":", json_quote(st.r() ? st.r()->owner() : ""), ",\"lastLsn\":", lsn, ",\"committedSeq\":", seq,
                 ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.queued.size(),
                 ",\"waitingForQuorum\":", st.waiting.size(), ",\"acknowledged\":", st.acknowledged,
                 ",\"refused\":", st.refused, ",\"unknown\":", st.unknown, ",\"repairedRecords\":", st.repaired,
@@ -838,21 +688,9 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
       },
       [self](repl_atom, repl_envelope& env) { on_envelope(self, env); },
       [self](tail_atom, uint64_t epoch) -> replication::tail_msg {
-        auto& st = self->state;
-        if (st.owner && epoch <= st.owner->epoch()) {
-          auto t = replication::tail_of(*st.opts.db, st.owner->epoch());
-          t.ok = false;
-          return t;
-        }
-        if (st.takeover && epoch <= st.takeover->epoch) {
-          auto t = replication::tail_of(*st.opts.db, st.takeover->epoch);
-          t.ok = false;
-          return t;
-        }
-        if (st.owner || st.takeover) become_replica(self, "another server takes over with a newer epoch");
-        if (!st.replica) st.replica.emplace(*st.opts.db, st.promised);
-        auto t = st.replica->promise(epoch);
-        st.promised = std::max(st.promised, st.replica->epoch());
+        replication::effects fx;
+        auto t = self->state.m->on_tail_request(epoch, fx);
+        carry(self, fx);
         return t;
       },
       [self](fetch_atom, uint64_t after) -> replication::fetch_msg {
@@ -861,7 +699,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
       [self](adopt_atom, replication::fetch_msg& page) -> caf::result<bool> {
         // Deploy catch-up: only what the sender had committed, after what we hold.
         auto& st = self->state;
-        if (st.owner || st.takeover) return make_troupe_error(errc::invalid_argument, "the owner adopts nothing");
+        if (st.owner() || st.m->taking_over()) return make_troupe_error(errc::invalid_argument, "the owner adopts nothing");
         auto have = st.opts.db->last_committed_seq();
         replication::fetch_msg mine;
         mine.commit_seq = page.commit_seq;
@@ -876,27 +714,25 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
       [self](notify_atom) {
         auto& st = self->state;
         st.notify_scheduled = false;
-        if (st.owner && st.commit_dirty) broadcast(self, st.owner->heartbeat());
+        if (st.owner() && st.commit_dirty) {
+          replication::effects fx;
+          st.m->heartbeat(fx);
+          carry(self, fx);
+        }
         st.commit_dirty = false;
       },
       [self](tick_atom) {
         auto& st = self->state;
         auto now = now_ms();
-        if (st.owner) {
-          auto outs = st.owner->expire(now);
-          deliver(self, outs);
-          broadcast(self, st.owner->heartbeat());
-          if (st.r && st.r->resync_every_s > 0 && now >= st.next_resync_ms) {
-            st.next_resync_ms = now + int64_t{1000} * st.r->resync_every_s;
-            resync(self);
-          }
-        } else if (st.takeover) {
-          if (now - st.takeover->started_ms > 3000) abandon_takeover(self, "the servers did not answer in time");
-        } else if (st.r && st.r->owner() == st.opts.node_name && now >= st.next_takeover_ms) {
-          start_takeover(self);
+        replication::effects fx;
+        st.m->tick(now, true, fx);
+        carry(self, fx);
+        if (st.owner() && st.r() && st.r()->resync_every_s > 0 && now >= st.next_resync_ms) {
+          st.next_resync_ms = now + int64_t{1000} * st.r()->resync_every_s;
+          resync(self);
         }
         // Writes that waited in vain for an owner were never ordered.
-        if (!st.owner) {
+        if (!st.owner()) {
           for (auto it = st.queued.begin(); it != st.queued.end();) {
             if (it->deadline_ms > now) {
               ++it;

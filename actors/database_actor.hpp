@@ -3,9 +3,11 @@
 // Contract
 //   owns:       the write side of a storage::database (shared with readers, who
 //               call its const functions directly and never wait behind writes),
-//               and this node's part in the database's replication: owner
-//               (replication::owner), replica (replication::replica), or an owner
-//               taking over.
+//               and this node's part in the database's replication: owner,
+//               replica or taking over, decided by the plain-code core
+//               replication::member (src/replication/member.hpp); this actor
+//               wires it: it feeds it roles, messages and ticks, and carries out
+//               its effects (sends, answers, log lines).
 //   role:       the cluster actor sends (role_atom, role) after every change of
 //               view, configuration or suspicion: the configured servers, which of
 //               them are online, the write quorum. The owner is the first online
@@ -29,7 +31,9 @@
 //               writeQuorum + 1 answers (itself included), so that at least one
 //               answer holds every acknowledged write. It adopts the most
 //               up-to-date tail (fetching it page by page) and only then orders
-//               writes. An old owner's appends are refused by epoch.
+//               writes. An old owner's appends are refused by epoch. (All of it
+//               is replication::member's; the tail and fetch requests go through
+//               the cluster actor.)
 //   replicas:   apply the owner's appends in order and acknowledge (relayed by
 //               the cluster actors, which check membership and carry the split
 //               test seam). A replica behind even the owner's replication log

@@ -213,7 +213,7 @@ typename Inspector::result_type inspect(Inspector& f, append_msg& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ack_msg& x) {
-  return f(caf::meta::type_name("troupe.ack_msg"), x.epoch, x.ok, x.held_seq);
+  return f(caf::meta::type_name("troupe.ack_msg"), x.epoch, x.ok, x.held_seq, x.commit_seq);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, tail_msg& x) {

@@ -268,21 +268,20 @@ status adopt_page(storage::database& db, const fetch_msg& page, bool first) {
 uint64_t replica::held() const { return std::max(db_.last_committed_seq(), db_.last_staged_seq()); }
 
 ack_msg replica::on_append(const append_msg& m) {
-  if (m.epoch < epoch_) return ack_msg{epoch_, false, held()};
+  if (m.epoch < epoch_) return ack_msg{epoch_, false, held(), db_.last_committed_seq()};
   if (m.epoch > epoch_) last_msg_ = 0;
   epoch_ = m.epoch;
   // An older message, overtaken: it vouches for nothing new (what we staged
   // since may have been checked against a later one, or not at all): say
   // only what is committed, which is always the owner's.
-  if (m.msg <= last_msg_) return ack_msg{epoch_, true, db_.last_committed_seq()};
+  if (m.msg <= last_msg_) return ack_msg{epoch_, true, db_.last_committed_seq(), db_.last_committed_seq()};
   last_msg_ = m.msg;
-  auto fail = [&] { return ack_msg{epoch_, false, held()}; };
+  auto fail = [&] { return ack_msg{epoch_, false, held(), db_.last_committed_seq()}; };
   // Our committed entries are the owner's too, so an append that starts
   // before our commit point and skips past it comes from a log that no longer
   // reaches back to us (trimmed): taking it would commit its entries over a
   // hole. Refuse; only a full copy can help (the owner reports it).
-  if (auto c = db_.last_committed_seq(); m.prev_seq < c && !m.entries.empty() && m.entries.front().seq > c)
-    return fail();
+  if (skips_commit_point(m, db_.last_committed_seq())) return fail();
   // Drop what the append contradicts (see the header): each such entry and
   // every staged entry after it (staged in order after it, so just as stale).
   std::optional<uint64_t> drop_from;
@@ -300,7 +299,7 @@ ack_msg replica::on_append(const append_msg& m) {
       // staged entries in one step. Dropping here and walking back one entry
       // per round trip left a window where no node of a quorum held an
       // acknowledged write.
-      if (e.epoch != m.prev_epoch) return ack_msg{epoch_, false, db_.last_committed_seq()};
+      if (e.epoch != m.prev_epoch) return ack_msg{epoch_, false, db_.last_committed_seq(), db_.last_committed_seq()};
     } else if (e.seq > m.prev_seq && e.seq <= last) {
       auto in = incoming.find(e.seq);
       stale = in == incoming.end() || in->second != e.epoch;
@@ -317,7 +316,7 @@ ack_msg replica::on_append(const append_msg& m) {
   // taken (and anything staged after it cannot be the owner's either).
   if (!holds(m.prev_seq)) {
     if (!db_.discard_staged(m.prev_seq + 1)) return fail();
-    return ack_msg{epoch_, false, held()};  // a gap: the owner sends what we lack
+    return ack_msg{epoch_, false, held(), db_.last_committed_seq()};  // a gap: the owner sends what we lack
   }
   // From the first entry we lack on, stage the rest in one batch (one fsync):
   // lacking that one, whatever is staged after it is stale. Entries before it
@@ -331,7 +330,7 @@ ack_msg replica::on_append(const append_msg& m) {
   if (m.commit_seq > db_.last_committed_seq()) {
     if (!db_.commit_staged(std::min(m.commit_seq, v), false)) return fail();  // staged stays durable (see owner)
   }
-  return ack_msg{epoch_, true, v};
+  return ack_msg{epoch_, true, v, db_.last_committed_seq()};
 }
 
 bool replica::holds(uint64_t seq) const {

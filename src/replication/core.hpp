@@ -78,7 +78,17 @@ struct ack_msg {
   // ok: every entry up to here is the owner's and held (staged or committed);
   // not ok: the highest seq held, which may be stale (where to resend from).
   uint64_t held_seq = 0;
+  uint64_t commit_seq = 0;  // the replica's commit point (a refusal: is it behind the owner's log?)
 };
+
+// An append that starts before `committed` and skips past it: it comes from a
+// log that no longer reaches back to that commit point (trimmed), so taking
+// it would commit over a hole. A replica refuses it; an owner that would send
+// one knows the replica needs a full copy. (Gaps elsewhere are normal: a
+// discarded seq is never reused.)
+inline bool skips_commit_point(const append_msg& m, uint64_t committed) {
+  return m.prev_seq < committed && !m.entries.empty() && m.entries.front().seq > committed;
+}
 
 // A node's answer to a takeover: its promise and where its log ends.
 struct tail_msg {

@@ -11,13 +11,10 @@
 //   - failover: every node computes its role from its own view of who is
 //     online (updated a few ticks after each crash, restart, partition or
 //     heal, so views disagree for a while), the first online server is the
-//     owner, and a node that becomes owner takes over exactly as
-//     actors/database_actor.cpp does (start_takeover, check_takeover,
-//     fetch_page, finish_takeover, the tail handler): a new epoch above every
-//     one it knows, promises from servers - writeQuorum + 1 nodes (itself
-//     included; a refusal names a newer epoch, the next attempt goes above
-//     it), the most up-to-date tail fetched page by page and adopted, then
-//     owner::adopting and settle(). The current owner is lost now and then
+//     owner. Each node's role is the production core the database actor
+//     runs, replication::member (src/replication/member.*): the takeover, the
+//     tail requests, the paging, stepping down; this test only carries its
+//     effects over the simulated network. The current owner is lost now and then
 //     (crashed, or partitioned away while it still believes it owns), and an
 //     old owner that comes back is fenced by epoch and steps down.
 // Checked at the end, after the network heals:
@@ -49,6 +46,7 @@
 #include <variant>
 
 #include "src/replication/core.hpp"
+#include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -60,8 +58,9 @@ namespace {
 
 constexpr int nodes_max = 5;  // the servers, in order: node 0 is the first
 constexpr int64_t write_timeout = 40;
-constexpr int64_t takeover_timeout = 30;  // the actor's tick abandons a takeover that hangs
-constexpr int64_t takeover_retry = 5;
+// member's timing in ticks (the actor's are in ms): a takeover that hangs is
+// abandoned after 30, and tried again after 5.
+constexpr member_timing sim_timing{write_timeout, 30, 5, 5};
 
 // The takeover RPCs (tail_atom, fetch_atom), as messages that may be lost.
 struct tail_req {
@@ -90,26 +89,17 @@ struct message {
   body_t body;
 };
 
-struct takeover_t {
-  uint64_t epoch = 0;
-  uint64_t round = 0;
-  std::map<int, tail_msg> answers;  // itself included
-  int source = -1;                  // the most up-to-date node, while fetching
-  int64_t started = 0;
-};
-
 struct sim_node {
   fs::path dir;
   std::unique_ptr<storage::database> db;
+  // fixed owner: node 0 owns, the others follow (the core classes directly)
   std::unique_ptr<replica> rep;
   std::unique_ptr<owner> own;
+  // failover: the production role core (its memory is lost in a crash; the
+  // promise on disk, Mpromised, is not)
+  std::unique_ptr<member> m;
   std::map<uint64_t, int> by_seq;  // the owner's writes waiting for their quorum
-  // failover only (database_state in the actor):
-  std::optional<takeover_t> takeover;
-  uint64_t promised = 0;  // not kept across a restart (as in the real system)
-  uint64_t rounds = 0;
-  int64_t next_takeover = 0;
-  std::vector<bool> view;  // which servers it sees online
+  std::vector<bool> view;  // failover: which servers it sees online
   bool up = true;
   int64_t down_until = 0;
 };
@@ -170,11 +160,11 @@ class simulation {
       now_ += 1;
       deliver();
       tick();
-      auto& o = nodes_[0].own;
+      auto* o = own_of(0);
       bool done = o && o->pending() == 0 && in_flight_.empty();
       for (int r = 1; done && r < node_count; ++r)
-        done = !nodes_[r].own && !nodes_[r].takeover && nodes_[r].db->last_committed_seq() == o->commit_seq() &&
-               nodes_[r].db->staged().empty();
+        done = !own_of(r) && !(nodes_[r].m && nodes_[r].m->taking_over()) &&
+               nodes_[r].db->last_committed_seq() == o->commit_seq() && nodes_[r].db->staged().empty();
       if (done && now_ % 10 == 9) return;
     }
     FAIL("the cluster did not settle (seed ", seed_, ")");
@@ -258,8 +248,18 @@ class simulation {
     auto db = storage::database::open(nodes_[i].dir, {true, false});
     REQUIRE_MESSAGE(db.ok(), (db.ok() ? "" : db.error().render()));
     nodes_[i].db = std::move(*db);
-    if (i != 0 || failover_) nodes_[i].rep = std::make_unique<replica>(*nodes_[i].db, nodes_[i].promised);
+    if (failover_)
+      nodes_[i].m = std::make_unique<member>(*nodes_[i].db, cat(i), sim_timing);
+    else if (i != 0)
+      nodes_[i].rep = std::make_unique<replica>(*nodes_[i].db);
   }
+
+  owner* own_of(int i) {
+    auto& n = nodes_[i];
+    if (failover_) return n.m ? n.m->owning() : nullptr;
+    return n.own.get();
+  }
+  const owner* own_of(int i) const { return const_cast<simulation*>(this)->own_of(i); }
 
   // The owner's writes not answered yet: the client does not know their fate.
   void abandon_waiting(int i) {
@@ -269,7 +269,7 @@ class simulation {
 
   void crash(int i) {
     auto& n = nodes_[i];
-    trace("node ", i, " crashes", n.own ? " (the owner)" : "");
+    trace("node ", i, " crashes", own_of(i) ? " (the owner)" : "");
     n.up = false;
     n.down_until = now_ + 20 + pick(60);
     // The connection breaks: what was in flight to or from it is lost.
@@ -277,8 +277,7 @@ class simulation {
     abandon_waiting(i);
     n.own.reset();
     n.rep.reset();
-    n.takeover.reset();
-    n.promised = 0;  // memory is lost; the promise on disk (Mpromised) is not
+    n.m.reset();
     n.db.reset();
   }
 
@@ -295,14 +294,13 @@ class simulation {
       }
       return;
     }
-    n.next_takeover = 0;
     n.view = actual_view(i);
     on_role(i);
   }
 
   int current_owner() const {
     for (int i = 0; i < node_count; ++i)
-      if (nodes_[i].up && nodes_[i].own) return i;
+      if (nodes_[i].up && own_of(i)) return i;
     return -1;
   }
 
@@ -372,167 +370,57 @@ class simulation {
     return -1;
   }
 
-  // --- the database actor's role logic, as plain code ----------------------
+  // --- carrying member's effects (what the database actor does) ------------
 
-  void ensure_replica(int i) {
-    auto& n = nodes_[i];
-    if (!n.rep) n.rep = std::make_unique<replica>(*n.db, n.promised);
-  }
-
-  void become_replica(int i, const char* why) {
-    auto& n = nodes_[i];
-    if (n.own || n.takeover) trace("node ", i, " steps down: ", why);
-    n.own.reset();
-    abandon_waiting(i);
-    n.takeover.reset();
-    ensure_replica(i);
+  // Node i's view as the role the cluster would give it: the servers in
+  // order, those it sees online, the owner the first of them.
+  role role_in_view(int i) const {
+    role r;
+    r.db = "sim";
+    r.write_quorum = static_cast<uint32_t>(write_quorum);
+    for (int j = 0; j < node_count; ++j) {
+      r.servers.push_back(cat(j));
+      if (nodes_[i].view[static_cast<size_t>(j)]) r.online.push_back(cat(j));
+    }
+    return r;
   }
 
   void on_role(int i) {
-    auto& n = nodes_[i];
-    if (owner_in_view(i) != i) {
-      if (n.own || n.takeover) become_replica(i, "another node is the owner in its view");
-      ensure_replica(i);
-      return;
-    }
-    if (n.own) {
-      broadcast(i, n.own->heartbeat());
-      return;
-    }
-    if (!n.takeover) start_takeover(i);
+    effects fx;
+    nodes_[i].m->on_role(role_in_view(i), now_, fx);
+    carry(i, fx);
   }
 
-  size_t takeover_need() const { return static_cast<size_t>(node_count) - std::min<size_t>(write_quorum, static_cast<size_t>(node_count)) + 1; }
-
-  void start_takeover(int i) {
-    auto& n = nodes_[i];
-    if (online(i) < takeover_need()) {
-      n.next_takeover = now_ + takeover_retry;
-      return;
-    }
-    if (n.rep) n.promised = std::max(n.promised, n.rep->epoch());
-    n.promised = std::max({n.promised, tail_of(*n.db, 0).last_epoch, n.db->promised_epoch()});
-    takeover_t t;
-    t.epoch = next_epoch(n.promised, static_cast<size_t>(i));
-    t.round = ++n.rounds;
-    t.started = now_;
-    n.promised = t.epoch;
-    (void)n.db->promise_epoch(t.epoch);  // as the database actor does: kept across a restart
-    auto mine = tail_of(*n.db, t.epoch);
-    mine.ok = true;
-    t.answers[i] = mine;
-    trace("node ", i, " takes over with epoch ", t.epoch, " (tail seq ", mine.last_seq, " epoch ", mine.last_epoch, ")");
-    n.takeover = std::move(t);
-    n.rep.reset();
-    for (int j = 0; j < node_count; ++j)
-      if (j != i && n.view[static_cast<size_t>(j)]) send(i, j, tail_req{n.takeover->epoch, n.takeover->round});
-    check_takeover(i);
-  }
-
-  void abandon_takeover(int i, const std::string& why) {
-    auto& n = nodes_[i];
-    if (!n.takeover) return;
-    trace("node ", i, " abandons its takeover: ", why);
-    n.takeover.reset();
-    n.next_takeover = now_ + takeover_retry;
-  }
-
-  void check_takeover(int i) {
-    auto& n = nodes_[i];
-    auto& t = *n.takeover;
-    if (t.source >= 0 || t.answers.size() < takeover_need()) return;
-    // As the database actor: never a tail that ends before a reported commit point.
-    uint64_t committed = 0;
-    for (auto& [j, a] : t.answers) committed = std::max(committed, a.commit_seq);
-    int best = -1;
-    for (auto& [j, a] : t.answers) {
-      if (a.last_seq < committed) continue;
-      if (best < 0) {
-        best = j;
-        continue;
-      }
-      auto& b = t.answers[best];
-      if (std::tie(a.last_epoch, a.last_seq) > std::tie(b.last_epoch, b.last_seq)) best = j;
-    }
-    auto& mine = t.answers[i];
-    auto& theirs = t.answers[best];
-    if (best == i || std::tie(theirs.last_epoch, theirs.last_seq) == std::tie(mine.last_epoch, mine.last_seq))
-      return finish_takeover(i);
-    t.source = best;
-    trace("node ", i, " fetches from node ", best, " (seq ", theirs.last_seq, " epoch ", theirs.last_epoch, ")");
-    send(i, best, fetch_req{n.db->last_committed_seq(), t.round, true});
-  }
-
-  void finish_takeover(int i) {
-    auto& n = nodes_[i];
-    std::vector<std::string> replicas;
-    for (int j = 0; j < node_count; ++j)
-      if (j != i) replicas.push_back(cat(j));
-    std::string from;
-    for (auto& [j, a] : n.takeover->answers)
-      from += cat(" ", j, "=(seq ", a.last_seq, " epoch ", a.last_epoch, " commit ", a.commit_seq, ")");
-    trace("node ", i, " has the tails of", from);
-    n.own = std::make_unique<owner>(*n.db, n.takeover->epoch, replicas, write_quorum, owner::adopting{},
-                                    now_ + write_timeout);
-    REQUIRE(n.own->ok());
-    ++takeovers_;
-    trace("node ", i, " owns with epoch ", n.own->epoch(), ": committed ", n.own->commit_seq(), ", ",
-          n.own->last_seq() - n.own->commit_seq(), " adopted undecided");
-    n.rep.reset();
-    n.takeover.reset();
-    ended(i, n.own->settle());
-    broadcast(i, n.own->heartbeat());
-  }
-
-  // The tail handler: promise the epoch unless this node owns or takes over
-  // with one as new.
-  tail_msg on_tail(int i, uint64_t epoch) {
-    auto& n = nodes_[i];
-    if (n.own && epoch <= n.own->epoch()) {
-      auto t = tail_of(*n.db, n.own->epoch());
-      t.ok = false;
-      return t;
-    }
-    if (n.takeover && epoch <= n.takeover->epoch) {
-      auto t = tail_of(*n.db, n.takeover->epoch);
-      t.ok = false;
-      return t;
-    }
-    if (n.own || n.takeover) become_replica(i, "another node takes over with a newer epoch");
-    ensure_replica(i);
-    auto t = n.rep->promise(epoch);
-    n.promised = std::max(n.promised, n.rep->epoch());
-    return t;
+  void carry(int i, effects& fx) {
+    for (auto& n : fx.notes) trace("node ", i, ": ", n.text);
+    if (fx.stepped_down || fx.abandoned) abandon_waiting(i);
+    if (fx.owns_now) ++takeovers_;
+    for (auto& [to, m] : fx.appends) send(i, std::stoi(to), m);
+    for (auto& [to, a] : fx.acks) send(i, std::stoi(to), a);
+    for (auto& t : fx.tails) send(i, std::stoi(t.to), tail_req{t.epoch, t.round});
+    if (fx.fetch) send(i, std::stoi(fx.fetch->from), fetch_req{fx.fetch->after, fx.fetch->round, fx.fetch->first});
+    // The logs keep every entry here: no replica is ever behind them.
+    for (auto& [to, start] : fx.behind_log)
+      FAIL_CHECK("node ", to, " is behind the log (it starts at ", start, ", seed ", seed_, ")");
+    ended(i, fx.ended);
   }
 
   void on_append(int i, int from, const append_msg& m) {
     auto& n = nodes_[i];
-    if (failover_) {
-      if (n.own) {
-        if (m.epoch <= n.own->epoch()) {
-          send(i, from, ack_msg{n.own->epoch(), false, n.db->last_committed_seq()});  // an old owner: step down
-          return;
-        }
-        become_replica(i, "a newer epoch orders");
-      }
-      if (n.takeover) {
-        if (m.epoch <= n.takeover->epoch) return;
-        become_replica(i, "another node took over first");
-      }
-      ensure_replica(i);
-    }
-    auto ack = n.rep->on_append(m);
-    n.promised = std::max(n.promised, n.rep->epoch());
-    send(i, from, ack);
+    if (!failover_) return send(i, from, n.rep->on_append(m));
+    effects fx;
+    n.m->on_append(cat(from), m, fx);
+    carry(i, fx);
   }
 
   void on_ack(int i, int from, const ack_msg& a) {
     auto& n = nodes_[i];
-    if (!n.own) return;
-    if (failover_ && a.epoch > n.own->epoch()) {
-      n.promised = std::max(n.promised, a.epoch);
-      return become_replica(i, "a replica follows a newer epoch");
+    if (failover_) {
+      effects fx;
+      n.m->on_ack(cat(from), a, fx);
+      return carry(i, fx);
     }
+    if (!n.own) return;
     std::optional<append_msg> resend;
     ended(i, n.own->on_ack(cat(from), a, &resend));
     if (resend) send(i, from, *resend);
@@ -543,19 +431,31 @@ class simulation {
     for (int i = 0; i < node_count; ++i) {
       auto& n = nodes_[i];
       if (!n.up) continue;
-      if (n.own) {
-        auto gone = n.own->expire(now_);
-        if (!gone.empty())
-          trace("node ", i, " discards seqs ", gone.front().seq, "..", gone.back().seq, " (no quorum in time; commit ",
-                n.own->commit_seq(), ", held by replicas: ", held_text(*n.own), ")");
-        ended(i, gone);
-        if (n.own && now_ % 10 == 0) broadcast(i, n.own->heartbeat());
-      } else if (n.takeover) {
-        if (now_ - n.takeover->started > takeover_timeout) abandon_takeover(i, "the servers did not answer in time");
-      } else if (failover_ && owner_in_view(i) == i && now_ >= n.next_takeover) {
-        start_takeover(i);
+      if (failover_) {
+        effects fx;
+        n.m->tick(now_, now_ % 10 == 0, fx);
+        trace_discards(i, fx.ended);
+        carry(i, fx);
+        continue;
       }
+      if (!n.own) continue;
+      auto gone = n.own->expire(now_);
+      trace_discards(i, gone);
+      ended(i, gone);
+      if (now_ % 10 == 0) broadcast(i, n.own->heartbeat());
     }
+  }
+
+  void trace_discards(int i, const std::vector<outcome>& outs) {
+    auto* o = own_of(i);
+    if (outs.empty() || !o) return;
+    trace("node ", i, " discards seqs ", outs.front().seq, "..", outs.back().seq, " (no quorum in time; commit ",
+          o->commit_seq(), ", held by replicas: ", held_text(*o), ")");
+  }
+
+  uint64_t epoch_of(int i) const {
+    auto* o = own_of(i);
+    return o ? o->epoch() : 0;
   }
 
   static std::string held_text(const owner& o) {
@@ -587,33 +487,22 @@ class simulation {
     for (auto& m : due) {
       if (!reachable(m.from, m.to)) continue;
       auto& to = nodes_[m.to];
+      effects fx;
       if (auto* a = std::get_if<append_msg>(&m.body)) {
         on_append(m.to, m.from, *a);
       } else if (auto* k = std::get_if<ack_msg>(&m.body)) {
         on_ack(m.to, m.from, *k);
       } else if (auto* q = std::get_if<tail_req>(&m.body)) {
-        send(m.to, m.from, tail_resp{on_tail(m.to, q->epoch), q->round});
+        auto t = to.m->on_tail_request(q->epoch, fx);
+        send(m.to, m.from, tail_resp{t, q->round});
       } else if (auto* r = std::get_if<tail_resp>(&m.body)) {
-        if (!to.takeover || to.takeover->round != r->round || to.takeover->source >= 0) continue;
-        if (!r->tail.ok) {
-          to.promised = std::max(to.promised, r->tail.epoch);
-          abandon_takeover(m.to, cat("node ", m.from, " follows a newer epoch (", r->tail.epoch, ")"));
-          continue;
-        }
-        to.takeover->answers[m.from] = r->tail;
-        check_takeover(m.to);
+        to.m->on_tail_answer(r->round, cat(m.from), r->tail, now_, fx);
       } else if (auto* f = std::get_if<fetch_req>(&m.body)) {
         send(m.to, m.from, fetch_resp{fetch_after(*to.db, f->after), f->round, f->first});
       } else if (auto* p = std::get_if<fetch_resp>(&m.body)) {
-        if (!to.takeover || to.takeover->round != p->round) continue;
-        auto st = adopt_page(*to.db, p->page, p->first);
-        REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().render()));
-        if (p->page.more && !p->page.entries.empty()) {
-          send(m.to, m.from, fetch_req{p->page.entries.back().seq, p->round, false});
-          continue;
-        }
-        finish_takeover(m.to);
+        to.m->on_page(p->round, p->first, p->page, now_, fx);
       }
+      carry(m.to, fx);
     }
   }
 
@@ -651,16 +540,16 @@ class simulation {
     client_write w;
     w.id = id;
     w.o = op;
-    auto& n = nodes_[o];
-    if (failover_ && (online(entry) < write_quorum || online(o) < write_quorum || owner_in_view(o) != o || !n.own)) {
+    auto* own = own_of(o);
+    if (failover_ && (online(entry) < write_quorum || online(o) < write_quorum || owner_in_view(o) != o || !own)) {
       w.st = client_write::state::refused;
       writes_[id] = w;
       return;
     }
-    auto s = n.own->submit({op}, now_ + write_timeout);
+    auto s = own->submit({op}, now_ + write_timeout);
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     writes_[id] = w;
-    n.by_seq[s->seq] = id;
+    nodes_[o].by_seq[s->seq] = id;
     broadcast(o, s->append);
     ended(o, s->ended);
   }
@@ -719,7 +608,7 @@ class simulation {
           st += cat(" n", r, ": committed ", nodes_[r].db->last_committed_seq(), " staged");
           for (auto& e : nodes_[r].db->staged()) st += cat(" ", e.seq, "/", e.epoch);
         }
-        FAIL_CHECK("write ", w.id, " seq ", o.seq, " epoch ", n.own->epoch(), " acknowledged on ", holders,
+        FAIL_CHECK("write ", w.id, " seq ", o.seq, " epoch ", epoch_of(i), " acknowledged on ", holders,
                    " node(s) at ", now_, " (seed ", seed_, ")", st);
       }
       REQUIRE(o.results.size() == 1);
@@ -733,7 +622,7 @@ class simulation {
         continue;
       }
       w.rid = r.rec.id;
-      trace("node ", i, " acknowledges write ", w.id, " seq ", o.seq, " epoch ", n.own->epoch(), ": ", key, " v", r.rec.version);
+      trace("node ", i, " acknowledges write ", w.id, " seq ", o.seq, " epoch ", epoch_of(i), ": ", key, " v", r.rec.version);
       CHECK_MESSAGE(r.rec.version > versions_[key], "version of ", key, " went back (seed ", seed_, ")");
       versions_[key] = r.rec.version;
       live_[key] = r.rec.id;
@@ -813,10 +702,10 @@ TEST_CASE("replication simulation: acknowledged writes everywhere, failed ones n
 }
 
 TEST_CASE("replication simulation with failover: another node takes over, no acknowledged write lost") {
-  simulate({{3, 2, 6, "3 nodes, writeQuorum majority, failover"},
-            {5, 3, 3, "5 nodes, writeQuorum majority, failover"},
-            {3, 3, 3, "3 nodes, writeQuorum all, failover"},
-            {2, 1, 2, "2 nodes, writeQuorum 1, failover"}},
+  simulate({{3, 2, 10, "3 nodes, writeQuorum majority, failover"},
+            {5, 3, 4, "5 nodes, writeQuorum majority, failover"},
+            {3, 3, 5, "3 nodes, writeQuorum all, failover"},
+            {2, 1, 3, "2 nodes, writeQuorum 1, failover"}},
            true);
 }
 
