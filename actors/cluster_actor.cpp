@@ -9,6 +9,7 @@
 
 #include "actors/db_config_actor.hpp"
 #include "actors/deploy.hpp"
+#include "src/cluster/membership.hpp"
 #include "src/server/startup.hpp"
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
@@ -58,21 +59,15 @@ struct cluster_state_t {
   logger* log = nullptr;
   bool initialised = false;
   bool leaving = false;
-  member_info me;
+  // Members, leader, suspicion, configurations and their rules: the plain-code
+  // core (src/cluster/membership.hpp); this actor carries out its effects.
+  membership mem;
   uint16_t bound_port = 0;  // the cluster port this node listens on
-  cluster_view view;
-  std::map<std::string, db_config> configs;          // by database
-  std::map<std::string, std::string> changed_by;     // last change's origin, by database
   std::map<std::string, peer> peers;                 // connected members, by name
-  // When each member was last heard from (any message), by name. A member
-  // enters with the time it joined the view, so one we never manage to connect
-  // to is suspected after the timeout like any other.
-  std::map<std::string, steady_clock::time_point> heard;
   std::set<std::string> connecting;                  // members being connected to
   // Members whose connection dropped and that we connect to again at once: a
   // failed reconnection makes them suspected (see the down handler).
   std::set<std::string> reconnecting;
-  std::set<std::string> suspected;                   // lost members not yet removed
   std::map<std::string, pending_hello> hellos;       // by the joiner's node id
   std::vector<candidate> candidates;
   size_t probe_index = 0;
@@ -99,18 +94,19 @@ void sync_book(self_ptr self) {
   auto& st = self->state;
   if (!st.opts.book) return;
   std::map<std::string, std::string> keys;
-  for (auto& m : st.view.members)
+  for (auto& m : st.mem.view.members)
     if (!m.key.empty()) keys[m.node_id] = m.key;
   st.opts.book->admit(std::move(keys));
 }
 
 
 // The one leader rule (cluster_view::leader): the oldest member not suspected here.
-const member_info* leader_of(const cluster_state_t& st) { return st.view.leader(st.suspected); }
+const member_info* leader_of(const cluster_state_t& st) { return st.mem.leader(); }
 
-bool i_am_leader(const cluster_state_t& st) {
-  auto* l = leader_of(st);
-  return l != nullptr && l->name == st.me.name;
+bool i_am_leader(const cluster_state_t& st) { return st.mem.leads(); }
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
 // Logs a refused message once per source (a node id, or "anonymous"): a probe
@@ -141,7 +137,7 @@ bool from_member(self_ptr self) {
   if (sender && sender->node() == self->node()) return true;
   if (sender) {
     auto id = node_text(sender->node());
-    for (auto& m : self->state.view.members)
+    for (auto& m : self->state.mem.view.members)
       if (m.node_id == id) return true;
   }
   refused_from(self, "a member's message");
@@ -153,7 +149,7 @@ const member_info* sending_member(self_ptr self) {
   auto sender = self->current_sender();
   if (!sender || sender->node() == self->node()) return nullptr;
   auto id = node_text(sender->node());
-  for (auto& m : self->state.view.members)
+  for (auto& m : self->state.mem.view.members)
     if (m.node_id == id) return &m;
   return nullptr;
 }
@@ -184,14 +180,14 @@ std::optional<cluster_actor> reachable(self_ptr self, const std::string& name) {
 void publish_directory(self_ptr self) {
   auto& st = self->state;
   cluster_snapshot snap;
-  snap.local_name = st.me.name;
-  snap.local_node_id = st.me.node_id;
-  snap.state.view = st.view;
-  for (auto& [db, cfg] : st.configs) snap.state.configs.push_back(db_config_msg{db, to_json(cfg), cfg.version, ""});
+  snap.local_name = st.mem.me.name;
+  snap.local_node_id = st.mem.me.node_id;
+  snap.state.view = st.mem.view;
+  for (auto& [db, cfg] : st.mem.configs) snap.state.configs.push_back(db_config_msg{db, to_json(cfg), cfg.version, ""});
   // Read quorums for the REST layer, resolved against each database's servers.
   std::map<std::string, uint32_t> rq;
-  for (auto& [db, cfg] : st.configs) {
-    auto r = replication::role_of(db, cfg, st.view, st.suspected, st.me.name);
+  for (auto& [db, cfg] : st.mem.configs) {
+    auto r = replication::role_of(db, cfg, st.mem.view, st.mem.suspected, st.mem.me.name);
     auto& star = cfg.effective("*");
     int n = static_cast<int>(r.servers.size());
     int q = star.read_quorum ? star.read_quorum->resolve(n) : 1;
@@ -209,16 +205,16 @@ void repartition(self_ptr self);
 // view itself, anyone else asks the leader to.
 void announce_me(self_ptr self) {
   auto& st = self->state;
-  if (auto* m = st.view.find(st.me.name)) {
-    m->databases = st.me.databases;
-    m->db_status = st.me.db_status;
-    m->catching_up = st.me.catching_up;
+  if (auto* m = st.mem.view.find(st.mem.me.name)) {
+    m->databases = st.mem.me.databases;
+    m->db_status = st.mem.me.db_status;
+    m->catching_up = st.mem.me.catching_up;
   }
   if (i_am_leader(st)) {
-    st.view.version += 1;
+    st.mem.view.version += 1;
     broadcast(self);
   } else if (auto* l = leader_of(st); l != nullptr) {
-    if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.me);
+    if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.mem.me);
   }
   repartition(self);
 }
@@ -226,9 +222,9 @@ void announce_me(self_ptr self) {
 void set_db_status(self_ptr self, const std::string& db, const char* status) {
   auto& st = self->state;
   if (status == nullptr) {
-    if (st.me.db_status.erase(db) == 0) return;
+    if (st.mem.me.db_status.erase(db) == 0) return;
   } else {
-    auto& cur = st.me.db_status[db];
+    auto& cur = st.mem.me.db_status[db];
     if (cur == status) return;
     cur = status;
   }
@@ -242,20 +238,20 @@ void set_db_status(self_ptr self, const std::string& db, const char* status) {
 void send_roles(self_ptr self) {
   auto& st = self->state;
   if (!st.opts.dbs || !st.initialised) return;
-  auto view = st.view;  // with our own entry as we know it (and each open database ONLINE, below)
-  auto* mine = view.find(st.me.name);
-  if (mine != nullptr) *mine = st.me;
+  auto view = st.mem.view;  // with our own entry as we know it (and each open database ONLINE, below)
+  auto* mine = view.find(st.mem.me.name);
+  if (mine != nullptr) *mine = st.mem.me;
   for (auto& db : st.opts.dbs->names()) {
     auto entry = st.opts.dbs->find(db);
     if (!entry) continue;
     // Still catching up after a deploy: no role yet (its writes wait). Open
     // otherwise, so ONLINE here even before the leader has heard of it.
-    auto local = st.me.db_status.find(db);
-    if (local != st.me.db_status.end() && local->second == db_synchronizing) continue;
+    auto local = st.mem.me.db_status.find(db);
+    if (local != st.mem.me.db_status.end() && local->second == db_synchronizing) continue;
     if (mine != nullptr) mine->db_status[db] = db_online;
-    auto cfg = st.configs.find(db);
-    auto r = replication::role_of(db, cfg != st.configs.end() ? cfg->second : st.opts.default_db, view, st.suspected,
-                                  st.me.name);
+    auto cfg = st.mem.configs.find(db);
+    auto r = replication::role_of(db, cfg != st.mem.configs.end() ? cfg->second : st.opts.default_db, view, st.mem.suspected,
+                                  st.mem.me.name);
     auto& sent = st.roles_sent[db];
     if (sent == r) continue;
     sent = r;
@@ -271,8 +267,8 @@ void repartition(self_ptr self) {
   if (st.opts.partitions) {
     // The partition table names owners by the same rule as replication, so it
     // must not count members suspected here either.
-    std::vector<std::string> suspected(st.suspected.begin(), st.suspected.end());
-    self->send(st.opts.partitions, repart_atom::value, cluster_state{st.view, config_msgs(st)}, suspected);
+    std::vector<std::string> suspected(st.mem.suspected.begin(), st.mem.suspected.end());
+    self->send(st.opts.partitions, repart_atom::value, cluster_state{st.mem.view, config_msgs(st), {}}, suspected);
   }
 }
 
@@ -282,21 +278,14 @@ void persist_config(self_ptr self, const std::string& db) {
   auto& st = self->state;
   auto a = st.opts.config_actors.find(db);
   if (a == st.opts.config_actors.end()) return;
-  auto& cfg = st.configs.at(db);
+  auto& cfg = st.mem.configs.at(db);
   // anon_send: the answer (whether anything changed) is of no use here.
   caf::anon_send(a->second, update_atom::value, db_config_msg{db, to_json(cfg), cfg.version, ""});
 }
 
-std::vector<db_config_msg> config_msgs(const cluster_state_t& st) {
-  std::vector<db_config_msg> out;
-  for (auto& [db, cfg] : st.configs) {
-    auto i = st.changed_by.find(db);
-    out.push_back(db_config_msg{db, to_json(cfg), cfg.version, i == st.changed_by.end() ? "" : i->second});
-  }
-  return out;
-}
+std::vector<db_config_msg> config_msgs(const cluster_state_t& st) { return st.mem.config_msgs(); }
 
-cluster_state full_state(const cluster_state_t& st) { return cluster_state{st.view, config_msgs(st)}; }
+cluster_state full_state(const cluster_state_t& st) { return st.mem.state(); }
 
 // Leader: sends the current state to every connected member but `except`.
 void broadcast(self_ptr self, const std::string& except) {
@@ -304,20 +293,6 @@ void broadcast(self_ptr self, const std::string& except) {
   auto s = full_state(st);
   for (auto& [name, p] : st.peers)
     if (name != except) self->send(p.handle, view_atom::value, s);
-}
-
-// Adds `node` to the partitions that hold <NEW_NODE> in every configuration.
-void expand_new_node(self_ptr self, const std::string& node) {
-  auto& st = self->state;
-  for (auto& [db, cfg] : st.configs) {
-    std::vector<std::string> added;
-    if (!add_node_to_partitions(cfg, node, &added)) continue;
-    for (auto& a : added) st.log->info(component, cat("adding node '", node, "' in partition: ", db, ".", a));
-    cfg.version += 1;
-    st.changed_by[db] = node;
-    if (node != st.me.name) st.log->info(component, cat("update configuration db=", db, " from=", node));
-    persist_config(self, db);
-  }
 }
 
 void connect_to(self_ptr self, const member_info& m);
@@ -332,61 +307,42 @@ void forget_peer(self_ptr self, const std::string& name) {
   }
 }
 
-// Removes a member (leader only): the view shrinks, configurations with
-// hotAlignment=false forget the node, everyone is told.
-void remove_member(self_ptr self, const std::string& name) {
+// Carries out what the membership core decided.
+void carry(self_ptr self, membership_effects& fx) {
   auto& st = self->state;
-  auto it = std::find_if(st.view.members.begin(), st.view.members.end(),
-                         [&](const member_info& m) { return m.name == name; });
-  if (it == st.view.members.end()) return;
-  st.log->warn(component, cat("node removed id=", it->member_id(), " name=", name));
-  bool left_cleanly = it->status == node_shutting_down;
-  st.view.members.erase(it);
-  sync_book(self);
-  abandon_deploys_from(self, name);
-  st.view.version += 1;
-  st.suspected.erase(name);
-  st.heard.erase(name);
-  forget_peer(self, name);
-  // Who is behind shrinking a partition: the members reachable now (this one
-  // included), and the leaver itself if it said it leaves (it serves no more).
-  std::set<std::string> agree;
-  for (auto& m : st.view.members)
-    if (!st.suspected.count(m.name)) agree.insert(m.name);
-  if (left_cleanly) agree.insert(name);
-  for (auto& [db, cfg] : st.configs) {
-    if (cfg.hot_alignment) continue;
-    std::vector<std::string> removed, kept;
-    bool changed = remove_node_from_partitions(cfg, name, agree, &removed, &kept);
-    for (auto& k : kept)
-      st.log->warn(component, cat("keeping node '", name, "' in partition: ", db, ".", k,
-                                  " (hotAlignment=false): the servers reachable here are not a majority of the "
-                                  "partition's, so shrinking it could let both sides of a split accept writes"));
-    if (!changed) continue;
-    for (auto& r : removed) st.log->info(component, cat("removing node '", name, "' in partition: ", db, ".", r));
-    cfg.version += 1;
-    st.changed_by[db] = name;
-    persist_config(self, db);
+  // First, while their connections are still there.
+  for (auto& n : fx.dissolve)
+    if (auto p = st.peers.find(n); p != st.peers.end()) self->send(p->second.handle, dissolve_atom::value);
+  for (auto& n : fx.notes) {
+    if (n.lvl == membership_note::level::info) st.log->info(component, n.text);
+    else if (n.lvl == membership_note::level::warn) st.log->warn(component, n.text);
+    else st.log->error(component, n.text);
   }
-  repartition(self);
-  broadcast(self);
+  for (auto& n : fx.dropped) {
+    abandon_deploys_from(self, n);
+    forget_peer(self, n);
+  }
+  if (fx.view_changed) sync_book(self);
+  for (auto& db : fx.configs_changed) persist_config(self, db);
+  for (auto& [leader, lost] : fx.reports)
+    if (auto p = st.peers.find(leader); p != st.peers.end()) self->send(p->second.handle, suspect_atom::value, lost);
+  for (auto& a : fx.agrees)
+    if (auto p = st.peers.find(a.leader); p != st.peers.end())
+      self->send(p->second.handle, agree_atom::value, a.db, a.version);
+  if (fx.tell_leader_me)
+    if (auto* l = leader_of(st); l != nullptr && l->name != st.mem.me.name)
+      if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.mem.me);
+  for (auto& n : fx.catch_up)
+    if (auto p = st.peers.find(n); p != st.peers.end()) self->send(p->second.handle, view_atom::value, full_state(st));
+  if (fx.roles_changed) repartition(self);
+  if (fx.broadcast) broadcast(self, fx.broadcast_except);
 }
 
 // A member is lost (timeout, connection down, or another member says so).
 void suspect(self_ptr self, const std::string& name) {
-  auto& st = self->state;
-  if (name == st.me.name || st.view.find(name) == nullptr) return;
-  abandon_deploys_from(self, name);
-  st.suspected.insert(name);
-  repartition(self);
-  forget_peer(self, name);
-  if (i_am_leader(st)) {
-    // Remove every lost member now that we lead (the old leader may be among them).
-    std::vector<std::string> lost(st.suspected.begin(), st.suspected.end());
-    for (auto& n : lost) remove_member(self, n);
-  } else if (auto* l = leader_of(st); l != nullptr) {
-    if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, suspect_atom::value, name);
-  }
+  membership_effects fx;
+  self->state.mem.suspect(name, fx);
+  carry(self, fx);
 }
 
 // A deploy attempt ended without the database: forget it, back off, try again
@@ -414,7 +370,7 @@ void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const
     // ONLINE again, behind, and the owner will send us back here. Its
     // database actor may be a new one: tell it its role again.
     st.roles_sent.erase(db);
-    std::erase(st.me.catching_up, db);
+    std::erase(st.mem.me.catching_up, db);
     set_db_status(self, db, db_online);
     send_roles(self);
     return;
@@ -444,7 +400,7 @@ void start_deploy(self_ptr self, const std::string& db, const std::string& sourc
   ro.databases = st.opts.db_opener;
   ro.local_cluster = caf::actor_cast<cluster_actor>(self);
   ro.source = peer_handle;
-  ro.local_name = st.me.name;
+  ro.local_name = st.mem.me.name;
   ro.peer_name = source;
   ro.board = st.opts.deploys;
   ro.test_disk_limit = st.opts.test_deploy_disk_limit;
@@ -460,7 +416,7 @@ void start_deploy(self_ptr self, const std::string& db, const std::string& sourc
   // No timeout of its own worth the name: a lost sender is noticed by the
   // membership (abandon_deploys_from), a stuck chunk by the sender's chunk
   // timeout, and a transfer may take long.
-  self->request(peer_handle, std::chrono::seconds(86400), deploy_atom::value, db, st.me.name,
+  self->request(peer_handle, std::chrono::seconds(86400), deploy_atom::value, db, st.mem.me.name,
                 caf::actor_cast<caf::strong_actor_ptr>(receiver))
       .then(
           [self, name, id](bool) {
@@ -481,14 +437,14 @@ void maybe_deploy(self_ptr self) {
   auto& st = self->state;
   if (!st.opts.dbs || st.leaving) return;
   auto now = steady_clock::now();
-  for (auto& [db, cfg] : st.configs) {
+  for (auto& [db, cfg] : st.mem.configs) {
     if (!cfg.auto_deploy || st.deploying.count(db) || st.opts.dbs->find(db)) continue;
     if (auto r = st.deploy_retries.find(db); r != st.deploy_retries.end() && now < r->second.not_before) continue;
     if (fs::exists(st.opts.databases_dir / db)) continue;  // on disk but not open: not ours to replace
     // The first member (in join order) that holds it ONLINE and is connected.
     const member_info* source = nullptr;
-    for (auto& m : st.view.members) {
-      if (m.name == st.me.name || m.status != node_online || !st.peers.count(m.name)) continue;
+    for (auto& m : st.mem.view.members) {
+      if (m.name == st.mem.me.name || m.status != node_online || !st.peers.count(m.name)) continue;
       if (std::find(m.databases.begin(), m.databases.end(), db) == m.databases.end()) continue;
       if (auto ds = m.db_status.find(db); ds != m.db_status.end() && ds->second != db_online) continue;
       source = &m;
@@ -502,128 +458,24 @@ void maybe_deploy(self_ptr self) {
 // Non-leaders (and a joiner): adopt a state from the leader if it is newer.
 void apply_state(self_ptr self, const cluster_state& s, bool authoritative = false) {
   auto& st = self->state;
-  if (authoritative || s.view.version > st.view.version || st.view.members.size() <= 1) {
-    for (auto& m : s.view.members) {
-      if (m.name == st.me.name || st.view.find(m.name) != nullptr) continue;
-      st.log->warn(component, cat("added new node id=", m.member_id(), " name=", m.name));
-      st.log->info(component, cat("added node configuration id=", m.member_id(), " name=", m.name, ", now ",
-                                  s.view.members.size(), " nodes are configured"));
-    }
-    for (auto& m : s.view.members) {
-      // The same name, another incarnation (it restarted, and we missed the
-      // view without it): our connection, suspicion and silence were about
-      // the old one. A suspicion kept by name would leave the new one out of
-      // every role here for good, and the old handle would swallow our traffic.
-      auto* cur = st.view.find(m.name);
-      if (m.name == st.me.name || cur == nullptr || cur->node_id == m.node_id) continue;
-      st.log->info(component, cat("node '", m.name, "' restarted (", m.member_id(), ")"));
-      forget_peer(self, m.name);
-      st.suspected.erase(m.name);
-      st.heard.erase(m.name);
-    }
-    for (auto& m : st.view.members) {
-      if (m.name == st.me.name || s.view.find(m.name) != nullptr) continue;
-      st.log->warn(component, cat("node removed id=", m.member_id(), " name=", m.name));
-      abandon_deploys_from(self, m.name);
-      forget_peer(self, m.name);
-    }
-    st.view = s.view;
-    sync_book(self);
-    for (auto i = st.suspected.begin(); i != st.suspected.end();)
-      i = st.view.find(*i) == nullptr ? st.suspected.erase(i) : std::next(i);
-    for (auto i = st.heard.begin(); i != st.heard.end();)
-      i = st.view.find(i->first) == nullptr ? st.heard.erase(i) : std::next(i);
-    for (auto& m : st.view.members)
-      if (m.name != st.me.name) st.heard.emplace(m.name, steady_clock::now());
-    // The leader may not have our latest databases yet: say them again.
-    if (auto* mine = st.view.find(st.me.name);
-        mine != nullptr && (mine->databases != st.me.databases || mine->db_status != st.me.db_status ||
-                            mine->catching_up != st.me.catching_up)) {
-      mine->databases = st.me.databases;
-      mine->db_status = st.me.db_status;
-      mine->catching_up = st.me.catching_up;
-      if (auto* l = leader_of(st); l != nullptr && l->name != st.me.name)
-        if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.me);
-    }
-  }
-  for (auto& c : s.configs) {
-    if (!valid_database_name(c.db)) continue;  // names become paths: never trust them
-    auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from the cluster"));
-    if (!parsed) {
-      st.log->error(component, cat("ignored a distributed configuration: ", parsed.error().render()));
-      continue;
-    }
-    parsed->version = c.version;
-    auto mine = st.configs.find(c.db);
-    if (mine != st.configs.end()) {
-      // The leader's word is final when we join (our counter may have run ahead
-      // while we were alone); afterwards only newer versions are taken.
-      bool same = mine->second.version == c.version && to_json(mine->second) == to_json(*parsed);
-      if (same || (!authoritative && mine->second.version >= c.version)) continue;
-    }
-    parsed->notices.clear();
-    st.configs[c.db] = std::move(*parsed);
-    st.changed_by[c.db] = c.changed_by;
-    st.log->info(component, cat("update configuration db=", c.db, " from=", c.changed_by.empty() ? "cluster" : c.changed_by));
-    persist_config(self, c.db);
-  }
-  for (auto& m : st.view.members)
-    if (m.name != st.me.name && !st.peers.count(m.name)) connect_to(self, m);
-  repartition(self);
+  membership_effects fx;
+  st.mem.adopt(s, authoritative, now_ms(), fx);
+  fx.roles_changed = true;
+  carry(self, fx);
+  for (auto& m : st.mem.view.members)
+    if (m.name != st.mem.me.name && !st.peers.count(m.name)) connect_to(self, m);
   maybe_deploy(self);
 }
 
 // Leader: admits an authenticated joiner.
 caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_msgs& cfgs) {
   auto& st = self->state;
-  if (auto* existing = st.view.find(m.name)) {
-    // A member's name stays with its node key while it is in the view, alive
-    // or not: another member (it knows the group password) cannot take it over.
-    if (existing->key != m.key) {
-      st.log->warn(component, cat("refused node '", m.name, "' (", m.member_id(),
-                                  "): the name belongs to a member with another node key"));
-      return make_troupe_error(errc::join_refused,
-                               cat("the node name '", m.name, "' belongs to a member with another node key"));
-    }
-    if (existing->node_id == m.node_id) return full_state(st);
-    auto h = st.heard.find(m.name);
-    bool alive = m.name == st.me.name ||
-                 (h != st.heard.end() && steady_clock::now() - h->second < st.opts.hazelcast.heartbeat_timeout);
-    if (alive) {
-      st.log->warn(component, cat("refused node '", m.name, "' (", m.member_id(),
-                                  "): the name is taken by a live member"));
-      return make_troupe_error(errc::join_refused, cat("the node name '", m.name, "' is taken by a live member"));
-    }
-    remove_member(self, m.name);  // an earlier incarnation that died unnoticed
-  }
-  for (auto& c : cfgs) {
-    if (!valid_database_name(c.db)) continue;
-    auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from ", m.name));
-    if (!parsed) continue;
-    parsed->version = c.version;
-    parsed->notices.clear();
-    // Version counters of two leaders are not comparable: the cluster keeps its
-    // own configuration and takes the joiner's only for databases it does not know.
-    auto mine = st.configs.find(c.db);
-    if (mine == st.configs.end()) {
-      st.configs[c.db] = std::move(*parsed);
-      st.changed_by[c.db] = m.name;
-      st.log->info(component, cat("update configuration db=", c.db, " from=", m.name));
-      persist_config(self, c.db);
-    }
-  }
-  m.status = node_online;
-  st.heard[m.name] = steady_clock::now();
-  st.view.members.push_back(m);
-  st.view.version += 1;
-  sync_book(self);
-  st.log->warn(component, cat("added new node id=", m.member_id(), " name=", m.name));
-  st.log->info(component, cat("added node configuration id=", m.member_id(), " name=", m.name, ", now ",
-                              st.view.members.size(), " nodes are configured"));
-  expand_new_node(self, m.name);
-  repartition(self);
-  connect_to(self, m);
-  broadcast(self, m.name);
+  auto copy = m;
+  membership_effects fx;
+  auto refusal = st.mem.admit(std::move(m), cfgs, now_ms(), fx);
+  carry(self, fx);
+  if (refusal) return make_troupe_error(errc::join_refused, *refusal);
+  if (!st.peers.count(copy.name)) connect_to(self, copy);
   return full_state(st);
 }
 
@@ -648,7 +500,7 @@ void reconnect_failed(self_ptr self, const std::string& name) {
 
 void connect_to(self_ptr self, const member_info& m) {
   auto& st = self->state;
-  if (m.name == st.me.name || st.peers.count(m.name) || st.connecting.count(m.name)) return;
+  if (m.name == st.mem.me.name || st.peers.count(m.name) || st.connecting.count(m.name)) return;
   auto local = through_guard(self, m.cluster_host, m.cluster_port);
   if (!local) return reconnect_failed(self, m.name);
   st.connecting.insert(m.name);
@@ -658,7 +510,7 @@ void connect_to(self_ptr self, const member_info& m) {
           [self, m](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
             auto& st = self->state;
             st.connecting.erase(m.name);
-            auto* current = st.view.find(m.name);
+            auto* current = st.mem.view.find(m.name);
             if (!ptr || current == nullptr || current->node_id != node_text(nid))  // not who the view says
               return reconnect_failed(self, m.name);
             st.reconnecting.erase(m.name);
@@ -668,10 +520,10 @@ void connect_to(self_ptr self, const member_info& m) {
             // A new connection may be the source a deploy waits for, or the
             // leader that has not heard our databases yet.
             if (auto* l = leader_of(st); l != nullptr && l->name == m.name) {
-              auto* mine = st.view.find(st.me.name);
-              if (mine != nullptr && (mine->databases != st.me.databases || mine->db_status != st.me.db_status ||
-                                      mine->catching_up != st.me.catching_up))
-                self->send(h, update_atom::value, st.me);
+              auto* mine = st.mem.view.find(st.mem.me.name);
+              if (mine != nullptr && (mine->databases != st.mem.me.databases || mine->db_status != st.mem.me.db_status ||
+                                      mine->catching_up != st.mem.me.catching_up))
+                self->send(h, update_atom::value, st.mem.me);
             }
             maybe_deploy(self);
           },
@@ -706,11 +558,13 @@ void refused(self_ptr self, const std::string& where, const std::string& why) {
 void probe_next(self_ptr self) {
   auto& st = self->state;
   if (st.leaving || st.candidates.empty()) return;
-  if (st.view.members.size() > 1) {
+  if (st.mem.view.members.size() > 1 && !st.mem.leads()) {
     st.probe_index = 0;
     schedule_probe(self, st.probe_delay);  // not alone: look again later, in case we are left alone
     return;
   }
+  // Alone, or leading: a cluster that formed apart may be out there (a leader
+  // of a younger or smaller cluster merges into it: membership::joins).
   if (st.probe_index >= st.candidates.size()) {
     st.probe_index = 0;
     probe_round_done(self);
@@ -721,6 +575,10 @@ void probe_next(self_ptr self) {
     probe_next(self);
     return;
   }
+  // A leader looks for other clusters only: a member's endpoint is one of ours
+  // (a second connection to a connected member would only race the first).
+  for (auto& m : st.mem.view.members)
+    if (m.name != st.mem.me.name && m.cluster_host == c.host && m.cluster_port == c.port) return probe_next(self);
   auto where = cat("Member [", c.host, "]:", c.port);
   auto local = through_guard(self, c.host, c.port);
   if (!local) return probe_next(self);
@@ -732,7 +590,7 @@ void probe_next(self_ptr self) {
             if (!ptr || ifs != self->system().message_types<cluster_actor>()) return probe_next(self);
             auto other = caf::actor_cast<cluster_actor>(ptr);
             auto nonce = random_nonce();
-            self->request(other, std::chrono::seconds(2), hello_atom::value, st.opts.hazelcast.group_name, st.me.name,
+            self->request(other, std::chrono::seconds(2), hello_atom::value, st.opts.hazelcast.group_name, st.mem.me.name,
                           nonce)
                 .then(
                     [self, other, nid, nonce, where](hello_reply& h) {
@@ -751,18 +609,18 @@ void probe_next(self_ptr self) {
                         refused(self, where, "it does not know this cluster's group password");
                         return probe_next(self);
                       }
-                      auto* my_leader = leader_of(st);
-                      // A lone node joins any larger cluster; between equals, the side
-                      // with the younger leader joins the other.
-                      size_t mine_n = st.view.members.size();
-                      bool they_win = h.members > mine_n ||
-                                      (h.members == mine_n && std::tie(h.leader_started_on_ms, h.leader_name) <
-                                                                  std::tie(my_leader->started_on_ms, my_leader->name));
-                      if (!they_win || st.view.members.size() > 1 || st.leaving) return probe_next(self);
+                      if (!st.mem.joins(h.members, h.leader_started_on_ms, h.leader_name) || st.leaving)
+                        return probe_next(self);
+                      if (st.mem.view.members.size() > 1) {
+                        // Two clusters that formed apart: ours merges into theirs.
+                        membership_effects fx;
+                        st.mem.dissolve(fx);
+                        carry(self, fx);
+                      }
                       st.joining = true;
                       auto proof = hmac_proof(hz.group_password,
-                                              {"joiner", hz.group_name, h.nonce, st.me.name, me_id, other_id});
-                      self->request(other, std::chrono::seconds(10), auth_atom::value, st.me.name, proof, st.me,
+                                              {"joiner", hz.group_name, h.nonce, st.mem.me.name, me_id, other_id});
+                      self->request(other, std::chrono::seconds(10), auth_atom::value, st.mem.me.name, proof, st.mem.me,
                                     config_msgs(st))
                           .then(
                               [self, other, nid, h, where](cluster_state& s) {
@@ -799,16 +657,18 @@ void add_local_database(self_ptr self, const std::string& db) {
   if (st.opts.config_actors.count(db)) return;
   auto a = spawn_db_config_actor(self->system(), db, st.opts.databases_dir / db, st.opts.default_db, st.log);
   st.opts.config_actors.emplace(db, a);
-  if (std::find(st.me.databases.begin(), st.me.databases.end(), db) == st.me.databases.end())
-    st.me.databases.push_back(db);
-  st.me.db_status[db] = db_online;
-  if (!st.configs.count(db)) {
+  if (std::find(st.mem.me.databases.begin(), st.mem.me.databases.end(), db) == st.mem.me.databases.end())
+    st.mem.me.databases.push_back(db);
+  st.mem.me.db_status[db] = db_online;
+  if (!st.mem.configs.count(db)) {
     auto cfg = st.opts.default_db;
     cfg.version = 0;
     cfg.notices.clear();
-    st.configs[db] = std::move(cfg);
+    st.mem.configs[db] = std::move(cfg);
   }
-  expand_new_node(self, st.me.name);
+  membership_effects fx;
+  st.mem.expand_new_node(st.mem.me.name, fx);
+  carry(self, fx);
   persist_config(self, db);
   announce_me(self);
 }
@@ -820,12 +680,15 @@ void load_local_configs(self_ptr self) {
     if (!parsed) continue;  // the configuration actor parsed it already; cannot fail
     parsed->version = m.version;
     parsed->notices.clear();
-    st.configs[m.db] = std::move(*parsed);
+    st.mem.configs[m.db] = std::move(*parsed);
   }
-  expand_new_node(self, st.me.name);
+  membership_effects fx;
+  st.mem.expand_new_node(st.mem.me.name, fx);
+  fx.roles_changed = false;  // init repartitions once everything is loaded
+  carry(self, fx);
   // Every local database gets its file, changed or not (the actor skips what is
   // already on disk unchanged).
-  for (auto& [db, cfg] : st.configs) persist_config(self, db);
+  for (auto& [db, cfg] : st.mem.configs) persist_config(self, db);
 }
 
 cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
@@ -863,7 +726,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         // suspected (reconnect_failed), and the heartbeat timeout still holds.
         st.log->info(component, cat("lost the connection to node '", n, "', connecting again"));
         forget_peer(self, n);
-        if (auto* m = st.view.find(n); m != nullptr && !st.leaving) {
+        if (auto* m = st.mem.view.find(n); m != nullptr && !st.leaving) {
           st.reconnecting.insert(n);
           auto copy = *m;
           connect_to(self, copy);
@@ -880,21 +743,22 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         auto& st = self->state;
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         if (st.initialised) return true;
-        st.me.name = st.opts.name;
-        st.me.node_id = node_text(self->node());
+        st.mem.me.name = st.opts.name;
+        st.mem.me.node_id = node_text(self->node());
         st.bound_port = cluster_port;
-        st.me.cluster_host = st.opts.addresses.cluster_host;
-        st.me.cluster_port = st.opts.addresses.cluster_port != 0 ? st.opts.addresses.cluster_port : cluster_port;
-        st.me.http_host = st.opts.addresses.http_host;
-        st.me.http_port = http_port;
-        st.me.started_on_ms = st.opts.started_on_ms;
-        st.me.status = node_online;
-        st.me.databases = st.opts.databases;
-        for (auto& db : st.me.databases) st.me.db_status[db] = db_online;
-        st.me.key = st.opts.key;
-        st.view.members = {st.me};
+        st.mem.me.cluster_host = st.opts.addresses.cluster_host;
+        st.mem.me.cluster_port = st.opts.addresses.cluster_port != 0 ? st.opts.addresses.cluster_port : cluster_port;
+        st.mem.me.http_host = st.opts.addresses.http_host;
+        st.mem.me.http_port = http_port;
+        st.mem.me.started_on_ms = st.opts.started_on_ms;
+        st.mem.me.status = node_online;
+        st.mem.me.databases = st.opts.databases;
+        for (auto& db : st.mem.me.databases) st.mem.me.db_status[db] = db_online;
+        st.mem.me.key = st.opts.key;
+        st.mem.timeout_ms = st.opts.hazelcast.heartbeat_timeout.count();
+        st.mem.view.members = {st.mem.me};
         sync_book(self);
-        st.view.version = 1;
+        st.mem.view.version = 1;
         st.initialised = true;
         st.directory->set_actor(self->address());
         load_local_configs(self);
@@ -924,9 +788,9 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.hellos[node_text(sender->node())] = pending_hello{name, mine, steady_clock::now()};
         auto* l = leader_of(st);
         auto joiner_id = node_text(sender->node()), my_id = node_text(self->node());
-        return hello_reply{st.me.name, mine,
-                           hmac_proof(hz.group_password, {"acceptor", group, nonce, st.me.name, joiner_id, my_id}),
-                           l->started_on_ms, l->name, st.view.members.size()};
+        return hello_reply{st.mem.me.name, mine,
+                           hmac_proof(hz.group_password, {"acceptor", group, nonce, st.mem.me.name, joiner_id, my_id}),
+                           l->started_on_ms, l->name, st.mem.view.members.size()};
       },
       [self](auth_atom, const std::string& name, const std::string& proof, member_info m,
              db_config_msgs& cfgs) -> caf::result<cluster_state> {
@@ -974,53 +838,57 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       },
       [self](view_atom, cluster_state& s) {
         if (!from_member(self)) return;
-        if (i_am_leader(self->state) && s.view.version <= self->state.view.version) return;
+        if (i_am_leader(self->state) && s.view.version <= self->state.mem.view.version) return;
         apply_state(self, s);
       },
       [self](beat_atom, const std::string& name, uint64_t version) {
         if (!from_member(self)) return;
         auto& st = self->state;
-        auto* m = st.view.find(name);
+        auto* m = st.mem.view.find(name);
         auto sender = self->current_sender();
         if (m == nullptr || !sender || m->node_id != node_text(sender->node())) return;  // not who it claims
-        st.heard[name] = steady_clock::now();
-        auto p = st.peers.find(name);
-        if (p != st.peers.end()) p->second.last_heard = st.heard[name];
-        // Suspected, yet still in the leader's view and heard again: it was
-        // slow, not gone (the leader, who decides, heard it). Without this a
-        // member that suspected another for one long pause would leave it out
-        // of every role for good.
-        if (st.suspected.erase(name) > 0) {
-          st.log->info(component, cat("node '", name, "' is heard again"));
-          repartition(self);
-        }
-        // A member that missed a change (it was still being connected) catches up.
-        if (version < st.view.version && i_am_leader(st) && p != st.peers.end())
-          self->send(p->second.handle, view_atom::value, full_state(st));
+        if (auto p = st.peers.find(name); p != st.peers.end()) p->second.last_heard = steady_clock::now();
+        membership_effects fx;
+        st.mem.heard(name, version, now_ms(), fx);
+        carry(self, fx);
       },
       [self](leave_atom, const std::string& name) -> bool {
         if (!from_member(self)) return false;
         auto& st = self->state;
-        auto* leaver = st.view.find(name);
+        auto* leaver = st.mem.view.find(name);
         auto sender = self->current_sender();
         if (leaver == nullptr || !sender || leaver->node_id != node_text(sender->node())) return false;
-        if (auto* m = st.view.find(name)) m->status = node_shutting_down;
-        st.log->info(component, cat("node '", name, "' is leaving the cluster"));
-        // The leaver tells every member itself: only the leader (or the next one,
-        // when the leader leaves) acts on it; the others wait for its new view.
-        auto* l = leader_of(st);
-        if (i_am_leader(st) || (l != nullptr && l->name == name)) suspect(self, name);
+        membership_effects fx;
+        st.mem.leaves(name, fx);
+        carry(self, fx);
         return true;
       },
       [self](suspect_atom, const std::string& name) {
         if (!from_member(self)) return;
         auto& st = self->state;
-        // Only the leader acts on a report, and only if it has not heard from the
-        // node itself lately: one member's broken link must not eject a healthy node.
-        if (!i_am_leader(st)) return;
-        auto h = st.heard.find(name);
-        if (h != st.heard.end() && steady_clock::now() - h->second < st.opts.hazelcast.heartbeat_timeout / 2) return;
-        suspect(self, name);
+        membership_effects fx;
+        st.mem.reported(name, now_ms(), fx);
+        carry(self, fx);
+      },
+      [self](agree_atom, const std::string& db, int64_t version) {
+        auto* m = sending_member(self);  // a member, by the node id its link proved
+        if (m == nullptr) return;
+        auto name = m->name;
+        membership_effects fx;
+        self->state.mem.agreed(name, db, version, fx);
+        carry(self, fx);
+      },
+      [self](dissolve_atom) {
+        auto* m = sending_member(self);
+        if (m == nullptr) return;
+        auto name = m->name;
+        membership_effects fx;
+        self->state.mem.dissolved_by(name, fx);
+        carry(self, fx);
+        if (self->state.mem.view.members.size() == 1) {
+          self->state.probe_delay = std::chrono::milliseconds(1000);
+          schedule_probe(self, std::chrono::milliseconds(0));
+        }
       },
       [self](leave_atom) -> caf::result<bool> {
         auto& st = self->state;
@@ -1030,7 +898,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         auto rp = self->make_response_promise<bool>();
         auto remaining = std::make_shared<size_t>(st.peers.size());
         for (auto& [name, p] : st.peers) {
-          self->request(p.handle, std::chrono::seconds(1), leave_atom::value, st.me.name)
+          self->request(p.handle, std::chrono::seconds(1), leave_atom::value, st.mem.me.name)
               .then(
                   [rp, remaining](bool) mutable {
                     if (--*remaining == 0) rp.deliver(true);
@@ -1053,7 +921,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         so.storage = entry->db;
         so.scratch = st.opts.databases_dir / cat(".deploy-", db, "-", ++st.deploy_counter);
         so.receiver = caf::actor_cast<deploy_receiver_actor>(receiver_ptr);
-        so.local_name = st.me.name;
+        so.local_name = st.mem.me.name;
         so.peer_name = requester;
         so.corrupt_chunk = std::exchange(st.opts.corrupt_first_deploy_chunk, -1);
         so.chunk_delay = st.opts.test_deploy_chunk_delay;
@@ -1123,7 +991,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
         if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
         // One point read (the REST layer reads on its own threads the same way).
-        read_reply r{st.me.name, false, {}, entry->db->last_committed_seq()};
+        read_reply r{st.mem.me.name, false, {}, entry->db->last_committed_seq()};
         if (auto rec = entry->db->find(id)) {
           r.found = true;
           r.rec = std::move(*rec);
@@ -1135,13 +1003,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
         if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        auto cfg = st.configs.find(db);
-        auto role = replication::role_of(db, cfg != st.configs.end() ? cfg->second : st.opts.default_db, st.view,
-                                         st.suspected, st.me.name);
+        auto cfg = st.mem.configs.find(db);
+        auto role = replication::role_of(db, cfg != st.mem.configs.end() ? cfg->second : st.opts.default_db, st.mem.view,
+                                         st.mem.suspected, st.mem.me.name);
         std::vector<std::string> others;
         for (auto& n : role.online)
-          if (n != st.me.name && reachable(self, n)) others.push_back(n);
-        read_reply mine{st.me.name, false, {}, entry->db->last_committed_seq()};
+          if (n != st.mem.me.name && reachable(self, n)) others.push_back(n);
+        read_reply mine{st.mem.me.name, false, {}, entry->db->last_committed_seq()};
         if (auto rec = entry->db->find(id)) {
           mine.found = true;
           mine.rec = std::move(*rec);
@@ -1153,7 +1021,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         };
         if (quorum <= 1) return mine;
         if (others.size() + 1 < quorum) {
-          std::vector<std::string> answered{st.me.name};
+          std::vector<std::string> answered{st.mem.me.name};
           return refuse(answered);
         }
         // Ask every other online server; answer with the newest once `quorum`
@@ -1181,7 +1049,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         auto g = std::make_shared<gather>();
         g->rp = self->make_response_promise<read_reply>();
         g->best = mine;
-        g->answered = {st.me.name};
+        g->answered = {st.mem.me.name};
         g->need = quorum;
         g->left = others.size();
         if (auto o = role.owner(); std::find(others.begin(), others.end(), o) != others.end()) g->owner = o;
@@ -1227,7 +1095,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
           // actor too). A new database actor runs it now: tell it its role.
           // (The old one may have said it was catching up: the new one starts afresh.)
           st.roles_sent.erase(db);
-          std::erase(st.me.catching_up, db);
+          std::erase(st.mem.me.catching_up, db);
           set_db_status(self, db, db_online);
           send_roles(self);
         } else {
@@ -1238,7 +1106,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       [self](catchup_atom, const std::string& db, bool on) {
         if (!from_self(self)) return;
         auto& st = self->state;
-        auto& v = st.me.catching_up;
+        auto& v = st.mem.me.catching_up;
         auto it = std::find(v.begin(), v.end(), db);
         if (on == (it != v.end())) return;
         if (on) {
@@ -1264,26 +1132,12 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       [self](update_atom, const member_info& m) {
         if (!from_member(self)) return;
         auto& st = self->state;
-        auto* cur = st.view.find(m.name);
+        auto* cur = st.mem.view.find(m.name);
         auto sender = self->current_sender();
         if (cur == nullptr || !sender || cur->node_id != node_text(sender->node())) return;  // only about itself
-        if (!i_am_leader(st)) return;  // it will tell the next leader when it connects
-        std::vector<std::string> dbs;
-        for (auto& d : m.databases)
-          if (valid_database_name(d)) dbs.push_back(d);
-        std::map<std::string, std::string> status;
-        for (auto& [d, s] : m.db_status)
-          if (valid_database_name(d) && (s == db_online || s == db_synchronizing || s == db_offline)) status[d] = s;
-        std::vector<std::string> catching;
-        for (auto& d : m.catching_up)
-          if (valid_database_name(d) && status.count(d) && catching.size() < dbs.size()) catching.push_back(d);
-        if (cur->databases == dbs && cur->db_status == status && cur->catching_up == catching) return;
-        cur->databases = std::move(dbs);
-        cur->db_status = std::move(status);
-        cur->catching_up = std::move(catching);
-        st.view.version += 1;
-        repartition(self);
-        broadcast(self);
+        membership_effects fx;
+        st.mem.update(m, fx);
+        carry(self, fx);
       },
       [self](add_db_atom, const std::string& db) {
         if (!from_self(self)) return;
@@ -1296,27 +1150,17 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       [self](tick_atom) {
         auto& st = self->state;
         if (!from_self(self) || st.leaving) return;
-        auto now = steady_clock::now();
-        for (auto& [name, p] : st.peers) self->send(p.handle, beat_atom::value, st.me.name, st.view.version);
-        std::vector<std::string> lost;
-        for (auto& m : st.view.members) {
-          if (m.name == st.me.name) continue;
-          auto h = st.heard.emplace(m.name, now).first;
-          if (now - h->second > st.opts.hazelcast.heartbeat_timeout && !st.suspected.count(m.name))
-            lost.push_back(m.name);
-        }
-        for (auto& n : lost) {
-          st.log->warn(component, cat("no heartbeat from node '", n, "' for more than ",
-                                      st.opts.hazelcast.heartbeat_timeout.count(), " ms"));
-          suspect(self, n);
-        }
+        for (auto& [name, p] : st.peers) self->send(p.handle, beat_atom::value, st.mem.me.name, st.mem.view.version);
+        membership_effects fx;
+        st.mem.tick(now_ms(), fx);
+        carry(self, fx);
         maybe_deploy(self);
         send_roles(self);  // databases opened since (deploys, the demo)
         // (Re)connect to members we have no connection to yet; they are suspected
         // above like any other once the timeout has passed without a word.
         // A connection to an earlier incarnation of a member is dropped first.
-        for (auto& m : st.view.members) {
-          if (m.name == st.me.name) continue;
+        for (auto& m : st.mem.view.members) {
+          if (m.name == st.mem.me.name) continue;
           if (auto p = st.peers.find(m.name); p != st.peers.end() && p->second.node_id != m.node_id)
             forget_peer(self, m.name);
           if (!st.peers.count(m.name)) connect_to(self, m);
@@ -1328,26 +1172,24 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         // ask too, so that a console connected to one node sees every node's LSNs.
         if (!from_member(self)) return make_troupe_error(errc::not_member, "not a member");
         auto& st = self->state;
-        auto now = steady_clock::now();
+        auto now = now_ms();
         std::string heard, dbs;
-        for (auto& [name, t] : st.heard)
-          heard += cat(heard.empty() ? "" : ",", json_quote(name), ":",
-                       std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
+        for (auto& [name, t] : st.mem.heard_ms) heard += cat(heard.empty() ? "" : ",", json_quote(name), ":", now - t);
         for (auto& name : st.opts.dbs ? st.opts.dbs->names() : std::vector<std::string>{})
           if (auto e = st.opts.dbs->find(name))
             dbs += cat(dbs.empty() ? "" : ",", json_quote(name), ":{\"lastLsn\":", e->db->last_lsn(),
                      ",\"committedSeq\":", e->db->last_committed_seq(), "}");
-        std::vector<std::string> peers, suspected(st.suspected.begin(), st.suspected.end()), deploying;
+        std::vector<std::string> peers, suspected(st.mem.suspected.begin(), st.mem.suspected.end()), deploying;
         for (auto& [db, a] : st.deploying) deploying.push_back(cat(db, " from ", a.source));
         for (auto& [name, p] : st.peers) peers.push_back(name);
         auto* leader = leader_of(st);
         std::string leader_name = leader ? leader->name : "";
         return actor_summary{
             "cluster", self->id(), self->mailbox().size(),
-            cat("view v", st.view.version, ", ", st.view.members.size(), " member(s), leader ", leader_name, ", ",
+            cat("view v", st.mem.view.version, ", ", st.mem.view.members.size(), " member(s), leader ", leader_name, ", ",
                 peers.size(), " connected, ", suspected.size(), " suspected"),
-            cat("{\"name\":", json_quote(st.me.name), ",\"leader\":", json_quote(leader_name),
-                ",\"viewVersion\":", st.view.version, ",\"members\":", st.view.members.size(),
+            cat("{\"name\":", json_quote(st.mem.me.name), ",\"leader\":", json_quote(leader_name),
+                ",\"viewVersion\":", st.mem.view.version, ",\"members\":", st.mem.view.members.size(),
                 ",\"connected\":", json_list(peers), ",\"suspected\":", json_list(suspected),
                 ",\"deploying\":", json_list(deploying), ",\"heardMsAgo\":{", heard, "},\"databases\":{", dbs,
                 "}}")};
@@ -1356,7 +1198,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         auto& st = self->state;
         if (!from_self(self)) return;
         st.probing = false;
-        if (st.view.members.size() > 1) {
+        if (st.mem.view.members.size() > 1) {
           schedule_probe(self, st.probe_delay);  // keep looking only while alone; check again later
           return;
         }

@@ -39,6 +39,8 @@ using view_atom = caf::atom_constant<caf::atom("view")>;
 using beat_atom = caf::atom_constant<caf::atom("beat")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using suspect_atom = caf::atom_constant<caf::atom("suspect")>;
+using agree_atom = caf::atom_constant<caf::atom("agree")>;
+using dissolve_atom = caf::atom_constant<caf::atom("dissolve")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 using init_atom = caf::atom_constant<caf::atom("init")>;
@@ -148,7 +150,7 @@ typename Inspector::result_type inspect(Inspector& f, db_config_msg& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_state& x) {
-  return f(caf::meta::type_name("troupe.cluster_state"), x.view, x.configs);
+  return f(caf::meta::type_name("troupe.cluster_state"), x.view, x.configs, x.proposals);
 }
 
 template <class Inspector>
@@ -438,6 +440,10 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (beat_atom, name, view version)                               every member -> every member
 //   (leave_atom, name)                          -> bool           a member stopping cleanly -> every member
 //   (suspect_atom, name)                                          member -> leader: `name` stopped answering
+//   (agree_atom, db, config version)                              server -> leader: agrees to its proposal to
+//                                                                 change db's servers (cluster_state::proposals)
+//   (dissolve_atom)                                               leader -> every member: our cluster merges into
+//                                                                 an older or larger one; go alone and join it
 //   (leave_atom)                                -> bool           local: announce our leave, answer when done
 //   (status_atom)                               -> cluster_state  local: the current state
 //   (init_atom, cluster port, http port)        -> bool           local: start (after publish)
@@ -470,6 +476,8 @@ using cluster_actor = caf::typed_actor<                                         
     caf::reacts_to<beat_atom, std::string, uint64_t>,                                           //
     caf::replies_to<leave_atom, std::string>::with<bool>,                                       //
     caf::reacts_to<suspect_atom, std::string>,                                                  //
+    caf::reacts_to<agree_atom, std::string, int64_t>,                                           //
+    caf::reacts_to<dissolve_atom>,                                                              //
     caf::replies_to<leave_atom>::with<bool>,                                                    //
     caf::replies_to<status_atom>::with<cluster_state>,                                          //
     caf::replies_to<init_atom, uint16_t, uint16_t>::with<bool>,                                 //

@@ -88,6 +88,11 @@ struct db_config_msg {
 struct cluster_state {
   cluster_view view;
   std::vector<db_config_msg> configs;
+  // The leader's proposals to shrink a database's servers (hotAlignment
+  // false), each waiting for a majority of the servers to agree: `db`, the
+  // configuration (`json`, `version`) it changes, the server it removes in
+  // `changed_by`. A server that holds that very configuration answers agree_atom.
+  std::vector<db_config_msg> proposals;
 };
 
 // --- distributed configuration changes (pure; return whether anything changed) --

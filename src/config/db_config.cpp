@@ -1,5 +1,8 @@
 #include "src/config/db_config.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <boost/json.hpp>
 
 #include "src/util/fs.hpp"
@@ -191,6 +194,11 @@ result<cluster_config> get_cluster(const ctx& c, const json::value& v, const std
 }
 
 }  // namespace
+
+bool valid_database_name(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s.front() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
+}
 
 result<db_config> parse_db_config(std::string_view text, const fs::path& path) {
   db_config out;

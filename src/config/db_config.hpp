@@ -70,6 +70,10 @@ struct db_config {
   }
 };
 
+// A database name: 1-128 characters of [A-Za-z0-9_-], not starting with '-'.
+// Names become paths and travel between nodes: check them where they enter.
+bool valid_database_name(std::string_view s);
+
 result<db_config> parse_db_config(std::string_view json, const std::filesystem::path& path);
 result<db_config> load_db_config(const std::filesystem::path& path);
 

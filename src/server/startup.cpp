@@ -12,11 +12,6 @@ namespace fs = std::filesystem;
 
 namespace troupe {
 
-bool valid_database_name(std::string_view s) {
-  if (s.empty() || s.size() > 128 || s.front() == '-') return false;
-  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
-}
-
 std::vector<std::string> scan_databases(const fs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;

@@ -77,7 +77,6 @@ status remove_old_copy(const std::filesystem::path& dir, const std::string& name
 // Returns one line per action, for the log.
 std::vector<std::string> recover_swaps(const std::filesystem::path& dir);
 
-// A database name: 1-128 characters of [A-Za-z0-9_-], not starting with '-'.
-bool valid_database_name(std::string_view s);
+// valid_database_name: src/config/db_config.hpp (names become paths).
 
 }  // namespace troupe

@@ -1,0 +1,471 @@
+#include "src/cluster/membership.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include "src/util/strings.hpp"
+
+namespace troupe {
+
+using lvl = membership_note::level;
+
+bool membership::leads() const {
+  auto* l = leader();
+  return l != nullptr && l->name == me.name;
+}
+
+std::vector<db_config_msg> membership::proposal_msgs() const {
+  std::vector<db_config_msg> out;
+  for (auto& [db, p] : proposals_) out.push_back(db_config_msg{db, p.base_json, p.version, p.changed_by});
+  return out;
+}
+
+namespace {
+
+std::set<std::string> servers_in(const std::vector<std::string>& part) {
+  std::set<std::string> out;
+  for (auto& n : part)
+    if (n != new_node_tag) out.insert(n);
+  return out;
+}
+
+std::set<std::string> all_servers(const db_config& c) {
+  std::set<std::string> out;
+  for (auto& [cluster, cc] : c.clusters)
+    if (cc.partitioning)
+      for (auto& part : cc.partitioning->partitions) out.merge(servers_in(part));
+  return out;
+}
+
+std::string list(const std::set<std::string>& names) {
+  std::string out;
+  for (auto& n : names) out += cat(out.empty() ? "" : ",", n);
+  return cat("[", out, "]");
+}
+
+}  // namespace
+
+// What a hotAlignment=false configuration should become: every member in the
+// partitions that hold <NEW_NODE>, every server that is not a member out.
+membership::proposal membership::desired(const std::string& db, const db_config& cfg) const {
+  proposal p;
+  p.version = cfg.version;
+  p.base_json = to_json(cfg);
+  p.next = cfg;
+  for (auto& m : view.members) {
+    std::vector<std::string> added;
+    if (add_node_to_partitions(p.next, m.name, &added))
+      for (auto& a : added) p.added.emplace_back(m.name, cat(db, ".", a));
+  }
+  auto everyone = all_servers(cfg);
+  for (auto& s : everyone) {
+    if (view.find(s) != nullptr) continue;
+    std::vector<std::string> removed;
+    if (remove_node_from_partitions(p.next, s, everyone, &removed))
+      for (auto& r : removed) p.removed.emplace_back(s, cat(db, ".", r));
+  }
+  p.changed_by = !p.added.empty() ? p.added.front().first : !p.removed.empty() ? p.removed.front().first : "";
+  return p;
+}
+
+void membership::propose_changes(membership_effects& fx) {
+  if (!leads()) {
+    proposals_.clear();
+    return;
+  }
+  for (auto& [db, cfg] : configs) {
+    if (cfg.hot_alignment) continue;
+    for (int round = 0; round < 4; ++round) {  // a lone leader may commit a few changes at once
+      auto want = desired(db, cfg);
+      if (want.added.empty() && want.removed.empty()) {
+        proposals_.erase(db);
+        break;
+      }
+      auto cur = proposals_.find(db);
+      if (cur != proposals_.end() && cur->second.version == cfg.version && to_json(cur->second.next) == to_json(want.next))
+        break;  // still waiting for the servers
+      want.agreed.insert(me.name);
+      for (auto& [name, where] : want.removed)
+        if (auto l = leavers_.find({db, cfg.version}); l != leavers_.end() && l->second.count(name))
+          want.agreed.insert(name);
+      proposals_[db] = want;
+      fx.broadcast = true;
+      if (try_commit(db, fx)) continue;
+      for (auto& [name, where] : want.removed)
+        log(lvl::warn,
+            cat("keeping node '", name, "' in partition: ", where,
+                " (hotAlignment=false) until a majority of the partition's servers agree to remove it: shrinking "
+                "it on fewer could let both sides of a split accept writes"),
+            fx);
+      break;
+    }
+  }
+}
+
+bool membership::try_commit(const std::string& db, membership_effects& fx) {
+  auto p = proposals_.find(db);
+  auto c = configs.find(db);
+  if (p == proposals_.end() || c == configs.end()) return false;
+  if (c->second.version != p->second.version) {
+    proposals_.erase(p);
+    return false;
+  }
+  // A majority of every partition's servers, as the configuration has them
+  // now, agreed (a partition without servers has nothing to protect).
+  for (auto& [cluster, cc] : c->second.clusters) {
+    if (!cc.partitioning) continue;
+    for (auto& part : cc.partitioning->partitions) {
+      auto servers = servers_in(part);
+      size_t agreeing = 0;
+      for (auto& n : servers) agreeing += p->second.agreed.count(n);
+      if (!servers.empty() && 2 * agreeing <= servers.size()) return false;
+    }
+  }
+  auto& pr = p->second;
+  for (auto& [name, where] : pr.added) log(lvl::info, cat("adding node '", name, "' in partition: ", where), fx);
+  for (auto& [name, where] : pr.removed) log(lvl::info, cat("removing node '", name, "' in partition: ", where), fx);
+  std::set<std::string> agreed;
+  for (auto& n : pr.agreed)
+    if (all_servers(c->second).count(n)) agreed.insert(n);
+  log(lvl::info,
+      cat("configuration of '", db, "' v", pr.version, " -> v", pr.version + 1, " agreed by ", list(agreed),
+          " of servers ", list(all_servers(c->second))),
+      fx);
+  auto next = std::move(pr.next);
+  next.version = pr.version + 1;
+  c->second = std::move(next);
+  changed_by[db] = pr.changed_by;
+  proposals_.erase(p);
+  // A new state: a member that misses this one says so in its heartbeats
+  // (their view version) and is sent it again.
+  view.version += 1;
+  fx.configs_changed.insert(db);
+  fx.roles_changed = true;
+  fx.broadcast = true;
+  return true;
+}
+
+void membership::agreed(const std::string& from, const std::string& db, int64_t version, membership_effects& fx) {
+  if (!leads()) return;
+  auto p = proposals_.find(db);
+  if (p == proposals_.end() || p->second.version != version) return;
+  p->second.agreed.insert(from);
+  if (try_commit(db, fx)) propose_changes(fx);
+}
+
+std::vector<db_config_msg> membership::config_msgs() const {
+  std::vector<db_config_msg> out;
+  for (auto& [db, cfg] : configs) {
+    auto i = changed_by.find(db);
+    out.push_back(db_config_msg{db, to_json(cfg), cfg.version, i == changed_by.end() ? "" : i->second});
+  }
+  return out;
+}
+
+void membership::expand_new_node(const std::string& node, membership_effects& fx) {
+  for (auto& [db, cfg] : configs) {
+    if (!cfg.hot_alignment) continue;  // changed only as a majority of its servers agree: propose_changes
+    std::vector<std::string> added;
+    if (!add_node_to_partitions(cfg, node, &added)) continue;
+    for (auto& a : added) log(lvl::info, cat("adding node '", node, "' in partition: ", db, ".", a), fx);
+    cfg.version += 1;
+    changed_by[db] = node;
+    if (node != me.name) log(lvl::info, cat("update configuration db=", db, " from=", node), fx);
+    fx.configs_changed.insert(db);
+    fx.roles_changed = true;
+    if (leads()) view.version += 1;  // as in try_commit
+  }
+  propose_changes(fx);
+}
+
+std::optional<std::string> membership::admit(member_info m, const std::vector<db_config_msg>& cfgs, int64_t now_ms,
+                                             membership_effects& fx) {
+  if (auto* existing = view.find(m.name)) {
+    // A member's name stays with its node key while it is in the view, alive
+    // or not: another member (it knows the group password) cannot take it over.
+    if (existing->key != m.key) {
+      log(lvl::warn, cat("refused node '", m.name, "' (", m.member_id(), "): the name belongs to a member with another node key"), fx);
+      return cat("the node name '", m.name, "' belongs to a member with another node key");
+    }
+    if (existing->node_id == m.node_id) return std::nullopt;  // a member already
+    auto h = heard_ms.find(m.name);
+    bool alive = m.name == me.name || (h != heard_ms.end() && now_ms - h->second < timeout_ms);
+    if (alive) {
+      log(lvl::warn, cat("refused node '", m.name, "' (", m.member_id(), "): the name is taken by a live member"), fx);
+      return cat("the node name '", m.name, "' is taken by a live member");
+    }
+    remove(m.name, fx);  // an earlier incarnation that died unnoticed
+  }
+  for (auto& c : cfgs) {
+    if (!valid_database_name(c.db)) continue;
+    auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from ", m.name));
+    if (!parsed) continue;
+    parsed->version = c.version;
+    parsed->notices.clear();
+    // The cluster keeps its own configuration unless the joiner's is newer: a
+    // node that was cut off may lead a cluster of one with a configuration the
+    // majority changed since (agreed by a majority of the servers), and the
+    // node joining it may be the one that knows the change. Going back to the
+    // older one would undo an agreed change (and let a shrunk-away server
+    // count again). A fork the cut-off side made can only have grown (it
+    // cannot shrink without a majority), so taking it costs availability at
+    // worst, never a second owner.
+    if (auto mine = configs.find(c.db); mine != configs.end() && mine->second.version >= c.version) continue;
+    fx.roles_changed = true;
+    configs[c.db] = std::move(*parsed);
+    changed_by[c.db] = m.name;
+    log(lvl::info, cat("update configuration db=", c.db, " from=", m.name), fx);
+    fx.configs_changed.insert(c.db);
+  }
+  m.status = node_online;
+  heard_ms[m.name] = now_ms;
+  view.members.push_back(m);
+  view.version += 1;
+  fx.view_changed = fx.roles_changed = true;
+  log(lvl::warn, cat("added new node id=", m.member_id(), " name=", m.name), fx);
+  log(lvl::info, cat("added node configuration id=", m.member_id(), " name=", m.name, ", now ", view.members.size(),
+                     " nodes are configured"),
+      fx);
+  expand_new_node(m.name, fx);
+  fx.broadcast = true;
+  fx.broadcast_except = m.name;  // it gets the state as its answer
+  return std::nullopt;
+}
+
+void membership::remove(const std::string& name, membership_effects& fx) {
+  auto it = std::find_if(view.members.begin(), view.members.end(), [&](const member_info& m) { return m.name == name; });
+  if (it == view.members.end()) return;
+  log(lvl::warn, cat("node removed id=", it->member_id(), " name=", name), fx);
+  view.members.erase(it);
+  view.version += 1;
+  suspected.erase(name);
+  heard_ms.erase(name);
+  fx.dropped.push_back(name);
+  fx.view_changed = fx.roles_changed = true;
+  propose_changes(fx);
+  fx.broadcast = true;
+}
+
+void membership::left_at_versions(const std::string& name) {
+  for (auto& [db, cfg] : configs) leavers_[{db, cfg.version}].insert(name);
+  while (leavers_.size() > 1000) leavers_.erase(leavers_.begin());  // bounded: old versions go first (by name)
+}
+
+void membership::suspect(const std::string& name, membership_effects& fx) { suspect_all({name}, fx); }
+
+void membership::suspect_all(const std::vector<std::string>& names, membership_effects& fx) {
+  std::vector<std::string> now_lost;
+  for (auto& name : names) {
+    if (name == me.name || view.find(name) == nullptr) continue;
+    suspected.insert(name);
+    fx.dropped.push_back(name);
+    now_lost.push_back(name);
+  }
+  if (now_lost.empty()) return;
+  fx.roles_changed = true;
+  // All of them suspected before any is removed: removing one while another
+  // lost one still counts as reachable would shrink partitions on the word of
+  // a member that is gone.
+  if (leads()) {
+    // Remove every lost member now that we lead (the old leader may be among them).
+    std::vector<std::string> lost(suspected.begin(), suspected.end());
+    for (auto& n : lost) remove(n, fx);
+  } else if (auto* l = leader(); l != nullptr) {
+    for (auto& name : now_lost) fx.reports.emplace_back(l->name, name);
+  }
+}
+
+void membership::adopt(const cluster_state& s, bool authoritative, int64_t now_ms, membership_effects& fx) {
+  if (authoritative || s.view.version > view.version || view.members.size() <= 1) {
+    for (auto& m : s.view.members) {
+      if (m.name == me.name || view.find(m.name) != nullptr) continue;
+      log(lvl::warn, cat("added new node id=", m.member_id(), " name=", m.name), fx);
+      log(lvl::info, cat("added node configuration id=", m.member_id(), " name=", m.name, ", now ",
+                         s.view.members.size(), " nodes are configured"),
+          fx);
+    }
+    for (auto& m : s.view.members) {
+      // The same name, another incarnation (it restarted, and we missed the
+      // view without it): our connection, suspicion and silence were about
+      // the old one. A suspicion kept by name would leave the new one out of
+      // every role here for good, and the old handle would swallow our traffic.
+      auto* cur = view.find(m.name);
+      if (m.name == me.name || cur == nullptr || cur->node_id == m.node_id) continue;
+      log(lvl::info, cat("node '", m.name, "' restarted (", m.member_id(), ")"), fx);
+      fx.dropped.push_back(m.name);
+      suspected.erase(m.name);
+      heard_ms.erase(m.name);
+    }
+    for (auto& m : view.members) {
+      if (m.name == me.name || s.view.find(m.name) != nullptr) continue;
+      log(lvl::warn, cat("node removed id=", m.member_id(), " name=", m.name), fx);
+      fx.dropped.push_back(m.name);
+    }
+    view = s.view;
+    fx.view_changed = fx.roles_changed = true;
+    for (auto i = suspected.begin(); i != suspected.end();) i = view.find(*i) == nullptr ? suspected.erase(i) : std::next(i);
+    for (auto i = heard_ms.begin(); i != heard_ms.end();) i = view.find(i->first) == nullptr ? heard_ms.erase(i) : std::next(i);
+    for (auto& m : view.members)
+      if (m.name != me.name) heard_ms.emplace(m.name, now_ms);
+    // The leader may not have our latest databases yet: say them again.
+    if (auto* mine = view.find(me.name); mine != nullptr && (mine->databases != me.databases ||
+                                                             mine->db_status != me.db_status ||
+                                                             mine->catching_up != me.catching_up)) {
+      mine->databases = me.databases;
+      mine->db_status = me.db_status;
+      mine->catching_up = me.catching_up;
+      if (auto* l = leader(); l != nullptr && l->name != me.name) fx.tell_leader_me = true;
+    }
+  }
+  for (auto& c : s.configs) {
+    if (!valid_database_name(c.db)) continue;  // names become paths: never trust them
+    auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from the cluster"));
+    if (!parsed) {
+      log(lvl::error, cat("ignored a distributed configuration: ", parsed.error().render()), fx);
+      continue;
+    }
+    parsed->version = c.version;
+    if (auto mine = configs.find(c.db); mine != configs.end()) {
+      // The leader's word is final when we join (our counter may have run ahead
+      // while we were alone); afterwards only newer versions are taken.
+      bool same = mine->second.version == c.version && to_json(mine->second) == to_json(*parsed);
+      if (same || (!authoritative && mine->second.version >= c.version)) continue;
+    }
+    parsed->notices.clear();
+    configs[c.db] = std::move(*parsed);
+    changed_by[c.db] = c.changed_by;
+    log(lvl::info, cat("update configuration db=", c.db, " from=", c.changed_by.empty() ? "cluster" : c.changed_by), fx);
+    fx.configs_changed.insert(c.db);
+    fx.roles_changed = true;
+  }
+  // The leader's proposals to shrink a database's servers: a server that holds
+  // the configuration version a proposal changes agrees (the leader counts only servers).
+  auto* l = leader();
+  if (l == nullptr || l->name == me.name) return;
+  for (auto& p : s.proposals) {
+    auto c = configs.find(p.db);
+    // The same version is not enough: two leaders on two sides of a split
+    // may each have made a version with that number. The same configuration is.
+    if (c == configs.end() || c->second.version != p.version || to_json(c->second) != p.json) continue;
+    fx.agrees.push_back(membership_effects::agree{l->name, p.db, p.version});
+  }
+}
+
+void membership::heard(const std::string& name, uint64_t their_version, int64_t now_ms, membership_effects& fx) {
+  if (view.find(name) == nullptr) return;
+  heard_ms[name] = now_ms;
+  // Suspected, yet still in the leader's view and heard again: it was slow,
+  // not gone (the leader, who decides, heard it). Without this a member that
+  // suspected another for one long pause would leave it out of every role for good.
+  if (suspected.erase(name) > 0) {
+    log(lvl::info, cat("node '", name, "' is heard again"), fx);
+    fx.roles_changed = true;
+  }
+  // A member that missed a change (it was still being connected) catches up.
+  if (their_version < view.version && leads()) fx.catch_up.push_back(name);
+}
+
+bool membership::leaves(const std::string& name, membership_effects& fx) {
+  auto* leaver = view.find(name);
+  if (leaver == nullptr) return false;
+  leaver->status = node_shutting_down;
+  left_at_versions(name);  // its agreement to go from the configurations held now
+  log(lvl::info, cat("node '", name, "' is leaving the cluster"), fx);
+  // The leaver tells every member itself: only the leader (or the next one,
+  // when the leader leaves) acts on it; the others wait for its new view.
+  auto* l = leader();
+  if (leads() || (l != nullptr && l->name == name)) suspect(name, fx);
+  return true;
+}
+
+void membership::reported(const std::string& name, int64_t now_ms, membership_effects& fx) {
+  // Only the leader acts on a report, and only if it has not heard from the
+  // node itself lately: one member's broken link must not eject a healthy node.
+  if (!leads()) return;
+  if (auto h = heard_ms.find(name); h != heard_ms.end() && now_ms - h->second < timeout_ms / 2) return;
+  suspect(name, fx);
+}
+
+void membership::update(const member_info& m, membership_effects& fx) {
+  auto* cur = view.find(m.name);
+  if (cur == nullptr || !leads()) return;  // it will tell the next leader when it connects
+  std::vector<std::string> dbs;
+  for (auto& d : m.databases)
+    if (valid_database_name(d)) dbs.push_back(d);
+  std::map<std::string, std::string> status;
+  for (auto& [d, s] : m.db_status)
+    if (valid_database_name(d) && (s == db_online || s == db_synchronizing || s == db_offline)) status[d] = s;
+  std::vector<std::string> catching;
+  for (auto& d : m.catching_up)
+    if (valid_database_name(d) && status.count(d) && catching.size() < dbs.size()) catching.push_back(d);
+  if (cur->databases == dbs && cur->db_status == status && cur->catching_up == catching) return;
+  cur->databases = std::move(dbs);
+  cur->db_status = std::move(status);
+  cur->catching_up = std::move(catching);
+  view.version += 1;
+  fx.roles_changed = true;
+  fx.broadcast = true;
+}
+
+bool membership::joins(size_t their_members, int64_t their_leader_started_on_ms,
+                       const std::string& their_leader) const {
+  size_t mine = view.members.size();
+  auto* l = leader();
+  if (l == nullptr) return true;
+  if (mine > 1 && !leads()) return false;  // only a leader decides for its cluster
+  // Our own cluster, seen by a member with another opinion of who leads (it
+  // suspects someone we do not, or the reverse): not another cluster.
+  // (By start time too: another node may claim our leader's name, and must be
+  // let in far enough to be refused.)
+  bool ours = their_leader == l->name && their_leader_started_on_ms == l->started_on_ms;
+  if (ours || (mine > 1 && view.find(their_leader) != nullptr)) return false;
+  return their_members > mine ||
+         (their_members == mine && std::tie(their_leader_started_on_ms, their_leader) < std::tie(l->started_on_ms, l->name));
+}
+
+void membership::go_alone(membership_effects& fx) {
+  for (auto& m : view.members)
+    if (m.name != me.name) fx.dropped.push_back(m.name);
+  auto mine = me;
+  if (auto* cur = view.find(me.name)) mine.status = cur->status;
+  view.members = {mine};
+  view.version += 1;
+  suspected.clear();
+  heard_ms.clear();
+  proposals_.clear();
+  fx.view_changed = fx.roles_changed = true;
+}
+
+void membership::dissolve(membership_effects& fx) {
+  if (!leads() || view.members.size() <= 1) return;
+  log(lvl::warn, cat("this cluster of ", view.members.size(),
+                     " nodes merges into an older or larger one: every member leaves it and joins that one"),
+      fx);
+  for (auto& m : view.members)
+    if (m.name != me.name) fx.dissolve.push_back(m.name);
+  go_alone(fx);
+}
+
+void membership::dissolved_by(const std::string& from, membership_effects& fx) {
+  auto* l = leader();
+  if (l == nullptr || l->name != from || from == me.name) return;  // only our leader may
+  log(lvl::warn, cat("the leader '", from, "' merges this cluster into another: leaving it to join that one"), fx);
+  go_alone(fx);
+}
+
+void membership::tick(int64_t now_ms, membership_effects& fx) {
+  std::vector<std::string> lost;
+  for (auto& m : view.members) {
+    if (m.name == me.name) continue;
+    auto h = heard_ms.emplace(m.name, now_ms).first;
+    if (now_ms - h->second > timeout_ms && !suspected.count(m.name)) lost.push_back(m.name);
+  }
+  for (auto& n : lost) log(lvl::warn, cat("no heartbeat from node '", n, "' for more than ", timeout_ms, " ms"), fx);
+  suspect_all(lost, fx);
+  // Proposals waiting for agreement go out again with the state (a lost
+  // message must not stall a shrink); a leader that stepped down drops them.
+  propose_changes(fx);
+  if (!proposals_.empty()) fx.broadcast = true;
+}
+
+}  // namespace troupe

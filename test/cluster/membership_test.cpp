@@ -1,0 +1,255 @@
+// src/cluster/membership: the rules of the cluster's membership, one at a time
+// (the seeded simulation beside this file runs them all together).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "src/cluster/membership.hpp"
+#include "src/util/strings.hpp"
+
+using namespace troupe;
+
+namespace {
+
+constexpr int64_t timeout = 1000;
+
+member_info node(const std::string& name, int64_t started, int incarnation = 1) {
+  member_info m;
+  m.name = name;
+  m.node_id = cat(name, "#", incarnation);
+  m.key = cat("key-", name);
+  m.started_on_ms = started;
+  m.status = node_online;
+  return m;
+}
+
+// `names` in join order, the first the oldest; this node is `self`.
+membership cluster_of(const std::vector<std::string>& names, const std::string& self) {
+  membership m;
+  m.timeout_ms = timeout;
+  int64_t t = 100;
+  for (auto& n : names) m.view.members.push_back(node(n, t++));
+  m.view.version = 5;
+  m.me = *m.view.find(self);
+  for (auto& n : names) m.heard_ms[n] = 0;
+  return m;
+}
+
+db_config cold_config(const std::vector<std::string>& servers) {
+  std::string list;
+  for (auto& s : servers) list += cat(list.empty() ? "" : ",", "\"", s, "\"");
+  auto c = parse_db_config(cat(R"({"hotAlignment": false, "clusters": {"*": {"writeQuorum": "majority",
+      "partitioning": {"partitions": [[)", list, "]]}}}}"), "t");
+  REQUIRE(c.ok());
+  return *c;
+}
+
+std::vector<std::string> servers(const membership& m, const std::string& db) {
+  return m.configs.at(db).effective("*").partitioning->partitions.at(0);
+}
+
+}  // namespace
+
+TEST_CASE("membership: admitting a joiner, and the names it may not take") {
+  auto m = cluster_of({"a", "b"}, "a");
+  membership_effects fx;
+  SUBCASE("a new node") {
+    CHECK_FALSE(m.admit(node("c", 300), {}, 10, fx));
+    CHECK(m.view.find("c"));
+    CHECK(m.view.version == 6);
+    CHECK(fx.broadcast);
+    CHECK(fx.broadcast_except == "c");
+  }
+  SUBCASE("the same incarnation again: nothing changes") {
+    CHECK_FALSE(m.admit(node("b", 101), {}, 10, fx));
+    CHECK(m.view.version == 5);
+    CHECK_FALSE(fx.broadcast);
+  }
+  SUBCASE("a member's name under another key") {
+    auto x = node("b", 400, 2);
+    x.key = "another";
+    auto why = m.admit(x, {}, 10, fx);
+    REQUIRE(why);
+    CHECK(why->find("another node key") != std::string::npos);
+    CHECK(m.view.find("b")->node_id == "b#1");
+  }
+  SUBCASE("a live member's name") {
+    m.heard_ms["b"] = 500;
+    auto why = m.admit(node("b", 400, 2), {}, 1000, fx);
+    REQUIRE(why);
+    CHECK(why->find("live member") != std::string::npos);
+  }
+  SUBCASE("a new incarnation of a member that died unnoticed replaces it") {
+    m.heard_ms["b"] = 0;
+    CHECK_FALSE(m.admit(node("b", 400, 2), {}, 5000, fx));
+    CHECK(m.view.find("b")->node_id == "b#2");
+    CHECK(std::count(fx.dropped.begin(), fx.dropped.end(), "b") == 1);
+  }
+}
+
+TEST_CASE("membership: a lost member is removed by the leader, reported by the others") {
+  SUBCASE("the leader") {
+    auto m = cluster_of({"a", "b", "c"}, "a");
+    membership_effects fx;
+    m.tick(timeout + 1, fx);  // b and c silent since 0
+    CHECK(m.view.members.size() == 1);
+    CHECK(fx.broadcast);
+  }
+  SUBCASE("not the leader: it reports to the leader") {
+    auto m = cluster_of({"a", "b", "c"}, "b");
+    m.heard_ms["a"] = timeout;  // a is fine
+    membership_effects fx;
+    m.tick(timeout + 1, fx);  // c silent
+    CHECK(m.suspected.count("c"));
+    CHECK(m.view.find("c"));  // only the leader removes
+    REQUIRE(fx.reports.size() == 1);
+    CHECK(fx.reports[0] == std::pair<std::string, std::string>{"a", "c"});
+    // c is heard again: no longer suspected
+    membership_effects fx2;
+    m.heard("c", 5, timeout + 2, fx2);
+    CHECK_FALSE(m.suspected.count("c"));
+    CHECK(fx2.roles_changed);
+  }
+  SUBCASE("the leader lost: the next oldest leads at once and removes it") {
+    auto m = cluster_of({"a", "b", "c"}, "b");
+    m.heard_ms["c"] = timeout;
+    membership_effects fx;
+    m.tick(timeout + 1, fx);
+    CHECK(m.leads());
+    CHECK_FALSE(m.view.find("a"));
+  }
+  SUBCASE("a report the leader can contradict is ignored") {
+    auto m = cluster_of({"a", "b", "c"}, "a");
+    m.heard_ms["c"] = 900;
+    membership_effects fx;
+    m.reported("c", 1000, fx);  // heard 100 ms ago: under half the timeout
+    CHECK(m.view.find("c"));
+    m.reported("c", 1500, fx);  // 600 ms: the report stands
+    CHECK_FALSE(m.view.find("c"));
+  }
+}
+
+TEST_CASE("membership: hotAlignment=false shrinks a partition only once a majority of its servers agree") {
+  auto m = cluster_of({"a", "b", "c"}, "a");
+  m.configs["demo"] = cold_config({"a", "b", "c"});
+  auto v = m.configs["demo"].version;
+  SUBCASE("the majority side: proposed, then committed when b agrees") {
+    m.heard_ms["b"] = timeout;
+    membership_effects fx;
+    m.tick(timeout + 1, fx);  // c lost
+    CHECK_FALSE(m.view.find("c"));
+    CHECK(servers(m, "demo").size() == 3);  // not yet: only a agrees
+    REQUIRE(m.state().proposals.size() == 1);
+    CHECK(m.state().proposals[0].changed_by == "c");
+    CHECK(m.state().proposals[0].version == v);
+    membership_effects fx2;
+    m.agreed("x", "demo", v, fx2);      // not a server
+    m.agreed("b", "demo", v - 1, fx2);  // another version
+    CHECK(servers(m, "demo").size() == 3);
+    m.agreed("b", "demo", v, fx2);
+    CHECK(servers(m, "demo") == std::vector<std::string>{"a", "b"});
+    CHECK(m.configs["demo"].version == v + 1);
+    CHECK(fx2.configs_changed.count("demo"));
+    CHECK(m.state().proposals.empty());
+  }
+  SUBCASE("a minority leader proposes, and nobody can agree") {
+    membership_effects fx;
+    m.tick(timeout + 1, fx);  // b and c lost together
+    CHECK(m.view.members.size() == 1);
+    CHECK(servers(m, "demo") == std::vector<std::string>{"a", "b", "c"});
+    bool kept = false;
+    for (auto& n : fx.notes) kept = kept || n.text.find("keeping node 'b' in partition: demo.*.0") != std::string::npos;
+    CHECK(kept);
+  }
+  SUBCASE("a clean leaver agrees to go") {
+    membership_effects fx;
+    CHECK(m.leaves("c", fx));
+    CHECK(servers(m, "demo") == std::vector<std::string>{"a", "b"});
+  }
+  SUBCASE("a member agrees to its leader's proposal when it holds the same version") {
+    auto b = cluster_of({"a", "b", "c"}, "b");
+    b.configs["demo"] = cold_config({"a", "b", "c"});
+    membership_effects fx;
+    m.tick(timeout + 1, fx);  // a (leader) lost b and c: proposes removing b
+    b.view = m.view;          // pretend b adopts a's view (it is not in it, but holds the configuration)
+    b.view.members.push_back(*cluster_of({"a", "b", "c"}, "b").view.find("b"));
+    b.view.version = 1000;
+    membership_effects fx2;
+    b.adopt(m.state(), false, 5, fx2);
+    REQUIRE(fx2.agrees.size() == 1);
+    CHECK(fx2.agrees[0].leader == "a");
+    CHECK(fx2.agrees[0].db == "demo");
+    CHECK(fx2.agrees[0].version == v);
+  }
+}
+
+TEST_CASE("membership: adopting the leader's view") {
+  auto m = cluster_of({"a", "b", "c"}, "c");
+  auto leader = cluster_of({"a", "b", "c"}, "a");
+  SUBCASE("an older view is ignored") {
+    leader.view.version = 4;
+    membership_effects fx;
+    m.adopt(leader.state(), false, 10, fx);
+    CHECK(m.view.version == 5);
+  }
+  SUBCASE("a member restarted under the same name: the old incarnation is dropped") {
+    leader.view.version = 6;
+    *leader.view.find("b") = node("b", 900, 2);
+    m.suspected.insert("b");
+    membership_effects fx;
+    m.adopt(leader.state(), false, 10, fx);
+    CHECK(m.view.find("b")->node_id == "b#2");
+    CHECK_FALSE(m.suspected.count("b"));
+    CHECK(std::count(fx.dropped.begin(), fx.dropped.end(), "b") == 1);
+  }
+  SUBCASE("configurations: newer versions only, unless joining") {
+    m.configs["demo"] = cold_config({"a", "b", "c"});
+    m.configs["demo"].version = 7;
+    leader.configs["demo"] = cold_config({"a", "b"});
+    leader.configs["demo"].version = 3;
+    membership_effects fx;
+    m.adopt(leader.state(), false, 10, fx);
+    CHECK(servers(m, "demo").size() == 3);
+    m.adopt(leader.state(), true, 10, fx);  // the answer to our join: the leader's word is final
+    CHECK(servers(m, "demo").size() == 2);
+    CHECK(m.configs["demo"].version == 3);
+  }
+  SUBCASE("a bad database name from the network is ignored") {
+    leader.configs["../etc"] = cold_config({"a"});
+    membership_effects fx;
+    m.adopt(leader.state(), true, 10, fx);
+    CHECK_FALSE(m.configs.count("../etc"));
+  }
+}
+
+TEST_CASE("membership: which side joins") {
+  membership alone;
+  alone.me = node("x", 500);
+  alone.view.members = {alone.me};
+  struct row {
+    size_t members;
+    int64_t leader_started;
+    const char* leader;
+    bool joins;
+  } rows[] = {{2, 900, "z", true}, {1, 400, "y", true}, {1, 600, "y", false}, {1, 500, "w", true}, {1, 500, "z", false}};
+  for (auto& r : rows) {
+    CAPTURE(r.leader);
+    CHECK(alone.joins(r.members, r.leader_started, r.leader) == r.joins);
+  }
+  auto pair = cluster_of({"a", "b"}, "a");
+  CHECK(pair.joins(5, 900, "z"));       // a leader merges its smaller cluster into a larger one
+  CHECK(pair.joins(2, 50, "a0"));       // or into one as large with an older leader
+  CHECK_FALSE(pair.joins(2, 900, "z"));  // not into a younger one
+  CHECK_FALSE(pair.joins(5, 100, "a"));  // nor into itself
+  auto member = cluster_of({"a", "b"}, "b");
+  CHECK_FALSE(member.joins(5, 900, "z"));  // a member that does not lead never decides
+  membership_effects fx;
+  pair.dissolve(fx);
+  CHECK(pair.view.members.size() == 1);
+  CHECK(fx.dissolve == std::vector<std::string>{"b"});
+  membership_effects fx2;
+  member.dissolved_by("x", fx2);  // not its leader
+  CHECK(member.view.members.size() == 2);
+  member.dissolved_by("a", fx2);
+  CHECK(member.view.members.size() == 1);
+}
