@@ -1,10 +1,12 @@
 // cluster_actor: the node's cluster endpoint and membership.
 //
 // Contract
-//   owns:       the cluster view (members, version), the cluster's copy of every
-//               database's distributed configuration (the leader decides changes;
-//               each local database's db_config_actor stores and prints them), the
-//               connections to the other members
+//   owns:       the connections to the other members, and a membership core
+//               (src/cluster/membership.hpp: the cluster view, suspicion, the
+//               cluster's copy of every database's distributed configuration, and
+//               every rule that changes them); this actor feeds it messages and
+//               ticks and carries out its effects. The leader decides changes;
+//               each local database's db_config_actor stores and prints them.
 //   tells:      the partition-table actor after every change of view or
 //               configuration; a db_config_actor after every change of its database
 //   published:  on the cluster port of hazelcast.xml (auto-increment), by node.cpp
@@ -12,15 +14,21 @@
 //               and port, never 0.0.0.0 or a loopback address that is not where
 //               the others are), and every reconnection uses the address a
 //               member told; probing skips this node's own entry of the list.
-//   join:       while alone, probes the tcp-ip members one at a time (bounded
-//               back-off, 1 s doubling to 30 s). A probe is a challenge/response
-//               in both directions: each side proves it knows the group password
-//               with an HMAC over a fresh nonce, the password never travels. The
-//               younger side (by its leader's start time) joins the older one.
+//   join:       while alone, or while it leads, probes the tcp-ip members one at
+//               a time (a leader skips its members' addresses; bounded back-off,
+//               1 s doubling to 30 s). A probe is a challenge/response in both
+//               directions: each side proves it knows the group password with an
+//               HMAC over a fresh nonce, the password never travels. A node joins
+//               a larger cluster, or one as large with an older leader
+//               (membership::joins); a leader of several first dissolves its own
+//               (dissolve_atom to every member, which goes alone and joins too).
 //   ordering:   the leader (oldest member not suspected here: cluster_view::leader)
 //               alone changes the view and the
 //               configurations; each change bumps the version and is sent to all
-//               members, who adopt any higher version. Members tell the leader
+//               members, who adopt any higher version. A change of the servers of
+//               a hotAlignment=false database is proposed in the state and
+//               committed once a majority of each partition's servers answered
+//               agree_atom. Members tell the leader
 //               whom they lost (suspect); a new leader takes over when the old one
 //               is lost.
 //   failure:    heartbeats every interval to every member; a member not heard

@@ -234,7 +234,7 @@ void route_queued(self_ptr self) {
 }
 
 void carry(self_ptr self, replication::effects& fx);
-repl_envelope check_envelope(const database_state& st, uint8_t kind, uint64_t at);
+repl_envelope check_envelope(const database_state& st, check_kind kind, uint64_t at);
 
 // The core's takeover requests, as requests to the cluster actor (which relays
 // them to the node); the answers go back into the core.
@@ -282,7 +282,7 @@ void tell_behind(self_ptr self, const std::string& to, uint64_t log_start) {
   auto& told = st.behind_told[to];
   if (now - told > 1'000 && st.owner()) {
     told = now;
-    auto e = check_envelope(st, 4, log_start);
+    auto e = check_envelope(st, check_kind::behind_log, log_start);
     e.append.epoch = st.owner()->epoch();
     self->send(st.cluster, relay_atom::value, to, std::move(e));
   }
@@ -454,7 +454,7 @@ void answer_ryw(self_ptr self, bool all) {
 // changed. Anything that moved meanwhile waits for the next round.
 inline constexpr size_t repair_records_max = 100'000;  // a larger cluster is reported, not repaired in place
 
-repl_envelope check_envelope(const database_state& st, uint8_t kind, uint64_t at) {
+repl_envelope check_envelope(const database_state& st, check_kind kind, uint64_t at) {
   auto e = envelope(st, false);
   e.check = kind;
   e.at_seq = at;
@@ -471,7 +471,7 @@ void resync(self_ptr self) {
   auto& st = self->state;
   if (!st.owner() || st.owner()->pending() > 0 || !st.cluster) return;
   auto at = st.owner()->commit_seq();
-  auto env = check_envelope(st, 1, at);
+  auto env = check_envelope(st, check_kind::digests, at);
   for (auto& d : st.opts.db->digest()) {
     env.ids.push_back(d.id);
     env.counts.push_back(d.records);
@@ -491,13 +491,13 @@ void on_check(self_ptr self, repl_envelope& env) {
   // Digests and repairs are taken only from the owner this replica follows: a
   // repair overwrites records, and any member can address a replica.
   bool from_my_owner = st.r() && st.r()->owner() == env.from;
-  if (env.check == 1) {  // the owner's digests
+  if (env.check == check_kind::digests) {  // the owner's digests
     if (st.owner() || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != env.counts.size() ||
         env.ids.size() != env.hashes.size())
       return;
     std::map<int32_t, storage::database::cluster_digest> mine;
     for (auto& d : db.digest()) mine[d.id] = d;
-    auto reply = check_envelope(st, 2, env.at_seq);
+    auto reply = check_envelope(st, check_kind::differing, env.at_seq);
     std::string what;
     for (size_t i = 0; i < env.ids.size(); ++i) {
       auto m = mine.find(env.ids[i]);
@@ -514,10 +514,10 @@ void on_check(self_ptr self, repl_envelope& env) {
     self->send(st.cluster, relay_atom::value, env.from, reply);
     return;
   }
-  if (env.check == 2) {  // a replica names the clusters that differ
+  if (env.check == check_kind::differing) {  // a replica names the clusters that differ
     if (!st.owner() || st.owner()->pending() > 0 || st.owner()->commit_seq() != env.at_seq) return;
     for (auto id : env.ids) {
-      auto rep = check_envelope(st, 3, env.at_seq);
+      auto rep = check_envelope(st, check_kind::records, env.at_seq);
       rep.ids = {id};
       db.cluster_raw(id, &rep.keys, &rep.values);
       if (rep.keys.size() > repair_records_max) {
@@ -529,7 +529,7 @@ void on_check(self_ptr self, repl_envelope& env) {
     }
     return;
   }
-  if (env.check == 4) {  // the owner: we are behind its replication log
+  if (env.check == check_kind::behind_log) {  // the owner: we are behind its replication log
     // Only the owner we follow, in the epoch we promised, may send us to a
     // full deploy: it holds every acknowledged write (it took over from a
     // quorum's tails), so its copy loses nothing ours has committed.
@@ -540,7 +540,7 @@ void on_check(self_ptr self, repl_envelope& env) {
     self->send(st.cluster, redeploy_atom::value, st.opts.name, env.from);
     return;
   }
-  if (env.check == 3) {  // the owner's records of one cluster
+  if (env.check == check_kind::records) {  // the owner's records of one cluster
     if (st.owner() || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
     size_t changed = 0;
     if (auto s = db.repair_cluster(env.ids[0], env.keys, env.values, &changed); !s) {
@@ -581,7 +581,7 @@ void track_catch_up(self_ptr self, const std::string& owner, const replication::
 
 void on_envelope(self_ptr self, repl_envelope& env) {
   auto& st = self->state;
-  if (env.check != 0) return on_check(self, env);
+  if (env.check != check_kind::none) return on_check(self, env);
   replication::effects fx;
   if (!env.is_append) {
     st.m->on_ack(env.from, env.ack, fx);

@@ -238,16 +238,25 @@ typename Inspector::result_type inspect(Inspector& f, role& x) {
 // Anti-entropy rides in the same envelope (`check` not 0): the owner's
 // per-cluster digests at its commit seq (owner -> replica), the clusters that
 // differ (replica -> owner), and a cluster's records to repair one (owner ->
-// replica), each valid only at `at_seq`. Kind 4 (owner -> replica): the
+// replica), each valid only at `at_seq`. behind_log (owner -> replica): the
 // replica is behind the owner's replication log (which starts at `at_seq`),
 // in the owner's epoch `append.epoch`: it should take a full copy.
+// On the wire as one byte, the values below (append, never renumber); an
+// unknown value from the network is ignored.
+enum class check_kind : uint8_t {
+  none = 0,        // an append or an ack
+  digests = 1,     // owner -> replica: per-cluster digests at at_seq
+  differing = 2,   // replica -> owner: the clusters that differ
+  records = 3,     // owner -> replica: one cluster's records, to repair it
+  behind_log = 4,  // owner -> replica: take a full copy
+};
 struct repl_envelope {
   std::string db;
   std::string from;  // the sending node's name (checked against its CAF node by the receiving cluster actor)
   bool is_append = true;
   replication::append_msg append;
   replication::ack_msg ack;
-  uint8_t check = 0;  // 0: append or ack; 1: digest; 2: mismatch; 3: repair; 4: behind the log (take a full copy)
+  check_kind check = check_kind::none;
   uint64_t at_seq = 0;
   std::vector<int32_t> ids;  // digest: every cluster; mismatch: those that differ; repair: the one repaired
   std::vector<int64_t> counts;

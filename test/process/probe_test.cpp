@@ -132,7 +132,7 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     repl_envelope env;
     env.db = demo_db;
     env.from = n.name;
-    env.check = 4;  // "behind the log: take a full copy"
+    env.check = check_kind::behind_log;  // "behind the log: take a full copy"
     op_list ops;
     storage::op o;
     o.k = storage::op::kind::create;
