@@ -318,8 +318,8 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
              uint32_t limit) -> caf::result<records> {
         auto e = find_db(self, db);
         if (!e) return e.error();
-        if (limit < 1 || limit > max_console_browse)
-          return make_troupe_error(errc::invalid_argument, cat("the limit must be 1..", max_console_browse));
+        if (limit < 1 || limit > console::console_browse_records_max)
+          return make_troupe_error(errc::invalid_argument, cat("the limit must be 1..", console::console_browse_records_max));
         auto c = e->db->cluster_by_name(cluster);
         if (!c) {
           if (auto id = parse_int(cluster, 0, 32767))
@@ -331,7 +331,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         size_t bytes = 0;
         for (auto& r : e->db->browse_cluster(c->id, limit)) {
           bytes += r.fields.size();
-          if (bytes > max_console_reply_bytes) break;
+          if (bytes > console_reply_bytes_max) break;
           out.push_back(std::move(r));
         }
         return out;
@@ -380,14 +380,14 @@ void drop_expired(admin_state& st, steady_clock::time_point now) {
 }
 
 // A fresh single-use nonce for `user`, bound to the asking node; the oldest
-// pending one goes when max_pending_logins are kept.
+// pending one goes when pending_logins_max are kept.
 caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, bool derived_key) {
   auto& st = self->state;
   auto sender = self->current_sender();
   if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
   auto now = steady_clock::now();
   drop_expired(st, now);
-  while (st.logins.size() >= max_pending_logins) {
+  while (st.logins.size() >= pending_logins_max) {
     auto oldest = std::min_element(st.logins.begin(), st.logins.end(),
                                    [](auto& a, auto& b) { return a.second.at < b.second.at; });
     st.logins.erase(oldest);
@@ -473,9 +473,9 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
           return rp;
         }
         st.wrong_logins->success(source);
-        if (st.sessions.size() >= max_console_sessions)
+        if (st.sessions.size() >= console_sessions_max)
           return make_troupe_error(errc::invalid_argument,
-                                   cat("too many console sessions (", max_console_sessions, "): close one first"));
+                                   cat("too many console sessions (", console_sessions_max, "): close one first"));
         auto console = caf::actor_cast<caf::actor>(sender);
         auto s = self->spawn(session_impl, st.opts, *u, client, caf::actor_cast<admin_actor>(self), console);
         self->monitor(s);
@@ -495,7 +495,7 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
                              cat(st.sessions.size(), " console session(s), ", st.logins.size(), " pending login(s), ",
                                  st.refused, " refused"),
                              cat("{\"sessions\":", st.sessions.size(), ",\"pendingLogins\":", st.logins.size(),
-                                 ",\"refusedLogins\":", st.refused, ",\"maxSessions\":", max_console_sessions, "}")};
+                                 ",\"refusedLogins\":", st.refused, ",\"maxSessions\":", console_sessions_max, "}")};
       },
   };
 }

@@ -17,14 +17,14 @@
 //               keyed with the password itself; only a plaintext-stored user
 //               can pass it.
 //               A nonce is single use, bound to the CAF node that asked for it,
-//               expires after login_nonce_ttl, and at most max_pending_logins
+//               expires after login_nonce_ttl, and at most pending_logins_max
 //               are kept (the oldest is dropped). Unknown users get a nonce and
 //               a challenge too, shaped as a plaintext-stored user's and stable
 //               (so a challenge tells nothing). A wrong proof is answered with
 //               errc::access_denied and one WARN line on the node; no handle.
 //               The node derives a plaintext-stored user's key itself, once per
 //               user (~15 ms of PBKDF2 in this actor).
-//               At most max_console_sessions sessions are open at once.
+//               At most console_sessions_max sessions are open at once.
 //   sessions:   one per logged-in console. It serves only the CAF node that
 //               logged in, checks the user's resources for each command (as the
 //               REST API does: "server.info" for inspection,
@@ -43,8 +43,8 @@
 //   database:   reads go to the shared storage::database (no waiting behind
 //               writes), writes to the database's writer actor, creation to the
 //               databases actor, as the REST API does.
-//   bounds:     browse answers at most max_console_browse records and at most
-//               max_console_reply_bytes of record text; every request to another
+//   bounds:     browse answers at most console_browse_records_max records and at most
+//               console_reply_bytes_max of record text; every request to another
 //               actor has a timeout (admin_options::ask_timeout).
 //   errors:     caf::error values (errc::access_denied, not_found,
 //               invalid_argument, database_not_found, ...); no handler throws.
@@ -60,17 +60,18 @@
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
 #include "src/config/server_config.hpp"
+#include "src/console/command.hpp"
 #include "src/deploy/progress.hpp"
 #include "src/link/guard.hpp"
 #include "src/util/log.hpp"
 
 namespace troupe {
 
-inline constexpr size_t max_console_sessions = 16;
-inline constexpr size_t max_pending_logins = 64;
+inline constexpr size_t console_sessions_max = 16;
+inline constexpr size_t pending_logins_max = 64;
 inline constexpr std::chrono::seconds login_nonce_ttl{30};
-inline constexpr uint32_t max_console_browse = 1000;
-inline constexpr size_t max_console_reply_bytes = 8 * 1024 * 1024;
+// console_browse_records_max: src/console/command.hpp (the console checks it too).
+inline constexpr size_t console_reply_bytes_max = 8 * 1024 * 1024;
 
 struct admin_options {
   std::string node_name;

@@ -9,6 +9,7 @@
 
 #include "actors/db_config_actor.hpp"
 #include "actors/deploy.hpp"
+#include "src/cluster/deploy_plan.hpp"
 #include "src/cluster/membership.hpp"
 #include "src/server/startup.hpp"
 #include "src/util/fs.hpp"
@@ -48,10 +49,6 @@ struct deploy_attempt {
   bool replace = false;  // a redeploy: our copy stays open until the new one is in place
 };
 
-struct deploy_retry {
-  int failures = 0;
-  steady_clock::time_point not_before;
-};
 
 struct cluster_state_t {
   cluster_options opts;
@@ -356,9 +353,8 @@ void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const
   st.deploying.erase(it);
   auto& r = st.deploy_retries[db];
   r.failures += 1;
-  auto delay = std::min<std::chrono::milliseconds>(
-      std::chrono::milliseconds(int64_t{500} << std::min(r.failures, 8)), max_deploy_backoff);
-  r.not_before = steady_clock::now() + delay;
+  auto delay = std::chrono::milliseconds(deploy_backoff_ms(r.failures));
+  r.not_before_ms = now_ms() + delay.count();
   bool replace = it->second.replace;
   st.log->log(log_level::error, component,
               cat("deploy of database ", db, " failed: ", why,
@@ -435,24 +431,21 @@ void start_deploy(self_ptr self, const std::string& db, const std::string& sourc
 // connection and tick.
 void maybe_deploy(self_ptr self) {
   auto& st = self->state;
-  if (!st.opts.dbs || st.leaving) return;
-  auto now = steady_clock::now();
+  if (!st.opts.dbs) return;
+  deploy_inputs in;
+  in.configs = &st.mem.configs;
+  in.view = &st.mem.view;
+  in.me = st.mem.me.name;
+  for (auto& [name, p] : st.peers) in.connected.insert(name);
+  for (auto& [db, a] : st.deploying) in.deploying.insert(db);
   for (auto& [db, cfg] : st.mem.configs) {
-    if (!cfg.auto_deploy || st.deploying.count(db) || st.opts.dbs->find(db)) continue;
-    if (auto r = st.deploy_retries.find(db); r != st.deploy_retries.end() && now < r->second.not_before) continue;
-    if (fs::exists(st.opts.databases_dir / db)) continue;  // on disk but not open: not ours to replace
-    // The first member (in join order) that holds it ONLINE and is connected.
-    const member_info* source = nullptr;
-    for (auto& m : st.mem.view.members) {
-      if (m.name == st.mem.me.name || m.status != node_online || !st.peers.count(m.name)) continue;
-      if (std::find(m.databases.begin(), m.databases.end(), db) == m.databases.end()) continue;
-      if (auto ds = m.db_status.find(db); ds != m.db_status.end() && ds->second != db_online) continue;
-      source = &m;
-      break;
-    }
-    if (source == nullptr) continue;
-    start_deploy(self, db, source->name, false);
+    if (st.opts.dbs->find(db)) in.open.insert(db);
+    else if (fs::exists(st.opts.databases_dir / db)) in.on_disk.insert(db);
   }
+  in.retries = &st.deploy_retries;
+  in.now_ms = now_ms();
+  in.leaving = st.leaving;
+  for (auto& [db, source] : plan_deploys(in)) start_deploy(self, db, source, false);
 }
 
 // Non-leaders (and a joiner): adopt a state from the leader if it is newer.
@@ -543,7 +536,7 @@ void schedule_probe(self_ptr self, std::chrono::milliseconds delay) {
 // Probe round finished without joining: back off.
 void probe_round_done(self_ptr self) {
   auto& st = self->state;
-  st.probe_delay = std::min<std::chrono::milliseconds>(st.probe_delay * 2, max_probe_backoff);
+  st.probe_delay = std::min<std::chrono::milliseconds>(st.probe_delay * 2, probe_backoff_max);
   schedule_probe(self, st.probe_delay);
 }
 
@@ -779,7 +772,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         }
         auto sender = self->current_sender();
         if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous hello");
-        if (st.hellos.size() >= max_pending_hellos) {
+        if (st.hellos.size() >= pending_hellos_max) {
           auto oldest = std::min_element(st.hellos.begin(), st.hellos.end(),
                                          [](auto& a, auto& b) { return a.second.at < b.second.at; });
           st.hellos.erase(oldest);
@@ -1120,7 +1113,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (!from_self(self)) return;
         auto& st = self->state;
         if (st.leaving || !st.opts.dbs || !st.opts.dbs->find(db) || st.deploying.count(db)) return;
-        if (auto r = st.deploy_retries.find(db); r != st.deploy_retries.end() && steady_clock::now() < r->second.not_before)
+        if (auto r = st.deploy_retries.find(db); r != st.deploy_retries.end() && now_ms() < r->second.not_before_ms)
           return;
         if (!st.peers.count(source)) return;  // the owner will tell us again
         st.log->log(log_level::warn, component,

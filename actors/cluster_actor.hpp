@@ -42,7 +42,8 @@
 //   deploy:     when the cluster has a database with autoDeploy that this node
 //               lacks, it asks a member holding it for a copy (one database at a
 //               time, retried from the next member on failure, after a back-off
-//               that doubles per failure up to max_deploy_backoff); a deploy from
+//               that doubles per failure up to deploy_backoff_max_ms; the rules
+//               are src/cluster/deploy_plan.hpp's); a deploy from
 //               a member that is lost is abandoned at once and retried elsewhere.
 //               It serves such requests from others with a deploy sender
 //               (actors/deploy.hpp). While a database is being received it is
@@ -71,9 +72,8 @@
 
 namespace troupe {
 
-inline constexpr size_t max_pending_hellos = 64;
-inline constexpr std::chrono::seconds max_probe_backoff{30};
-inline constexpr std::chrono::seconds max_deploy_backoff{30};
+inline constexpr size_t pending_hellos_max = 64;
+inline constexpr std::chrono::seconds probe_backoff_max{30};
 
 struct cluster_options {
   std::string name;

@@ -396,14 +396,14 @@ void enqueue(self_ptr self, client_write w) {
     return refuse(self, w,
                   cat("Quorum ", st.r()->write_quorum, " not reached for database ", st.opts.name, ": ",
                       st.r()->online.size(), " of its ", st.r()->servers.size(), " servers are online"));
-  if (st.queued.size() >= max_queued_writes || st.forwarding.size() >= max_queued_writes)
+  if (st.queued.size() >= queued_writes_max || st.forwarding.size() >= queued_writes_max)
     return refuse(self, w, cat("too many writes waiting for database ", st.opts.name));
   bool here = st.m->orders_here();
   if (!here) {
     if (w.batch) return refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name));
     return forward(self, std::move(w));
   }
-  if (st.owner() && st.queued_ops + w.ops.size() > max_batch_ops) flush(self);
+  if (st.owner() && st.queued_ops + w.ops.size() > write_ops_max) flush(self);
   st.queued_ops += w.ops.size();
   st.queued.push_back(std::move(w));
   route_queued(self);
@@ -640,9 +640,9 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
       },
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
         if (ops.empty()) return op_results{};
-        if (ops.size() > max_batch_ops)
+        if (ops.size() > write_ops_max)
           return make_troupe_error(errc::invalid_argument,
-                                   cat("a write holds ", ops.size(), " operations, more than ", max_batch_ops));
+                                   cat("a write holds ", ops.size(), " operations, more than ", write_ops_max));
         auto rp = self->make_response_promise<op_results>();
         client_write w;
         w.ops = std::move(ops);
@@ -652,19 +652,19 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
       },
       [self](write_atom, op_list& ops, write_callback& cb) {
         if (ops.empty()) return cb(op_results{});
-        if (ops.size() > max_batch_ops)
+        if (ops.size() > write_ops_max)
           return cb(make_troupe_error(errc::invalid_argument,
-                                      cat("a write holds ", ops.size(), " operations, more than ", max_batch_ops)));
+                                      cat("a write holds ", ops.size(), " operations, more than ", write_ops_max)));
         client_write w;
         w.ops = std::move(ops);
         w.local.callback = std::move(cb);
         enqueue(self, std::move(w));
       },
       [self](fwd_atom, op_lists& writes) -> caf::result<fwd_replies> {
-        if (writes.empty() || writes.size() > max_queued_writes)
+        if (writes.empty() || writes.size() > queued_writes_max)
           return make_troupe_error(errc::invalid_argument, cat("a forward holds ", writes.size(), " writes"));
         for (auto& ops : writes)
-          if (ops.empty() || ops.size() > max_batch_ops)
+          if (ops.empty() || ops.size() > write_ops_max)
             return make_troupe_error(errc::invalid_argument, cat("a forwarded write holds ", ops.size(), " operations"));
         auto batch = std::make_shared<fwd_batch>();
         batch->promise = self->make_response_promise<fwd_replies>();

@@ -63,8 +63,8 @@
 
 namespace troupe {
 
-inline constexpr size_t max_batch_ops = 4096;
-inline constexpr size_t max_queued_writes = 8192;  // client writes waiting to be ordered, per database
+inline constexpr size_t write_ops_max = 4096;
+inline constexpr size_t queued_writes_max = 8192;  // client writes waiting to be ordered, per database
 inline constexpr std::chrono::milliseconds replication_tick{100};
 inline constexpr std::chrono::milliseconds read_your_writes_wait{1000};
 

@@ -528,7 +528,7 @@ using cluster_actor = caf::typed_actor<                                         
 //   (info_atom, db)                       -> db_info
 //   (load_atom, db, rid)                  -> storage::record
 //   (write_atom, db, op)                  -> storage::op_result create/update/delete record, create class
-//   (browse_atom, db, cluster, limit)     -> records            limit 1..max_console_browse
+//   (browse_atom, db, cluster, limit)     -> records            limit 1..console_browse_records_max
 //   (leave_atom)                          -> bool               end the session
 using session_actor = caf::typed_actor<                                                        //
     caf::replies_to<list_atom>::with<actor_summaries>,                                         //

@@ -106,7 +106,7 @@ struct doc_body {
 result<doc_body> parse_doc_body(std::string_view body) {
   if (trim(body).empty()) return error_info{"", "", "the request body is empty: a JSON document is required"};
   json::parse_options opts;
-  opts.max_depth = max_json_depth;
+  opts.max_depth = json_depth_max;
   boost::system::error_code ec;
   json::value v = json::parse(body, ec, {}, opts);
   if (ec) return error_info{"", "", cat("the request body is not valid JSON: ", ec.message())};
@@ -504,7 +504,7 @@ class rest {
     if (!trim(req.body).empty()) {
       boost::system::error_code ec;
       json::parse_options opts;
-      opts.max_depth = max_json_depth;
+      opts.max_depth = json_depth_max;
       auto v = json::parse(req.body, ec, {}, opts);
       if (ec || !v.is_object()) return respond(error_response(400, "the request body must be a JSON object"));
       if (auto* sc = v.get_object().if_contains("superClass")) {
@@ -531,8 +531,8 @@ class rest {
     if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
     size_t limit = default_browse_records;
     if (seg.size() == 4) {
-      auto n = parse_int(seg[3], 1, static_cast<int64_t>(max_browse_records));
-      if (!n) return respond(error_response(400, cat("limit must be 1..", max_browse_records)));
+      auto n = parse_int(seg[3], 1, static_cast<int64_t>(storage::browse_records_max));
+      if (!n) return respond(error_response(400, cat("limit must be 1..", storage::browse_records_max)));
       limit = static_cast<size_t>(*n);
     }
     auto c = e->db->cluster_by_name(seg[2]);

@@ -29,8 +29,8 @@
 //             status: 400 bad JSON/RID/request, 401, 403, 404 unknown database or
 //             record or path, 405 (with Allow), 409 stale version or existing
 //             database/class, 413 (the server), 500 only for server faults.
-//   bounds:   a JSON body nests at most max_json_depth; one browse answers at
-//             most max_browse_records; writes time out after write_timeout.
+//   bounds:   a JSON body nests at most json_depth_max; one browse answers at
+//             most storage::browse_records_max; writes time out after write_timeout.
 #pragma once
 
 #include <chrono>
@@ -50,8 +50,8 @@
 
 namespace troupe {
 
-inline constexpr size_t max_json_depth = 64;
-inline constexpr size_t max_browse_records = 10'000;
+inline constexpr size_t json_depth_max = 64;
+// browse limit: storage::browse_records_max (the storage caps it there too).
 inline constexpr size_t default_browse_records = 20;
 
 // What the node's listeners really bound (filled by node.cpp as each starts),

@@ -196,7 +196,7 @@ std::string nearest_command(std::string_view line) {
 }
 
 result<command> parse_command(std::string_view line) {
-  if (line.size() > max_line_bytes) return fail(cat("the line is longer than ", max_line_bytes, " bytes"));
+  if (line.size() > line_bytes_max) return fail(cat("the line is longer than ", line_bytes_max, " bytes"));
   auto toks = split_tokens(line);
   if (!toks) return toks.error();
   if (toks->empty()) return fail("empty command");
@@ -299,8 +299,8 @@ result<command> parse_command(std::string_view line) {
     case verb::browse_cluster: {
       if (auto e = arity(1, 2)) return *e;
       if (c.args.size() == 2) {
-        auto n = parse_int(c.args[1], 1, max_browse_limit);
-        if (!n) return fail(cat("the limit '", c.args[1], "' is not 1..", max_browse_limit));
+        auto n = parse_int(c.args[1], 1, console_browse_records_max);
+        if (!n) return fail(cat("the limit '", c.args[1], "' is not 1..", console_browse_records_max));
         c.limit = static_cast<uint32_t>(*n);
       }
       break;

@@ -21,8 +21,10 @@ namespace troupe::console {
 
 inline constexpr uint16_t default_port = 2424;     // OrientDB's binary port
 inline constexpr uint32_t default_browse_limit = 20;
-inline constexpr uint32_t max_browse_limit = 1000;  // = max_console_browse on the node
-inline constexpr size_t max_line_bytes = 1024 * 1024;
+// Records one browse may ask for: the console refuses more before sending,
+// and the node's admin actor refuses more from any client.
+inline constexpr uint32_t console_browse_records_max = 1000;
+inline constexpr size_t line_bytes_max = 1024 * 1024;
 
 // remote:<host>[:<port>][/<db>]
 struct remote_url {

@@ -60,7 +60,7 @@ void pretty(const json::value& v, std::string& out, int depth) {
 }
 
 std::string cut(std::string s) {
-  if (s.size() > max_cell_chars) s = s.substr(0, max_cell_chars - 3) + "...";
+  if (s.size() > cell_chars_max) s = s.substr(0, cell_chars_max - 3) + "...";
   return s;
 }
 

@@ -21,8 +21,8 @@ struct style {
 };
 
 // Columns padded to their widest cell, a header row and a rule; cells longer
-// than max_cell_chars are cut with "...".
-inline constexpr size_t max_cell_chars = 80;
+// than cell_chars_max are cut with "...".
+inline constexpr size_t cell_chars_max = 80;
 std::string render_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows,
                          style st = {});
 
