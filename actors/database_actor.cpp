@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "src/replication/intake.hpp"
 #include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
 
@@ -392,17 +393,11 @@ void send_forwards(self_ptr self) {
 void enqueue(self_ptr self, client_write w) {
   auto& st = self->state;
   w.deadline_ms = now_ms() + st.opts.write_timeout.count();
-  if (st.r() && st.r()->online.size() < st.r()->write_quorum)
-    return refuse(self, w,
-                  cat("Quorum ", st.r()->write_quorum, " not reached for database ", st.opts.name, ": ",
-                      st.r()->online.size(), " of its ", st.r()->servers.size(), " servers are online"));
-  if (st.queued.size() >= queued_writes_max || st.forwarding.size() >= queued_writes_max)
-    return refuse(self, w, cat("too many writes waiting for database ", st.opts.name));
-  bool here = st.m->orders_here();
-  if (!here) {
-    if (w.batch) return refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name));
-    return forward(self, std::move(w));
-  }
+  auto d = replication::route_write(*st.m, st.opts.name, st.opts.node_name, static_cast<bool>(w.batch),
+                                    std::max(st.queued.size(), st.forwarding.size()), queued_writes_max);
+  using k = replication::intake_decision::kind;
+  if (d.what == k::refuse) return refuse(self, w, d.why);
+  if (d.what == k::forward) return forward(self, std::move(w));
   if (st.owner() && st.queued_ops + w.ops.size() > write_ops_max) flush(self);
   st.queued_ops += w.ops.size();
   st.queued.push_back(std::move(w));

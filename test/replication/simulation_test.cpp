@@ -46,6 +46,7 @@
 #include <variant>
 
 #include "src/replication/core.hpp"
+#include "src/replication/intake.hpp"
 #include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
 #include "test/support/temp_dir.hpp"
@@ -541,10 +542,22 @@ class simulation {
     w.id = id;
     w.o = op;
     auto* own = own_of(o);
-    if (failover_ && (online(entry) < write_quorum || online(o) < write_quorum || owner_in_view(o) != o || !own)) {
-      w.st = client_write::state::refused;
-      writes_[id] = w;
-      return;
+    if (failover_) {
+      // The write intake's rule (route_write), as the database actor applies
+      // it: at the node the client wrote to, then at the owner it forwards to.
+      // A write the owner cannot order yet (it is still taking over) waits
+      // there in the actor until its deadline, then is refused: refused here.
+      using k = intake_decision::kind;
+      auto at_entry = route_write(*nodes_[entry].m, "sim", cat(entry), false, 0, 1);
+      bool ordered = at_entry.what != k::refuse;
+      if (ordered && at_entry.what == k::forward)
+        ordered = route_write(*nodes_[o].m, "sim", cat(o), true, 0, 1).what == k::order_here;
+      if (!ordered || !own) {
+        w.st = client_write::state::refused;
+        writes_[id] = w;
+        return;
+      }
+      REQUIRE((at_entry.what != k::order_here || entry == o));
     }
     auto s = own->submit({op}, now_ + write_timeout);
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
