@@ -50,7 +50,6 @@ std::string list(const std::set<std::string>& names) {
 membership::proposal membership::desired(const std::string& db, const db_config& cfg) const {
   proposal p;
   p.version = cfg.version;
-  p.base_json = to_json(cfg);
   p.next = cfg;
   for (auto& m : view.members) {
     std::vector<std::string> added;
@@ -82,8 +81,9 @@ void membership::propose_changes(membership_effects& fx) {
         break;
       }
       auto cur = proposals_.find(db);
-      if (cur != proposals_.end() && cur->second.version == cfg.version && to_json(cur->second.next) == to_json(want.next))
+      if (cur != proposals_.end() && cur->second.version == cfg.version && cur->second.next == want.next)
         break;  // still waiting for the servers
+      want.base_json = to_json(cfg);  // only now: this runs every tick, mostly to find nothing to do
       want.agreed.insert(me.name);
       for (auto& [name, where] : want.removed)
         if (auto l = leavers_.find({db, cfg.version}); l != leavers_.end() && l->second.count(name))
@@ -124,12 +124,13 @@ bool membership::try_commit(const std::string& db, membership_effects& fx) {
   auto& pr = p->second;
   for (auto& [name, where] : pr.added) log(lvl::info, cat("adding node '", name, "' in partition: ", where), fx);
   for (auto& [name, where] : pr.removed) log(lvl::info, cat("removing node '", name, "' in partition: ", where), fx);
+  auto servers = all_servers(c->second);
   std::set<std::string> agreed;
   for (auto& n : pr.agreed)
-    if (all_servers(c->second).count(n)) agreed.insert(n);
+    if (servers.count(n)) agreed.insert(n);
   log(lvl::info,
       cat("configuration of '", db, "' v", pr.version, " -> v", pr.version + 1, " agreed by ", list(agreed),
-          " of servers ", list(all_servers(c->second))),
+          " of servers ", list(servers)),
       fx);
   auto next = std::move(pr.next);
   next.version = pr.version + 1;
