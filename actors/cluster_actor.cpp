@@ -11,6 +11,7 @@
 #include "actors/deploy.hpp"
 #include "src/cluster/deploy_plan.hpp"
 #include "src/cluster/membership.hpp"
+#include "src/replication/read_quorum.hpp"
 #include "src/server/startup.hpp"
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
@@ -172,6 +173,44 @@ std::optional<cluster_actor> reachable(self_ptr self, const std::string& name) {
   auto p = st.peers.find(name);
   if (p == st.peers.end()) return std::nullopt;
   return p->second.handle;
+}
+
+// The replication role of `db` as this node sees the cluster now.
+replication::role role_here(const cluster_state_t& st, const std::string& db) {
+  auto cfg = st.mem.configs.find(db);
+  return replication::role_of(db, cfg != st.mem.configs.end() ? cfg->second : st.opts.default_db, st.mem.view,
+                              st.mem.suspected, st.mem.me.name);
+}
+
+// One point read of this node's copy (the REST layer reads on its own threads the same way).
+read_reply read_here(const cluster_state_t& st, const db_entry& entry, const storage::rid& id) {
+  read_reply r{st.mem.me.name, false, {}, entry.db->last_committed_seq()};
+  if (auto rec = entry.db->find(id)) {
+    r.found = true;
+    r.rec = std::move(*rec);
+  }
+  return r;
+}
+
+// Replication between database actors goes through the cluster actors (only
+// they talk across nodes). A request from a member to one of our databases:
+// others get silence.
+template <class T, class... Ts>
+caf::result<T> to_database(self_ptr self, const std::string& db, Ts&&... xs) {
+  auto& st = self->state;
+  if (sending_member(self) == nullptr) return self->make_response_promise<T>();
+  auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
+  if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
+  return ask_for<T>(self, entry->writer, relay_timeout, std::forward<Ts>(xs)...);
+}
+
+// A request from one of our databases to member `to`.
+template <class T, class... Ts>
+caf::result<T> to_member(self_ptr self, const std::string& to, Ts&&... xs) {
+  if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+  auto h = reachable(self, to);
+  if (!h) return make_troupe_error(errc::not_member, cat("no connection to ", to));
+  return ask_for<T>(self, *h, relay_timeout, std::forward<Ts>(xs)...);
 }
 
 void publish_directory(self_ptr self) {
@@ -926,46 +965,23 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         return self->delegate(sender, deploy_atom::value);
       },
       // --- replication: peers' database actors talk through us ---------------
-      [self](fetch_atom, const std::string& db, uint64_t after) -> caf::result<replication::fetch_msg> {
-        auto& st = self->state;
-        if (!from_member(self)) return self->make_response_promise<replication::fetch_msg>();  // silence
-        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
-        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        return ask_for<replication::fetch_msg>(self, entry->writer, relay_timeout, fetch_atom::value, after);
+      [self](fetch_atom, const std::string& db, uint64_t after) {
+        return to_database<replication::fetch_msg>(self, db, fetch_atom::value, after);
       },
-      [self](fetch_atom, const std::string& to, const std::string& db,
-             uint64_t after) -> caf::result<replication::fetch_msg> {
-        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
-        auto h = reachable(self, to);
-        if (!h) return make_troupe_error(errc::not_member, cat("no connection to ", to));
-        return ask_for<replication::fetch_msg>(self, *h, relay_timeout, fetch_atom::value, db, after);
+      [self](fetch_atom, const std::string& to, const std::string& db, uint64_t after) {
+        return to_member<replication::fetch_msg>(self, to, fetch_atom::value, db, after);
       },
-      [self](tail_atom, const std::string& db, uint64_t epoch) -> caf::result<replication::tail_msg> {
-        auto& st = self->state;
-        if (sending_member(self) == nullptr) return self->make_response_promise<replication::tail_msg>();
-        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
-        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        return ask_for<replication::tail_msg>(self, entry->writer, relay_timeout, tail_atom::value, epoch);
+      [self](tail_atom, const std::string& db, uint64_t epoch) {
+        return to_database<replication::tail_msg>(self, db, tail_atom::value, epoch);
       },
-      [self](tail_atom, const std::string& to, const std::string& db,
-             uint64_t epoch) -> caf::result<replication::tail_msg> {
-        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
-        auto h = reachable(self, to);
-        if (!h) return make_troupe_error(errc::not_member, cat("no connection to ", to));
-        return ask_for<replication::tail_msg>(self, *h, relay_timeout, tail_atom::value, db, epoch);
+      [self](tail_atom, const std::string& to, const std::string& db, uint64_t epoch) {
+        return to_member<replication::tail_msg>(self, to, tail_atom::value, db, epoch);
       },
-      [self](fwd_atom, const std::string& db, op_lists& ops) -> caf::result<fwd_replies> {
-        auto& st = self->state;
-        if (sending_member(self) == nullptr) return self->make_response_promise<fwd_replies>();
-        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
-        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        return ask_for<fwd_replies>(self, entry->writer, relay_timeout, fwd_atom::value, std::move(ops));
+      [self](fwd_atom, const std::string& db, op_lists& ops) {
+        return to_database<fwd_replies>(self, db, fwd_atom::value, std::move(ops));
       },
-      [self](fwd_atom, const std::string& to, const std::string& db, op_lists& ops) -> caf::result<fwd_replies> {
-        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
-        auto h = reachable(self, to);
-        if (!h) return make_troupe_error(errc::not_member, cat("no connection to the owner ", to));
-        return ask_for<fwd_replies>(self, *h, relay_timeout, fwd_atom::value, db, std::move(ops));
+      [self](fwd_atom, const std::string& to, const std::string& db, op_lists& ops) {
+        return to_member<fwd_replies>(self, to, fwd_atom::value, db, std::move(ops));
       },
       [self](repl_atom, repl_envelope& env) {
         auto& st = self->state;
@@ -983,102 +999,43 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (sending_member(self) == nullptr && !from_self(self)) return self->make_response_promise<read_reply>();
         auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
         if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        // One point read (the REST layer reads on its own threads the same way).
-        read_reply r{st.mem.me.name, false, {}, entry->db->last_committed_seq()};
-        if (auto rec = entry->db->find(id)) {
-          r.found = true;
-          r.rec = std::move(*rec);
-        }
-        return r;
+        return read_here(st, *entry, id);
       },
       [self](read_atom, const std::string& db, const storage::rid& id, uint32_t quorum) -> caf::result<read_reply> {
         auto& st = self->state;
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
         if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        auto cfg = st.mem.configs.find(db);
-        auto role = replication::role_of(db, cfg != st.mem.configs.end() ? cfg->second : st.opts.default_db, st.mem.view,
-                                         st.mem.suspected, st.mem.me.name);
-        std::vector<std::string> others;
-        for (auto& n : role.online)
-          if (n != st.mem.me.name && reachable(self, n)) others.push_back(n);
-        read_reply mine{st.mem.me.name, false, {}, entry->db->last_committed_seq()};
-        if (auto rec = entry->db->find(id)) {
-          mine.found = true;
-          mine.rec = std::move(*rec);
-        }
-        auto refuse = [&](const std::vector<std::string>& answered) {
-          return make_troupe_error(errc::unavailable,
-                                   replication::unavailable_body(cat("Read quorum ", quorum, " not reached for database ", db),
-                                                                 quorum, answered, role.servers, ""));
-        };
-        if (quorum <= 1) return mine;
-        if (others.size() + 1 < quorum) {
-          std::vector<std::string> answered{st.mem.me.name};
-          return refuse(answered);
-        }
-        // Ask every other online server; answer with the newest once `quorum`
-        // copies (ours included) are in.
-        // The owner's copy is awaited too when it is online: a write is
-        // acknowledged once the owner committed it and a quorum staged it, and
-        // a replica shows only what it committed, so a quorum of replicas may
-        // not have it yet while the owner does (read-your-writes across nodes).
+        auto role = role_here(st, db);
+        std::set<std::string> connected;
+        for (auto& [name, p] : st.peers) connected.insert(name);
+        auto plan = replication::plan_read(db, quorum, role, st.mem.me.name, connected);
+        auto mine = read_here(st, *entry, id);
+        using kind = replication::read_plan::kind;
+        if (plan.what == kind::answer_here) return mine;
+        if (plan.what == kind::refuse) return make_troupe_error(errc::unavailable, plan.refusal);
         struct gather {
           caf::typed_response_promise<read_reply> rp;
           read_reply best;
-          std::vector<std::string> answered;
-          size_t need = 0, left = 0;
-          std::string owner;  // "" when it is us or not asked
-          bool done = false;
-          bool enough() const {
-            return answered.size() >= need &&
-                   (owner.empty() || std::find(answered.begin(), answered.end(), owner) != answered.end());
-          }
-          void take(read_reply r) {
-            answered.push_back(r.node);
-            if (r.committed_seq > best.committed_seq) best = std::move(r);
+          replication::read_gather g;
+          void settle(replication::read_gather::step s) {
+            if (s == replication::read_gather::step::answer) rp.deliver(best);
+            if (s == replication::read_gather::step::refuse) rp.deliver(make_troupe_error(errc::unavailable, g.refusal()));
           }
         };
-        auto g = std::make_shared<gather>();
-        g->rp = self->make_response_promise<read_reply>();
-        g->best = mine;
-        g->answered = {st.mem.me.name};
-        g->need = quorum;
-        g->left = others.size();
-        if (auto o = role.owner(); std::find(others.begin(), others.end(), o) != others.end()) g->owner = o;
-        auto result = g->rp;
-        // Every answer in without enough of them (an error among them): 503.
-        auto refuse_if_all_in = [db, quorum, servers = role.servers](const std::shared_ptr<gather>& g) {
-          if (g->done || g->left > 0) return;
-          g->done = true;
-          std::vector<std::string> missing;
-          for (auto& x : servers)
-            if (std::find(g->answered.begin(), g->answered.end(), x) == g->answered.end()) missing.push_back(x);
-          g->rp.deliver(make_troupe_error(
-              errc::unavailable, cat("{\"content\":", json_quote(cat("Read quorum ", quorum, " not reached for database ", db)),
-                                     ",\"quorum\":", quorum, ",\"answered\":", json_list(g->answered),
-                                     ",\"missing\":", json_list(missing), "}")));
-        };
-        for (auto& n : others) {
-          self->request(*reachable(self, n), std::chrono::seconds(2), read_atom::value, db, id)
+        auto g = std::make_shared<gather>(gather{self->make_response_promise<read_reply>(), mine,
+                                                 {db, quorum, role.servers, st.mem.me.name, mine.committed_seq, plan}});
+        for (auto& n : plan.ask)
+          self->request(st.peers.at(n).handle, std::chrono::seconds(2), read_atom::value, db, id)
               .then(
-                  [g, refuse_if_all_in](read_reply& r) {
-                    --g->left;
-                    if (g->done) return;
-                    g->take(std::move(r));
-                    if (g->enough()) {
-                      g->done = true;
-                      g->rp.deliver(g->best);
-                      return;
-                    }
-                    refuse_if_all_in(g);
+                  [g](read_reply& r) {
+                    bool newest = false;
+                    auto s = g->g.answered(r.node, r.committed_seq, &newest);
+                    if (newest) g->best = std::move(r);
+                    g->settle(s);
                   },
-                  [g, refuse_if_all_in](caf::error&) {
-                    --g->left;
-                    refuse_if_all_in(g);
-                  });
-        }
-        return result;
+                  [g](caf::error&) { g->settle(g->g.failed()); });
+        return g->rp;
       },
       [self](deployed_atom, const std::string& db) {
         if (!from_self(self)) return;
