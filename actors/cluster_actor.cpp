@@ -10,6 +10,7 @@
 #include "actors/db_config_actor.hpp"
 #include "actors/deploy.hpp"
 #include "src/cluster/deploy_plan.hpp"
+#include "src/cluster/handshake.hpp"
 #include "src/cluster/membership.hpp"
 #include "src/replication/read_quorum.hpp"
 #include "src/server/startup.hpp"
@@ -37,12 +38,6 @@ struct candidate {
   uint16_t port = 0;
 };
 
-struct pending_hello {
-  std::string name;
-  std::string nonce;
-  steady_clock::time_point at;
-};
-
 struct deploy_attempt {
   uint64_t id = 0;
   std::string source;  // the member sending it
@@ -66,7 +61,7 @@ struct cluster_state_t {
   // Members whose connection dropped and that we connect to again at once: a
   // failed reconnection makes them suspected (see the down handler).
   std::set<std::string> reconnecting;
-  std::map<std::string, pending_hello> hellos;       // by the joiner's node id
+  std::optional<handshake_acceptor> acceptor;        // hellos waiting for their auth
   std::vector<candidate> candidates;
   size_t probe_index = 0;
   bool probing = false;
@@ -211,6 +206,12 @@ caf::result<T> to_member(self_ptr self, const std::string& to, Ts&&... xs) {
   auto h = reachable(self, to);
   if (!h) return make_troupe_error(errc::not_member, cat("no connection to ", to));
   return ask_for<T>(self, *h, relay_timeout, std::forward<Ts>(xs)...);
+}
+
+// A refused hello or auth: logged and answered.
+caf::error refuse_join(self_ptr self, const handshake_refusal& no) {
+  if (!no.log.empty()) self->state.log->warn(component, no.log);
+  return make_troupe_error(no.code == handshake_error::bad_name ? errc::invalid_argument : errc::join_refused, no.answer);
 }
 
 void publish_directory(self_ptr self) {
@@ -635,8 +636,7 @@ void probe_next(self_ptr self) {
                       // already checked the group password; this proves it again end to
                       // end, on the identities CAF reports.)
                       auto me_id = node_text(self->node()), other_id = node_text(nid);
-                      auto expect = hmac_proof(hz.group_password,
-                                               {"acceptor", hz.group_name, nonce, h.name, me_id, other_id});
+                      auto expect = acceptor_proof(hz.group_password, hz.group_name, nonce, h.name, me_id, other_id);
                       if (!constant_time_equal(expect, h.proof)) {
                         refused(self, where, "it does not know this cluster's group password");
                         return probe_next(self);
@@ -650,8 +650,7 @@ void probe_next(self_ptr self) {
                         carry(self, fx);
                       }
                       st.joining = true;
-                      auto proof = hmac_proof(hz.group_password,
-                                              {"joiner", hz.group_name, h.nonce, st.mem.me.name, me_id, other_id});
+                      auto proof = joiner_proof(hz.group_password, hz.group_name, h.nonce, st.mem.me.name, me_id, other_id);
                       self->request(other, std::chrono::seconds(10), auth_atom::value, st.mem.me.name, proof, st.mem.me,
                                     config_msgs(st))
                           .then(
@@ -729,6 +728,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
   st.opts = std::move(opts);
   st.directory = std::move(directory);
   st.log = log;
+  st.acceptor.emplace(st.opts.hazelcast.group_name, st.opts.hazelcast.group_password, pending_hellos_max);
   for (auto& m : st.opts.hazelcast.members)
     for (uint32_t p = m.ports.first; p <= m.ports.last; ++p)
       st.candidates.push_back(candidate{m.host, static_cast<uint16_t>(p)});
@@ -802,57 +802,28 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       [self](hello_atom, const std::string& group, const std::string& name,
              const std::string& nonce) -> caf::result<hello_reply> {
         auto& st = self->state;
-        auto& hz = st.opts.hazelcast;
         if (!st.initialised || st.leaving || st.joining)
           return make_troupe_error(errc::shutting_down, "not accepting members now");
-        if (group != hz.group_name) {
-          st.log->warn(component, cat("refused node '", name, "': wrong group name '", group, "'"));
-          return make_troupe_error(errc::join_refused, "wrong group name or password");
-        }
         auto sender = self->current_sender();
         if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous hello");
-        if (st.hellos.size() >= pending_hellos_max) {
-          auto oldest = std::min_element(st.hellos.begin(), st.hellos.end(),
-                                         [](auto& a, auto& b) { return a.second.at < b.second.at; });
-          st.hellos.erase(oldest);
-        }
-        auto mine = random_nonce();
-        st.hellos[node_text(sender->node())] = pending_hello{name, mine, steady_clock::now()};
+        handshake_acceptor::challenge c;
+        if (auto no = st.acceptor->hello(group, name, nonce, node_text(sender->node()), st.mem.me.name,
+                                         node_text(self->node()), now_ms(), random_nonce(), &c))
+          return refuse_join(self, *no);
         auto* l = leader_of(st);
-        auto joiner_id = node_text(sender->node()), my_id = node_text(self->node());
-        return hello_reply{st.mem.me.name, mine,
-                           hmac_proof(hz.group_password, {"acceptor", group, nonce, st.mem.me.name, joiner_id, my_id}),
-                           l->started_on_ms, l->name, st.mem.view.members.size()};
+        return hello_reply{st.mem.me.name, c.nonce, c.proof, l->started_on_ms, l->name, st.mem.view.members.size()};
       },
       [self](auth_atom, const std::string& name, const std::string& proof, member_info m,
              db_config_msgs& cfgs) -> caf::result<cluster_state> {
         auto& st = self->state;
-        auto& hz = st.opts.hazelcast;
         auto sender = self->current_sender();
         if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous auth");
         auto nid = node_text(sender->node());
-        auto h = st.hellos.find(nid);
-        if (h == st.hellos.end() || h->second.name != name)
-          return make_troupe_error(errc::join_refused, "no pending hello from this node");
-        auto expect = hmac_proof(hz.group_password,
-                                 {"joiner", hz.group_name, h->second.nonce, name, nid, node_text(self->node())});
-        st.hellos.erase(h);
-        if (!constant_time_equal(expect, proof)) {
-          st.log->warn(component, cat("refused node '", name, "' (", m.member_id(), "): wrong group password"));
-          return make_troupe_error(errc::join_refused, "wrong group name or password");
-        }
-        if (!valid_node_name(name) || m.name != name)
-          return make_troupe_error(errc::invalid_argument, "bad node name");
-        m.node_id = nid;  // what CAF says, not what the joiner claims
         // The key it claims must be the one its link proved (src/link/identity.hpp).
-        if (st.opts.book) {
-          auto proven = st.opts.book->key_of(nid);
-          if (!proven || *proven != m.key) {
-            st.log->warn(component, cat("refused node '", name, "' (", m.member_id(),
-                                        "): its node key is not the one its link proved"));
-            return make_troupe_error(errc::join_refused, "the node key is not the one the link proved");
-          }
-        }
+        auto proven = st.opts.book ? st.opts.book->key_of(nid) : std::nullopt;
+        if (auto no = st.acceptor->auth(name, proof, m, nid, node_text(self->node()), proven, st.opts.book != nullptr))
+          return refuse_join(self, *no);
+        m.node_id = nid;  // what CAF says, not what the joiner claims
         if (i_am_leader(st)) return admit(self, std::move(m), cfgs);
         auto* l = leader_of(st);
         auto p = st.peers.find(l->name);
