@@ -9,6 +9,7 @@
 
 #include "actors/db_config_actor.hpp"
 #include "actors/deploy.hpp"
+#include "actors/joiner.hpp"
 #include "src/cluster/deploy_plan.hpp"
 #include "src/cluster/handshake.hpp"
 #include "src/cluster/membership.hpp"
@@ -33,19 +34,6 @@ struct peer {
   steady_clock::time_point last_heard;
 };
 
-struct candidate {
-  std::string host;
-  uint16_t port = 0;
-};
-
-struct deploy_attempt {
-  uint64_t id = 0;
-  std::string source;  // the member sending it
-  deploy_receiver_actor receiver;
-  bool replace = false;  // a redeploy: our copy stays open until the new one is in place
-};
-
-
 struct cluster_state_t {
   cluster_options opts;
   std::shared_ptr<cluster_directory> directory;
@@ -62,16 +50,13 @@ struct cluster_state_t {
   // failed reconnection makes them suspected (see the down handler).
   std::set<std::string> reconnecting;
   std::optional<handshake_acceptor> acceptor;        // hellos waiting for their auth
-  std::vector<candidate> candidates;
-  size_t probe_index = 0;
-  bool probing = false;
   bool joining = false;  // a join of ours is under way: refuse to be joined meanwhile
-  std::chrono::milliseconds probe_delay{1000};
-  std::string last_refusal;
-  std::map<std::string, deploy_attempt> deploying;  // databases being received
-  std::map<std::string, deploy_retry> deploy_retries;  // after a failed attempt, by database
+  joiner_actor joiner;   // the joining side of the handshake (actors/joiner.hpp)
+  std::optional<std::pair<uint64_t, bool>> joiner_told;  // the view version and leadership it last heard
+  deploy_book deploys;  // the databases being received, and the failures backed off from (deploy_plan.hpp)
+  std::map<std::string, deploy_receiver_actor> receivers;  // ... their receivers, by database
   std::set<caf::actor_addr> transfers;  // linked deploy senders and receivers
-  uint64_t deploy_counter = 0;
+  uint64_t sends = 0;  // deploys sent: each gets its own scratch folder
   std::map<std::string, replication::role> roles_sent;  // the last role told to each local database
   std::set<std::string> refused_sources;  // senders whose refused message was logged (bounded)
 };
@@ -214,6 +199,16 @@ caf::error refuse_join(self_ptr self, const handshake_refusal& no) {
   return make_troupe_error(no.code == handshake_error::bad_name ? errc::invalid_argument : errc::join_refused, no.answer);
 }
 
+// The joiner probes while this node is alone or leads: it hears of each change.
+void tell_joiner(self_ptr self) {
+  auto& st = self->state;
+  if (!st.joiner) return;
+  bool leads = st.mem.leads();
+  if (st.joiner_told && st.joiner_told->first == st.mem.view.version && st.joiner_told->second == leads) return;
+  st.joiner_told = std::make_pair(st.mem.view.version, leads);
+  self->send(st.joiner, view_atom::value, st.mem.view, leads);
+}
+
 void publish_directory(self_ptr self) {
   auto& st = self->state;
   cluster_snapshot snap;
@@ -238,34 +233,12 @@ std::vector<db_config_msg> config_msgs(const cluster_state_t& st);
 void broadcast(self_ptr self, const std::string& except = "");
 void repartition(self_ptr self);
 
-// Our own databases and their status go into the view: the leader changes the
-// view itself, anyone else asks the leader to.
-void announce_me(self_ptr self) {
-  auto& st = self->state;
-  if (auto* m = st.mem.view.find(st.mem.me.name)) {
-    m->databases = st.mem.me.databases;
-    m->db_status = st.mem.me.db_status;
-    m->catching_up = st.mem.me.catching_up;
-  }
-  if (i_am_leader(st)) {
-    st.mem.view.version += 1;
-    broadcast(self);
-  } else if (auto* l = leader_of(st); l != nullptr) {
-    if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.mem.me);
-  }
-  repartition(self);
-}
+void carry(self_ptr self, membership_effects& fx);
 
-void set_db_status(self_ptr self, const std::string& db, const char* status) {
-  auto& st = self->state;
-  if (status == nullptr) {
-    if (st.mem.me.db_status.erase(db) == 0) return;
-  } else {
-    auto& cur = st.mem.me.db_status[db];
-    if (cur == status) return;
-    cur = status;
-  }
-  announce_me(self);
+// A local database's status in this node's entry of the view (nullopt: none).
+void set_db_status(self_ptr self, const std::string& db, const std::optional<std::string>& status) {
+  membership_effects fx;
+  if (self->state.mem.set_db_status(db, status, fx)) carry(self, fx);
 }
 
 // Tells each local database actor its replication role when it changed: the
@@ -299,6 +272,7 @@ void send_roles(self_ptr self) {
 // The partition table follows every change of view or configuration.
 void repartition(self_ptr self) {
   auto& st = self->state;
+  tell_joiner(self);
   send_roles(self);
   publish_directory(self);
   if (st.opts.partitions) {
@@ -386,40 +360,35 @@ void suspect(self_ptr self, const std::string& name) {
 // later (from the first member that holds it then).
 void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const std::string& why) {
   auto& st = self->state;
-  auto it = st.deploying.find(db);
-  if (it == st.deploying.end() || it->second.id != attempt) return;  // an older attempt, already handled
-  auto from = it->second.source;
-  self->send_exit(it->second.receiver, caf::exit_reason::user_shutdown);  // its installer removes the folder
-  st.deploying.erase(it);
-  auto& r = st.deploy_retries[db];
-  r.failures += 1;
-  auto delay = std::chrono::milliseconds(deploy_backoff_ms(r.failures));
-  r.not_before_ms = now_ms() + delay.count();
-  bool replace = it->second.replace;
+  auto f = st.deploys.failed(db, attempt, now_ms());
+  if (!f) return;  // an older attempt, already handled
+  if (auto r = st.receivers.find(db); r != st.receivers.end()) {
+    self->send_exit(r->second, caf::exit_reason::user_shutdown);  // its installer removes the folder
+    st.receivers.erase(r);
+  }
   st.log->log(log_level::error, component,
               cat("deploy of database ", db, " failed: ", why,
-                  replace ? "; the copy this node holds stays in use; trying again in " : "; trying again in ",
-                  deploy::format_duration_ms(delay.count())),
-              direction::in, from);
-  if (replace && st.opts.dbs->find(db)) {
+                  f->replace ? "; the copy this node holds stays in use; trying again in " : "; trying again in ",
+                  deploy::format_duration_ms(f->retry_in_ms)),
+              direction::in, f->source);
+  if (f->replace && st.opts.dbs->find(db)) {
     // The copy we held (or the new one, if the swap was done) is open: it is
     // ONLINE again, behind, and the owner will send us back here. Its
     // database actor may be a new one: tell it its role again.
     st.roles_sent.erase(db);
-    std::erase(st.mem.me.catching_up, db);
-    set_db_status(self, db, db_online);
+    membership_effects fx;
+    st.mem.set_catching_up(db, false, fx);
+    st.mem.set_db_status(db, db_online, fx);
+    carry(self, fx);
     send_roles(self);
     return;
   }
-  set_db_status(self, db, nullptr);
+  set_db_status(self, db, std::nullopt);
 }
 
 void abandon_deploys_from(self_ptr self, const std::string& name) {
-  auto& st = self->state;
-  std::vector<std::pair<std::string, uint64_t>> lost;
-  for (auto& [db, a] : st.deploying)
-    if (a.source == name) lost.emplace_back(db, a.id);
-  for (auto& [db, id] : lost) deploy_failed(self, db, id, cat("node '", name, "' was lost during the transfer"));
+  for (auto& [db, id] : self->state.deploys.from(name))
+    deploy_failed(self, db, id, cat("node '", name, "' was lost during the transfer"));
 }
 
 // Spawns a receiver for `db` and asks member `source` (connected) to send it.
@@ -446,8 +415,8 @@ void start_deploy(self_ptr self, const std::string& db, const std::string& sourc
   // (otherwise ~actor_system would wait for its requests to time out).
   self->link_to(receiver);
   st.transfers.insert(receiver.address());
-  auto id = ++st.deploy_counter;
-  st.deploying[db] = deploy_attempt{id, source, receiver, replace};
+  auto id = st.deploys.begin(db, source, replace);
+  st.receivers[db] = receiver;
   auto name = db;
   // No timeout of its own worth the name: a lost sender is noticed by the
   // membership (abandon_deploys_from), a stuck chunk by the sender's chunk
@@ -457,10 +426,7 @@ void start_deploy(self_ptr self, const std::string& db, const std::string& sourc
       .then(
           [self, name, id](bool) {
             auto& st = self->state;
-            auto it = st.deploying.find(name);
-            if (it == st.deploying.end() || it->second.id != id) return;
-            st.deploying.erase(it);
-            st.deploy_retries.erase(name);
+            if (st.deploys.done(name, id)) st.receivers.erase(name);
           },
           [self, name, id](caf::error& e) { deploy_failed(self, name, id, error_text(self->system(), e)); });
   set_db_status(self, db, db_synchronizing);
@@ -477,12 +443,12 @@ void maybe_deploy(self_ptr self) {
   in.view = &st.mem.view;
   in.me = st.mem.me.name;
   for (auto& [name, p] : st.peers) in.connected.insert(name);
-  for (auto& [db, a] : st.deploying) in.deploying.insert(db);
+  for (auto& [db, a] : st.deploys.attempts()) in.deploying.insert(db);
   for (auto& [db, cfg] : st.mem.configs) {
     if (st.opts.dbs->find(db)) in.open.insert(db);
     else if (fs::exists(st.opts.databases_dir / db)) in.on_disk.insert(db);
   }
-  in.retries = &st.deploy_retries;
+  in.retries = &st.deploys.retries();
   in.now_ms = now_ms();
   in.leaving = st.leaving;
   for (auto& [db, source] : plan_deploys(in)) start_deploy(self, db, source, false);
@@ -566,121 +532,6 @@ void connect_to(self_ptr self, const member_info& m) {
           });
 }
 
-void schedule_probe(self_ptr self, std::chrono::milliseconds delay) {
-  auto& st = self->state;
-  if (st.probing) return;
-  st.probing = true;
-  self->delayed_send(self, delay, probe_atom::value);
-}
-
-// Probe round finished without joining: back off.
-void probe_round_done(self_ptr self) {
-  auto& st = self->state;
-  st.probe_delay = std::min<std::chrono::milliseconds>(st.probe_delay * 2, probe_backoff_max);
-  schedule_probe(self, st.probe_delay);
-}
-
-void refused(self_ptr self, const std::string& where, const std::string& why) {
-  auto& st = self->state;
-  auto text = cat("cannot join the cluster at ", where, ": ", why, "; running alone");
-  if (text != st.last_refusal) st.log->warn(component, text);  // once per reason, not once per probe
-  st.last_refusal = text;
-}
-
-// Tries the next candidate address; continues with the one after it when done.
-void probe_next(self_ptr self) {
-  auto& st = self->state;
-  if (st.leaving || st.candidates.empty()) return;
-  if (st.mem.view.members.size() > 1 && !st.mem.leads()) {
-    st.probe_index = 0;
-    schedule_probe(self, st.probe_delay);  // not alone: look again later, in case we are left alone
-    return;
-  }
-  // Alone, or leading: a cluster that formed apart may be out there (a leader
-  // of a younger or smaller cluster merges into it: membership::joins).
-  if (st.probe_index >= st.candidates.size()) {
-    st.probe_index = 0;
-    probe_round_done(self);
-    return;
-  }
-  auto c = st.candidates[st.probe_index++];
-  if (is_own_endpoint(st.opts.addresses, c.host, c.port, st.bound_port)) {
-    probe_next(self);
-    return;
-  }
-  // A leader looks for other clusters only: a member's endpoint is one of ours
-  // (a second connection to a connected member would only race the first).
-  for (auto& m : st.mem.view.members)
-    if (m.name != st.mem.me.name && m.cluster_host == c.host && m.cluster_port == c.port) return probe_next(self);
-  auto where = cat("Member [", c.host, "]:", c.port);
-  auto local = through_guard(self, c.host, c.port);
-  if (!local) return probe_next(self);
-  auto mm = self->system().middleman().actor_handle();
-  self->request(mm, std::chrono::seconds(1), caf::connect_atom::value, std::string("127.0.0.1"), *local)
-      .then(
-          [self, where](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
-            auto& st = self->state;
-            if (!ptr || ifs != self->system().message_types<cluster_actor>()) return probe_next(self);
-            auto other = caf::actor_cast<cluster_actor>(ptr);
-            auto nonce = random_nonce();
-            self->request(other, std::chrono::seconds(2), hello_atom::value, st.opts.hazelcast.group_name, st.mem.me.name,
-                          nonce)
-                .then(
-                    [self, other, nid, nonce, where](hello_reply& h) {
-                      auto& st = self->state;
-                      auto& hz = st.opts.hazelcast;
-                      // The acceptor's proof is checked before we send anything of ours
-                      // (our proof, our member entry, our configurations). Both proofs name
-                      // the two ends as CAF reports them, so a third node cannot relay one
-                      // side's proof to the other. (The link guards in front of CAF have
-                      // already checked the group password; this proves it again end to
-                      // end, on the identities CAF reports.)
-                      auto me_id = node_text(self->node()), other_id = node_text(nid);
-                      auto expect = acceptor_proof(hz.group_password, hz.group_name, nonce, h.name, me_id, other_id);
-                      if (!constant_time_equal(expect, h.proof)) {
-                        refused(self, where, "it does not know this cluster's group password");
-                        return probe_next(self);
-                      }
-                      if (!st.mem.joins(h.members, h.leader_started_on_ms, h.leader_name) || st.leaving)
-                        return probe_next(self);
-                      if (st.mem.view.members.size() > 1) {
-                        // Two clusters that formed apart: ours merges into theirs.
-                        membership_effects fx;
-                        st.mem.dissolve(fx);
-                        carry(self, fx);
-                      }
-                      st.joining = true;
-                      auto proof = joiner_proof(hz.group_password, hz.group_name, h.nonce, st.mem.me.name, me_id, other_id);
-                      self->request(other, std::chrono::seconds(10), auth_atom::value, st.mem.me.name, proof, st.mem.me,
-                                    config_msgs(st))
-                          .then(
-                              [self, other, nid, h, where](cluster_state& s) {
-                                auto& st = self->state;
-                                st.joining = false;
-                                st.last_refusal.clear();
-                                st.probe_delay = std::chrono::milliseconds(1000);
-                                self->monitor(other);
-                                st.peers[h.name] = peer{other, node_text(nid), steady_clock::now()};
-                                st.log->info(component, cat("joined the cluster through ", h.name, ", now ",
-                                                            s.view.members.size(), " nodes"));
-                                apply_state(self, s, true);
-                                schedule_probe(self, st.probe_delay);
-                              },
-                              [self, where](caf::error& e) {
-                                self->state.joining = false;
-                                refused(self, where, error_text(self->system(), e));
-                                self->state.probe_index = self->state.candidates.size();  // back off
-                                probe_next(self);
-                              });
-                    },
-                    [self, where](caf::error& e) {
-                      if (troupe_code(e) == errc::join_refused) refused(self, where, error_text(self->system(), e));
-                      probe_next(self);
-                    });
-          },
-          [self](caf::error&) { probe_next(self); });
-}
-
 // A database that appeared on this node (deployed, or the demo created after
 // the join wait): give it a configuration actor and its configuration.
 void add_local_database(self_ptr self, const std::string& db) {
@@ -688,38 +539,9 @@ void add_local_database(self_ptr self, const std::string& db) {
   if (st.opts.config_actors.count(db)) return;
   auto a = spawn_db_config_actor(self->system(), db, st.opts.databases_dir / db, st.opts.default_db, st.log);
   st.opts.config_actors.emplace(db, a);
-  if (std::find(st.mem.me.databases.begin(), st.mem.me.databases.end(), db) == st.mem.me.databases.end())
-    st.mem.me.databases.push_back(db);
-  st.mem.me.db_status[db] = db_online;
-  if (!st.mem.configs.count(db)) {
-    auto cfg = st.opts.default_db;
-    cfg.version = 0;
-    cfg.notices.clear();
-    st.mem.configs[db] = std::move(cfg);
-  }
   membership_effects fx;
-  st.mem.expand_new_node(st.mem.me.name, fx);
+  st.mem.add_database(db, st.opts.default_db, fx);
   carry(self, fx);
-  persist_config(self, db);
-  announce_me(self);
-}
-
-void load_local_configs(self_ptr self) {
-  auto& st = self->state;
-  for (auto& m : st.opts.initial_configs) {
-    auto parsed = parse_db_config(m.json, cat("distributed configuration of ", m.db));
-    if (!parsed) continue;  // the configuration actor parsed it already; cannot fail
-    parsed->version = m.version;
-    parsed->notices.clear();
-    st.mem.configs[m.db] = std::move(*parsed);
-  }
-  membership_effects fx;
-  st.mem.expand_new_node(st.mem.me.name, fx);
-  fx.roles_changed = false;  // init repartitions once everything is loaded
-  carry(self, fx);
-  // Every local database gets its file, changed or not (the actor skips what is
-  // already on disk unchanged).
-  for (auto& [db, cfg] : st.mem.configs) persist_config(self, db);
 }
 
 cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
@@ -729,20 +551,17 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
   st.directory = std::move(directory);
   st.log = log;
   st.acceptor.emplace(st.opts.hazelcast.group_name, st.opts.hazelcast.group_password, pending_hellos_max);
-  for (auto& m : st.opts.hazelcast.members)
-    for (uint32_t p = m.ports.first; p <= m.ports.last; ++p)
-      st.candidates.push_back(candidate{m.host, static_cast<uint16_t>(p)});
 
   // Deploy actors are linked to us so that they stop when we do; their own end,
   // whatever its reason, must not take us down.
   self->set_exit_handler([self](caf::exit_msg& m) {
     auto& st = self->state;
-    if (st.transfers.erase(m.source) > 0) return;
+    if (st.transfers.erase(m.source) > 0 || m.source == st.joiner.address()) return;
     // Stop what we spawned: the configuration actors of databases that
     // appeared while we ran (detached: ~actor_system would wait for them), and
     // any transfer (linked, but say it explicitly whatever the reason).
     for (auto& [db, a] : st.opts.config_actors) self->send_exit(a, m.reason);
-    for (auto& [db, a] : st.deploying) self->send_exit(a.receiver, m.reason);
+    for (auto& [db, r] : st.receivers) self->send_exit(r, m.reason);
     self->quit(m.reason);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -793,10 +612,18 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.mem.view.version = 1;
         st.initialised = true;
         st.directory->set_actor(self->address());
-        load_local_configs(self);
+        membership_effects fx;
+        st.mem.load(st.opts.initial_configs, fx);
+        fx.roles_changed = false;  // repartitioned once, below
+        carry(self, fx);
         repartition(self);
         self->send(self, tick_atom::value);
-        schedule_probe(self, std::chrono::milliseconds(0));
+        joiner_options jo{st.mem.me.name, st.opts.hazelcast, st.opts.addresses, st.opts.guard,
+                          caf::actor_cast<cluster_actor>(self)};
+        st.joiner = spawn_joiner(self->system(), std::move(jo), st.log);
+        self->link_to(st.joiner);
+        tell_joiner(self);
+        self->send(st.joiner, init_atom::value, cluster_port);
         return true;
       },
       [self](hello_atom, const std::string& group, const std::string& name,
@@ -888,15 +715,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         membership_effects fx;
         self->state.mem.dissolved_by(name, fx);
         carry(self, fx);
-        if (self->state.mem.view.members.size() == 1) {
-          self->state.probe_delay = std::chrono::milliseconds(1000);
-          schedule_probe(self, std::chrono::milliseconds(0));
-        }
+        if (self->state.mem.view.members.size() == 1) self->send(self->state.joiner, dissolve_atom::value);
       },
       [self](leave_atom) -> caf::result<bool> {
         auto& st = self->state;
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         st.leaving = true;
+        self->send_exit(st.joiner, caf::exit_reason::user_shutdown);  // joins no more
         if (st.peers.empty()) return true;
         auto rp = self->make_response_promise<bool>();
         auto remaining = std::make_shared<size_t>(st.peers.size());
@@ -922,7 +747,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         deploy_sender_options so;
         so.db = db;
         so.storage = entry->db;
-        so.scratch = st.opts.databases_dir / cat(".deploy-", db, "-", ++st.deploy_counter);
+        so.scratch = st.opts.databases_dir / cat(".deploy-", db, "-", ++st.sends);
         so.receiver = caf::actor_cast<deploy_receiver_actor>(receiver_ptr);
         so.local_name = st.mem.me.name;
         so.peer_name = requester;
@@ -1016,8 +841,10 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
           // actor too). A new database actor runs it now: tell it its role.
           // (The old one may have said it was catching up: the new one starts afresh.)
           st.roles_sent.erase(db);
-          std::erase(st.mem.me.catching_up, db);
-          set_db_status(self, db, db_online);
+          membership_effects fx;
+          st.mem.set_catching_up(db, false, fx);
+          st.mem.set_db_status(db, db_online, fx);
+          carry(self, fx);
           send_roles(self);
         } else {
           add_local_database(self, db);
@@ -1027,22 +854,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       [self](catchup_atom, const std::string& db, bool on) {
         if (!from_self(self)) return;
         auto& st = self->state;
-        auto& v = st.mem.me.catching_up;
-        auto it = std::find(v.begin(), v.end(), db);
-        if (on == (it != v.end())) return;
-        if (on) {
-          v.push_back(db);
-        } else {
-          v.erase(it);
-        }
-        announce_me(self);
+        membership_effects fx;
+        if (st.mem.set_catching_up(db, on, fx)) carry(self, fx);
       },
       [self](redeploy_atom, const std::string& db, const std::string& source) {
         if (!from_self(self)) return;
         auto& st = self->state;
-        if (st.leaving || !st.opts.dbs || !st.opts.dbs->find(db) || st.deploying.count(db)) return;
-        if (auto r = st.deploy_retries.find(db); r != st.deploy_retries.end() && now_ms() < r->second.not_before_ms)
-          return;
+        if (st.leaving || !st.opts.dbs || !st.opts.dbs->find(db) || !st.deploys.may_redeploy(db, now_ms())) return;
         if (!st.peers.count(source)) return;  // the owner will tell us again
         st.log->log(log_level::warn, component,
                     cat("database ", db, " is behind the replication log of ", source,
@@ -1075,6 +893,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         membership_effects fx;
         st.mem.tick(now_ms(), fx);
         carry(self, fx);
+        tell_joiner(self);
         maybe_deploy(self);
         send_roles(self);  // databases opened since (deploys, the demo)
         // (Re)connect to members we have no connection to yet; they are suspected
@@ -1101,7 +920,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
             dbs += cat(dbs.empty() ? "" : ",", json_quote(name), ":{\"lastLsn\":", e->db->last_lsn(),
                      ",\"committedSeq\":", e->db->last_committed_seq(), "}");
         std::vector<std::string> peers, suspected(st.mem.suspected.begin(), st.mem.suspected.end()), deploying;
-        for (auto& [db, a] : st.deploying) deploying.push_back(cat(db, " from ", a.source));
+        for (auto& [db, a] : st.deploys.attempts()) deploying.push_back(cat(db, " from ", a.source));
         for (auto& [name, p] : st.peers) peers.push_back(name);
         auto* leader = leader_of(st);
         std::string leader_name = leader ? leader->name : "";
@@ -1115,15 +934,32 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
                 ",\"deploying\":", json_list(deploying), ",\"heardMsAgo\":{", heard, "},\"databases\":{", dbs,
                 "}}")};
       },
-      [self](probe_atom) {
+      // --- the joiner (actors/joiner.hpp) --------------------------------------
+      [self](join_atom, const hello_reply& h) -> caf::result<member_info, db_config_msgs> {
         auto& st = self->state;
-        if (!from_self(self)) return;
-        st.probing = false;
-        if (st.mem.view.members.size() > 1) {
-          schedule_probe(self, st.probe_delay);  // keep looking only while alone; check again later
-          return;
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        if (st.leaving || !st.mem.joins(h.members, h.leader_started_on_ms, h.leader_name))
+          return make_troupe_error(errc::join_refused, "this node does not join that cluster");
+        if (st.mem.view.members.size() > 1) {  // two clusters that formed apart: ours merges into theirs
+          membership_effects fx;
+          st.mem.dissolve(fx);
+          carry(self, fx);
         }
-        probe_next(self);
+        st.joining = true;
+        return {st.mem.me, config_msgs(st)};
+      },
+      [self](joined_atom, caf::strong_actor_ptr& ptr, const std::string& name, cluster_state& s) {
+        auto& st = self->state;
+        if (!from_self(self) || !ptr) return;
+        st.joining = false;
+        auto other = caf::actor_cast<cluster_actor>(ptr);
+        self->monitor(other);
+        st.peers[name] = peer{other, node_text(ptr->node()), steady_clock::now()};
+        st.log->info(component, cat("joined the cluster through ", name, ", now ", s.view.members.size(), " nodes"));
+        apply_state(self, s, true);
+      },
+      [self](join_failed_atom) {
+        if (from_self(self)) self->state.joining = false;
       },
   };
 }

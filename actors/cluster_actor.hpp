@@ -14,14 +14,17 @@
 //               and port, never 0.0.0.0 or a loopback address that is not where
 //               the others are), and every reconnection uses the address a
 //               member told; probing skips this node's own entry of the list.
-//   join:       while alone, or while it leads, probes the tcp-ip members one at
-//               a time (a leader skips its members' addresses; bounded back-off,
-//               1 s doubling to 30 s). A probe is a challenge/response in both
-//               directions: each side proves it knows the group password with an
-//               HMAC over a fresh nonce, the password never travels. A node joins
-//               a larger cluster, or one as large with an older leader
-//               (membership::joins); a leader of several first dissolves its own
-//               (dissolve_atom to every member, which goes alone and joins too).
+//   join:       accepts joiners (hello_atom, auth_atom: src/cluster/handshake.hpp's
+//               acceptor, a challenge/response in both directions over fresh
+//               nonces and both CAF node ids; the password never travels).
+//               The joining side is a helper actor it spawns and links
+//               (actors/joiner.hpp): it probes the tcp-ip members while this
+//               node is alone or leads, and asks this actor (join_atom with the
+//               proven hello_reply) whether to join: a node joins a larger
+//               cluster, or one as large with an older leader (membership::joins);
+//               a leader of several first dissolves its own (dissolve_atom to
+//               every member, which goes alone and joins too). The joiner then
+//               hands over the acceptor and its state (joined_atom).
 //   ordering:   the leader (oldest member not suspected here: cluster_view::leader)
 //               alone changes the view and the
 //               configurations; each change bumps the version and is sent to all
@@ -43,13 +46,16 @@
 //               lacks, it asks a member holding it for a copy (one database at a
 //               time, retried from the next member on failure, after a back-off
 //               that doubles per failure up to deploy_backoff_max_ms; the rules
-//               are src/cluster/deploy_plan.hpp's); a deploy from
+//               and the book of attempts are src/cluster/deploy_plan.hpp's); a deploy from
 //               a member that is lost is abandoned at once and retried elsewhere.
 //               It serves such requests from others with a deploy sender
 //               (actors/deploy.hpp). While a database is being received it is
 //               SYNCHRONIZING in this member's entry of the view, then ONLINE:
 //               a member reports its databases to the leader (update_atom),
 //               which puts them in the next view.
+//   relays:     replication between database actors of different nodes goes
+//               through the cluster actors (fetch, tail, fwd, repl); quorum reads
+//               ask the database's other online servers (src/replication/read_quorum.hpp).
 //   on exit:    (leave_atom) first tells every member, so a clean stop is not
 //               mistaken for a crash.
 #pragma once
@@ -73,7 +79,6 @@
 namespace troupe {
 
 inline constexpr size_t pending_hellos_max = 64;
-inline constexpr std::chrono::seconds probe_backoff_max{30};
 
 struct cluster_options {
   std::string name;

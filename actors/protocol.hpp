@@ -74,6 +74,8 @@ using redeploy_atom = caf::atom_constant<caf::atom("redeploy")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
+using joined_atom = caf::atom_constant<caf::atom("joined")>;
+using join_failed_atom = caf::atom_constant<caf::atom("joinfailed")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -507,8 +509,10 @@ using cluster_actor = caf::typed_actor<                                         
     caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //
     caf::reacts_to<tick_atom>,                                                                  //
-    caf::reacts_to<probe_atom>,                                                                 //
-    caf::replies_to<inspect_atom>::with<actor_summary>>;
+    caf::replies_to<inspect_atom>::with<actor_summary>,                                         //
+    caf::replies_to<join_atom, hello_reply>::with<member_info, db_config_msgs>,                 //
+    caf::reacts_to<joined_atom, caf::strong_actor_ptr, std::string, cluster_state>,             //
+    caf::reacts_to<join_failed_atom>>;
 
 // --- console: the admin endpoint and its sessions (actors/admin_actor.hpp) ---
 //

@@ -13,11 +13,15 @@
 //     still receiving it, SYNCHRONIZING, is no source).
 //   - After a failed attempt the next waits 500 ms << failures (at most
 //     2^8 steps), capped at deploy_backoff_max_ms; a success forgets the
-//     failures.
+//     failures. A transfer whose source is lost fails at once (deploy_book::from).
+//   - A redeploy (a copy held here is behind the owner's replication log) starts
+//     only when no transfer of that database is under way and none failed
+//     within its back-off.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -56,5 +60,39 @@ struct deploy_inputs {
 
 // The transfers to start now: (database, source member).
 std::vector<std::pair<std::string, std::string>> plan_deploys(const deploy_inputs& in);
+
+// The transfers this node receives, one per database, and the failures it
+// backs off from. Attempts are numbered: the end of an older attempt of the
+// same database (a late answer) changes nothing.
+class deploy_book {
+ public:
+  struct attempt {
+    uint64_t id = 0;
+    std::string source;    // the member sending it
+    bool replace = false;  // a redeploy: the copy held here stays open until the new one is in place
+  };
+  struct failure {
+    std::string source;
+    bool replace = false;
+    int64_t retry_in_ms = 0;  // the back-off before the next attempt
+  };
+  // A transfer of `db` from `source` starts; its id.
+  uint64_t begin(const std::string& db, const std::string& source, bool replace);
+  // Attempt `id` of `db` succeeded: its failures are forgotten. False: not the current attempt.
+  bool done(const std::string& db, uint64_t id);
+  // Attempt `id` of `db` failed at `now_ms`. nullopt: not the current attempt (handled already).
+  std::optional<failure> failed(const std::string& db, uint64_t id, int64_t now_ms);
+  // The current attempts whose source is `member`, as (database, id).
+  std::vector<std::pair<std::string, uint64_t>> from(const std::string& member) const;
+  // Whether a redeploy of `db` may start now.
+  bool may_redeploy(const std::string& db, int64_t now_ms) const;
+  const std::map<std::string, attempt>& attempts() const { return attempts_; }
+  const std::map<std::string, deploy_retry>& retries() const { return retries_; }
+
+ private:
+  uint64_t counter_ = 0;
+  std::map<std::string, attempt> attempts_;       // by database
+  std::map<std::string, deploy_retry> retries_;   // by database, after a failure
+};
 
 }  // namespace troupe

@@ -179,6 +179,76 @@ void membership::expand_new_node(const std::string& node, membership_effects& fx
   propose_changes(fx);
 }
 
+void membership::announce_me(membership_effects& fx) {
+  if (auto* m = view.find(me.name)) {
+    m->databases = me.databases;
+    m->db_status = me.db_status;
+    m->catching_up = me.catching_up;
+  }
+  if (leads()) {
+    view.version += 1;
+    fx.broadcast = true;
+  } else {
+    fx.tell_leader_me = true;
+  }
+  fx.roles_changed = true;
+}
+
+void membership::load(const std::vector<db_config_msg>& held, membership_effects& fx) {
+  for (auto& m : held) {
+    auto parsed = parse_db_config(m.json, cat("distributed configuration of ", m.db));
+    if (!parsed) {
+      log(lvl::error, cat("distributed configuration of ", m.db, " left out: ", parsed.error().render()), fx);
+      continue;
+    }
+    parsed->version = m.version;
+    parsed->notices.clear();
+    configs[m.db] = std::move(*parsed);
+  }
+  expand_new_node(me.name, fx);
+  for (auto& [db, cfg] : configs) fx.configs_changed.insert(db);
+}
+
+void membership::add_database(const std::string& db, const db_config& defaults, membership_effects& fx) {
+  if (std::find(me.databases.begin(), me.databases.end(), db) == me.databases.end()) me.databases.push_back(db);
+  me.db_status[db] = db_online;
+  if (!configs.count(db)) {
+    auto cfg = defaults;
+    cfg.version = 0;
+    cfg.notices.clear();
+    configs[db] = std::move(cfg);
+  }
+  expand_new_node(me.name, fx);
+  fx.configs_changed.insert(db);
+  announce_me(fx);
+}
+
+bool membership::set_db_status(const std::string& db, const std::optional<std::string>& status,
+                               membership_effects& fx) {
+  if (!status) {
+    if (me.db_status.erase(db) == 0) return false;
+  } else {
+    auto& cur = me.db_status[db];
+    if (cur == *status) return false;
+    cur = *status;
+  }
+  announce_me(fx);
+  return true;
+}
+
+bool membership::set_catching_up(const std::string& db, bool on, membership_effects& fx) {
+  auto& v = me.catching_up;
+  auto it = std::find(v.begin(), v.end(), db);
+  if (on == (it != v.end())) return false;
+  if (on) {
+    v.push_back(db);
+  } else {
+    v.erase(it);
+  }
+  announce_me(fx);
+  return true;
+}
+
 std::optional<std::string> membership::admit(member_info m, const std::vector<db_config_msg>& cfgs, int64_t now_ms,
                                              membership_effects& fx) {
   if (auto* existing = view.find(m.name)) {

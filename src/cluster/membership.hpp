@@ -139,6 +139,22 @@ class membership {
   // A database this node holds: the cluster configuration grows, as the leader decides.
   void expand_new_node(const std::string& node, membership_effects& fx);
 
+  // --- this node's own databases ------------------------------------------
+  // They go into this node's entry of the view: the leader changes its view
+  // itself (and broadcasts it), anyone else tells the leader (tell_leader_me).
+  // The configurations this node held at start (its db_config actors parsed
+  // them): the cluster's copy, grown where <NEW_NODE> takes this node, every
+  // one stored (configs_changed).
+  void load(const std::vector<db_config_msg>& held, membership_effects& fx);
+  // A database that appeared here (deployed, created): ONLINE in this node's
+  // entry, a configuration (`defaults`, version 0) if the cluster has none.
+  void add_database(const std::string& db, const db_config& defaults, membership_effects& fx);
+  // A local database's status (db_online, db_synchronizing; nullopt: none).
+  // False: unchanged, nothing to tell.
+  bool set_db_status(const std::string& db, const std::optional<std::string>& status, membership_effects& fx);
+  // A local database is catching up (a replica behind its owner), or no longer.
+  bool set_catching_up(const std::string& db, bool on, membership_effects& fx);
+
  private:
   void log(membership_note::level l, std::string text, membership_effects& fx) const {
     fx.notes.push_back(membership_note{l, std::move(text)});
@@ -148,6 +164,7 @@ class membership {
   // commits it once a majority of every partition's servers agreed.
   void propose_changes(membership_effects& fx);
   void go_alone(membership_effects& fx);
+  void announce_me(membership_effects& fx);
   bool try_commit(const std::string& db, membership_effects& fx);
 
   struct proposal {

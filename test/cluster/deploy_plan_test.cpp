@@ -77,3 +77,42 @@ TEST_CASE("plan_deploys: what this node lacks, one transfer per database, after 
     CHECK(plan_deploys(in).empty());
   }
 }
+
+TEST_CASE("deploy_book: attempts, late answers, back-off, a lost source, redeploys") {
+  deploy_book b;
+  auto a1 = b.begin("demo", "n2", false);
+  CHECK_FALSE(b.may_redeploy("demo", 0));  // one transfer per database
+  CHECK(b.from("n2") == std::vector<std::pair<std::string, uint64_t>>{{"demo", a1}});
+  CHECK(b.from("n3").empty());
+
+  // It fails: back off 1 s (500 ms << 1 failure), then 2 s after the next one.
+  auto f = b.failed("demo", a1, 1000);
+  REQUIRE(f);
+  CHECK(f->source == "n2");
+  CHECK(f->retry_in_ms == 1000);
+  CHECK(b.retries().at("demo").not_before_ms == 2000);
+  CHECK_FALSE(b.failed("demo", a1, 1100));  // the same attempt again (a late answer): nothing
+  CHECK_FALSE(b.may_redeploy("demo", 1999));
+  CHECK(b.may_redeploy("demo", 2000));
+
+  auto a2 = b.begin("demo", "n3", true);
+  CHECK(a2 != a1);
+  CHECK_FALSE(b.done("demo", a1));  // an older attempt's success changes nothing
+  CHECK(b.attempts().count("demo"));
+  auto f2 = b.failed("demo", a2, 2000);
+  REQUIRE(f2);
+  CHECK(f2->replace);
+  CHECK(f2->retry_in_ms == 2000);
+
+  // Success forgets the failures.
+  auto a3 = b.begin("demo", "n3", false);
+  CHECK(b.done("demo", a3));
+  CHECK(b.retries().empty());
+  CHECK(b.attempts().empty());
+  CHECK(b.may_redeploy("demo", 0));
+
+  // Two databases from one source: both named when it is lost.
+  auto x = b.begin("x", "n4", false), y = b.begin("y", "n4", false);
+  b.begin("z", "n5", false);
+  CHECK(b.from("n4") == std::vector<std::pair<std::string, uint64_t>>{{"x", x}, {"y", y}});
+}

@@ -253,3 +253,78 @@ TEST_CASE("membership: which side joins") {
   member.dissolved_by("a", fx2);
   CHECK(member.view.members.size() == 1);
 }
+
+TEST_CASE("membership: this node's own databases go into the view, by the leader or through it") {
+  struct row {
+    const char* self;  // "a" leads {a, b}
+    bool broadcast, tell_leader;
+  };
+  for (auto r : {row{"a", true, false}, row{"b", false, true}}) {
+    CAPTURE(r.self);
+    auto m = cluster_of({"a", "b"}, r.self);
+    auto v = m.view.version;
+    membership_effects fx;
+    auto defaults = cold_config({"<NEW_NODE>"});
+    m.add_database("demo", defaults, fx);
+    CHECK(fx.broadcast == r.broadcast);
+    CHECK(fx.tell_leader_me == r.tell_leader);
+    CHECK(fx.roles_changed);
+    CHECK(fx.configs_changed.count("demo"));
+    // The defaults; only the leader changes them (it proposes this node as a server at once).
+    CHECK(m.configs.at("demo").hot_alignment == false);
+    if (!r.broadcast) CHECK(m.configs.at("demo").version == 0);
+    CHECK(m.me.db_status.at("demo") == db_online);
+    CHECK(m.view.find(r.self)->db_status.at("demo") == db_online);
+    if (r.broadcast) CHECK(m.view.version > v);  // only the leader changes the view's version
+    else CHECK(m.view.version == v);
+
+    // Statuses: a change is told, the same one again is not.
+    membership_effects s1, s2, s3;
+    CHECK(m.set_db_status("demo", std::string(db_synchronizing), s1));
+    CHECK(m.view.find(r.self)->db_status.at("demo") == db_synchronizing);
+    CHECK_FALSE(m.set_db_status("demo", std::string(db_synchronizing), s2));
+    CHECK_FALSE(s2.broadcast);
+    CHECK_FALSE(s2.tell_leader_me);
+    CHECK(m.set_db_status("demo", std::nullopt, s3));
+    CHECK_FALSE(m.view.find(r.self)->db_status.count("demo"));
+    membership_effects s4;
+    CHECK_FALSE(m.set_db_status("demo", std::nullopt, s4));
+
+    // Catching up: on once, off once.
+    membership_effects c1, c2, c3;
+    CHECK(m.set_catching_up("demo", true, c1));
+    CHECK_FALSE(m.set_catching_up("demo", true, c2));
+    CHECK(m.view.find(r.self)->catching_up == std::vector<std::string>{"demo"});
+    CHECK(m.set_catching_up("demo", false, c3));
+    CHECK(m.view.find(r.self)->catching_up.empty());
+  }
+}
+
+TEST_CASE("membership: a database added keeps the cluster's configuration when there is one") {
+  auto m = cluster_of({"a", "b"}, "b");
+  m.configs["demo"] = cold_config({"a", "b"});
+  m.configs["demo"].version = 7;
+  membership_effects fx;
+  m.add_database("demo", cold_config({"<NEW_NODE>"}), fx);
+  CHECK(m.configs.at("demo").version == 7);
+  CHECK(servers(m, "demo") == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("membership: loading the configurations held at start") {
+  auto m = cluster_of({"a"}, "a");
+  membership_effects fx;
+  std::vector<db_config_msg> held{
+      {"demo", R"({"hotAlignment": true, "clusters": {"*": {"partitioning": {"partitions": [["<NEW_NODE>"]]}}}})", 3, ""},
+      {"bad", "{not json", 1, ""},
+  };
+  m.load(held, fx);
+  REQUIRE(m.configs.count("demo"));
+  CHECK_FALSE(m.configs.count("bad"));  // left out, and said so
+  bool said = false;
+  for (auto& n : fx.notes) said = said || (n.lvl == membership_note::level::error && n.text.find("bad") != std::string::npos);
+  CHECK(said);
+  // <NEW_NODE> takes this node (hotAlignment true: at once), and every configuration is stored.
+  CHECK(servers(m, "demo") == std::vector<std::string>{"<NEW_NODE>", "a"});
+  CHECK(m.configs.at("demo").version == 4);
+  CHECK(fx.configs_changed.count("demo"));
+}

@@ -1,0 +1,194 @@
+#include "actors/joiner.hpp"
+
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <vector>
+
+#include "src/cluster/handshake.hpp"
+#include "src/util/strings.hpp"
+
+namespace troupe {
+
+namespace {
+
+constexpr const char* component = "OHazelcastPlugin";
+
+struct candidate {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct joiner_state {
+  joiner_options opts;
+  logger* log = nullptr;
+  uint16_t bound_port = 0;
+  bool started = false;
+  cluster_view view;     // as the cluster actor last told it
+  bool leads = false;    // whether this node leads that view
+  std::vector<candidate> candidates;
+  size_t probe_index = 0;
+  bool probing = false;  // a probe_atom is scheduled
+  std::chrono::milliseconds probe_delay{1000};
+  std::string last_refusal;
+};
+
+using self_ptr = joiner_actor::stateful_pointer<joiner_state>;
+
+// Only this node's actors: the joiner's handle reaches every acceptor it probes.
+bool local(self_ptr self) {
+  auto sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+void schedule_probe(self_ptr self, std::chrono::milliseconds delay) {
+  auto& st = self->state;
+  if (st.probing) return;
+  st.probing = true;
+  self->delayed_send(self, delay, probe_atom::value);
+}
+
+void refused(self_ptr self, const std::string& where, const std::string& why) {
+  auto& st = self->state;
+  auto text = cat("cannot join the cluster at ", where, ": ", why, "; running alone");
+  if (text != st.last_refusal) st.log->warn(component, text);  // once per reason, not once per probe
+  st.last_refusal = text;
+}
+
+void handshake(self_ptr self, cluster_actor other, const caf::node_id& nid, const std::string& where);
+
+// Tries the next candidate address; continues with the one after it when done.
+void probe_next(self_ptr self) {
+  auto& st = self->state;
+  if (st.candidates.empty()) return;
+  if (st.view.members.size() > 1 && !st.leads) {
+    st.probe_index = 0;
+    schedule_probe(self, st.probe_delay);  // not alone: look again later, in case we are left alone
+    return;
+  }
+  // Alone, or leading: a cluster that formed apart may be out there (a leader
+  // of a younger or smaller cluster merges into it: membership::joins).
+  if (st.probe_index >= st.candidates.size()) {  // a round without a join: back off
+    st.probe_index = 0;
+    st.probe_delay = std::min<std::chrono::milliseconds>(st.probe_delay * 2, probe_backoff_max);
+    schedule_probe(self, st.probe_delay);
+    return;
+  }
+  auto c = st.candidates[st.probe_index++];
+  if (is_own_endpoint(st.opts.addresses, c.host, c.port, st.bound_port)) return probe_next(self);
+  // A leader looks for other clusters only: a member's endpoint is one of ours
+  // (a second connection to a connected member would only race the first).
+  for (auto& m : st.view.members)
+    if (m.name != st.opts.name && m.cluster_host == c.host && m.cluster_port == c.port) return probe_next(self);
+  auto where = cat("Member [", c.host, "]:", c.port);
+  // CAF connects to the guard's local port for host:port; the guard relays it
+  // after the link handshake.
+  auto port = st.opts.guard->forward(c.host, c.port);
+  if (!port) {
+    st.log->error(component, port.error().render());
+    return probe_next(self);
+  }
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(1), caf::connect_atom::value, std::string("127.0.0.1"), *port)
+      .then(
+          [self, where](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+            if (!ptr || ifs != self->system().message_types<cluster_actor>()) return probe_next(self);
+            handshake(self, caf::actor_cast<cluster_actor>(ptr), nid, where);
+          },
+          [self](caf::error&) { probe_next(self); });
+}
+
+// hello, the acceptor's proof, the cluster actor's decision, auth.
+void handshake(self_ptr self, cluster_actor other, const caf::node_id& nid, const std::string& where) {
+  auto& st = self->state;
+  auto nonce = random_nonce();
+  self->request(other, std::chrono::seconds(2), hello_atom::value, st.opts.hazelcast.group_name, st.opts.name, nonce)
+      .then(
+          [self, other, nid, nonce, where](hello_reply& h) {
+            auto& st = self->state;
+            auto& hz = st.opts.hazelcast;
+            // The acceptor's proof is checked before we send anything of ours.
+            // (The link guards in front of CAF have already checked the group
+            // password; this proves it again end to end, on the identities CAF reports.)
+            auto me_id = to_string(self->node()), other_id = to_string(nid);
+            if (!constant_time_equal(acceptor_proof(hz.group_password, hz.group_name, nonce, h.name, me_id, other_id),
+                                     h.proof)) {
+              refused(self, where, "it does not know this cluster's group password");
+              return probe_next(self);
+            }
+            auto proof = joiner_proof(hz.group_password, hz.group_name, h.nonce, st.opts.name, me_id, other_id);
+            // Whether to join is the membership's rule: the cluster actor decides,
+            // and answers with what to send (our entry, our configurations).
+            self->request(st.opts.cluster, std::chrono::seconds(5), join_atom::value, h)
+                .then(
+                    [self, other, h, proof, where](member_info& me, db_config_msgs& cfgs) {
+                      auto& st = self->state;
+                      self->request(other, std::chrono::seconds(10), auth_atom::value, st.opts.name, proof, me, cfgs)
+                          .then(
+                              [self, other, h](cluster_state& s) {
+                                auto& st = self->state;
+                                st.last_refusal.clear();
+                                st.probe_delay = std::chrono::milliseconds(1000);
+                                self->send(st.opts.cluster, joined_atom::value,
+                                           caf::actor_cast<caf::strong_actor_ptr>(other), h.name, std::move(s));
+                                schedule_probe(self, st.probe_delay);
+                              },
+                              [self, where](caf::error& e) {
+                                auto& st = self->state;
+                                self->send(st.opts.cluster, join_failed_atom::value);
+                                refused(self, where, error_text(self->system(), e));
+                                st.probe_index = st.candidates.size();  // back off
+                                probe_next(self);
+                              });
+                    },
+                    [self](caf::error&) { probe_next(self); });  // not joining this one
+          },
+          [self, where](caf::error& e) {
+            if (troupe_code(e) == errc::join_refused) refused(self, where, error_text(self->system(), e));
+            probe_next(self);
+          });
+}
+
+joiner_actor::behavior_type joiner_impl(self_ptr self, joiner_options opts, logger* log) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.log = log;
+  for (auto& m : st.opts.hazelcast.members)
+    for (uint32_t p = m.ports.first; p <= m.ports.last; ++p)
+      st.candidates.push_back(candidate{m.host, static_cast<uint16_t>(p)});
+  return {
+      [self](init_atom, uint16_t bound_port) {
+        auto& st = self->state;
+        if (!local(self) || st.started) return;
+        st.started = true;
+        st.bound_port = bound_port;
+        schedule_probe(self, std::chrono::milliseconds(0));
+      },
+      [self](view_atom, cluster_view& v, bool leads) {
+        if (!local(self)) return;
+        self->state.view = std::move(v);
+        self->state.leads = leads;
+      },
+      [self](dissolve_atom) {
+        auto& st = self->state;
+        if (!local(self)) return;
+        st.probe_delay = std::chrono::milliseconds(1000);
+        st.probe_index = 0;
+        schedule_probe(self, std::chrono::milliseconds(0));
+      },
+      [self](probe_atom) {
+        auto& st = self->state;
+        if (!local(self)) return;
+        st.probing = false;
+        probe_next(self);  // (a member that does not lead only looks again later)
+      },
+  };
+}
+
+}  // namespace
+
+joiner_actor spawn_joiner(caf::actor_system& sys, joiner_options opts, logger* log) {
+  return sys.spawn(joiner_impl, std::move(opts), log);
+}
+
+}  // namespace troupe

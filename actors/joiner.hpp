@@ -1,0 +1,59 @@
+// joiner: the joining side of the cluster handshake, a local helper actor of
+// the cluster actor (which spawns it at init, links it and kills it when the
+// node leaves).
+//
+// Contract
+//   probes:     while this node is alone, or while it leads, the tcp-ip members
+//               of hazelcast.xml one at a time (its own endpoint and its
+//               members' addresses skipped; a leader looks for clusters that
+//               formed apart); a round without a join backs off, 1 s doubling to
+//               probe_backoff_max. Every connection goes through the link guard.
+//   handshake:  src/cluster/handshake.hpp's joiner side: hello with a fresh
+//               nonce, the acceptor's proof checked before anything of ours is
+//               sent, then auth with our proof, member entry and configurations.
+//   asks:       the cluster actor (join_atom, hello_reply) whether to join
+//               behind a proven hello (membership::joins decides there, and a
+//               leader of several dissolves its own cluster first); tells it
+//               (joined_atom, acceptor, state) or (join_failed_atom) after auth.
+//   told:       (view_atom, view, leads) at every change of the view, (dissolve_atom)
+//               when alone again after a dissolve: probe now, from the start.
+//   trust:      only messages from this node are served (its handle travels to
+//               the acceptors it probes).
+//   logs:       "cannot join the cluster at ...: ...; running alone" once per reason.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "actors/protocol.hpp"
+#include "src/cluster/addresses.hpp"
+#include "src/config/hazelcast_config.hpp"
+#include "src/link/guard.hpp"
+#include "src/util/log.hpp"
+
+namespace troupe {
+
+inline constexpr std::chrono::seconds probe_backoff_max{30};
+
+//   (init_atom, bound cluster port)     start probing
+//   (view_atom, view, this node leads)  the cluster as it is now
+//   (dissolve_atom)                     alone again: probe now, from the first address
+//   (probe_atom)                        internal: the next probe
+using joiner_actor = caf::typed_actor<                //
+    caf::reacts_to<init_atom, uint16_t>,              //
+    caf::reacts_to<view_atom, cluster_view, bool>,    //
+    caf::reacts_to<dissolve_atom>,                    //
+    caf::reacts_to<probe_atom>>;
+
+struct joiner_options {
+  std::string name;  // this node's
+  hazelcast_config hazelcast;
+  address_plan addresses;
+  std::shared_ptr<link::guard> guard;  // REQUIRED
+  cluster_actor cluster;               // REQUIRED: the local cluster actor
+};
+
+joiner_actor spawn_joiner(caf::actor_system& sys, joiner_options opts, logger* log);
+
+}  // namespace troupe
