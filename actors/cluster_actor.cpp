@@ -467,14 +467,30 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
 }
 
 // Leader: admits an authenticated joiner.
-caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_msgs& cfgs) {
+// `joiner`: the joiner's cluster actor when it asked us itself (its auth):
+// we talk back over the connection it opened. A second connection between
+// the same two nodes would race the first (CAF keeps one, and a message sent
+// on the one it drops is lost), so only a join forwarded by another member
+// connects to the joiner.
+caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_msgs& cfgs,
+                                 std::optional<cluster_actor> joiner = std::nullopt) {
   auto& st = self->state;
   auto copy = m;
   membership_effects fx;
   auto refusal = st.mem.admit(std::move(m), cfgs, now_ms(), fx);
   carry(self, fx);
   if (refusal) return make_troupe_error(errc::join_refused, *refusal);
-  if (!st.peers.count(copy.name)) connect_to(self, copy);
+  if (auto p = st.peers.find(copy.name); p != st.peers.end() && p->second.node_id != copy.node_id)
+    forget_peer(self, copy.name);  // an earlier incarnation
+  if (!st.peers.count(copy.name)) {
+    if (joiner) {
+      self->monitor(*joiner);
+      st.peers[copy.name] = peer{*joiner, copy.node_id, steady_clock::now()};
+      st.connecting.erase(copy.name);
+    } else {
+      connect_to(self, copy);
+    }
+  }
   return full_state(st);
 }
 
@@ -607,6 +623,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         for (auto& db : st.mem.me.databases) st.mem.me.db_status[db] = db_online;
         st.mem.me.key = st.opts.key;
         st.mem.timeout_ms = st.opts.hazelcast.heartbeat_timeout.count();
+        st.mem.tick_every_ms = st.opts.hazelcast.heartbeat_interval.count();
         st.mem.view.members = {st.mem.me};
         sync_book(self);
         st.mem.view.version = 1;
@@ -651,7 +668,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (auto no = st.acceptor->auth(name, proof, m, nid, node_text(self->node()), proven, st.opts.book != nullptr))
           return refuse_join(self, *no);
         m.node_id = nid;  // what CAF says, not what the joiner claims
-        if (i_am_leader(st)) return admit(self, std::move(m), cfgs);
+        if (i_am_leader(st)) return admit(self, std::move(m), cfgs, caf::actor_cast<cluster_actor>(sender));
         auto* l = leader_of(st);
         auto p = st.peers.find(l->name);
         if (p == st.peers.end()) return make_troupe_error(errc::join_refused, "the cluster's leader is unreachable");
@@ -935,31 +952,38 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
                 "}}")};
       },
       // --- the joiner (actors/joiner.hpp) --------------------------------------
-      [self](join_atom, const hello_reply& h) -> caf::result<member_info, db_config_msgs> {
+      [self](join_atom, const hello_reply& h, const std::string& proof,
+             caf::strong_actor_ptr& ptr) -> caf::result<bool> {
         auto& st = self->state;
-        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
-        if (st.leaving || !st.mem.joins(h.members, h.leader_started_on_ms, h.leader_name))
-          return make_troupe_error(errc::join_refused, "this node does not join that cluster");
+        if (!from_self(self) || !ptr) return make_troupe_error(errc::not_member, "local command");
+        if (st.leaving || st.joining || !st.mem.joins(h.members, h.leader_started_on_ms, h.leader_name)) return false;
         if (st.mem.view.members.size() > 1) {  // two clusters that formed apart: ours merges into theirs
           membership_effects fx;
           st.mem.dissolve(fx);
           carry(self, fx);
         }
+        // The auth goes from this actor, so that the acceptor talks back to it
+        // over the connection the joiner opened (admit, on the other side).
         st.joining = true;
-        return {st.mem.me, config_msgs(st)};
-      },
-      [self](joined_atom, caf::strong_actor_ptr& ptr, const std::string& name, cluster_state& s) {
-        auto& st = self->state;
-        if (!from_self(self) || !ptr) return;
-        st.joining = false;
         auto other = caf::actor_cast<cluster_actor>(ptr);
-        self->monitor(other);
-        st.peers[name] = peer{other, node_text(ptr->node()), steady_clock::now()};
-        st.log->info(component, cat("joined the cluster through ", name, ", now ", s.view.members.size(), " nodes"));
-        apply_state(self, s, true);
-      },
-      [self](join_failed_atom) {
-        if (from_self(self)) self->state.joining = false;
+        auto rp = self->make_response_promise<bool>();
+        self->request(other, std::chrono::seconds(10), auth_atom::value, st.mem.me.name, proof, st.mem.me, config_msgs(st))
+            .then(
+                [self, rp, other, name = h.name](cluster_state& s) mutable {
+                  auto& st = self->state;
+                  st.joining = false;
+                  if (auto p = st.peers.find(name); p != st.peers.end()) forget_peer(self, name);
+                  self->monitor(other);
+                  st.peers[name] = peer{other, node_text(other.node()), steady_clock::now()};
+                  st.log->info(component, cat("joined the cluster through ", name, ", now ", s.view.members.size(), " nodes"));
+                  apply_state(self, s, true);
+                  rp.deliver(true);
+                },
+                [self, rp](caf::error& e) mutable {
+                  self->state.joining = false;
+                  rp.deliver(std::move(e));
+                });
+        return rp;
       },
   };
 }

@@ -19,12 +19,14 @@
 //               nonces and both CAF node ids; the password never travels).
 //               The joining side is a helper actor it spawns and links
 //               (actors/joiner.hpp): it probes the tcp-ip members while this
-//               node is alone or leads, and asks this actor (join_atom with the
-//               proven hello_reply) whether to join: a node joins a larger
-//               cluster, or one as large with an older leader (membership::joins);
-//               a leader of several first dissolves its own (dissolve_atom to
-//               every member, which goes alone and joins too). The joiner then
-//               hands over the acceptor and its state (joined_atom).
+//               node is alone or leads, and asks this actor to join behind a
+//               proven hello (join_atom): a node joins a larger cluster, or one
+//               as large with an older leader (membership::joins); a leader of
+//               several first dissolves its own (dissolve_atom to every member,
+//               which goes alone and joins too). This actor sends the auth
+//               itself; the leader that admits it takes the auth's sender as its
+//               peer instead of connecting back (one connection per pair of
+//               nodes: CAF drops one of two, and what was sent on it).
 //   ordering:   the leader (oldest member not suspected here: cluster_view::leader)
 //               alone changes the view and the
 //               configurations; each change bumps the version and is sent to all

@@ -117,31 +117,26 @@ void handshake(self_ptr self, cluster_actor other, const caf::node_id& nid, cons
               return probe_next(self);
             }
             auto proof = joiner_proof(hz.group_password, hz.group_name, h.nonce, st.opts.name, me_id, other_id);
-            // Whether to join is the membership's rule: the cluster actor decides,
-            // and answers with what to send (our entry, our configurations).
-            self->request(st.opts.cluster, std::chrono::seconds(5), join_atom::value, h)
+            // Whether to join is the membership's rule, and the auth goes from
+            // the cluster actor (the acceptor then talks back to it over this
+            // connection): it answers true once joined, false when not joining.
+            self->request(st.opts.cluster, std::chrono::seconds(15), join_atom::value, h, proof,
+                          caf::actor_cast<caf::strong_actor_ptr>(other))
                 .then(
-                    [self, other, h, proof, where](member_info& me, db_config_msgs& cfgs) {
+                    [self](bool joined) {
                       auto& st = self->state;
-                      self->request(other, std::chrono::seconds(10), auth_atom::value, st.opts.name, proof, me, cfgs)
-                          .then(
-                              [self, other, h](cluster_state& s) {
-                                auto& st = self->state;
-                                st.last_refusal.clear();
-                                st.probe_delay = std::chrono::milliseconds(1000);
-                                self->send(st.opts.cluster, joined_atom::value,
-                                           caf::actor_cast<caf::strong_actor_ptr>(other), h.name, std::move(s));
-                                schedule_probe(self, st.probe_delay);
-                              },
-                              [self, where](caf::error& e) {
-                                auto& st = self->state;
-                                self->send(st.opts.cluster, join_failed_atom::value);
-                                refused(self, where, error_text(self->system(), e));
-                                st.probe_index = st.candidates.size();  // back off
-                                probe_next(self);
-                              });
+                      if (!joined) return probe_next(self);
+                      st.last_refusal.clear();
+                      st.probe_delay = std::chrono::milliseconds(1000);
+                      st.probe_index = 0;
+                      schedule_probe(self, st.probe_delay);
                     },
-                    [self](caf::error&) { probe_next(self); });  // not joining this one
+                    [self, where](caf::error& e) {
+                      auto& st = self->state;
+                      refused(self, where, error_text(self->system(), e));
+                      st.probe_index = st.candidates.size();  // back off
+                      probe_next(self);
+                    });
           },
           [self, where](caf::error& e) {
             if (troupe_code(e) == errc::join_refused) refused(self, where, error_text(self->system(), e));

@@ -11,10 +11,14 @@
 //   handshake:  src/cluster/handshake.hpp's joiner side: hello with a fresh
 //               nonce, the acceptor's proof checked before anything of ours is
 //               sent, then auth with our proof, member entry and configurations.
-//   asks:       the cluster actor (join_atom, hello_reply) whether to join
-//               behind a proven hello (membership::joins decides there, and a
-//               leader of several dissolves its own cluster first); tells it
-//               (joined_atom, acceptor, state) or (join_failed_atom) after auth.
+//   asks:       the cluster actor to join behind a proven hello (join_atom with
+//               the hello, our proof and the acceptor): membership::joins
+//               decides there (false: not joining; a leader of several
+//               dissolves its own cluster first), and the cluster actor sends
+//               the auth itself, so that the acceptor talks back to it over the
+//               connection opened here (a second connection between two nodes
+//               would race the first: CAF keeps one and drops what was sent on
+//               the other).
 //   told:       (view_atom, view, leads) at every change of the view, (dissolve_atom)
 //               when alone again after a dissolve: probe now, from the start.
 //   trust:      only messages from this node are served (its handle travels to

@@ -74,8 +74,6 @@ using redeploy_atom = caf::atom_constant<caf::atom("redeploy")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
-using joined_atom = caf::atom_constant<caf::atom("joined")>;
-using join_failed_atom = caf::atom_constant<caf::atom("joinfailed")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -510,9 +508,7 @@ using cluster_actor = caf::typed_actor<                                         
     caf::reacts_to<add_db_atom, std::string>,                                                   //
     caf::reacts_to<tick_atom>,                                                                  //
     caf::replies_to<inspect_atom>::with<actor_summary>,                                         //
-    caf::replies_to<join_atom, hello_reply>::with<member_info, db_config_msgs>,                 //
-    caf::reacts_to<joined_atom, caf::strong_actor_ptr, std::string, cluster_state>,             //
-    caf::reacts_to<join_failed_atom>>;
+    caf::replies_to<join_atom, hello_reply, std::string, caf::strong_actor_ptr>::with<bool>>;
 
 // --- console: the admin endpoint and its sessions (actors/admin_actor.hpp) ---
 //

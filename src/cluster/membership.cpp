@@ -524,14 +524,27 @@ void membership::dissolved_by(const std::string& from, membership_effects& fx) {
   go_alone(fx);
 }
 
+int64_t membership::paused_tick_ms() const { return std::max(2 * tick_every_ms, timeout_ms / 2); }
+
 void membership::tick(int64_t now_ms, membership_effects& fx) {
+  auto gap = last_tick_ms_ < 0 ? 0 : now_ms - last_tick_ms_;
+  last_tick_ms_ = now_ms;
+  bool paused = gap > paused_tick_ms() && !skipped_last_tick_;
+  skipped_last_tick_ = paused;
   std::vector<std::string> lost;
   for (auto& m : view.members) {
     if (m.name == me.name) continue;
     auto h = heard_ms.emplace(m.name, now_ms).first;
     if (now_ms - h->second > timeout_ms && !suspected.count(m.name)) lost.push_back(m.name);
   }
-  for (auto& n : lost) log(lvl::warn, cat("no heartbeat from node '", n, "' for more than ", timeout_ms, " ms"), fx);
+  if (paused && !lost.empty()) {
+    // (Cassandra's failure detector skips a local pause the same way.)
+    log(lvl::warn, cat("this node was paused for ", gap, " ms (its heartbeat timer came late): suspecting no one before it has read what arrived meanwhile"), fx);
+    lost.clear();
+  }
+  for (auto& n : lost)
+    log(lvl::warn, cat("no heartbeat from node '", n, "' for more than ", timeout_ms, " ms (last heard ",
+                       now_ms - heard_ms[n], " ms ago)"), fx);
   suspect_all(lost, fx);
   // Proposals waiting for agreement go out again with the state (a lost
   // message must not stall a shrink); a leader that stepped down drops them.

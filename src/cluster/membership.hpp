@@ -80,6 +80,7 @@ class membership {
   membership(member_info me, int64_t heartbeat_timeout_ms) : timeout_ms(heartbeat_timeout_ms), me(std::move(me)) {}
 
   int64_t timeout_ms = 10'000;  // silence after which a member is suspected (heartbeat timeout)
+  int64_t tick_every_ms = 1'000;  // how often tick() is called (the heartbeat interval)
 
   member_info me;  // this node as it knows itself (newer than the view's entry until the leader echoes it)
   cluster_view view;
@@ -122,8 +123,13 @@ class membership {
   // Leader: a server agrees to the proposal that changes `db`'s configuration `version`.
   void agreed(const std::string& from, const std::string& db, int64_t version, membership_effects& fx);
   // Time passes: members silent for the timeout are suspected; the leader
-  // proposes (again) what shrinks wait for.
+  // proposes (again) what shrinks wait for. A tick that comes late (more than
+  // paused_tick_ms() after the last one) means this node itself was paused
+  // (stopped, starved of CPU): the members' heartbeats may still wait in its
+  // mailbox behind the tick, so it suspects no one on that tick, and says so;
+  // never two ticks in a row (an overloaded node still suspects the dead).
   void tick(int64_t now_ms, membership_effects& fx);
+  int64_t paused_tick_ms() const;
   // Which side joins: this node joins a cluster it found (reporting
   // `their_members` members and its leader) when that one is larger than its
   // own, or as large with an older leader (start time, then name). Alone, it
@@ -182,6 +188,8 @@ class membership {
   // from that one (a later incarnation may have been added back since).
   std::map<std::pair<std::string, int64_t>, std::set<std::string>> leavers_;
   void left_at_versions(const std::string& name);
+  int64_t last_tick_ms_ = -1;
+  bool skipped_last_tick_ = false;
 };
 
 }  // namespace troupe

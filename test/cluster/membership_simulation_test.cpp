@@ -231,6 +231,7 @@ class simulation {
     me.databases = {"demo"};
     me.db_status["demo"] = db_online;
     n.mem = membership(me, timeout_ms);
+    n.mem.tick_every_ms = step_ms;
     n.mem.view.members = {me};
     n.mem.view.version = 1;
     // Its database's configuration as on its disk: the shipped one on first

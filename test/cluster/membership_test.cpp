@@ -328,3 +328,50 @@ TEST_CASE("membership: loading the configurations held at start") {
   CHECK(m.configs.at("demo").version == 4);
   CHECK(fx.configs_changed.count("demo"));
 }
+
+TEST_CASE("membership: a node that was paused suspects no one on its first late tick") {
+  auto m = cluster_of({"a", "b", "c"}, "a");  // heard at 0, timeout 1000
+  m.tick_every_ms = 100;
+  CHECK(m.paused_tick_ms() == 500);  // max(2 ticks, half the timeout)
+  membership_effects f0;
+  m.tick(100, f0);
+  m.heard("b", m.view.version, 100, f0);
+  // The timer comes 3 s late: the node itself was stopped. Its mailbox may
+  // hold b's heartbeats behind the tick: no one is suspected yet.
+  membership_effects f1;
+  m.tick(3100, f1);
+  CHECK(m.suspected.empty());
+  bool said = false;
+  for (auto& n : f1.notes) said = said || n.text.find("this node was paused for 3000 ms") != std::string::npos;
+  CHECK(said);
+  // b's heartbeat was waiting; c's was not: the next tick suspects c only.
+  m.heard("b", m.view.version, 3101, f1);
+  membership_effects f2;
+  m.tick(3200, f2);
+  CHECK(m.suspected.count("c") + (m.view.find("c") == nullptr ? 1 : 0) == 1);  // suspected (or removed: a leads)
+  CHECK_FALSE(m.suspected.count("b"));
+  CHECK(m.view.find("b"));
+}
+
+TEST_CASE("membership: late ticks in a row still suspect the dead (an overloaded node is not a paused one)") {
+  auto m = cluster_of({"a", "b"}, "b");
+  m.tick_every_ms = 100;
+  membership_effects f;
+  m.tick(100, f);
+  m.tick(2000, f);  // late: skipped
+  CHECK(m.suspected.empty());
+  m.tick(3000, f);  // late again: not skipped
+  CHECK((m.suspected.count("a") || !m.view.find("a")));  // suspected (b leads then, and removes it)
+}
+
+TEST_CASE("membership: on time, a silent member is suspected with how long it was silent") {
+  auto m = cluster_of({"a", "b"}, "b");
+  m.tick_every_ms = 500;
+  membership_effects f;
+  for (int64_t t = 500; t <= 1500; t += 500) m.tick(t, f);
+  CHECK((m.suspected.count("a") || !m.view.find("a")));
+  bool said = false;
+  for (auto& n : f.notes)
+    said = said || n.text == "no heartbeat from node 'a' for more than 1000 ms (last heard 1500 ms ago)";
+  CHECK(said);
+}

@@ -40,6 +40,11 @@ std::string console_path() {
   return p;
 }
 
+std::chrono::steady_clock::time_point test_start() {
+  static const auto start = std::chrono::steady_clock::now();
+  return start;
+}
+
 // One node of the test cluster: its own home, a database "demo", a known root
 // password and every port in 29000-29099.
 struct console_node {
@@ -100,9 +105,13 @@ struct console_node {
     if (!root) s->server.users.push_back(user_config{"root", root_password, "*"});
     s->server.users.push_back(user_config{"hashed", hash_password(hashed_password), "*"});
     log.set_node(name);
+    // Each captured line starts with the ms since the test began: a failure
+    // shows when things happened (a heartbeat gap is a gap in time).
     log.set_tee([this](log_level, std::string_view r) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - test_start())
+                    .count();
       std::lock_guard<std::mutex> g(mtx);
-      lines.emplace_back(r);
+      lines.emplace_back(cat("+", ms, "ms ", r));
     });
     node_options no{*s, &log, 2};
     no.create_demo = false;
