@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "src/replication/anti_entropy.hpp"
 #include "src/replication/intake.hpp"
 #include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
@@ -91,10 +92,7 @@ struct database_state {
   bool notify_scheduled = false;
   uint64_t acknowledged = 0, refused = 0, unknown = 0;
   bool catching_up = false;  // replica: receiving writes it missed (told to the cluster actor)
-  std::map<std::string, int64_t> behind_logged;  // replicas behind the log: when we last logged it
-  std::map<std::string, int64_t> behind_told;    // ... and when we last told them to take a full copy
-  int64_t next_resync_ms = 0;                    // anti-entropy: the owner's next digest round
-  uint64_t repaired = 0;                         // anti-entropy: records repaired here
+  std::optional<replication::anti_entropy> ae;  // anti-entropy and behind-the-log notices: the plain-code core
 };
 
 using self_ptr = database_actor::stateful_pointer<database_state>;
@@ -108,6 +106,12 @@ caf::error unavailable(const database_state& st, const std::vector<std::string>&
                            replication::unavailable_body(content, st.r() ? st.r()->write_quorum : 1, answered,
                                                          st.r() ? st.r()->servers : std::vector<std::string>{},
                                                          applied_nowhere ? "not applied" : "unknown"));
+}
+
+void log(const database_state& st, replication::note::level lvl, const std::string& text) {
+  if (lvl == replication::note::level::info) st.opts.log->info(component, text);
+  else if (lvl == replication::note::level::warn) st.opts.log->warn(component, text);
+  else st.opts.log->error(component, text);
 }
 
 void fail(self_ptr self, client_write& w, const caf::error& e) {
@@ -235,7 +239,7 @@ void route_queued(self_ptr self) {
 }
 
 void carry(self_ptr self, replication::effects& fx);
-repl_envelope check_envelope(const database_state& st, check_kind kind, uint64_t at);
+void carry_checks(self_ptr self, replication::check_effects& fx);
 
 // The core's takeover requests, as requests to the cluster actor (which relays
 // them to the node); the answers go back into the core.
@@ -267,38 +271,11 @@ void ask_page(self_ptr self, const replication::fetch_request& f) {
           });
 }
 
-// A replica behind even the owner's replication log on disk: tell it to take a
-// full copy from us (at most once a second; its cluster actor runs one
-// transfer at a time and backs off after a failure), and log it once a minute.
-void tell_behind(self_ptr self, const std::string& to, uint64_t log_start) {
-  auto& st = self->state;
-  auto now = now_ms();
-  auto& logged = st.behind_logged[to];
-  if (now - logged > 60'000) {
-    logged = now;
-    st.opts.log->warn(component, cat("database ", st.opts.name, ": ", to,
-                                     " is behind the replication log (the log starts at ", log_start,
-                                     "): it needs a full deploy; asking it to take one from this node"));
-  }
-  auto& told = st.behind_told[to];
-  if (now - told > 1'000 && st.owner()) {
-    told = now;
-    auto e = check_envelope(st, check_kind::behind_log, log_start);
-    e.append.epoch = st.owner()->epoch();
-    self->send(st.cluster, relay_atom::value, to, std::move(e));
-  }
-}
-
 // Carries out what the core decided, in its order: notes, what happens to
 // the writes waiting here, messages, then the writes that ended.
 void carry(self_ptr self, replication::effects& fx) {
   auto& st = self->state;
-  for (auto& n : fx.notes) {
-    auto text = cat("database ", st.opts.name, ": ", n.text);
-    if (n.lvl == replication::note::level::info) st.opts.log->info(component, text);
-    else if (n.lvl == replication::note::level::warn) st.opts.log->warn(component, text);
-    else st.opts.log->error(component, text);
-  }
+  for (auto& n : fx.notes) log(st, n.lvl, cat("database ", st.opts.name, ": ", n.text));
   if (fx.stepped_down)
     abandon_waiting(self, cat("the owner ", st.opts.node_name, " stepped down (", *fx.stepped_down,
                               ") before the quorum answered"));
@@ -317,7 +294,11 @@ void carry(self_ptr self, replication::effects& fx) {
     if (st.cluster) self->send(st.cluster, relay_atom::value, to, ack_envelope(st, a));
   for (auto& t : fx.tails) ask_tail(self, t);
   if (fx.fetch) ask_page(self, *fx.fetch);
-  for (auto& [to, start] : fx.behind_log) tell_behind(self, to, start);
+  for (auto& [to, start] : fx.behind_log) {
+    replication::check_effects cfx;
+    st.ae->behind_log(replication::context_of(*st.m, *st.opts.db), to, start, now_ms(), cfx);
+    carry_checks(self, cfx);
+  }
   deliver(self, fx.ended);
   if (fx.owns_now || fx.stepped_down) route_queued(self);
 }
@@ -440,113 +421,60 @@ void answer_ryw(self_ptr self, bool all) {
   }
 }
 
-// --- anti-entropy (resyncEvery) ---------------------------------------------
-// The owner sends its per-cluster digests at its commit seq S right after a
-// heartbeat carrying S, only when no write is pending (so S is where every
-// replica that holds everything stops too). A replica at S compares and names
-// the clusters that differ; the owner, still at S, sends each such cluster's
-// records; the replica, still at S, makes its copy equal and logs what
-// changed. Anything that moved meanwhile waits for the next round.
-inline constexpr size_t repair_records_max = 100'000;  // a larger cluster is reported, not repaired in place
+// --- anti-entropy and behind-the-log notices ----------------------------------
+// The rules are replication::anti_entropy's; here its check messages become
+// envelopes (kind, at_seq, ids, ...; a behind-log notice's epoch in append.epoch) and back.
+constexpr bool same_kind(check_kind a, replication::check_kind b) {
+  return static_cast<uint8_t>(a) == static_cast<uint8_t>(b);
+}
+static_assert(same_kind(check_kind::none, replication::check_kind::none) &&
+              same_kind(check_kind::digests, replication::check_kind::digests) &&
+              same_kind(check_kind::differing, replication::check_kind::differing) &&
+              same_kind(check_kind::records, replication::check_kind::records) &&
+              same_kind(check_kind::behind_log, replication::check_kind::behind_log));
 
-repl_envelope check_envelope(const database_state& st, check_kind kind, uint64_t at) {
+repl_envelope check_envelope(const database_state& st, replication::check_msg c) {
   auto e = envelope(st, false);
-  e.check = kind;
-  e.at_seq = at;
+  e.check = static_cast<check_kind>(c.kind);
+  e.at_seq = c.at_seq;
+  e.append.epoch = c.epoch;
+  e.ids = std::move(c.ids);
+  e.counts = std::move(c.counts);
+  e.hashes = std::move(c.hashes);
+  e.keys = std::move(c.keys);
+  e.values = std::move(c.values);
   return e;
 }
 
-std::string cluster_name(const database_state& st, int32_t id) {
-  for (auto& c : st.opts.db->clusters())
-    if (c.id == id) return c.name;
-  return cat(id);
-}
-
-void resync(self_ptr self) {
+void carry_checks(self_ptr self, replication::check_effects& fx) {
   auto& st = self->state;
-  if (!st.owner() || st.owner()->pending() > 0 || !st.cluster) return;
-  auto at = st.owner()->commit_seq();
-  auto env = check_envelope(st, check_kind::digests, at);
-  for (auto& d : st.opts.db->digest()) {
-    env.ids.push_back(d.id);
-    env.counts.push_back(d.records);
-    env.hashes.push_back(d.hash);
-  }
-  auto hb = st.owner()->heartbeat();
-  for (auto& n : st.r()->online) {
-    if (n == st.opts.node_name) continue;
-    send_append(self, n, hb);  // carries the commit point first: the replica commits up to `at`
-    self->send(st.cluster, relay_atom::value, n, env);
-  }
+  for (auto& n : fx.notes) log(st, n.lvl, n.text);
+  for (auto& [to, c] : fx.sends) self->send(st.cluster, relay_atom::value, to, check_envelope(st, std::move(c)));
+  if (fx.redeploy_from) self->send(st.cluster, redeploy_atom::value, st.opts.name, *fx.redeploy_from);
 }
 
 void on_check(self_ptr self, repl_envelope& env) {
   auto& st = self->state;
-  auto& db = *st.opts.db;
-  // Digests and repairs are taken only from the owner this replica follows: a
-  // repair overwrites records, and any member can address a replica.
-  bool from_my_owner = st.r() && st.r()->owner() == env.from;
-  if (env.check == check_kind::digests) {  // the owner's digests
-    if (st.owner() || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != env.counts.size() ||
-        env.ids.size() != env.hashes.size())
-      return;
-    std::map<int32_t, storage::database::cluster_digest> mine;
-    for (auto& d : db.digest()) mine[d.id] = d;
-    auto reply = check_envelope(st, check_kind::differing, env.at_seq);
-    std::string what;
-    for (size_t i = 0; i < env.ids.size(); ++i) {
-      auto m = mine.find(env.ids[i]);
-      int64_t n = m == mine.end() ? 0 : m->second.records;
-      uint64_t h = m == mine.end() ? 0 : m->second.hash;
-      if (n == env.counts[i] && h == env.hashes[i]) continue;
-      reply.ids.push_back(env.ids[i]);
-      what += cat(what.empty() ? "" : ", ", cluster_name(st, env.ids[i]), " (", n, " records here, ", env.counts[i],
-                  " on the owner)");
-    }
-    if (reply.ids.empty()) return;
-    st.opts.log->warn(component, cat("anti-entropy: database ", st.opts.name, " differs from the owner ", env.from,
-                                     " at seq ", env.at_seq, " in cluster(s) ", what, "; asking for a repair"));
-    self->send(st.cluster, relay_atom::value, env.from, reply);
-    return;
-  }
-  if (env.check == check_kind::differing) {  // a replica names the clusters that differ
-    if (!st.owner() || st.owner()->pending() > 0 || st.owner()->commit_seq() != env.at_seq) return;
-    for (auto id : env.ids) {
-      auto rep = check_envelope(st, check_kind::records, env.at_seq);
-      rep.ids = {id};
-      db.cluster_raw(id, &rep.keys, &rep.values);
-      if (rep.keys.size() > repair_records_max) {
-        st.opts.log->error(component, cat("anti-entropy: cluster ", cluster_name(st, id), " of ", st.opts.name,
-                                          " differs on ", env.from, " but is too large to repair in place"));
-        continue;
-      }
-      self->send(st.cluster, relay_atom::value, env.from, std::move(rep));
-    }
-    return;
-  }
-  if (env.check == check_kind::behind_log) {  // the owner: we are behind its replication log
-    // Only the owner we follow, in the epoch we promised, may send us to a
-    // full deploy: it holds every acknowledged write (it took over from a
-    // quorum's tails), so its copy loses nothing ours has committed.
-    auto* rep = st.m->following();
-    if (st.owner() || st.m->taking_over() || !rep || !st.r() || st.r()->owner() != env.from ||
-        env.append.epoch != rep->epoch() || env.at_seq <= db.last_committed_seq() + 1)
-      return;
-    self->send(st.cluster, redeploy_atom::value, st.opts.name, env.from);
-    return;
-  }
-  if (env.check == check_kind::records) {  // the owner's records of one cluster
-    if (st.owner() || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
-    size_t changed = 0;
-    if (auto s = db.repair_cluster(env.ids[0], env.keys, env.values, &changed); !s) {
-      st.opts.log->error(component, cat("anti-entropy: cannot repair cluster ", cluster_name(st, env.ids[0]), " of ",
-                                        st.opts.name, ": ", s.error().render()));
-      return;
-    }
-    st.repaired += changed;
-    st.opts.log->warn(component, cat("anti-entropy: repaired cluster ", cluster_name(st, env.ids[0]), " of database ",
-                                     st.opts.name, " at seq ", env.at_seq, ": ", changed,
-                                     " record(s) differed from the owner ", env.from, "'s"));
+  replication::check_msg c{static_cast<replication::check_kind>(env.check), env.at_seq, env.append.epoch,
+                           std::move(env.ids), std::move(env.counts), std::move(env.hashes), std::move(env.keys),
+                           std::move(env.values)};
+  replication::check_effects fx;
+  st.ae->on_check(replication::context_of(*st.m, *st.opts.db), env.from, std::move(c), fx);
+  carry_checks(self, fx);
+}
+
+// The owner's anti-entropy round: a heartbeat carrying the commit point first
+// (the replica commits up to it), then the digests at that point.
+void resync(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  auto digests = st.ae->tick(replication::context_of(*st.m, *st.opts.db), st.r() ? st.r()->resync_every_s : 0, now);
+  if (!digests || !st.cluster) return;
+  auto env = check_envelope(st, std::move(*digests));
+  auto hb = st.owner()->heartbeat();
+  for (auto& n : st.r()->online) {
+    if (n == st.opts.node_name) continue;
+    send_append(self, n, hb);
+    self->send(st.cluster, relay_atom::value, n, env);
   }
 }
 
@@ -594,6 +522,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   replication::member_timing timing;
   timing.write_timeout_ms = st.opts.write_timeout.count();
   st.m.emplace(*st.opts.db, st.opts.node_name, timing);
+  st.ae.emplace(*st.opts.db, st.opts.name);
   // Its own thread (detached): named after the database, for top -H and perf
   // (at most 15 characters).
   pthread_setname_np(pthread_self(), cat("db:", st.opts.name).substr(0, 15).c_str());
@@ -630,7 +559,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
                 ",\"owner\":", json_quote(st.r() ? st.r()->owner() : ""), ",\"lastLsn\":", lsn, ",\"committedSeq\":", seq,
                 ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.queued.size(),
                 ",\"waitingForQuorum\":", st.waiting.size(), ",\"acknowledged\":", st.acknowledged,
-                ",\"refused\":", st.refused, ",\"unknown\":", st.unknown, ",\"repairedRecords\":", st.repaired,
+                ",\"refused\":", st.refused, ",\"unknown\":", st.unknown, ",\"repairedRecords\":", st.ae->repaired(),
                 ",\"path\":", json_quote(st.opts.db->dir().string()), "}")};
       },
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
@@ -722,10 +651,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         replication::effects fx;
         st.m->tick(now, true, fx);
         carry(self, fx);
-        if (st.owner() && st.r() && st.r()->resync_every_s > 0 && now >= st.next_resync_ms) {
-          st.next_resync_ms = now + int64_t{1000} * st.r()->resync_every_s;
-          resync(self);
-        }
+        resync(self, now);
         // Writes that waited in vain for an owner were never ordered.
         if (!st.owner()) {
           for (auto it = st.queued.begin(); it != st.queued.end();) {

@@ -42,12 +42,15 @@
 //               kind 4, at most once a second), and the replica, if that is the
 //               owner it follows in the epoch it promised, asks its cluster
 //               actor for a full copy from the owner (redeploy_atom): installed
-//               beside its copy and swapped in by the databases actor.
+//               beside its copy and swapped in by the databases actor. (The
+//               pacing and the acceptance are replication::anti_entropy's.)
 //   timers:     every replication_tick: expire writes past their deadline,
 //               heartbeat appends (commit point, discards), takeover retries;
 //               every resyncEvery seconds (owner, no write pending): per-cluster
 //               digests to the replicas, which name the clusters that differ and
-//               get the owner's records to repair them (anti-entropy).
+//               get the owner's records to repair them (anti-entropy: the rules
+//               are replication::anti_entropy's, src/replication/anti_entropy.hpp;
+//               this actor converts envelopes to its check_msg and back).
 //   threads:    spawned detached: fsync blocks this actor's own thread, never one
 //               of CAF's scheduler workers.
 //   on exit:    answers every request it holds (queued: not applied; ordered but
