@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <cassert>
 #include <map>
 #include <optional>
@@ -34,43 +33,19 @@ struct fwd_batch {
   }
 };
 
-// Where a local write's answer goes: a response promise (console, tests) or
-// the REST layer's callback (see write_callback in protocol.hpp).
-struct write_answer {
+// Where a write's answer goes: a local client's response promise (console,
+// tests) or the REST layer's callback (see write_callback in protocol.hpp), or
+// slot `slot` of a batch another node forwarded to this owner.
+struct answer_to {
   std::optional<caf::typed_response_promise<op_results>> promise;
   write_callback callback;
-  explicit operator bool() const { return promise.has_value() || static_cast<bool>(callback); }
-  void deliver(op_results r) {
-    if (promise) {
-      promise->deliver(std::move(r));
-    } else if (callback) {
-      callback(std::move(r));
-    }
-  }
-  void deliver(const caf::error& e) {
-    if (promise) {
-      promise->deliver(e);
-    } else if (callback) {
-      callback(e);
-    }
-  }
-};
-
-// A client's write until it is answered: a local one (REST, console) or one
-// another node forwarded to this owner (slot `slot` of `batch`).
-struct client_write {
-  op_list ops;
-  int64_t deadline_ms = 0;
-  write_answer local;
   std::shared_ptr<fwd_batch> batch;
   size_t slot = 0;
-};
-
-// A forwarded write the owner acknowledged, answered once this node holds it.
-struct ryw_wait {
-  write_answer promise;
-  op_results results;
-  int64_t since_ms = 0;
+  template <class T>
+  void deliver(T&& x) {
+    if (promise) promise->deliver(std::forward<T>(x));
+    else if (callback) callback(std::forward<T>(x));
+  }
 };
 
 struct database_state {
@@ -81,16 +56,11 @@ struct database_state {
   std::optional<replication::member> m;
   const role* r() const { return m && m->current_role() ? &*m->current_role() : nullptr; }
   replication::owner* owner() { return m->owning(); }
-  const replication::owner* owner() const { return m->owning(); }
-  std::vector<client_write> queued;  // not ordered yet
-  size_t queued_ops = 0;
-  std::vector<client_write> forwarding;  // to send to the owner at the next flush
-  bool flush_scheduled = false;
-  std::map<uint64_t, client_write> waiting;  // ordered, waiting for the quorum, by seq
-  std::map<uint64_t, ryw_wait> ryw;          // by seq
-  bool commit_dirty = false;
-  bool notify_scheduled = false;
-  uint64_t acknowledged = 0, refused = 0, unknown = 0;
+  // The write intake's bookkeeping (queued, forwarded, waiting for the quorum
+  // or for read-your-writes, the counters): the plain-code core; here only
+  // where each write's answer goes, by the core's ticket.
+  std::optional<replication::intake> in;
+  std::map<replication::ticket, answer_to> answers;
   bool catching_up = false;  // replica: receiving writes it missed (told to the cluster actor)
   std::optional<replication::anti_entropy> ae;  // anti-entropy and behind-the-log notices: the plain-code core
 };
@@ -98,75 +68,13 @@ struct database_state {
 using self_ptr = database_actor::stateful_pointer<database_state>;
 
 void set_catching_up(self_ptr self, bool on, const std::string& why);
-
-// The 503 error: a sentence and the facts behind it, as JSON (see errc::unavailable).
-caf::error unavailable(const database_state& st, const std::vector<std::string>& answered, bool applied_nowhere,
-                       const std::string& content) {
-  return make_troupe_error(errc::unavailable,
-                           replication::unavailable_body(content, st.r() ? st.r()->write_quorum : 1, answered,
-                                                         st.r() ? st.r()->servers : std::vector<std::string>{},
-                                                         applied_nowhere ? "not applied" : "unknown"));
-}
+void carry(self_ptr self, replication::effects& fx);
+void carry_checks(self_ptr self, replication::check_effects& fx);
 
 void log(const database_state& st, replication::note::level lvl, const std::string& text) {
   if (lvl == replication::note::level::info) st.opts.log->info(component, text);
   else if (lvl == replication::note::level::warn) st.opts.log->warn(component, text);
   else st.opts.log->error(component, text);
-}
-
-void fail(self_ptr self, client_write& w, const caf::error& e) {
-  if (w.local) w.local.deliver(e);
-  if (w.batch) {
-    w.batch->replies[w.slot].error = error_text(self->system(), e);
-    w.batch->one();
-  }
-}
-
-// Refuses a write that was never ordered: it is visible nowhere, ever.
-void refuse(self_ptr self, client_write& w, const std::string& why) {
-  auto& st = self->state;
-  ++st.refused;
-  std::vector<std::string> answered = st.r() ? st.r()->online : std::vector<std::string>{};
-  fail(self, w, unavailable(st, answered, true, why));
-}
-
-// Who holds `seq` as far as the owner knows (itself included).
-std::vector<std::string> holders(const database_state& st, uint64_t seq) {
-  std::vector<std::string> out{st.opts.node_name};
-  if (st.owner())
-    for (auto& [n, h] : st.owner()->held())
-      if (h >= seq) out.push_back(n);
-  return out;
-}
-
-void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
-  auto& st = self->state;
-  for (auto& o : outs) {
-    auto it = st.waiting.find(o.seq);
-    if (o.committed) st.commit_dirty = true;
-    if (it == st.waiting.end()) continue;  // adopted from an earlier owner: no client here
-    auto& w = it->second;
-    if (o.committed) {
-      ++st.acknowledged;
-      // A write is either this node's client's or a forwarded one: the results move to one of them.
-      if (w.batch) {
-        w.batch->replies[w.slot] = fwd_reply{o.seq, std::move(o.results), {}};
-        w.batch->one();
-      } else if (w.local) {
-        w.local.deliver(std::move(o.results));
-      }
-    } else {
-      ++st.unknown;
-      fail(self, w, unavailable(st, holders(st, o.seq), false,
-                          cat("Quorum ", st.owner() ? st.owner()->write_quorum() : 0, " not reached for the write: ",
-                              o.why, "; it was discarded here, but a server that holds it may still apply it")));
-    }
-    st.waiting.erase(it);
-  }
-  if (st.commit_dirty && !st.notify_scheduled) {
-    st.notify_scheduled = true;
-    self->send(self, notify_atom::value);
-  }
 }
 
 // An envelope from this node about this database; the callers fill in the rest.
@@ -178,69 +86,79 @@ repl_envelope envelope(const database_state& st, bool is_append) {
   return e;
 }
 
-repl_envelope append_envelope(const database_state& st, const replication::append_msg& m) {
-  auto e = envelope(st, true);
-  e.append = m;
-  return e;
-}
-
-repl_envelope ack_envelope(const database_state& st, const replication::ack_msg& a) {
-  auto e = envelope(st, false);
-  e.ack = a;
-  return e;
-}
-
 void send_append(self_ptr self, const std::string& to, const replication::append_msg& m) {
   auto& st = self->state;
   if (!st.cluster) return;
-  self->send(st.cluster, relay_atom::value, to, append_envelope(st, m));
+  auto e = envelope(st, true);
+  e.append = m;
+  self->send(st.cluster, relay_atom::value, to, std::move(e));
 }
 
-void broadcast(self_ptr self, const replication::append_msg& m) {
-  auto& st = self->state;
-  if (!st.r()) return;
-  for (auto& n : st.r()->online)
-    if (n != st.opts.node_name) send_append(self, n, m);
+// --- the write intake: its effects carried out ------------------------------
+void carry_intake(self_ptr self, replication::intake_effects& fx);
+
+// Gives the intake one input, `f(intake, effects)`, and carries out what it decided.
+template <class F>
+void to_intake(self_ptr self, F&& f) {
+  replication::intake_effects fx;
+  f(*self->state.in, fx);
+  carry_intake(self, fx);
 }
 
-// Ordered writes whose owner is gone: their fate is decided by the next owner.
-void abandon_waiting(self_ptr self, const std::string& why) {
+// A write's answer, to where it goes. An error is the 503 body (errc::unavailable).
+void answer(self_ptr self, replication::write_reply& r) {
   auto& st = self->state;
-  for (auto& [seq, w] : st.waiting) {
-    ++st.unknown;
-    fail(self, w, unavailable(st, {st.opts.node_name}, false, why));
-  }
-  st.waiting.clear();
-}
-
-void forward(self_ptr self, client_write w);
-void flush(self_ptr self);
-
-// Queued writes go to the owner (or wait for a takeover to end).
-void route_queued(self_ptr self) {
-  auto& st = self->state;
-  if (st.owner()) {
-    if (!st.queued.empty() && !st.flush_scheduled) {
-      st.flush_scheduled = true;
-      self->send(self, flush_atom::value);
-    }
-    return;
-  }
-  if (st.m->orders_here()) return;  // an owner is coming
-  auto q = std::move(st.queued);
-  st.queued.clear();
-  st.queued_ops = 0;
-  for (auto& w : q) {
-    if (w.batch)
-      refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name, " any more"));
-    else
-      forward(self, std::move(w));
+  auto it = st.answers.find(r.t);
+  assert(it != st.answers.end());
+  if (it == st.answers.end()) return;
+  auto a = std::move(it->second);
+  st.answers.erase(it);
+  if (a.batch) {
+    a.batch->replies[a.slot] = fwd_reply{r.seq, std::move(r.results), std::move(r.error)};
+    a.batch->one();
+  } else if (r.error.empty()) {
+    a.deliver(std::move(r.results));
+  } else {
+    a.deliver(make_troupe_error(errc::unavailable, std::move(r.error)));
   }
 }
 
-void carry(self_ptr self, replication::effects& fx);
-void carry_checks(self_ptr self, replication::check_effects& fx);
+// Writes for the owner in one request, through the cluster actor; the answers
+// go back into the intake.
+void send_forwards(self_ptr self, replication::forward_batch b) {
+  auto& st = self->state;
+  self->request(st.cluster, st.opts.write_timeout + seconds(1), fwd_atom::value, b.owner, st.opts.name,
+                std::move(b.writes))
+      .then(
+          [self, tickets = b.tickets](fwd_replies& reps) {
+            std::vector<replication::forward_reply> rs;
+            for (auto& r : reps) rs.push_back({r.seq, std::move(r.results), std::move(r.error)});
+            to_intake(self, [&](auto& in, auto& fx) { in.on_forwarded(tickets, std::move(rs), now_ms(), fx); });
+          },
+          [self, tickets = b.tickets, owner = b.owner](caf::error& e) {
+            bool nowhere = troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found;
+            auto text = error_text(self->system(), e);
+            to_intake(self, [&](auto& in, auto& fx) { in.on_forward_failed(tickets, owner, nowhere, text, fx); });
+          });
+}
 
+void carry_intake(self_ptr self, replication::intake_effects& fx) {
+  if (fx.forward) send_forwards(self, std::move(*fx.forward));
+  for (auto& [to, m] : fx.appends) send_append(self, to, m);
+  for (auto& r : fx.replies) answer(self, r);
+  if (fx.schedule_notice) self->send(self, notify_atom::value);
+  if (fx.schedule_flush) self->send(self, flush_atom::value);
+}
+
+// A client write enters the intake; its answer goes to `to`.
+void write(self_ptr self, op_list ops, answer_to to) {
+  to_intake(self, [&](auto& in, auto& fx) {
+    bool forwarded = static_cast<bool>(to.batch);
+    self->state.answers.emplace(in.write(std::move(ops), forwarded, now_ms(), fx), std::move(to));
+  });
+}
+
+// --- the role core: its effects carried out ----------------------------------
 // The core's takeover requests, as requests to the cluster actor (which relays
 // them to the node); the answers go back into the core.
 void ask_tail(self_ptr self, const replication::tail_request& t) {
@@ -276,22 +194,15 @@ void ask_page(self_ptr self, const replication::fetch_request& f) {
 void carry(self_ptr self, replication::effects& fx) {
   auto& st = self->state;
   for (auto& n : fx.notes) log(st, n.lvl, cat("database ", st.opts.name, ": ", n.text));
-  if (fx.stepped_down)
-    abandon_waiting(self, cat("the owner ", st.opts.node_name, " stepped down (", *fx.stepped_down,
-                              ") before the quorum answered"));
-  if (fx.abandoned) {
-    auto why = cat("no owner for ", st.opts.name, " now: ", *fx.abandoned);
-    abandon_waiting(self, why);
-    // Writes that waited for it were never ordered.
-    auto q = std::move(st.queued);
-    st.queued.clear();
-    st.queued_ops = 0;
-    for (auto& w : q) refuse(self, w, why);
-  }
+  to_intake(self, [&](auto& in, auto& ifx) { in.on_owner_lost(fx, ifx); });
   if (fx.owns_now) set_catching_up(self, false, "this node is the owner now: it took over the most up-to-date tail");
   for (auto& [to, m] : fx.appends) send_append(self, to, m);
-  for (auto& [to, a] : fx.acks)
-    if (st.cluster) self->send(st.cluster, relay_atom::value, to, ack_envelope(st, a));
+  for (auto& [to, a] : fx.acks) {
+    if (!st.cluster) continue;
+    auto e = envelope(st, false);
+    e.ack = a;
+    self->send(st.cluster, relay_atom::value, to, std::move(e));
+  }
   for (auto& t : fx.tails) ask_tail(self, t);
   if (fx.fetch) ask_page(self, *fx.fetch);
   for (auto& [to, start] : fx.behind_log) {
@@ -299,126 +210,14 @@ void carry(self_ptr self, replication::effects& fx) {
     st.ae->behind_log(replication::context_of(*st.m, *st.opts.db), to, start, now_ms(), cfx);
     carry_checks(self, cfx);
   }
-  deliver(self, fx.ended);
-  if (fx.owns_now || fx.stepped_down) route_queued(self);
+  to_intake(self, [&](auto& in, auto& ifx) { in.on_writes_ended(fx, ifx); });
 }
 
 void on_role(self_ptr self, role r) {
   replication::effects fx;
   self->state.m->on_role(r, now_ms(), fx);
   carry(self, fx);
-  route_queued(self);
-}
-
-// A write for the owner: sent with every other one waiting, at the next flush.
-void forward(self_ptr self, client_write w) {
-  auto& st = self->state;
-  st.forwarding.push_back(std::move(w));
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, flush_atom::value);
-  }
-}
-
-// Sends every write waiting for the owner in one message.
-void send_forwards(self_ptr self) {
-  auto& st = self->state;
-  if (st.forwarding.empty() || !st.r()) return;
-  auto owner = st.r()->owner();
-  auto timeout = st.opts.write_timeout + seconds(1);
-  op_lists writes;
-  std::vector<write_answer> promises;
-  for (auto& w : st.forwarding) {
-    writes.push_back(std::move(w.ops));
-    promises.push_back(std::move(w.local));
-  }
-  st.forwarding.clear();
-  self->request(st.cluster, timeout, fwd_atom::value, owner, st.opts.name, std::move(writes))
-      .then(
-          [self, promises](fwd_replies& reps) mutable {
-            auto& st = self->state;
-            for (size_t i = 0; i < promises.size(); ++i) {
-              if (i >= reps.size()) {
-                promises[i].deliver(unavailable(st, {}, false, "the owner's answer lacks this write"));
-                continue;
-              }
-              auto& rep = reps[i];
-              if (!rep.error.empty()) {
-                promises[i].deliver(make_troupe_error(errc::unavailable, rep.error));
-                continue;
-              }
-              ++st.acknowledged;
-              if (st.opts.db->last_committed_seq() >= rep.seq)
-                promises[i].deliver(std::move(rep.results));
-              else
-                st.ryw[rep.seq] = ryw_wait{promises[i], std::move(rep.results), now_ms()};
-            }
-          },
-          [self, promises, owner](caf::error& e) mutable {
-            auto& st = self->state;
-            // Not reachable or not there: it never reached an owner that could order it.
-            bool nowhere = troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found;
-            auto err = nowhere ? unavailable(st, st.r() ? st.r()->online : std::vector<std::string>{}, true,
-                                             cat("the owner ", owner, " cannot take the write: ",
-                                                 error_text(self->system(), e)))
-                               : unavailable(st, {}, false,
-                                             cat("the owner ", owner, " did not confirm the write: ",
-                                                 error_text(self->system(), e)));
-            for (auto& p : promises) {
-              ++(nowhere ? st.refused : st.unknown);
-              p.deliver(err);
-            }
-          });
-}
-
-void enqueue(self_ptr self, client_write w) {
-  auto& st = self->state;
-  w.deadline_ms = now_ms() + st.opts.write_timeout.count();
-  auto d = replication::route_write(*st.m, st.opts.name, st.opts.node_name, static_cast<bool>(w.batch),
-                                    std::max(st.queued.size(), st.forwarding.size()), queued_writes_max);
-  using k = replication::intake_decision::kind;
-  if (d.what == k::refuse) return refuse(self, w, d.why);
-  if (d.what == k::forward) return forward(self, std::move(w));
-  if (st.owner() && st.queued_ops + w.ops.size() > write_ops_max) flush(self);
-  st.queued_ops += w.ops.size();
-  st.queued.push_back(std::move(w));
-  route_queued(self);
-}
-
-// Orders every queued write as one batch: one staging, one append.
-void flush(self_ptr self) {
-  auto& st = self->state;
-  st.flush_scheduled = false;
-  send_forwards(self);
-  if (!st.owner() || st.queued.empty()) return;
-  auto q = std::move(st.queued);
-  st.queued.clear();
-  st.queued_ops = 0;
-  std::vector<op_list> writes;
-  writes.reserve(q.size());
-  for (auto& w : q) writes.push_back(std::move(w.ops));
-  auto b = st.owner()->submit_batch(std::move(writes), now_ms() + st.opts.write_timeout.count());
-  if (!b) {
-    for (auto& w : q) refuse(self, w, cat("cannot order the write: ", b.error().render()));
-    return;
-  }
-  for (size_t i = 0; i < q.size(); ++i) st.waiting.emplace(b->first_seq + i, std::move(q[i]));
-  broadcast(self, b->append);
-  deliver(self, b->ended);
-}
-
-void answer_ryw(self_ptr self, bool all) {
-  auto& st = self->state;
-  auto committed = st.opts.db->last_committed_seq();
-  auto old = now_ms() - read_your_writes_wait.count();
-  for (auto it = st.ryw.begin(); it != st.ryw.end();) {
-    if (all || it->first <= committed || it->second.since_ms <= old) {
-      it->second.promise.deliver(std::move(it->second.results));
-      it = st.ryw.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  to_intake(self, [](auto& in, auto& ifx) { in.on_role(ifx); });
 }
 
 // --- anti-entropy and behind-the-log notices ----------------------------------
@@ -513,7 +312,7 @@ void on_envelope(self_ptr self, repl_envelope& env) {
   auto ack = st.m->on_append(env.from, env.append, fx);
   carry(self, fx);
   if (ack) track_catch_up(self, env.from, env.append, *ack);
-  if (!st.ryw.empty()) answer_ryw(self, false);
+  to_intake(self, [](auto& in, auto& ifx) { in.read_your_writes(now_ms(), ifx); });
 }
 
 database_actor::behavior_type database_impl(self_ptr self, database_options opts) {
@@ -523,6 +322,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   timing.write_timeout_ms = st.opts.write_timeout.count();
   st.m.emplace(*st.opts.db, st.opts.node_name, timing);
   st.ae.emplace(*st.opts.db, st.opts.name);
+  st.in.emplace(*st.m, *st.opts.db, st.opts.name, st.opts.node_name, st.opts.write_timeout.count());
   // Its own thread (detached): named after the database, for top -H and perf
   // (at most 15 characters).
   pthread_setname_np(pthread_self(), cat("db:", st.opts.name).substr(0, 15).c_str());
@@ -536,14 +336,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   self->send(self, tick_atom::value);
   // Every request held is answered before the actor goes.
   self->set_exit_handler([self](caf::exit_msg& m) {
-    auto& st = self->state;
-    for (auto& w : st.forwarding) refuse(self, w, "the node is stopping");
-    st.forwarding.clear();
-    flush(self);
-    for (auto& w : st.queued) refuse(self, w, "the node is stopping");
-    st.queued.clear();
-    abandon_waiting(self, "the node stopped before the quorum answered");
-    answer_ryw(self, true);
+    to_intake(self, [](auto& in, auto& fx) { in.stop(now_ms(), fx); });
     self->quit(m.reason);
   });
   return {
@@ -554,53 +347,43 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         return actor_summary{
             cat("db:", st.opts.name), self->id(), self->mailbox().size(),
             cat("writer of ", st.opts.name, ", ", st.m->describe(), ", last LSN ", lsn, ", committed seq ", seq, ", ",
-                st.waiting.size(), " write(s) waiting for the quorum"),
+                st.in->waiting(), " write(s) waiting for the quorum"),
             cat("{\"database\":", json_quote(st.opts.name), ",\"role\":", json_quote(st.m->describe()),
                 ",\"owner\":", json_quote(st.r() ? st.r()->owner() : ""), ",\"lastLsn\":", lsn, ",\"committedSeq\":", seq,
-                ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.queued.size(),
-                ",\"waitingForQuorum\":", st.waiting.size(), ",\"acknowledged\":", st.acknowledged,
-                ",\"refused\":", st.refused, ",\"unknown\":", st.unknown, ",\"repairedRecords\":", st.ae->repaired(),
+                ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.in->queued(),
+                ",\"waitingForQuorum\":", st.in->waiting(), ",\"acknowledged\":", st.in->acknowledged(),
+                ",\"refused\":", st.in->refused(), ",\"unknown\":", st.in->unknown(), ",\"repairedRecords\":", st.ae->repaired(),
                 ",\"path\":", json_quote(st.opts.db->dir().string()), "}")};
       },
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
         if (ops.empty()) return op_results{};
-        if (ops.size() > write_ops_max)
-          return make_troupe_error(errc::invalid_argument,
-                                   cat("a write holds ", ops.size(), " operations, more than ", write_ops_max));
-        auto rp = self->make_response_promise<op_results>();
-        client_write w;
-        w.ops = std::move(ops);
-        w.local.promise = rp;
-        enqueue(self, std::move(w));
+        if (auto bad = replication::oversized_write(ops.size())) return make_troupe_error(errc::invalid_argument, *bad);
+        answer_to to;
+        to.promise = self->make_response_promise<op_results>();
+        auto rp = *to.promise;
+        write(self, std::move(ops), std::move(to));
         return rp;
       },
       [self](write_atom, op_list& ops, write_callback& cb) {
         if (ops.empty()) return cb(op_results{});
-        if (ops.size() > write_ops_max)
-          return cb(make_troupe_error(errc::invalid_argument,
-                                      cat("a write holds ", ops.size(), " operations, more than ", write_ops_max)));
-        client_write w;
-        w.ops = std::move(ops);
-        w.local.callback = std::move(cb);
-        enqueue(self, std::move(w));
+        if (auto bad = replication::oversized_write(ops.size()))
+          return cb(make_troupe_error(errc::invalid_argument, *bad));
+        answer_to to;
+        to.callback = std::move(cb);
+        write(self, std::move(ops), std::move(to));
       },
       [self](fwd_atom, op_lists& writes) -> caf::result<fwd_replies> {
-        if (writes.empty() || writes.size() > queued_writes_max)
-          return make_troupe_error(errc::invalid_argument, cat("a forward holds ", writes.size(), " writes"));
-        for (auto& ops : writes)
-          if (ops.empty() || ops.size() > write_ops_max)
-            return make_troupe_error(errc::invalid_argument, cat("a forwarded write holds ", ops.size(), " operations"));
+        if (auto bad = replication::malformed_forward(writes)) return make_troupe_error(errc::invalid_argument, *bad);
         auto batch = std::make_shared<fwd_batch>();
         batch->promise = self->make_response_promise<fwd_replies>();
         batch->replies.resize(writes.size());
         batch->left = writes.size();
         auto rp = batch->promise;
         for (size_t i = 0; i < writes.size(); ++i) {
-          client_write w;
-          w.ops = std::move(writes[i]);
-          w.batch = batch;
-          w.slot = i;
-          enqueue(self, std::move(w));
+          answer_to to;
+          to.batch = batch;
+          to.slot = i;
+          write(self, std::move(writes[i]), std::move(to));
         }
         return rp;
       },
@@ -634,16 +417,12 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
           return make_troupe_error(errc::io_error, s.error().render());
         return true;
       },
-      [self](flush_atom) { flush(self); },
+      [self](flush_atom) { to_intake(self, [](auto& in, auto& fx) { in.flush(now_ms(), fx); }); },
       [self](notify_atom) {
-        auto& st = self->state;
-        st.notify_scheduled = false;
-        if (st.owner() && st.commit_dirty) {
-          replication::effects fx;
-          st.m->heartbeat(fx);
-          carry(self, fx);
-        }
-        st.commit_dirty = false;
+        if (!self->state.in->take_commit_notice()) return;
+        replication::effects fx;
+        self->state.m->heartbeat(fx);
+        carry(self, fx);
       },
       [self](tick_atom) {
         auto& st = self->state;
@@ -652,19 +431,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         st.m->tick(now, true, fx);
         carry(self, fx);
         resync(self, now);
-        // Writes that waited in vain for an owner were never ordered.
-        if (!st.owner()) {
-          for (auto it = st.queued.begin(); it != st.queued.end();) {
-            if (it->deadline_ms > now) {
-              ++it;
-              continue;
-            }
-            refuse(self, *it, cat("no owner ordered the write in time (database ", st.opts.name, ")"));
-            st.queued_ops -= it->ops.size();
-            it = st.queued.erase(it);
-          }
-        }
-        if (!st.ryw.empty()) answer_ryw(self, false);
+        to_intake(self, [now](auto& in, auto& ifx) { in.tick(now, ifx); });
         self->delayed_send(self, replication_tick, tick_atom::value);
       },
   };
