@@ -352,8 +352,8 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
                 ",\"owner\":", json_quote(st.r() ? st.r()->owner() : ""), ",\"lastLsn\":", lsn, ",\"committedSeq\":", seq,
                 ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.in->queued(),
                 ",\"waitingForQuorum\":", st.in->waiting(), ",\"acknowledged\":", st.in->acknowledged(),
-                ",\"refused\":", st.in->refused(), ",\"unknown\":", st.in->unknown(), ",\"repairedRecords\":", st.ae->repaired(),
-                ",\"path\":", json_quote(st.opts.db->dir().string()), "}")};
+                ",\"refused\":", st.in->refused(), ",\"unknown\":", st.in->unknown(),
+                ",\"repairedRecords\":", st.ae->repaired(), ",\"path\":", json_quote(st.opts.db->dir().string()), "}")};
       },
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
         if (ops.empty()) return op_results{};

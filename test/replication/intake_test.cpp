@@ -116,7 +116,8 @@ TEST_CASE("intake: the bounds on a client write and on a forward") {
   } rows[] = {
       {{1}, std::nullopt, std::nullopt},
       {{write_ops_max}, std::nullopt, std::nullopt},
-      {{write_ops_max + 1}, cat("a write holds 4097 operations, more than 4096"), "a forwarded write holds 4097 operations"},
+      {{write_ops_max + 1}, "a write holds 4097 operations, more than 4096",
+       "a forwarded write holds 4097 operations"},
       {{2, 0}, std::nullopt, "a forwarded write holds 0 operations"},
       {{}, std::nullopt, "a forward holds 0 writes"},
   };
@@ -350,7 +351,7 @@ TEST_CASE("intake: a discarded write's 503 body names the quorum, the owner as t
         R"("outcome":"unknown"})");
 }
 
-TEST_CASE("intake: the owner stepping down leaves its waiting writes unknown; an abandoned takeover refuses the queued") {
+TEST_CASE("intake: stepping down leaves the waiting writes unknown; an abandoned takeover refuses the queued ones") {
   SUBCASE("stepping down") {
     node a(three({"a", "b", "c"}, 3));
     REQUIRE(a.m.owning());
