@@ -2,11 +2,11 @@
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <cassert>
 #include <map>
 #include <optional>
 
+#include "src/replication/anti_entropy.hpp"
 #include "src/replication/intake.hpp"
 #include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
@@ -33,43 +33,19 @@ struct fwd_batch {
   }
 };
 
-// Where a local write's answer goes: a response promise (console, tests) or
-// the REST layer's callback (see write_callback in protocol.hpp).
-struct write_answer {
+// Where a write's answer goes: a local client's response promise (console,
+// tests) or the REST layer's callback (see write_callback in protocol.hpp), or
+// slot `slot` of a batch another node forwarded to this owner.
+struct answer_to {
   std::optional<caf::typed_response_promise<op_results>> promise;
   write_callback callback;
-  explicit operator bool() const { return promise.has_value() || static_cast<bool>(callback); }
-  void deliver(op_results r) {
-    if (promise) {
-      promise->deliver(std::move(r));
-    } else if (callback) {
-      callback(std::move(r));
-    }
-  }
-  void deliver(const caf::error& e) {
-    if (promise) {
-      promise->deliver(e);
-    } else if (callback) {
-      callback(e);
-    }
-  }
-};
-
-// A client's write until it is answered: a local one (REST, console) or one
-// another node forwarded to this owner (slot `slot` of `batch`).
-struct client_write {
-  op_list ops;
-  int64_t deadline_ms = 0;
-  write_answer local;
   std::shared_ptr<fwd_batch> batch;
   size_t slot = 0;
-};
-
-// A forwarded write the owner acknowledged, answered once this node holds it.
-struct ryw_wait {
-  write_answer promise;
-  op_results results;
-  int64_t since_ms = 0;
+  template <class T>
+  void deliver(T&& x) {
+    if (promise) promise->deliver(std::forward<T>(x));
+    else if (callback) callback(std::forward<T>(x));
+  }
 };
 
 struct database_state {
@@ -80,89 +56,25 @@ struct database_state {
   std::optional<replication::member> m;
   const role* r() const { return m && m->current_role() ? &*m->current_role() : nullptr; }
   replication::owner* owner() { return m->owning(); }
-  const replication::owner* owner() const { return m->owning(); }
-  std::vector<client_write> queued;  // not ordered yet
-  size_t queued_ops = 0;
-  std::vector<client_write> forwarding;  // to send to the owner at the next flush
-  bool flush_scheduled = false;
-  std::map<uint64_t, client_write> waiting;  // ordered, waiting for the quorum, by seq
-  std::map<uint64_t, ryw_wait> ryw;          // by seq
-  bool commit_dirty = false;
-  bool notify_scheduled = false;
-  uint64_t acknowledged = 0, refused = 0, unknown = 0;
+  // The write intake's bookkeeping (queued, forwarded, waiting for the quorum
+  // or for read-your-writes, the counters): the plain-code core; here only
+  // where each write's answer goes, by the core's ticket.
+  std::optional<replication::intake> in;
+  std::map<replication::ticket, answer_to> answers;
   bool catching_up = false;  // replica: receiving writes it missed (told to the cluster actor)
-  std::map<std::string, int64_t> behind_logged;  // replicas behind the log: when we last logged it
-  std::map<std::string, int64_t> behind_told;    // ... and when we last told them to take a full copy
-  int64_t next_resync_ms = 0;                    // anti-entropy: the owner's next digest round
-  uint64_t repaired = 0;                         // anti-entropy: records repaired here
+  std::optional<replication::anti_entropy> ae;  // anti-entropy and behind-the-log notices: the plain-code core
 };
 
 using self_ptr = database_actor::stateful_pointer<database_state>;
 
 void set_catching_up(self_ptr self, bool on, const std::string& why);
+void carry(self_ptr self, replication::effects& fx);
+void carry_checks(self_ptr self, replication::check_effects& fx);
 
-// The 503 error: a sentence and the facts behind it, as JSON (see errc::unavailable).
-caf::error unavailable(const database_state& st, const std::vector<std::string>& answered, bool applied_nowhere,
-                       const std::string& content) {
-  return make_troupe_error(errc::unavailable,
-                           replication::unavailable_body(content, st.r() ? st.r()->write_quorum : 1, answered,
-                                                         st.r() ? st.r()->servers : std::vector<std::string>{},
-                                                         applied_nowhere ? "not applied" : "unknown"));
-}
-
-void fail(self_ptr self, client_write& w, const caf::error& e) {
-  if (w.local) w.local.deliver(e);
-  if (w.batch) {
-    w.batch->replies[w.slot].error = error_text(self->system(), e);
-    w.batch->one();
-  }
-}
-
-// Refuses a write that was never ordered: it is visible nowhere, ever.
-void refuse(self_ptr self, client_write& w, const std::string& why) {
-  auto& st = self->state;
-  ++st.refused;
-  std::vector<std::string> answered = st.r() ? st.r()->online : std::vector<std::string>{};
-  fail(self, w, unavailable(st, answered, true, why));
-}
-
-// Who holds `seq` as far as the owner knows (itself included).
-std::vector<std::string> holders(const database_state& st, uint64_t seq) {
-  std::vector<std::string> out{st.opts.node_name};
-  if (st.owner())
-    for (auto& [n, h] : st.owner()->held())
-      if (h >= seq) out.push_back(n);
-  return out;
-}
-
-void deliver(self_ptr self, std::vector<replication::outcome>& outs) {
-  auto& st = self->state;
-  for (auto& o : outs) {
-    auto it = st.waiting.find(o.seq);
-    if (o.committed) st.commit_dirty = true;
-    if (it == st.waiting.end()) continue;  // adopted from an earlier owner: no client here
-    auto& w = it->second;
-    if (o.committed) {
-      ++st.acknowledged;
-      // A write is either this node's client's or a forwarded one: the results move to one of them.
-      if (w.batch) {
-        w.batch->replies[w.slot] = fwd_reply{o.seq, std::move(o.results), {}};
-        w.batch->one();
-      } else if (w.local) {
-        w.local.deliver(std::move(o.results));
-      }
-    } else {
-      ++st.unknown;
-      fail(self, w, unavailable(st, holders(st, o.seq), false,
-                          cat("Quorum ", st.owner() ? st.owner()->write_quorum() : 0, " not reached for the write: ",
-                              o.why, "; it was discarded here, but a server that holds it may still apply it")));
-    }
-    st.waiting.erase(it);
-  }
-  if (st.commit_dirty && !st.notify_scheduled) {
-    st.notify_scheduled = true;
-    self->send(self, notify_atom::value);
-  }
+void log(const database_state& st, replication::note::level lvl, const std::string& text) {
+  if (lvl == replication::note::level::info) st.opts.log->info(component, text);
+  else if (lvl == replication::note::level::warn) st.opts.log->warn(component, text);
+  else st.opts.log->error(component, text);
 }
 
 // An envelope from this node about this database; the callers fill in the rest.
@@ -174,69 +86,79 @@ repl_envelope envelope(const database_state& st, bool is_append) {
   return e;
 }
 
-repl_envelope append_envelope(const database_state& st, const replication::append_msg& m) {
-  auto e = envelope(st, true);
-  e.append = m;
-  return e;
-}
-
-repl_envelope ack_envelope(const database_state& st, const replication::ack_msg& a) {
-  auto e = envelope(st, false);
-  e.ack = a;
-  return e;
-}
-
 void send_append(self_ptr self, const std::string& to, const replication::append_msg& m) {
   auto& st = self->state;
   if (!st.cluster) return;
-  self->send(st.cluster, relay_atom::value, to, append_envelope(st, m));
+  auto e = envelope(st, true);
+  e.append = m;
+  self->send(st.cluster, relay_atom::value, to, std::move(e));
 }
 
-void broadcast(self_ptr self, const replication::append_msg& m) {
-  auto& st = self->state;
-  if (!st.r()) return;
-  for (auto& n : st.r()->online)
-    if (n != st.opts.node_name) send_append(self, n, m);
+// --- the write intake: its effects carried out ------------------------------
+void carry_intake(self_ptr self, replication::intake_effects& fx);
+
+// Gives the intake one input, `f(intake, effects)`, and carries out what it decided.
+template <class F>
+void to_intake(self_ptr self, F&& f) {
+  replication::intake_effects fx;
+  f(*self->state.in, fx);
+  carry_intake(self, fx);
 }
 
-// Ordered writes whose owner is gone: their fate is decided by the next owner.
-void abandon_waiting(self_ptr self, const std::string& why) {
+// A write's answer, to where it goes. An error is the 503 body (errc::unavailable).
+void answer(self_ptr self, replication::write_reply& r) {
   auto& st = self->state;
-  for (auto& [seq, w] : st.waiting) {
-    ++st.unknown;
-    fail(self, w, unavailable(st, {st.opts.node_name}, false, why));
-  }
-  st.waiting.clear();
-}
-
-void forward(self_ptr self, client_write w);
-void flush(self_ptr self);
-
-// Queued writes go to the owner (or wait for a takeover to end).
-void route_queued(self_ptr self) {
-  auto& st = self->state;
-  if (st.owner()) {
-    if (!st.queued.empty() && !st.flush_scheduled) {
-      st.flush_scheduled = true;
-      self->send(self, flush_atom::value);
-    }
-    return;
-  }
-  if (st.m->orders_here()) return;  // an owner is coming
-  auto q = std::move(st.queued);
-  st.queued.clear();
-  st.queued_ops = 0;
-  for (auto& w : q) {
-    if (w.batch)
-      refuse(self, w, cat(st.opts.node_name, " is not the owner of ", st.opts.name, " any more"));
-    else
-      forward(self, std::move(w));
+  auto it = st.answers.find(r.t);
+  assert(it != st.answers.end());
+  if (it == st.answers.end()) return;
+  auto a = std::move(it->second);
+  st.answers.erase(it);
+  if (a.batch) {
+    a.batch->replies[a.slot] = fwd_reply{r.seq, std::move(r.results), std::move(r.error)};
+    a.batch->one();
+  } else if (r.error.empty()) {
+    a.deliver(std::move(r.results));
+  } else {
+    a.deliver(make_troupe_error(errc::unavailable, std::move(r.error)));
   }
 }
 
-void carry(self_ptr self, replication::effects& fx);
-repl_envelope check_envelope(const database_state& st, check_kind kind, uint64_t at);
+// Writes for the owner in one request, through the cluster actor; the answers
+// go back into the intake.
+void send_forwards(self_ptr self, replication::forward_batch b) {
+  auto& st = self->state;
+  self->request(st.cluster, st.opts.write_timeout + seconds(1), fwd_atom::value, b.owner, st.opts.name,
+                std::move(b.writes))
+      .then(
+          [self, tickets = b.tickets](fwd_replies& reps) {
+            std::vector<replication::forward_reply> rs;
+            for (auto& r : reps) rs.push_back({r.seq, std::move(r.results), std::move(r.error)});
+            to_intake(self, [&](auto& in, auto& fx) { in.on_forwarded(tickets, std::move(rs), now_ms(), fx); });
+          },
+          [self, tickets = b.tickets, owner = b.owner](caf::error& e) {
+            bool nowhere = troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found;
+            auto text = error_text(self->system(), e);
+            to_intake(self, [&](auto& in, auto& fx) { in.on_forward_failed(tickets, owner, nowhere, text, fx); });
+          });
+}
 
+void carry_intake(self_ptr self, replication::intake_effects& fx) {
+  if (fx.forward) send_forwards(self, std::move(*fx.forward));
+  for (auto& [to, m] : fx.appends) send_append(self, to, m);
+  for (auto& r : fx.replies) answer(self, r);
+  if (fx.schedule_notice) self->send(self, notify_atom::value);
+  if (fx.schedule_flush) self->send(self, flush_atom::value);
+}
+
+// A client write enters the intake; its answer goes to `to`.
+void write(self_ptr self, op_list ops, answer_to to) {
+  to_intake(self, [&](auto& in, auto& fx) {
+    bool forwarded = static_cast<bool>(to.batch);
+    self->state.answers.emplace(in.write(std::move(ops), forwarded, now_ms(), fx), std::move(to));
+  });
+}
+
+// --- the role core: its effects carried out ----------------------------------
 // The core's takeover requests, as requests to the cluster actor (which relays
 // them to the node); the answers go back into the core.
 void ask_tail(self_ptr self, const replication::tail_request& t) {
@@ -267,286 +189,91 @@ void ask_page(self_ptr self, const replication::fetch_request& f) {
           });
 }
 
-// A replica behind even the owner's replication log on disk: tell it to take a
-// full copy from us (at most once a second; its cluster actor runs one
-// transfer at a time and backs off after a failure), and log it once a minute.
-void tell_behind(self_ptr self, const std::string& to, uint64_t log_start) {
-  auto& st = self->state;
-  auto now = now_ms();
-  auto& logged = st.behind_logged[to];
-  if (now - logged > 60'000) {
-    logged = now;
-    st.opts.log->warn(component, cat("database ", st.opts.name, ": ", to,
-                                     " is behind the replication log (the log starts at ", log_start,
-                                     "): it needs a full deploy; asking it to take one from this node"));
-  }
-  auto& told = st.behind_told[to];
-  if (now - told > 1'000 && st.owner()) {
-    told = now;
-    auto e = check_envelope(st, check_kind::behind_log, log_start);
-    e.append.epoch = st.owner()->epoch();
-    self->send(st.cluster, relay_atom::value, to, std::move(e));
-  }
-}
-
 // Carries out what the core decided, in its order: notes, what happens to
 // the writes waiting here, messages, then the writes that ended.
 void carry(self_ptr self, replication::effects& fx) {
   auto& st = self->state;
-  for (auto& n : fx.notes) {
-    auto text = cat("database ", st.opts.name, ": ", n.text);
-    if (n.lvl == replication::note::level::info) st.opts.log->info(component, text);
-    else if (n.lvl == replication::note::level::warn) st.opts.log->warn(component, text);
-    else st.opts.log->error(component, text);
-  }
-  if (fx.stepped_down)
-    abandon_waiting(self, cat("the owner ", st.opts.node_name, " stepped down (", *fx.stepped_down,
-                              ") before the quorum answered"));
-  if (fx.abandoned) {
-    auto why = cat("no owner for ", st.opts.name, " now: ", *fx.abandoned);
-    abandon_waiting(self, why);
-    // Writes that waited for it were never ordered.
-    auto q = std::move(st.queued);
-    st.queued.clear();
-    st.queued_ops = 0;
-    for (auto& w : q) refuse(self, w, why);
-  }
+  for (auto& n : fx.notes) log(st, n.lvl, cat("database ", st.opts.name, ": ", n.text));
+  to_intake(self, [&](auto& in, auto& ifx) { in.on_owner_lost(fx, ifx); });
   if (fx.owns_now) set_catching_up(self, false, "this node is the owner now: it took over the most up-to-date tail");
   for (auto& [to, m] : fx.appends) send_append(self, to, m);
-  for (auto& [to, a] : fx.acks)
-    if (st.cluster) self->send(st.cluster, relay_atom::value, to, ack_envelope(st, a));
+  for (auto& [to, a] : fx.acks) {
+    if (!st.cluster) continue;
+    auto e = envelope(st, false);
+    e.ack = a;
+    self->send(st.cluster, relay_atom::value, to, std::move(e));
+  }
   for (auto& t : fx.tails) ask_tail(self, t);
   if (fx.fetch) ask_page(self, *fx.fetch);
-  for (auto& [to, start] : fx.behind_log) tell_behind(self, to, start);
-  deliver(self, fx.ended);
-  if (fx.owns_now || fx.stepped_down) route_queued(self);
+  for (auto& [to, start] : fx.behind_log) {
+    replication::check_effects cfx;
+    st.ae->behind_log(replication::context_of(*st.m, *st.opts.db), to, start, now_ms(), cfx);
+    carry_checks(self, cfx);
+  }
+  to_intake(self, [&](auto& in, auto& ifx) { in.on_writes_ended(fx, ifx); });
 }
 
 void on_role(self_ptr self, role r) {
   replication::effects fx;
   self->state.m->on_role(r, now_ms(), fx);
   carry(self, fx);
-  route_queued(self);
+  to_intake(self, [](auto& in, auto& ifx) { in.on_role(ifx); });
 }
 
-// A write for the owner: sent with every other one waiting, at the next flush.
-void forward(self_ptr self, client_write w) {
-  auto& st = self->state;
-  st.forwarding.push_back(std::move(w));
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, flush_atom::value);
-  }
+// --- anti-entropy and behind-the-log notices ----------------------------------
+// The rules are replication::anti_entropy's; here its check messages become
+// envelopes (kind, at_seq, ids, ...; a behind-log notice's epoch in append.epoch) and back.
+constexpr bool same_kind(check_kind a, replication::check_kind b) {
+  return static_cast<uint8_t>(a) == static_cast<uint8_t>(b);
 }
+static_assert(same_kind(check_kind::none, replication::check_kind::none) &&
+              same_kind(check_kind::digests, replication::check_kind::digests) &&
+              same_kind(check_kind::differing, replication::check_kind::differing) &&
+              same_kind(check_kind::records, replication::check_kind::records) &&
+              same_kind(check_kind::behind_log, replication::check_kind::behind_log));
 
-// Sends every write waiting for the owner in one message.
-void send_forwards(self_ptr self) {
-  auto& st = self->state;
-  if (st.forwarding.empty() || !st.r()) return;
-  auto owner = st.r()->owner();
-  auto timeout = st.opts.write_timeout + seconds(1);
-  op_lists writes;
-  std::vector<write_answer> promises;
-  for (auto& w : st.forwarding) {
-    writes.push_back(std::move(w.ops));
-    promises.push_back(std::move(w.local));
-  }
-  st.forwarding.clear();
-  self->request(st.cluster, timeout, fwd_atom::value, owner, st.opts.name, std::move(writes))
-      .then(
-          [self, promises](fwd_replies& reps) mutable {
-            auto& st = self->state;
-            for (size_t i = 0; i < promises.size(); ++i) {
-              if (i >= reps.size()) {
-                promises[i].deliver(unavailable(st, {}, false, "the owner's answer lacks this write"));
-                continue;
-              }
-              auto& rep = reps[i];
-              if (!rep.error.empty()) {
-                promises[i].deliver(make_troupe_error(errc::unavailable, rep.error));
-                continue;
-              }
-              ++st.acknowledged;
-              if (st.opts.db->last_committed_seq() >= rep.seq)
-                promises[i].deliver(std::move(rep.results));
-              else
-                st.ryw[rep.seq] = ryw_wait{promises[i], std::move(rep.results), now_ms()};
-            }
-          },
-          [self, promises, owner](caf::error& e) mutable {
-            auto& st = self->state;
-            // Not reachable or not there: it never reached an owner that could order it.
-            bool nowhere = troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found;
-            auto err = nowhere ? unavailable(st, st.r() ? st.r()->online : std::vector<std::string>{}, true,
-                                             cat("the owner ", owner, " cannot take the write: ",
-                                                 error_text(self->system(), e)))
-                               : unavailable(st, {}, false,
-                                             cat("the owner ", owner, " did not confirm the write: ",
-                                                 error_text(self->system(), e)));
-            for (auto& p : promises) {
-              ++(nowhere ? st.refused : st.unknown);
-              p.deliver(err);
-            }
-          });
-}
-
-void enqueue(self_ptr self, client_write w) {
-  auto& st = self->state;
-  w.deadline_ms = now_ms() + st.opts.write_timeout.count();
-  auto d = replication::route_write(*st.m, st.opts.name, st.opts.node_name, static_cast<bool>(w.batch),
-                                    std::max(st.queued.size(), st.forwarding.size()), queued_writes_max);
-  using k = replication::intake_decision::kind;
-  if (d.what == k::refuse) return refuse(self, w, d.why);
-  if (d.what == k::forward) return forward(self, std::move(w));
-  if (st.owner() && st.queued_ops + w.ops.size() > write_ops_max) flush(self);
-  st.queued_ops += w.ops.size();
-  st.queued.push_back(std::move(w));
-  route_queued(self);
-}
-
-// Orders every queued write as one batch: one staging, one append.
-void flush(self_ptr self) {
-  auto& st = self->state;
-  st.flush_scheduled = false;
-  send_forwards(self);
-  if (!st.owner() || st.queued.empty()) return;
-  auto q = std::move(st.queued);
-  st.queued.clear();
-  st.queued_ops = 0;
-  std::vector<op_list> writes;
-  writes.reserve(q.size());
-  for (auto& w : q) writes.push_back(std::move(w.ops));
-  auto b = st.owner()->submit_batch(std::move(writes), now_ms() + st.opts.write_timeout.count());
-  if (!b) {
-    for (auto& w : q) refuse(self, w, cat("cannot order the write: ", b.error().render()));
-    return;
-  }
-  for (size_t i = 0; i < q.size(); ++i) st.waiting.emplace(b->first_seq + i, std::move(q[i]));
-  broadcast(self, b->append);
-  deliver(self, b->ended);
-}
-
-void answer_ryw(self_ptr self, bool all) {
-  auto& st = self->state;
-  auto committed = st.opts.db->last_committed_seq();
-  auto old = now_ms() - read_your_writes_wait.count();
-  for (auto it = st.ryw.begin(); it != st.ryw.end();) {
-    if (all || it->first <= committed || it->second.since_ms <= old) {
-      it->second.promise.deliver(std::move(it->second.results));
-      it = st.ryw.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-// --- anti-entropy (resyncEvery) ---------------------------------------------
-// The owner sends its per-cluster digests at its commit seq S right after a
-// heartbeat carrying S, only when no write is pending (so S is where every
-// replica that holds everything stops too). A replica at S compares and names
-// the clusters that differ; the owner, still at S, sends each such cluster's
-// records; the replica, still at S, makes its copy equal and logs what
-// changed. Anything that moved meanwhile waits for the next round.
-inline constexpr size_t repair_records_max = 100'000;  // a larger cluster is reported, not repaired in place
-
-repl_envelope check_envelope(const database_state& st, check_kind kind, uint64_t at) {
+repl_envelope check_envelope(const database_state& st, replication::check_msg c) {
   auto e = envelope(st, false);
-  e.check = kind;
-  e.at_seq = at;
+  e.check = static_cast<check_kind>(c.kind);
+  e.at_seq = c.at_seq;
+  e.append.epoch = c.epoch;
+  e.ids = std::move(c.ids);
+  e.counts = std::move(c.counts);
+  e.hashes = std::move(c.hashes);
+  e.keys = std::move(c.keys);
+  e.values = std::move(c.values);
   return e;
 }
 
-std::string cluster_name(const database_state& st, int32_t id) {
-  for (auto& c : st.opts.db->clusters())
-    if (c.id == id) return c.name;
-  return cat(id);
-}
-
-void resync(self_ptr self) {
+void carry_checks(self_ptr self, replication::check_effects& fx) {
   auto& st = self->state;
-  if (!st.owner() || st.owner()->pending() > 0 || !st.cluster) return;
-  auto at = st.owner()->commit_seq();
-  auto env = check_envelope(st, check_kind::digests, at);
-  for (auto& d : st.opts.db->digest()) {
-    env.ids.push_back(d.id);
-    env.counts.push_back(d.records);
-    env.hashes.push_back(d.hash);
-  }
-  auto hb = st.owner()->heartbeat();
-  for (auto& n : st.r()->online) {
-    if (n == st.opts.node_name) continue;
-    send_append(self, n, hb);  // carries the commit point first: the replica commits up to `at`
-    self->send(st.cluster, relay_atom::value, n, env);
-  }
+  for (auto& n : fx.notes) log(st, n.lvl, n.text);
+  for (auto& [to, c] : fx.sends) self->send(st.cluster, relay_atom::value, to, check_envelope(st, std::move(c)));
+  if (fx.redeploy_from) self->send(st.cluster, redeploy_atom::value, st.opts.name, *fx.redeploy_from);
 }
 
 void on_check(self_ptr self, repl_envelope& env) {
   auto& st = self->state;
-  auto& db = *st.opts.db;
-  // Digests and repairs are taken only from the owner this replica follows: a
-  // repair overwrites records, and any member can address a replica.
-  bool from_my_owner = st.r() && st.r()->owner() == env.from;
-  if (env.check == check_kind::digests) {  // the owner's digests
-    if (st.owner() || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != env.counts.size() ||
-        env.ids.size() != env.hashes.size())
-      return;
-    std::map<int32_t, storage::database::cluster_digest> mine;
-    for (auto& d : db.digest()) mine[d.id] = d;
-    auto reply = check_envelope(st, check_kind::differing, env.at_seq);
-    std::string what;
-    for (size_t i = 0; i < env.ids.size(); ++i) {
-      auto m = mine.find(env.ids[i]);
-      int64_t n = m == mine.end() ? 0 : m->second.records;
-      uint64_t h = m == mine.end() ? 0 : m->second.hash;
-      if (n == env.counts[i] && h == env.hashes[i]) continue;
-      reply.ids.push_back(env.ids[i]);
-      what += cat(what.empty() ? "" : ", ", cluster_name(st, env.ids[i]), " (", n, " records here, ", env.counts[i],
-                  " on the owner)");
-    }
-    if (reply.ids.empty()) return;
-    st.opts.log->warn(component, cat("anti-entropy: database ", st.opts.name, " differs from the owner ", env.from,
-                                     " at seq ", env.at_seq, " in cluster(s) ", what, "; asking for a repair"));
-    self->send(st.cluster, relay_atom::value, env.from, reply);
-    return;
-  }
-  if (env.check == check_kind::differing) {  // a replica names the clusters that differ
-    if (!st.owner() || st.owner()->pending() > 0 || st.owner()->commit_seq() != env.at_seq) return;
-    for (auto id : env.ids) {
-      auto rep = check_envelope(st, check_kind::records, env.at_seq);
-      rep.ids = {id};
-      db.cluster_raw(id, &rep.keys, &rep.values);
-      if (rep.keys.size() > repair_records_max) {
-        st.opts.log->error(component, cat("anti-entropy: cluster ", cluster_name(st, id), " of ", st.opts.name,
-                                          " differs on ", env.from, " but is too large to repair in place"));
-        continue;
-      }
-      self->send(st.cluster, relay_atom::value, env.from, std::move(rep));
-    }
-    return;
-  }
-  if (env.check == check_kind::behind_log) {  // the owner: we are behind its replication log
-    // Only the owner we follow, in the epoch we promised, may send us to a
-    // full deploy: it holds every acknowledged write (it took over from a
-    // quorum's tails), so its copy loses nothing ours has committed.
-    auto* rep = st.m->following();
-    if (st.owner() || st.m->taking_over() || !rep || !st.r() || st.r()->owner() != env.from ||
-        env.append.epoch != rep->epoch() || env.at_seq <= db.last_committed_seq() + 1)
-      return;
-    self->send(st.cluster, redeploy_atom::value, st.opts.name, env.from);
-    return;
-  }
-  if (env.check == check_kind::records) {  // the owner's records of one cluster
-    if (st.owner() || !from_my_owner || db.last_committed_seq() != env.at_seq || env.ids.size() != 1) return;
-    size_t changed = 0;
-    if (auto s = db.repair_cluster(env.ids[0], env.keys, env.values, &changed); !s) {
-      st.opts.log->error(component, cat("anti-entropy: cannot repair cluster ", cluster_name(st, env.ids[0]), " of ",
-                                        st.opts.name, ": ", s.error().render()));
-      return;
-    }
-    st.repaired += changed;
-    st.opts.log->warn(component, cat("anti-entropy: repaired cluster ", cluster_name(st, env.ids[0]), " of database ",
-                                     st.opts.name, " at seq ", env.at_seq, ": ", changed,
-                                     " record(s) differed from the owner ", env.from, "'s"));
+  replication::check_msg c{static_cast<replication::check_kind>(env.check), env.at_seq, env.append.epoch,
+                           std::move(env.ids), std::move(env.counts), std::move(env.hashes), std::move(env.keys),
+                           std::move(env.values)};
+  replication::check_effects fx;
+  st.ae->on_check(replication::context_of(*st.m, *st.opts.db), env.from, std::move(c), fx);
+  carry_checks(self, fx);
+}
+
+// The owner's anti-entropy round: a heartbeat carrying the commit point first
+// (the replica commits up to it), then the digests at that point.
+void resync(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  auto digests = st.ae->tick(replication::context_of(*st.m, *st.opts.db), st.r() ? st.r()->resync_every_s : 0, now);
+  if (!digests || !st.cluster) return;
+  auto env = check_envelope(st, std::move(*digests));
+  auto hb = st.owner()->heartbeat();
+  for (auto& n : st.r()->online) {
+    if (n == st.opts.node_name) continue;
+    send_append(self, n, hb);
+    self->send(st.cluster, relay_atom::value, n, env);
   }
 }
 
@@ -585,7 +312,7 @@ void on_envelope(self_ptr self, repl_envelope& env) {
   auto ack = st.m->on_append(env.from, env.append, fx);
   carry(self, fx);
   if (ack) track_catch_up(self, env.from, env.append, *ack);
-  if (!st.ryw.empty()) answer_ryw(self, false);
+  to_intake(self, [](auto& in, auto& ifx) { in.read_your_writes(now_ms(), ifx); });
 }
 
 database_actor::behavior_type database_impl(self_ptr self, database_options opts) {
@@ -594,6 +321,8 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   replication::member_timing timing;
   timing.write_timeout_ms = st.opts.write_timeout.count();
   st.m.emplace(*st.opts.db, st.opts.node_name, timing);
+  st.ae.emplace(*st.opts.db, st.opts.name);
+  st.in.emplace(*st.m, *st.opts.db, st.opts.name, st.opts.node_name, st.opts.write_timeout.count());
   // Its own thread (detached): named after the database, for top -H and perf
   // (at most 15 characters).
   pthread_setname_np(pthread_self(), cat("db:", st.opts.name).substr(0, 15).c_str());
@@ -607,14 +336,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   self->send(self, tick_atom::value);
   // Every request held is answered before the actor goes.
   self->set_exit_handler([self](caf::exit_msg& m) {
-    auto& st = self->state;
-    for (auto& w : st.forwarding) refuse(self, w, "the node is stopping");
-    st.forwarding.clear();
-    flush(self);
-    for (auto& w : st.queued) refuse(self, w, "the node is stopping");
-    st.queued.clear();
-    abandon_waiting(self, "the node stopped before the quorum answered");
-    answer_ryw(self, true);
+    to_intake(self, [](auto& in, auto& fx) { in.stop(now_ms(), fx); });
     self->quit(m.reason);
   });
   return {
@@ -625,53 +347,43 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         return actor_summary{
             cat("db:", st.opts.name), self->id(), self->mailbox().size(),
             cat("writer of ", st.opts.name, ", ", st.m->describe(), ", last LSN ", lsn, ", committed seq ", seq, ", ",
-                st.waiting.size(), " write(s) waiting for the quorum"),
+                st.in->waiting(), " write(s) waiting for the quorum"),
             cat("{\"database\":", json_quote(st.opts.name), ",\"role\":", json_quote(st.m->describe()),
                 ",\"owner\":", json_quote(st.r() ? st.r()->owner() : ""), ",\"lastLsn\":", lsn, ",\"committedSeq\":", seq,
-                ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.queued.size(),
-                ",\"waitingForQuorum\":", st.waiting.size(), ",\"acknowledged\":", st.acknowledged,
-                ",\"refused\":", st.refused, ",\"unknown\":", st.unknown, ",\"repairedRecords\":", st.repaired,
-                ",\"path\":", json_quote(st.opts.db->dir().string()), "}")};
+                ",\"stagedSeq\":", st.opts.db->last_staged_seq(), ",\"queuedWrites\":", st.in->queued(),
+                ",\"waitingForQuorum\":", st.in->waiting(), ",\"acknowledged\":", st.in->acknowledged(),
+                ",\"refused\":", st.in->refused(), ",\"unknown\":", st.in->unknown(),
+                ",\"repairedRecords\":", st.ae->repaired(), ",\"path\":", json_quote(st.opts.db->dir().string()), "}")};
       },
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
         if (ops.empty()) return op_results{};
-        if (ops.size() > write_ops_max)
-          return make_troupe_error(errc::invalid_argument,
-                                   cat("a write holds ", ops.size(), " operations, more than ", write_ops_max));
-        auto rp = self->make_response_promise<op_results>();
-        client_write w;
-        w.ops = std::move(ops);
-        w.local.promise = rp;
-        enqueue(self, std::move(w));
+        if (auto bad = replication::oversized_write(ops.size())) return make_troupe_error(errc::invalid_argument, *bad);
+        answer_to to;
+        to.promise = self->make_response_promise<op_results>();
+        auto rp = *to.promise;
+        write(self, std::move(ops), std::move(to));
         return rp;
       },
       [self](write_atom, op_list& ops, write_callback& cb) {
         if (ops.empty()) return cb(op_results{});
-        if (ops.size() > write_ops_max)
-          return cb(make_troupe_error(errc::invalid_argument,
-                                      cat("a write holds ", ops.size(), " operations, more than ", write_ops_max)));
-        client_write w;
-        w.ops = std::move(ops);
-        w.local.callback = std::move(cb);
-        enqueue(self, std::move(w));
+        if (auto bad = replication::oversized_write(ops.size()))
+          return cb(make_troupe_error(errc::invalid_argument, *bad));
+        answer_to to;
+        to.callback = std::move(cb);
+        write(self, std::move(ops), std::move(to));
       },
       [self](fwd_atom, op_lists& writes) -> caf::result<fwd_replies> {
-        if (writes.empty() || writes.size() > queued_writes_max)
-          return make_troupe_error(errc::invalid_argument, cat("a forward holds ", writes.size(), " writes"));
-        for (auto& ops : writes)
-          if (ops.empty() || ops.size() > write_ops_max)
-            return make_troupe_error(errc::invalid_argument, cat("a forwarded write holds ", ops.size(), " operations"));
+        if (auto bad = replication::malformed_forward(writes)) return make_troupe_error(errc::invalid_argument, *bad);
         auto batch = std::make_shared<fwd_batch>();
         batch->promise = self->make_response_promise<fwd_replies>();
         batch->replies.resize(writes.size());
         batch->left = writes.size();
         auto rp = batch->promise;
         for (size_t i = 0; i < writes.size(); ++i) {
-          client_write w;
-          w.ops = std::move(writes[i]);
-          w.batch = batch;
-          w.slot = i;
-          enqueue(self, std::move(w));
+          answer_to to;
+          to.batch = batch;
+          to.slot = i;
+          write(self, std::move(writes[i]), std::move(to));
         }
         return rp;
       },
@@ -705,16 +417,12 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
           return make_troupe_error(errc::io_error, s.error().render());
         return true;
       },
-      [self](flush_atom) { flush(self); },
+      [self](flush_atom) { to_intake(self, [](auto& in, auto& fx) { in.flush(now_ms(), fx); }); },
       [self](notify_atom) {
-        auto& st = self->state;
-        st.notify_scheduled = false;
-        if (st.owner() && st.commit_dirty) {
-          replication::effects fx;
-          st.m->heartbeat(fx);
-          carry(self, fx);
-        }
-        st.commit_dirty = false;
+        if (!self->state.in->take_commit_notice()) return;
+        replication::effects fx;
+        self->state.m->heartbeat(fx);
+        carry(self, fx);
       },
       [self](tick_atom) {
         auto& st = self->state;
@@ -722,23 +430,8 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         replication::effects fx;
         st.m->tick(now, true, fx);
         carry(self, fx);
-        if (st.owner() && st.r() && st.r()->resync_every_s > 0 && now >= st.next_resync_ms) {
-          st.next_resync_ms = now + int64_t{1000} * st.r()->resync_every_s;
-          resync(self);
-        }
-        // Writes that waited in vain for an owner were never ordered.
-        if (!st.owner()) {
-          for (auto it = st.queued.begin(); it != st.queued.end();) {
-            if (it->deadline_ms > now) {
-              ++it;
-              continue;
-            }
-            refuse(self, *it, cat("no owner ordered the write in time (database ", st.opts.name, ")"));
-            st.queued_ops -= it->ops.size();
-            it = st.queued.erase(it);
-          }
-        }
-        if (!st.ryw.empty()) answer_ryw(self, false);
+        resync(self, now);
+        to_intake(self, [now](auto& in, auto& ifx) { in.tick(now, ifx); });
         self->delayed_send(self, replication_tick, tick_atom::value);
       },
   };

@@ -13,7 +13,10 @@
 //               them are online, the write quorum. The owner is the first online
 //               server; every node computes the same. A node without a cluster
 //               (standalone) is the owner of its databases with quorum 1.
-//   writes:     (write_atom, ops) from REST or the console. Refused at once, with
+//   writes:     (write_atom, ops) from REST or the console (more than
+//               write_ops_max operations: invalid argument), and (fwd_atom, writes)
+//               that another node forwarded to this owner through the cluster
+//               actors (answered together, each with its seq). Refused at once, with
 //               outcome "not applied", when fewer servers are online than the
 //               quorum (nothing was ordered: the write is visible nowhere; this
 //               is how the minority side of a split refuses). On the owner, every
@@ -24,7 +27,13 @@
 //               and this node holds it too (readYourWrites; at most 1 s later).
 //               No quorum within the timeout: HTTP 503 with outcome "unknown" (the
 //               owner discarded it, but a replica may hold it and a later owner
-//               may adopt it).
+//               may adopt it). Every rule of the intake (routing, batching,
+//               forwarding, read-your-writes, what the owner's loss does to
+//               waiting writes, the counters) is replication::intake's
+//               (src/replication/intake.hpp); this actor maps the intake's tickets
+//               to its response promises, REST callbacks and forwarded batches,
+//               and sends what the intake decides (flush_atom, notify_atom to
+//               itself once the mailbox is drained).
 //   takeover:   a node that becomes owner picks an epoch above every one it saw,
 //               asks the online servers to promise it and report their tails
 //               (replication::replica::promise), and waits for servers -
@@ -42,12 +51,15 @@
 //               kind 4, at most once a second), and the replica, if that is the
 //               owner it follows in the epoch it promised, asks its cluster
 //               actor for a full copy from the owner (redeploy_atom): installed
-//               beside its copy and swapped in by the databases actor.
+//               beside its copy and swapped in by the databases actor. (The
+//               pacing and the acceptance are replication::anti_entropy's.)
 //   timers:     every replication_tick: expire writes past their deadline,
 //               heartbeat appends (commit point, discards), takeover retries;
 //               every resyncEvery seconds (owner, no write pending): per-cluster
 //               digests to the replicas, which name the clusters that differ and
-//               get the owner's records to repair them (anti-entropy).
+//               get the owner's records to repair them (anti-entropy: the rules
+//               are replication::anti_entropy's, src/replication/anti_entropy.hpp;
+//               this actor converts envelopes to its check_msg and back).
 //   threads:    spawned detached: fsync blocks this actor's own thread, never one
 //               of CAF's scheduler workers.
 //   on exit:    answers every request it holds (queued: not applied; ordered but
@@ -63,10 +75,9 @@
 
 namespace troupe {
 
-inline constexpr size_t write_ops_max = 4096;
-inline constexpr size_t queued_writes_max = 8192;  // client writes waiting to be ordered, per database
+// The intake's bounds (write_ops_max, queued_writes_max, read_your_writes_wait_ms)
+// are src/replication/intake.hpp's.
 inline constexpr std::chrono::milliseconds replication_tick{100};
-inline constexpr std::chrono::milliseconds read_your_writes_wait{1000};
 
 struct database_options {
   std::string name;                          // the database

@@ -3,7 +3,6 @@
 // databases, with the messages between nodes carried by hand.
 #include <doctest/doctest.h>
 
-#include "src/replication/intake.hpp"
 #include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
 #include "test/support/temp_dir.hpp"
@@ -276,36 +275,4 @@ TEST_CASE("member: an owner whose servers change takes over again from its own t
   REQUIRE(fx4.ended.size() == 1);
   CHECK(fx4.ended[0].committed);
   CHECK(fx4.ended[0].seq == s->seq);
-}
-
-TEST_CASE("route_write: refused without a quorum or with too many waiting, ordered at the owner, else forwarded once") {
-  test::temp_dir dir;
-  auto db = open_db(dir / "a");
-  member a(*db, "a", timing);
-  using k = intake_decision::kind;
-  // No role yet: it waits here for one (a standalone node is its own owner).
-  CHECK(route_write(a, "demo", "a", false, 0, 8).what == k::order_here);
-  effects fx;
-  a.on_role(three({"b", "a"}, 2), 0, fx);  // b owns, 2 of 3 online
-  struct row {
-    bool forwarded;
-    size_t waiting;
-    k what;
-    const char* why;
-  } rows[] = {{false, 0, k::forward, ""},
-              {true, 0, k::refuse, "a is not the owner of demo"},
-              {false, 8, k::refuse, "too many writes waiting for database demo"}};
-  for (auto& r : rows) {
-    auto d = route_write(a, "demo", "a", r.forwarded, r.waiting, 8);
-    CHECK(d.what == r.what);
-    CHECK(d.why == r.why);
-  }
-  effects fx2;
-  a.on_role(three({"a"}, 2), 1, fx2);  // alone: 1 of 3 online, quorum 2
-  auto d = route_write(a, "demo", "a", false, 0, 8);
-  CHECK(d.what == k::refuse);
-  CHECK(d.why == "Quorum 2 not reached for database demo: 1 of its 3 servers are online");
-  effects fx3;
-  a.on_role(three({"a", "c"}, 2), 2, fx3);  // a is the owner now (taking over)
-  CHECK(route_write(a, "demo", "a", true, 0, 8).what == k::order_here);
 }
