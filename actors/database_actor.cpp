@@ -86,11 +86,13 @@ repl_envelope envelope(const database_state& st, bool is_append) {
   return e;
 }
 
-void send_append(self_ptr self, const std::string& to, const replication::append_msg& m) {
+// `m` by value: the effects' appends are moved in (a batch's entries are the
+// write path's largest copy).
+void send_append(self_ptr self, const std::string& to, replication::append_msg m) {
   auto& st = self->state;
   if (!st.cluster) return;
   auto e = envelope(st, true);
-  e.append = m;
+  e.append = std::move(m);
   self->send(st.cluster, relay_atom::value, to, std::move(e));
 }
 
@@ -144,7 +146,7 @@ void send_forwards(self_ptr self, replication::forward_batch b) {
 
 void carry_intake(self_ptr self, replication::intake_effects& fx) {
   if (fx.forward) send_forwards(self, std::move(*fx.forward));
-  for (auto& [to, m] : fx.appends) send_append(self, to, m);
+  for (auto& [to, m] : fx.appends) send_append(self, to, std::move(m));
   for (auto& r : fx.replies) answer(self, r);
   if (fx.schedule_notice) self->send(self, notify_atom::value);
   if (fx.schedule_flush) self->send(self, flush_atom::value);
@@ -196,7 +198,7 @@ void carry(self_ptr self, replication::effects& fx) {
   for (auto& n : fx.notes) log(st, n.lvl, cat("database ", st.opts.name, ": ", n.text));
   to_intake(self, [&](auto& in, auto& ifx) { in.on_owner_lost(fx, ifx); });
   if (fx.owns_now) set_catching_up(self, false, "this node is the owner now: it took over the most up-to-date tail");
-  for (auto& [to, m] : fx.appends) send_append(self, to, m);
+  for (auto& [to, m] : fx.appends) send_append(self, to, std::move(m));
   for (auto& [to, a] : fx.acks) {
     if (!st.cluster) continue;
     auto e = envelope(st, false);
