@@ -10,7 +10,8 @@
 //               probe_backoff_max. Every connection goes through the link guard.
 //   handshake:  src/cluster/handshake.hpp's joiner side: hello with a fresh
 //               nonce, the acceptor's proof checked before anything of ours is
-//               sent, then auth with our proof, member entry and configurations.
+//               sent, then our proof over the acceptor's nonce (the auth with it,
+//               our member entry and configurations goes from the cluster actor).
 //   asks:       the cluster actor to join behind a proven hello (join_atom with
 //               the hello, our proof and the acceptor): membership::joins
 //               decides there (false: not joining; a leader of several
