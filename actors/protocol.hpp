@@ -443,7 +443,8 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 // handshake, heartbeats, the databases' distributed configuration and the
 // partition table (actors/cluster_actor.hpp).
 //   (hello_atom, group, name, nonce)            -> hello_reply    joiner -> any member
-//   (auth_atom, name, proof, member_info, cfgs) -> cluster_state  joiner -> the member it said hello to
+//   (auth_atom, name, proof, member_info, cfgs) -> cluster_state  joiner's cluster actor -> the member it said
+//                                                                 hello to (the leader takes the sender as its peer)
 //   (join_atom, member_info, cfgs)              -> cluster_state  member -> leader, for an authenticated joiner
 //   (view_atom, cluster_state)                                    leader -> every member
 //   (beat_atom, name, view version)                               every member -> every member
@@ -473,7 +474,10 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //                                                                 replication log: take a full copy from it
 //   (update_atom, member_info)                                    member -> leader: its databases and their status
 //   (add_db_atom, db)                                             local: a database appeared (demo, REST)
-//   (tick_atom), (probe_atom)                                     local timers
+//   (join_atom, hello_reply, proof, acceptor)   -> bool           local (the joiner, actors/joiner.hpp): join
+//                                                                 behind this proven hello? sends the auth; false:
+//                                                                 not joining
+//   (tick_atom)                                                   local timer
 //   (inspect_atom)                              -> actor_summary  local or a member: members, heartbeat ages,
 //                                                                 local databases' last LSNs (detail_json)
 using db_config_msgs = std::vector<db_config_msg>;
