@@ -356,6 +356,19 @@ void suspect(self_ptr self, const std::string& name) {
   carry(self, fx);
 }
 
+// A database held here before a redeploy is open again (the new copy, or the
+// old one after a failed attempt), perhaps under a new database actor: ONLINE,
+// not catching up, and its role told again.
+void redeployed(self_ptr self, const std::string& db) {
+  auto& st = self->state;
+  st.roles_sent.erase(db);
+  membership_effects fx;
+  st.mem.set_catching_up(db, false, fx);
+  st.mem.set_db_status(db, db_online, fx);
+  carry(self, fx);
+  send_roles(self);
+}
+
 // A deploy attempt ended without the database: forget it, back off, try again
 // later (from the first member that holds it then).
 void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const std::string& why) {
@@ -375,12 +388,7 @@ void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const
     // The copy we held (or the new one, if the swap was done) is open: it is
     // ONLINE again, behind, and the owner will send us back here. Its
     // database actor may be a new one: tell it its role again.
-    st.roles_sent.erase(db);
-    membership_effects fx;
-    st.mem.set_catching_up(db, false, fx);
-    st.mem.set_db_status(db, db_online, fx);
-    carry(self, fx);
-    send_roles(self);
+    redeployed(self, db);
     return;
   }
   set_db_status(self, db, std::nullopt);
@@ -480,8 +488,6 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
   auto refusal = st.mem.admit(std::move(m), cfgs, now_ms(), fx);
   carry(self, fx);
   if (refusal) return make_troupe_error(errc::join_refused, *refusal);
-  if (auto p = st.peers.find(copy.name); p != st.peers.end() && p->second.node_id != copy.node_id)
-    forget_peer(self, copy.name);  // an earlier incarnation
   if (!st.peers.count(copy.name)) {
     if (joiner) {
       self->monitor(*joiner);
@@ -857,12 +863,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
           // A redeploy: the database was ours already (its configuration
           // actor too). A new database actor runs it now: tell it its role.
           // (The old one may have said it was catching up: the new one starts afresh.)
-          st.roles_sent.erase(db);
-          membership_effects fx;
-          st.mem.set_catching_up(db, false, fx);
-          st.mem.set_db_status(db, db_online, fx);
-          carry(self, fx);
-          send_roles(self);
+          redeployed(self, db);
         } else {
           add_local_database(self, db);
         }

@@ -9,25 +9,17 @@
 #include "src/replication/intake.hpp"
 #include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
+#include "test/replication/fixtures.hpp"
 #include "test/storage/helpers.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace troupe;
 using namespace troupe::replication;
+using namespace troupe::replication::testing;
 
 namespace {
 
-constexpr member_timing timing{1000, 300, 50, 100};
 constexpr int64_t write_timeout_ms = 1000;
-
-role three(std::vector<std::string> online, uint32_t quorum = 2) {
-  role r;
-  r.db = "demo";
-  r.servers = {"a", "b", "c"};
-  r.online = std::move(online);
-  r.write_quorum = quorum;
-  return r;
-}
 
 role alone() {
   role r;

@@ -5,39 +5,20 @@
 
 #include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
+#include "test/replication/fixtures.hpp"
+#include "test/storage/helpers.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace troupe;
 using namespace troupe::replication;
+using namespace troupe::replication::testing;
+using storage::testing::open_db;
 
 namespace {
 
-constexpr member_timing timing{1000, 300, 50, 100};
-
-role three(std::vector<std::string> online, uint32_t quorum = 2) {
-  role r;
-  r.db = "demo";
-  r.servers = {"a", "b", "c"};
-  r.online = std::move(online);
-  r.write_quorum = quorum;
-  return r;
-}
-
 tail_msg tail(uint64_t commit, uint64_t last, uint64_t last_epoch) { return tail_msg{true, 0, commit, last, last_epoch}; }
 
-std::vector<storage::op> create(int n) {
-  storage::op o;
-  o.k = storage::op::kind::create;
-  o.class_name = "V";
-  o.fields = cat(R"({"n":)", n, "}");
-  return {o};
-}
-
-std::unique_ptr<storage::database> open_db(const std::filesystem::path& dir) {
-  auto db = storage::database::open(dir, {true, false});
-  REQUIRE(db.ok());
-  return std::move(*db);
-}
+std::vector<storage::op> create(int n) { return {storage::testing::create_op("V", cat(R"({"n":)", n, "}"))}; }
 
 // `n` writes committed on `db` by an owner of `epoch` that needs only itself.
 void fill(storage::database& db, uint64_t epoch, int n) {

@@ -5,19 +5,13 @@
 #include <boost/json.hpp>
 
 #include "src/replication/read_quorum.hpp"
+#include "test/replication/fixtures.hpp"
 
 using namespace troupe::replication;
+using namespace troupe::replication::testing;
 namespace json = boost::json;
 
 namespace {
-
-role three(std::vector<std::string> online) {
-  role r;
-  r.db = "demo";
-  r.servers = {"a", "b", "c"};
-  r.online = std::move(online);
-  return r;
-}
 
 std::string missing_of(const std::string& body) {
   return json::serialize(json::parse(body).at("missing"));
