@@ -94,6 +94,7 @@ void gather_summaries(session_ptr self, std::function<void(actor_summaries&&)> d
   ask(o.databases, "databases");
   ask(o.cluster, "cluster");
   ask(o.partitions, "partitions");
+  ask(o.placement, "placement");
   for (auto& a : o.config_actors) ask(a, "config:?");
   for (auto& name : o.dbs->names())
     if (auto e = o.dbs->find(name)) ask(e->writer, cat("db:", name));

@@ -7,18 +7,12 @@
 #include <set>
 #include <utility>
 
-#include "actors/db_config_actor.hpp"
-#include "actors/deploy.hpp"
 #include "actors/joiner.hpp"
-#include "src/cluster/deploy_plan.hpp"
 #include "src/cluster/handshake.hpp"
 #include "src/cluster/membership.hpp"
 #include "src/replication/read_quorum.hpp"
-#include "src/server/startup.hpp"
-#include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
 
-namespace fs = std::filesystem;
 using std::chrono::steady_clock;
 
 namespace troupe {
@@ -53,11 +47,7 @@ struct cluster_state_t {
   bool joining = false;  // a join of ours is under way: refuse to be joined meanwhile
   joiner_actor joiner;   // the joining side of the handshake (actors/joiner.hpp)
   std::optional<std::pair<uint64_t, bool>> joiner_told;  // the view version and leadership it last heard
-  deploy_book deploys;  // the databases being received, and the failures backed off from (deploy_plan.hpp)
-  std::map<std::string, deploy_receiver_actor> receivers;  // ... their receivers, by database
-  std::set<caf::actor_addr> transfers;  // linked deploy senders and receivers
-  uint64_t sends = 0;  // deploys sent: each gets its own scratch folder
-  std::map<std::string, replication::role> roles_sent;  // the last role told to each local database
+  std::set<std::string> to_store;  // configurations changed, for the placement actor's next snapshot
   std::set<std::string> refused_sources;  // senders whose refused message was logged (bounded)
 };
 
@@ -209,89 +199,20 @@ void tell_joiner(self_ptr self) {
   self->send(st.joiner, view_atom::value, st.mem.view, leads);
 }
 
-void publish_directory(self_ptr self) {
-  auto& st = self->state;
-  cluster_snapshot snap;
-  snap.local_name = st.mem.me.name;
-  snap.local_node_id = st.mem.me.node_id;
-  snap.state.view = st.mem.view;
-  for (auto& [db, cfg] : st.mem.configs) snap.state.configs.push_back(db_config_msg{db, to_json(cfg), cfg.version, ""});
-  // Read quorums for the REST layer, resolved against each database's servers.
-  std::map<std::string, uint32_t> rq;
-  for (auto& [db, cfg] : st.mem.configs) {
-    auto r = replication::role_of(db, cfg, st.mem.view, st.mem.suspected, st.mem.me.name);
-    auto& star = cfg.effective("*");
-    int n = static_cast<int>(r.servers.size());
-    int q = star.read_quorum ? star.read_quorum->resolve(n) : 1;
-    rq[db] = static_cast<uint32_t>(std::clamp(q, 1, std::max(n, 1)));
-  }
-  st.directory->set_read_quorums(std::move(rq));
-  st.directory->set(std::move(snap));
-}
-
 std::vector<db_config_msg> config_msgs(const cluster_state_t& st);
 void broadcast(self_ptr self, const std::string& except = "");
-void repartition(self_ptr self);
 
-void carry(self_ptr self, membership_effects& fx);
-
-// A local database's status in this node's entry of the view (nullopt: none).
-void set_db_status(self_ptr self, const std::string& db, const std::optional<std::string>& status) {
-  membership_effects fx;
-  if (self->state.mem.set_db_status(db, status, fx)) carry(self, fx);
-}
-
-// Tells each local database actor its replication role when it changed: the
-// servers of the database, which of them are online (members, not suspected,
-// database ONLINE), the write quorum. Our own entry is taken from `me`, which
-// is newer than the view's until the leader has echoed it.
-void send_roles(self_ptr self) {
-  auto& st = self->state;
-  if (!st.opts.dbs || !st.initialised) return;
-  auto view = st.mem.view;  // with our own entry as we know it (and each open database ONLINE, below)
-  auto* mine = view.find(st.mem.me.name);
-  if (mine != nullptr) *mine = st.mem.me;
-  for (auto& db : st.opts.dbs->names()) {
-    auto entry = st.opts.dbs->find(db);
-    if (!entry) continue;
-    // Still catching up after a deploy: no role yet (its writes wait). Open
-    // otherwise, so ONLINE here even before the leader has heard of it.
-    auto local = st.mem.me.db_status.find(db);
-    if (local != st.mem.me.db_status.end() && local->second == db_synchronizing) continue;
-    if (mine != nullptr) mine->db_status[db] = db_online;
-    auto cfg = st.mem.configs.find(db);
-    auto r = replication::role_of(db, cfg != st.mem.configs.end() ? cfg->second : st.opts.default_db, view, st.mem.suspected,
-                                  st.mem.me.name);
-    auto& sent = st.roles_sent[db];
-    if (sent == r) continue;
-    sent = r;
-    self->send(entry->writer, role_atom::value, std::move(r));
-  }
-}
-
-// The partition table follows every change of view or configuration.
+// The placement actor (roles, partitions, the directory, configurations
+// stored, deploys) follows every change of the view, a configuration, a
+// suspicion or the connections; the joiner every change of view or leadership.
 void repartition(self_ptr self) {
   auto& st = self->state;
   tell_joiner(self);
-  send_roles(self);
-  publish_directory(self);
-  if (st.opts.partitions) {
-    // The partition table names owners by the same rule as replication, so it
-    // must not count members suspected here either.
-    std::vector<std::string> suspected(st.mem.suspected.begin(), st.mem.suspected.end());
-    self->send(st.opts.partitions, repart_atom::value, cluster_state{st.mem.view, config_msgs(st), {}}, suspected);
-  }
-}
-
-// Hands a changed configuration to its database's configuration actor, which
-// stores and prints it. Databases without a local copy have no actor.
-void persist_config(self_ptr self, const std::string& db) {
-  auto& st = self->state;
-  auto a = st.opts.config_actors.find(db);
-  if (a == st.opts.config_actors.end()) return;
-  auto& cfg = st.mem.configs.at(db);
-  // anon_send: the answer (whether anything changed) is of no use here.
-  caf::anon_send(a->second, update_atom::value, db_config_msg{db, to_json(cfg), cfg.version, ""});
+  if (!st.initialised) return;
+  membership_snapshot s{st.mem.me, st.mem.view, st.mem.suspected, st.mem.configs, std::exchange(st.to_store, {}), {},
+                        st.leaving};
+  for (auto& [name, p] : st.peers) s.connected.emplace(name, p.handle);
+  self->send(st.opts.placement, view_atom::value, std::move(s));
 }
 
 std::vector<db_config_msg> config_msgs(const cluster_state_t& st) { return st.mem.config_msgs(); }
@@ -307,7 +228,6 @@ void broadcast(self_ptr self, const std::string& except) {
 }
 
 void connect_to(self_ptr self, const member_info& m);
-void abandon_deploys_from(self_ptr self, const std::string& name);
 
 // Drops our connection to member `name` (its down message is ignored from now on).
 void forget_peer(self_ptr self, const std::string& name) {
@@ -315,6 +235,7 @@ void forget_peer(self_ptr self, const std::string& name) {
   if (auto p = st.peers.find(name); p != st.peers.end()) {
     self->demonitor(p->second.handle.address());
     st.peers.erase(p);
+    repartition(self);
   }
 }
 
@@ -330,11 +251,11 @@ void carry(self_ptr self, membership_effects& fx) {
     else st.log->error(component, n.text);
   }
   for (auto& n : fx.dropped) {
-    abandon_deploys_from(self, n);
+    self->send(st.opts.placement, suspect_atom::value, n);  // abandons the deploys it was sending
     forget_peer(self, n);
   }
   if (fx.view_changed) sync_book(self);
-  for (auto& db : fx.configs_changed) persist_config(self, db);
+  st.to_store.insert(fx.configs_changed.begin(), fx.configs_changed.end());
   for (auto& [leader, lost] : fx.reports)
     if (auto p = st.peers.find(leader); p != st.peers.end()) self->send(p->second.handle, suspect_atom::value, lost);
   for (auto& a : fx.agrees)
@@ -345,7 +266,7 @@ void carry(self_ptr self, membership_effects& fx) {
       if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.mem.me);
   for (auto& n : fx.catch_up)
     if (auto p = st.peers.find(n); p != st.peers.end()) self->send(p->second.handle, view_atom::value, full_state(st));
-  if (fx.roles_changed) repartition(self);
+  if (fx.roles_changed || !fx.configs_changed.empty()) repartition(self);
   if (fx.broadcast) broadcast(self, fx.broadcast_except);
 }
 
@@ -354,112 +275,6 @@ void suspect(self_ptr self, const std::string& name) {
   membership_effects fx;
   self->state.mem.suspect(name, fx);
   carry(self, fx);
-}
-
-// A database held here before a redeploy is open again (the new copy, or the
-// old one after a failed attempt), perhaps under a new database actor: ONLINE,
-// not catching up, and its role told again.
-void redeployed(self_ptr self, const std::string& db) {
-  auto& st = self->state;
-  st.roles_sent.erase(db);
-  membership_effects fx;
-  st.mem.set_catching_up(db, false, fx);
-  st.mem.set_db_status(db, db_online, fx);
-  carry(self, fx);
-  send_roles(self);
-}
-
-// A deploy attempt ended without the database: forget it, back off, try again
-// later (from the first member that holds it then).
-void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const std::string& why) {
-  auto& st = self->state;
-  auto f = st.deploys.failed(db, attempt, now_ms());
-  if (!f) return;  // an older attempt, already handled
-  if (auto r = st.receivers.find(db); r != st.receivers.end()) {
-    self->send_exit(r->second, caf::exit_reason::user_shutdown);  // its installer removes the folder
-    st.receivers.erase(r);
-  }
-  st.log->log(log_level::error, component,
-              cat("deploy of database ", db, " failed: ", why,
-                  f->replace ? "; the copy this node holds stays in use; trying again in " : "; trying again in ",
-                  deploy::format_duration_ms(f->retry_in_ms)),
-              direction::in, f->source);
-  if (f->replace && st.opts.dbs->find(db)) {
-    // The copy we held (or the new one, if the swap was done) is open: it is
-    // ONLINE again, behind, and the owner will send us back here. Its
-    // database actor may be a new one: tell it its role again.
-    redeployed(self, db);
-    return;
-  }
-  set_db_status(self, db, std::nullopt);
-}
-
-void abandon_deploys_from(self_ptr self, const std::string& name) {
-  for (auto& [db, id] : self->state.deploys.from(name))
-    deploy_failed(self, db, id, cat("node '", name, "' was lost during the transfer"));
-}
-
-// Spawns a receiver for `db` and asks member `source` (connected) to send it.
-// `replace`: a redeploy of a database we hold open but that is behind the
-// source's replication log; the copy is installed beside ours and swapped in
-// (databases actor, replace_atom), so ours stays open until then.
-void start_deploy(self_ptr self, const std::string& db, const std::string& source, bool replace) {
-  auto& st = self->state;
-  auto peer_handle = st.peers.at(source).handle;
-  deploy_receiver_options ro;
-  ro.db = db;
-  ro.databases_dir = st.opts.databases_dir;
-  ro.directory = st.opts.dbs;
-  ro.databases = st.opts.db_opener;
-  ro.local_cluster = caf::actor_cast<cluster_actor>(self);
-  ro.source = peer_handle;
-  ro.local_name = st.mem.me.name;
-  ro.peer_name = source;
-  ro.board = st.opts.deploys;
-  ro.test_disk_limit = st.opts.test_deploy_disk_limit;
-  ro.replace = replace;
-  auto receiver = spawn_deploy_receiver(self->system(), ro, st.log);
-  // Linked: when the node stops, a transfer in progress stops with it
-  // (otherwise ~actor_system would wait for its requests to time out).
-  self->link_to(receiver);
-  st.transfers.insert(receiver.address());
-  auto id = st.deploys.begin(db, source, replace);
-  st.receivers[db] = receiver;
-  auto name = db;
-  // No timeout of its own worth the name: a lost sender is noticed by the
-  // membership (abandon_deploys_from), a stuck chunk by the sender's chunk
-  // timeout, and a transfer may take long.
-  self->request(peer_handle, std::chrono::seconds(86400), deploy_atom::value, db, st.mem.me.name,
-                caf::actor_cast<caf::strong_actor_ptr>(receiver))
-      .then(
-          [self, name, id](bool) {
-            auto& st = self->state;
-            if (st.deploys.done(name, id)) st.receivers.erase(name);
-          },
-          [self, name, id](caf::error& e) { deploy_failed(self, name, id, error_text(self->system(), e)); });
-  set_db_status(self, db, db_synchronizing);
-}
-
-// Asks a member for every autoDeploy database the cluster has and we lack, one
-// transfer per database at a time. Called after every state change, new
-// connection and tick.
-void maybe_deploy(self_ptr self) {
-  auto& st = self->state;
-  if (!st.opts.dbs) return;
-  deploy_inputs in;
-  in.configs = &st.mem.configs;
-  in.view = &st.mem.view;
-  in.me = st.mem.me.name;
-  for (auto& [name, p] : st.peers) in.connected.insert(name);
-  for (auto& [db, a] : st.deploys.attempts()) in.deploying.insert(db);
-  for (auto& [db, cfg] : st.mem.configs) {
-    if (st.opts.dbs->find(db)) in.open.insert(db);
-    else if (fs::exists(st.opts.databases_dir / db)) in.on_disk.insert(db);
-  }
-  in.retries = &st.deploys.retries();
-  in.now_ms = now_ms();
-  in.leaving = st.leaving;
-  for (auto& [db, source] : plan_deploys(in)) start_deploy(self, db, source, false);
 }
 
 // Non-leaders (and a joiner): adopt a state from the leader if it is newer.
@@ -471,7 +286,6 @@ void apply_state(self_ptr self, const cluster_state& s, bool authoritative = fal
   carry(self, fx);
   for (auto& m : st.mem.view.members)
     if (m.name != st.mem.me.name && !st.peers.count(m.name)) connect_to(self, m);
-  maybe_deploy(self);
 }
 
 // Leader: admits an authenticated joiner.
@@ -493,6 +307,7 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
       self->monitor(*joiner);
       st.peers[copy.name] = peer{*joiner, copy.node_id, steady_clock::now()};
       st.connecting.erase(copy.name);
+      repartition(self);
     } else {
       connect_to(self, copy);
     }
@@ -546,24 +361,12 @@ void connect_to(self_ptr self, const member_info& m) {
                                       mine->catching_up != st.mem.me.catching_up))
                 self->send(h, update_atom::value, st.mem.me);
             }
-            maybe_deploy(self);
+            repartition(self);
           },
           [self, m](caf::error&) {
             self->state.connecting.erase(m.name);
             reconnect_failed(self, m.name);
           });
-}
-
-// A database that appeared on this node (deployed, or the demo created after
-// the join wait): give it a configuration actor and its configuration.
-void add_local_database(self_ptr self, const std::string& db) {
-  auto& st = self->state;
-  if (st.opts.config_actors.count(db)) return;
-  auto a = spawn_db_config_actor(self->system(), db, st.opts.databases_dir / db, st.opts.default_db, st.log);
-  st.opts.config_actors.emplace(db, a);
-  membership_effects fx;
-  st.mem.add_database(db, st.opts.default_db, fx);
-  carry(self, fx);
 }
 
 cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
@@ -574,16 +377,12 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
   st.log = log;
   st.acceptor.emplace(st.opts.hazelcast.group_name, st.opts.hazelcast.group_password, pending_hellos_max);
 
-  // Deploy actors are linked to us so that they stop when we do; their own end,
-  // whatever its reason, must not take us down.
+  // The joiner is linked to us so that it stops when we do; its own end must
+  // not take us down. The placement actor stops with us.
   self->set_exit_handler([self](caf::exit_msg& m) {
     auto& st = self->state;
-    if (st.transfers.erase(m.source) > 0 || m.source == st.joiner.address()) return;
-    // Stop what we spawned: the configuration actors of databases that
-    // appeared while we ran (detached: ~actor_system would wait for them), and
-    // any transfer (linked, but say it explicitly whatever the reason).
-    for (auto& [db, a] : st.opts.config_actors) self->send_exit(a, m.reason);
-    for (auto& [db, r] : st.receivers) self->send_exit(r, m.reason);
+    if (m.source == st.joiner.address()) return;
+    self->send_exit(st.opts.placement, m.reason);
     self->quit(m.reason);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -635,6 +434,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.mem.view.version = 1;
         st.initialised = true;
         st.directory->set_actor(self->address());
+        self->send(st.opts.placement, init_atom::value, caf::actor_cast<cluster_actor>(self));
         membership_effects fx;
         st.mem.load(st.opts.initial_configs, fx);
         fx.roles_changed = false;  // repartitioned once, below
@@ -745,6 +545,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         st.leaving = true;
         self->send_exit(st.joiner, caf::exit_reason::user_shutdown);  // joins no more
+        repartition(self);                                            // deploys no more
         if (st.peers.empty()) return true;
         auto rp = self->make_response_promise<bool>();
         auto remaining = std::make_shared<size_t>(st.peers.size());
@@ -764,24 +565,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
              caf::strong_actor_ptr& receiver_ptr) -> caf::result<bool> {
         auto& st = self->state;
         if (!from_member(self)) return make_troupe_error(errc::not_member, "deploy request from a non-member");
-        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
-        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        if (!receiver_ptr) return make_troupe_error(errc::invalid_argument, "no receiver");
-        deploy_sender_options so;
-        so.db = db;
-        so.storage = entry->db;
-        so.scratch = st.opts.databases_dir / cat(".deploy-", db, "-", ++st.sends);
-        so.receiver = caf::actor_cast<deploy_receiver_actor>(receiver_ptr);
-        so.local_name = st.mem.me.name;
-        so.peer_name = requester;
-        so.corrupt_chunk = std::exchange(st.opts.corrupt_first_deploy_chunk, -1);
-        so.chunk_delay = st.opts.test_deploy_chunk_delay;
-        so.compress_level = st.opts.deploy_compress_level;
-        so.board = st.opts.deploys;
-        auto sender = spawn_deploy_sender(self->system(), so, st.log);
-        self->link_to(sender);
-        st.transfers.insert(sender.address());
-        return self->delegate(sender, deploy_atom::value);
+        return self->delegate(st.opts.placement, deploy_atom::value, db, requester, std::move(receiver_ptr));
       },
       // --- replication: peers' database actors talk through us ---------------
       [self](fetch_atom, const std::string& db, uint64_t after) {
@@ -856,19 +640,6 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
                   [g](caf::error&) { g->settle(g->g.failed()); });
         return g->rp;
       },
-      [self](deployed_atom, const std::string& db) {
-        if (!from_self(self)) return;
-        auto& st = self->state;
-        if (st.opts.config_actors.count(db)) {
-          // A redeploy: the database was ours already (its configuration
-          // actor too). A new database actor runs it now: tell it its role.
-          // (The old one may have said it was catching up: the new one starts afresh.)
-          redeployed(self, db);
-        } else {
-          add_local_database(self, db);
-        }
-        st.log->warn(component, cat("updated node status to 'ONLINE'"));
-      },
       [self](catchup_atom, const std::string& db, bool on) {
         if (!from_self(self)) return;
         auto& st = self->state;
@@ -877,14 +648,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       },
       [self](redeploy_atom, const std::string& db, const std::string& source) {
         if (!from_self(self)) return;
-        auto& st = self->state;
-        if (st.leaving || !st.opts.dbs || !st.opts.dbs->find(db) || !st.deploys.may_redeploy(db, now_ms())) return;
-        if (!st.peers.count(source)) return;  // the owner will tell us again
-        st.log->log(log_level::warn, component,
-                    cat("database ", db, " is behind the replication log of ", source,
-                        ": receiving a full copy (the copy held now stays in use until the new one is in place)"),
-                    direction::in, source);
-        start_deploy(self, db, source, true);
+        self->send(self->state.opts.placement, redeploy_atom::value, db, source);
       },
       [self](update_atom, const member_info& m) {
         if (!from_member(self)) return;
@@ -898,7 +662,15 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
       },
       [self](add_db_atom, const std::string& db) {
         if (!from_self(self)) return;
-        add_local_database(self, db);
+        membership_effects fx;
+        self->state.mem.add_database(db, self->state.opts.default_db, fx);
+        carry(self, fx);
+      },
+      [self](db_status_atom, const std::string& db, const std::string& status) {
+        if (!from_self(self)) return;
+        membership_effects fx;
+        if (self->state.mem.set_db_status(db, status.empty() ? std::nullopt : std::optional<std::string>(status), fx))
+          carry(self, fx);
       },
       [self](status_atom) -> caf::result<cluster_state> {
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
@@ -912,8 +684,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         st.mem.tick(now_ms(), fx);
         carry(self, fx);
         tell_joiner(self);
-        maybe_deploy(self);
-        send_roles(self);  // databases opened since (deploys, the demo)
+        self->send(st.opts.placement, tick_atom::value);
         // (Re)connect to members we have no connection to yet; they are suspected
         // above like any other once the timeout has passed without a word.
         // A connection to an earlier incarnation of a member is dropped first.
@@ -937,8 +708,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
           if (auto e = st.opts.dbs->find(name))
             dbs += cat(dbs.empty() ? "" : ",", json_quote(name), ":{\"lastLsn\":", e->db->last_lsn(),
                      ",\"committedSeq\":", e->db->last_committed_seq(), "}");
-        std::vector<std::string> peers, suspected(st.mem.suspected.begin(), st.mem.suspected.end()), deploying;
-        for (auto& [db, a] : st.deploys.attempts()) deploying.push_back(cat(db, " from ", a.source));
+        std::vector<std::string> peers, suspected(st.mem.suspected.begin(), st.mem.suspected.end());
         for (auto& [name, p] : st.peers) peers.push_back(name);
         auto* leader = leader_of(st);
         std::string leader_name = leader ? leader->name : "";
@@ -949,7 +719,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
             cat("{\"name\":", json_quote(st.mem.me.name), ",\"leader\":", json_quote(leader_name),
                 ",\"viewVersion\":", st.mem.view.version, ",\"members\":", st.mem.view.members.size(),
                 ",\"connected\":", json_list(peers), ",\"suspected\":", json_list(suspected),
-                ",\"deploying\":", json_list(deploying), ",\"heardMsAgo\":{", heard, "},\"databases\":{", dbs,
+                ",\"heardMsAgo\":{", heard, "},\"databases\":{", dbs,
                 "}}")};
       },
       // --- the joiner (actors/joiner.hpp) --------------------------------------

@@ -5,10 +5,15 @@
 //               (src/cluster/membership.hpp: the cluster view, suspicion, the
 //               cluster's copy of every database's distributed configuration, and
 //               every rule that changes them); this actor feeds it messages and
-//               ticks and carries out its effects. The leader decides changes;
-//               each local database's db_config_actor stores and prints them.
-//   tells:      the partition-table actor after every change of view or
-//               configuration; a db_config_actor after every change of its database
+//               ticks and carries out its effects. The leader decides changes.
+//   tells:      the placement actor (actors/placement_actor.hpp) the membership
+//               after every change of the view, a suspicion, a configuration or
+//               the connections (view_atom, membership_snapshot, naming the
+//               configurations to store), each member that left the view
+//               (suspect_atom) and each tick; it turns them into the local
+//               databases' roles, the partition table, the directory, stored
+//               configurations and deploys. It tells this actor of changes to
+//               this node's own databases (add_db_atom, db_status_atom).
 //   published:  on the cluster port of hazelcast.xml (auto-increment), by node.cpp
 //   addresses:  tells the others the address planned for it (advertised host
 //               and port, never 0.0.0.0 or a loopback address that is not where
@@ -44,17 +49,12 @@
 //   trust:      only hello/auth are served to nodes outside the view; every other
 //               cluster message from a node that is not a member (by CAF node id)
 //               is refused.
-//   deploy:     when the cluster has a database with autoDeploy that this node
-//               lacks, it asks a member holding it for a copy (one database at a
-//               time, retried from the next member on failure, after a back-off
-//               that doubles per failure up to deploy_backoff_max_ms; the rules
-//               and the book of attempts are src/cluster/deploy_plan.hpp's); a deploy from
-//               a member that is lost is abandoned at once and retried elsewhere.
-//               It serves such requests from others with a deploy sender
-//               (actors/deploy.hpp). While a database is being received it is
-//               SYNCHRONIZING in this member's entry of the view, then ONLINE:
-//               a member reports its databases to the leader (update_atom),
-//               which puts them in the next view.
+//   deploy:     the placement actor asks for copies and sends them; requests
+//               from members (deploy_atom) are handed to it (delegate) once the
+//               sender proved a member, and a local database actor's redeploy
+//               request goes to it too. A member reports its databases and
+//               their status to the leader (update_atom), which puts them in
+//               the next view.
 //   relays:     replication between database actors of different nodes goes
 //               through the cluster actors (fetch, tail, fwd, repl); quorum reads
 //               ask the database's other online servers (src/replication/read_quorum.hpp).
@@ -86,7 +86,6 @@ struct cluster_options {
   std::string name;
   hazelcast_config hazelcast;
   db_config default_db;
-  std::filesystem::path databases_dir;
   // Where other nodes and clients reach this one, and the names under which it
   // appears in the tcp-ip member list (src/cluster/addresses.hpp).
   address_plan addresses;
@@ -100,21 +99,10 @@ struct cluster_options {
   std::string key;  // key_text of this node's own node key
   int64_t started_on_ms = 0;
   std::vector<std::string> databases;  // local databases at start
-  // The configuration actor of each local database and what it held at start.
-  std::map<std::string, db_config_actor> config_actors;
+  // What each local database's configuration actor held at start.
   std::vector<db_config_msg> initial_configs;
-  partition_table_actor partitions;  // told of every change
-  // For deploys: the node's open databases and the actor that opens them.
-  std::shared_ptr<db_directory> dbs;
-  databases_actor db_opener;
-  std::shared_ptr<deploy::progress_board> deploys;  // REQUIRED: transfers under way
-  int deploy_compress_level = 1;
-  // Test seam: the first outgoing deploy corrupts this chunk (-1: none).
-  int64_t corrupt_first_deploy_chunk = -1;
-  // Test seams: outgoing deploys pause before each chunk; incoming ones find
-  // the disk full after this many bytes (0: never).
-  std::chrono::milliseconds test_deploy_chunk_delay{0};
-  uint64_t test_deploy_disk_limit = 0;
+  std::shared_ptr<db_directory> dbs;  // the node's open databases (relays, reads, inspection)
+  placement_actor placement;          // REQUIRED: told of every change (actors/placement_actor.hpp)
 };
 
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,

@@ -8,7 +8,8 @@
 //               replication::member (src/replication/member.hpp); this actor
 //               wires it: it feeds it roles, messages and ticks, and carries out
 //               its effects (sends, answers, log lines).
-//   role:       the cluster actor sends (role_atom, role) after every change of
+//   role:       the placement actor sends (role_atom, role), in the name of the
+//               cluster actor (the relay), after every change of
 //               view, configuration or suspicion: the configured servers, which of
 //               them are online, the write quorum. The owner is the first online
 //               server; every node computes the same. A node without a cluster

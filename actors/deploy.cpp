@@ -162,9 +162,9 @@ deploy_sender_actor::behavior_type sender_impl(sender_ptr self, deploy_sender_op
       },
       [self](deploy_atom) -> caf::result<bool> {
         auto& st = self->state;
-        // Once, for the joiner that asked (the cluster actor delegates its
-        // request, so the sender is the joiner's cluster actor, on the
-        // receiver's node); anyone else naming our id is refused.
+        // Once, for the joiner that asked (our cluster and placement actors
+        // delegate its request, so the sender is the joiner's placement actor,
+        // on the receiver's node); anyone else naming our id is refused.
         auto from = self->current_sender();
         if (st.asked || !from || from->node() != st.opts.receiver.node())
           return make_troupe_error(errc::access_denied, "a deploy is started only by the member that asked for it");
@@ -251,7 +251,7 @@ void catch_up(receiver_ptr self, cluster_actor source, caf::typed_response_promi
             if (!news) {
               st.opts.board->end(st.board_id, true);
               st.log->warn(receiver_component, cat("database ", st.opts.db, " is online"));
-              self->send(st.opts.local_cluster, deployed_atom::value, st.opts.db);
+              self->send(st.opts.placement, deployed_atom::value, st.opts.db);
               rp.deliver(true);
               self->quit();
               return;

@@ -20,9 +20,9 @@
 //   swap it for the copy open now, see deploy_receiver_options::replace),
 //   catches up with
 //   the changes the sender logged after the snapshot, and only then answers the
-//   manifest with true (and tells the cluster actor). If anything fails, the
-//   .installing folder is removed and the error answered; the joiner's cluster
-//   actor retries from another member. If the receiver is killed (the sender
+//   manifest with true (and tells the placement actor). If anything fails, the
+//   .installing folder is removed and the error answered; the joiner's
+//   placement actor retries from another member. If the receiver is killed (the sender
 //   was lost, the node stops), its installer's destructor removes the folder.
 // Both sides register on the node's progress board while they run and log a
 // progress line at most every deploy::progress_log_interval.
@@ -70,7 +70,7 @@ struct deploy_receiver_options {
   std::filesystem::path databases_dir;
   std::shared_ptr<db_directory> directory;
   databases_actor databases;
-  cluster_actor local_cluster;
+  placement_actor placement;  // this node's: told when the database is ONLINE (deployed_atom)
   cluster_actor source;  // the sender's cluster actor: the changes after the snapshot come from it
   std::string local_name, peer_name;
   std::shared_ptr<deploy::progress_board> board;  // REQUIRED

@@ -11,6 +11,7 @@
 #include "actors/databases_actor.hpp"
 #include "actors/db_config_actor.hpp"
 #include "actors/partition_table_actor.hpp"
+#include "actors/placement_actor.hpp"
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
 #include "actors/rest_api.hpp"
@@ -34,6 +35,7 @@ struct node::impl {
   std::shared_ptr<deploy::progress_board> deploys = std::make_shared<deploy::progress_board>();
   cluster_actor cluster;
   partition_table_actor partitions;
+  placement_actor placement;
   std::vector<db_config_actor> config_actors;
   uint16_t cluster_port = 0;
   address_plan addresses;  // what the cluster endpoint binds and what the node tells others
@@ -249,7 +251,7 @@ status node::demo_unless_joined() {
   self->request(d.databases, std::chrono::minutes(5), open_atom::value, name)
       .receive([](bool) {}, [&](caf::error& e) { failure = error_info{"", "", d.sys->render(e)}; });
   if (failure) return *failure;
-  self->send(d.cluster, add_db_atom::value, name);
+  self->send(d.placement, add_db_atom::value, name);
   return ok_status();
 }
 
@@ -261,7 +263,9 @@ status node::start_cluster() {
   co.name = s.name.name;
   co.hazelcast = hz;
   co.default_db = s.default_db;
-  co.databases_dir = s.databases_dir();
+  placement_options po;
+  po.default_db = s.default_db;
+  po.databases_dir = s.databases_dir();
   co.addresses = d.addresses;
   {
     link::guard_options go;
@@ -286,24 +290,25 @@ status node::start_cluster() {
   }
   co.guard = d.guard;
   co.started_on_ms = impl::now_ms();
-  co.databases = scan_databases(co.databases_dir);
+  co.databases = scan_databases(po.databases_dir);
   d.partitions = spawn_partition_table_actor(*d.sys, d.cluster_dir, d.opts.log);
-  co.partitions = d.partitions;
-  co.dbs = d.directory;
-  co.db_opener = d.databases;
-  co.corrupt_first_deploy_chunk = d.opts.test_corrupt_deploy_chunk;
-  co.test_deploy_chunk_delay = d.opts.test_deploy_chunk_delay;
-  co.test_deploy_disk_limit = d.opts.test_deploy_disk_limit;
-  co.deploy_compress_level = d.opts.deploy_compress_level;
-  co.deploys = d.deploys;
+  po.partitions = d.partitions;
+  po.directory = d.cluster_dir;
+  co.dbs = po.dbs = d.directory;
+  po.db_opener = d.databases;
+  po.corrupt_first_deploy_chunk = d.opts.test_corrupt_deploy_chunk;
+  po.test_deploy_chunk_delay = d.opts.test_deploy_chunk_delay;
+  po.test_deploy_disk_limit = d.opts.test_deploy_disk_limit;
+  po.deploy_compress_level = d.opts.deploy_compress_level;
+  po.deploys = d.deploys;
   {
     // One configuration actor per local database; what they loaded seeds the
     // cluster actor's copy.
     caf::scoped_actor self{*d.sys};
     for (auto& db : co.databases) {
-      auto a = spawn_db_config_actor(*d.sys, db, co.databases_dir / db, s.default_db, d.opts.log);
+      auto a = spawn_db_config_actor(*d.sys, db, po.databases_dir / db, s.default_db, d.opts.log);
       d.config_actors.push_back(a);
-      co.config_actors.emplace(db, a);
+      po.config_actors.emplace(db, a);
       std::optional<error_info> failure;
       self->request(a, std::chrono::seconds(30), status_atom::value)
           .receive([&](db_config_msg& m) { co.initial_configs.push_back(std::move(m)); },
@@ -311,6 +316,8 @@ status node::start_cluster() {
       if (failure) return *failure;
     }
   }
+  d.placement = spawn_placement_actor(*d.sys, std::move(po), d.opts.log);
+  co.placement = d.placement;
   d.cluster = spawn_cluster_actor(*d.sys, co, d.cluster_dir, d.opts.log);
   // CAF's endpoint listens on loopback only; the cluster port is the guard's
   // (src/link/guard.hpp), which lets a connection through to CAF only once the
@@ -358,6 +365,7 @@ status node::start_admin() {
   ao.databases = d.databases;
   ao.cluster = d.cluster;
   ao.partitions = d.partitions;
+  ao.placement = d.placement;
   ao.config_actors = d.config_actors;
   ao.dbs = d.directory;
   ao.cluster_dir = d.cluster_dir;
@@ -456,9 +464,11 @@ void node::stop(bool graceful) {
   {
     caf::scoped_actor self{*d.sys};
     if (d.partitions) self->send_exit(d.partitions, caf::exit_reason::user_shutdown);
+    if (d.placement) self->send_exit(d.placement, caf::exit_reason::user_shutdown);
     for (auto& a : d.config_actors) self->send_exit(a, caf::exit_reason::user_shutdown);
   }
   d.partitions = nullptr;
+  d.placement = nullptr;
   d.config_actors.clear();
   // Stop taking requests first, so nothing new reaches the actors. The REST
   // handler holds actor handles: it must be gone before ~actor_system waits for

@@ -74,6 +74,7 @@ using redeploy_atom = caf::atom_constant<caf::atom("redeploy")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
+using db_status_atom = caf::atom_constant<caf::atom("dbstatus")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -440,8 +441,9 @@ using deploy_receiver_actor = caf::typed_actor<                                 
     caf::replies_to<done_atom, deploy::manifest>::with<bool>>;
 
 // The cluster actor: the node's one published endpoint; membership, join
-// handshake, heartbeats, the databases' distributed configuration and the
-// partition table (actors/cluster_actor.hpp).
+// handshake, heartbeats and the cluster's copy of every database's distributed
+// configuration (actors/cluster_actor.hpp). What follows from them for the
+// databases held here is the placement actor's (below).
 //   (hello_atom, group, name, nonce)            -> hello_reply    joiner -> any member
 //   (auth_atom, name, proof, member_info, cfgs) -> cluster_state  joiner's cluster actor -> the member it said
 //                                                                 hello to (the leader takes the sender as its peer)
@@ -458,6 +460,7 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (status_atom)                               -> cluster_state  local: the current state
 //   (init_atom, cluster port, http port)        -> bool           local: start (after publish)
 //   (deploy_atom, db, requester, receiver)      -> bool           joiner -> a member holding db: stream it
+//                                                                 (handed to the placement actor)
 //   (fetch_atom, db, after seq)                 -> fetch_msg      a member's entries after a seq (deploy
 //                                                                 catch-up, takeover)
 //   (tail_atom, db, epoch)                      -> tail_msg       a new owner -> a member: promise, tail
@@ -467,13 +470,15 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (fwd_atom|tail_atom|fetch_atom, to, db, ...)                  local: the same, relayed to member `to`
 //   (read_atom, db, rid)                        -> read_reply     a member's copy of a record
 //   (read_atom, db, rid, quorum)                -> read_reply     local: the newest of `quorum` servers' copies
-//   (deployed_atom, db)                                           local: a deploy installed db
 //   (catchup_atom, db, bool)                                      local: our replica of db is (not) receiving
 //                                                                 writes it missed (shown as SYNCHRONIZING)
 //   (redeploy_atom, db, source)                                   local: our copy of db is behind source's
-//                                                                 replication log: take a full copy from it
+//                                                                 replication log (handed to the placement actor)
 //   (update_atom, member_info)                                    member -> leader: its databases and their status
-//   (add_db_atom, db)                                             local: a database appeared (demo, REST)
+//   (add_db_atom, db)                                             local (placement actor): a database appeared
+//                                                                 here (demo, REST, deploy): put it in the view
+//   (db_status_atom, db, status)                                  local (placement actor): db's status in this
+//                                                                 node's entry of the view ("": none)
 //   (join_atom, hello_reply, proof, acceptor)   -> bool           local (the joiner, actors/joiner.hpp): join
 //                                                                 behind this proven hello? sends the auth; false:
 //                                                                 not joining
@@ -505,14 +510,51 @@ using cluster_actor = caf::typed_actor<                                         
     caf::reacts_to<relay_atom, std::string, repl_envelope>,                                     //
     caf::replies_to<read_atom, std::string, storage::rid>::with<read_reply>,                    //
     caf::replies_to<read_atom, std::string, storage::rid, uint32_t>::with<read_reply>,          //
-    caf::reacts_to<deployed_atom, std::string>,                                                 //
     caf::reacts_to<redeploy_atom, std::string, std::string>,                                    //
     caf::reacts_to<catchup_atom, std::string, bool>,                                            //
     caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //
+    caf::reacts_to<db_status_atom, std::string, std::string>,                                   //
     caf::reacts_to<tick_atom>,                                                                  //
     caf::replies_to<inspect_atom>::with<actor_summary>,                                         //
     caf::replies_to<join_atom, hello_reply, std::string, caf::strong_actor_ptr>::with<bool>>;
+
+// What the placement actor needs of the membership (local only: it never
+// crosses the network, so it is not registered; see the end of this file).
+struct membership_snapshot {
+  member_info me;  // this node as it knows itself (newer than its entry in the view)
+  cluster_view view;
+  std::set<std::string> suspected;
+  std::map<std::string, db_config> configs;     // by database
+  // Configurations changed since the last snapshot (membership_effects::
+  // configs_changed): each local one goes to its db_config_actor to be stored.
+  std::set<std::string> store;
+  std::map<std::string, cluster_actor> connected;  // members with a connection now, by name
+  bool leaving = false;                          // this node is stopping: no new deploys
+};
+
+// The placement actor (actors/placement_actor.hpp): this node's databases in
+// the cluster (roles, stored configurations, partitions, the directory,
+// deploys received and sent). Local: never published.
+//   (init_atom, cluster_actor)                         the node's cluster actor: tell it of local changes
+//   (view_atom, membership_snapshot)                   cluster actor: the membership as of now
+//   (suspect_atom, name)                               cluster actor: member `name` left the view
+//   (tick_atom)                                        cluster actor, every heartbeat interval
+//   (deploy_atom, db, requester, receiver) -> bool     a member, handed over by the cluster actor: stream db
+//   (deployed_atom, db)                                a deploy receiver: db is installed and caught up
+//   (redeploy_atom, db, source)                        our copy of db is behind source's log: take a full copy
+//   (add_db_atom, db)                                  the node: a database appeared (demo, REST)
+//   (inspect_atom)                         -> actor_summary
+using placement_actor = caf::typed_actor<                                                       //
+    caf::replies_to<inspect_atom>::with<actor_summary>,                                        //
+    caf::reacts_to<init_atom, cluster_actor>,                                                  //
+    caf::reacts_to<view_atom, membership_snapshot>,                                            //
+    caf::reacts_to<suspect_atom, std::string>,                                                 //
+    caf::reacts_to<tick_atom>,                                                                 //
+    caf::replies_to<deploy_atom, std::string, std::string, caf::strong_actor_ptr>::with<bool>,  //
+    caf::reacts_to<deployed_atom, std::string>,                                                //
+    caf::reacts_to<redeploy_atom, std::string, std::string>,                                   //
+    caf::reacts_to<add_db_atom, std::string>>;
 
 // --- console: the admin endpoint and its sessions (actors/admin_actor.hpp) ---
 //
@@ -575,3 +617,4 @@ void add_message_types(caf::actor_system_config& cfg);
 }  // namespace troupe
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::write_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::membership_snapshot)
