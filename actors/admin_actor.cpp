@@ -95,6 +95,7 @@ void gather_summaries(session_ptr self, std::function<void(actor_summaries&&)> d
   ask(o.cluster, "cluster");
   ask(o.partitions, "partitions");
   ask(o.placement, "placement");
+  ask(o.relay, "relay");
   for (auto& a : o.config_actors) ask(a, "config:?");
   for (auto& name : o.dbs->names())
     if (auto e = o.dbs->find(name)) ask(e->writer, cat("db:", name));

@@ -81,6 +81,7 @@ struct admin_options {
   cluster_actor cluster;                 // null when the node does not run distributed
   partition_table_actor partitions;      // null when the node does not run distributed
   placement_actor placement;             // null when the node does not run distributed
+  relay_actor relay;                     // null when the node does not run distributed
   std::vector<db_config_actor> config_actors;
   std::shared_ptr<db_directory> dbs;                   // REQUIRED
   std::shared_ptr<cluster_directory> cluster_dir;      // REQUIRED

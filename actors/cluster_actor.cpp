@@ -8,9 +8,9 @@
 #include <utility>
 
 #include "actors/joiner.hpp"
+#include "actors/senders.hpp"
 #include "src/cluster/handshake.hpp"
 #include "src/cluster/membership.hpp"
-#include "src/replication/read_quorum.hpp"
 #include "src/util/strings.hpp"
 
 using std::chrono::steady_clock;
@@ -20,17 +20,14 @@ namespace troupe {
 namespace {
 
 constexpr const char* component = "OHazelcastPlugin";
-constexpr size_t refused_sources_max = 256;
 
 struct peer {
   cluster_actor handle;
   std::string node_id;
-  steady_clock::time_point last_heard;
 };
 
 struct cluster_state_t {
   cluster_options opts;
-  std::shared_ptr<cluster_directory> directory;
   logger* log = nullptr;
   bool initialised = false;
   bool leaving = false;
@@ -48,7 +45,7 @@ struct cluster_state_t {
   joiner_actor joiner;   // the joining side of the handshake (actors/joiner.hpp)
   std::optional<std::pair<uint64_t, bool>> joiner_told;  // the view version and leadership it last heard
   std::set<std::string> to_store;  // configurations changed, for the placement actor's next snapshot
-  std::set<std::string> refused_sources;  // senders whose refused message was logged (bounded)
+  refusal_log refusals;  // senders whose refused message was logged (bounded)
 };
 
 using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
@@ -77,110 +74,26 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-// Logs a refused message once per source (a node id, or "anonymous"): a probe
-// or a stray peer must not flood the log. The set is bounded.
-void refused_from(self_ptr self, const char* what) {
-  auto& st = self->state;
-  auto sender = self->current_sender();
-  auto source = sender ? node_text(sender->node()) : std::string("anonymous");
-  if (st.refused_sources.size() >= refused_sources_max || !st.refused_sources.insert(source).second) return;
-  st.log->warn(component, cat("refused ", what, " from ", sender ? cat("node ", source) : "a sender that gave none",
-                              " (not this node, not a member); further ones from it are not logged"));
-}
-
-// Local commands come from an actor of this node. A message without a sender
-// (anon_send), which anyone who reaches the published port can deliver, is not
-// local: it was trusted once, and handed the network the node's local commands.
+// Local commands come from an actor of this node; messages from the network
+// are served only to members (by CAF node id), or to this node itself
+// (actors/senders.hpp). Refusals are logged once per source.
 bool from_self(self_ptr self) {
-  auto sender = self->current_sender();
-  if (sender && sender->node() == self->node()) return true;
-  refused_from(self, "a local command");
+  if (sent_here(self)) return true;
+  self->state.refusals.refused(self, self->state.log, component, "a local command");
   return false;
 }
 
-// Messages from the network are served only to members (by CAF node id), or
-// to this node itself.
 bool from_member(self_ptr self) {
-  auto sender = self->current_sender();
-  if (sender && sender->node() == self->node()) return true;
-  if (sender) {
-    auto id = node_text(sender->node());
-    for (auto& m : self->state.mem.view.members)
-      if (m.node_id == id) return true;
-  }
-  refused_from(self, "a member's message");
+  if (sent_here(self) || sending_member(self, self->state.mem.view) != nullptr) return true;
+  self->state.refusals.refused(self, self->state.log, component, "a member's message");
   return false;
 }
 
-// The member that sent the current message (nullptr: not a member, or local).
-const member_info* sending_member(self_ptr self) {
-  auto sender = self->current_sender();
-  if (!sender || sender->node() == self->node()) return nullptr;
-  auto id = node_text(sender->node());
-  for (auto& m : self->state.mem.view.members)
-    if (m.node_id == id) return &m;
-  return nullptr;
-}
-
-// Asks `dest` on behalf of the current request and answers it with the reply.
-// Not delegate(): a delegated request carries the original sender, and a
-// (detached) database actor that replies to another node, or is named to it,
-// stays referenced by the middleman and keeps ~actor_system waiting. So only
-// cluster actors ever talk across nodes.
-template <class T, class Dest, class... Ts>
-caf::result<T> ask_for(self_ptr self, const Dest& dest, std::chrono::milliseconds timeout, Ts&&... xs) {
-  auto rp = self->make_response_promise<T>();
-  self->request(dest, timeout, std::forward<Ts>(xs)...)
-      .then([rp](T& x) mutable { rp.deliver(std::move(x)); }, [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-  return rp;
-}
-
-constexpr std::chrono::milliseconds relay_timeout{30'000};
-
-// A connected member.
-std::optional<cluster_actor> reachable(self_ptr self, const std::string& name) {
-  auto& st = self->state;
-  auto p = st.peers.find(name);
-  if (p == st.peers.end()) return std::nullopt;
-  return p->second.handle;
-}
-
-// The replication role of `db` as this node sees the cluster now.
-replication::role role_here(const cluster_state_t& st, const std::string& db) {
-  auto cfg = st.mem.configs.find(db);
-  return replication::role_of(db, cfg != st.mem.configs.end() ? cfg->second : st.opts.default_db, st.mem.view,
-                              st.mem.suspected, st.mem.me.name);
-}
-
-// One point read of this node's copy (the REST layer reads on its own threads the same way).
-read_reply read_here(const cluster_state_t& st, const db_entry& entry, const storage::rid& id) {
-  read_reply r{st.mem.me.name, false, {}, entry.db->last_committed_seq()};
-  if (auto rec = entry.db->find(id)) {
-    r.found = true;
-    r.rec = std::move(*rec);
-  }
-  return r;
-}
-
-// Replication between database actors goes through the cluster actors (only
-// they talk across nodes). A request from a member to one of our databases:
-// others get silence.
-template <class T, class... Ts>
-caf::result<T> to_database(self_ptr self, const std::string& db, Ts&&... xs) {
-  auto& st = self->state;
-  if (sending_member(self) == nullptr) return self->make_response_promise<T>();
-  auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
-  if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-  return ask_for<T>(self, entry->writer, relay_timeout, std::forward<Ts>(xs)...);
-}
-
-// A request from one of our databases to member `to`.
-template <class T, class... Ts>
-caf::result<T> to_member(self_ptr self, const std::string& to, Ts&&... xs) {
-  if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
-  auto h = reachable(self, to);
-  if (!h) return make_troupe_error(errc::not_member, cat("no connection to ", to));
-  return ask_for<T>(self, *h, relay_timeout, std::forward<Ts>(xs)...);
+// From member `name` itself (a member speaks only about itself).
+bool from_member_named(self_ptr self, const std::string& name) {
+  if (!from_member(self)) return false;
+  auto* m = sending_member(self, self->state.mem.view);
+  return m != nullptr && m->name == name;
 }
 
 // A refused hello or auth: logged and answered.
@@ -203,7 +116,8 @@ std::vector<db_config_msg> config_msgs(const cluster_state_t& st);
 void broadcast(self_ptr self, const std::string& except = "");
 
 // The placement actor (roles, partitions, the directory, configurations
-// stored, deploys) follows every change of the view, a configuration, a
+// stored, deploys) and the relay actor (who is a member, and connected) follow
+// every change of the view, a configuration, a
 // suspicion or the connections; the joiner every change of view or leadership.
 void repartition(self_ptr self) {
   auto& st = self->state;
@@ -212,6 +126,7 @@ void repartition(self_ptr self) {
   membership_snapshot s{st.mem.me, st.mem.view, st.mem.suspected, st.mem.configs, std::exchange(st.to_store, {}), {},
                         st.leaving};
   for (auto& [name, p] : st.peers) s.connected.emplace(name, p.handle);
+  self->send(st.opts.relay, view_atom::value, s);
   self->send(st.opts.placement, view_atom::value, std::move(s));
 }
 
@@ -305,7 +220,7 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
   if (!st.peers.count(copy.name)) {
     if (joiner) {
       self->monitor(*joiner);
-      st.peers[copy.name] = peer{*joiner, copy.node_id, steady_clock::now()};
+      st.peers[copy.name] = peer{*joiner, copy.node_id};
       st.connecting.erase(copy.name);
       repartition(self);
     } else {
@@ -352,7 +267,7 @@ void connect_to(self_ptr self, const member_info& m) {
             st.reconnecting.erase(m.name);
             auto h = caf::actor_cast<cluster_actor>(ptr);
             self->monitor(h);
-            st.peers[m.name] = peer{h, node_text(nid), steady_clock::now()};
+            st.peers[m.name] = peer{h, node_text(nid)};
             // A new connection may be the source a deploy waits for, or the
             // leader that has not heard our databases yet.
             if (auto* l = leader_of(st); l != nullptr && l->name == m.name) {
@@ -369,21 +284,26 @@ void connect_to(self_ptr self, const member_info& m) {
           });
 }
 
-cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
-                                          std::shared_ptr<cluster_directory> directory, logger* log) {
+cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, logger* log) {
   auto& st = self->state;
   st.opts = std::move(opts);
-  st.directory = std::move(directory);
   st.log = log;
   st.acceptor.emplace(st.opts.hazelcast.group_name, st.opts.hazelcast.group_password, pending_hellos_max);
 
   // The joiner is linked to us so that it stops when we do; its own end must
-  // not take us down. The placement actor stops with us.
+  // not take us down. The placement and relay actors stop with us.
   self->set_exit_handler([self](caf::exit_msg& m) {
     auto& st = self->state;
     if (m.source == st.joiner.address()) return;
     self->send_exit(st.opts.placement, m.reason);
+    self->send_exit(st.opts.relay, m.reason);
     self->quit(m.reason);
+  });
+  // The published endpoint: a message it does not know is refused like any
+  // other stranger's, without printing what it carried (CAF's default would).
+  self->set_default_handler([self](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+    self->state.refusals.refused(self, self->state.log, component, "a message of no known kind");
+    return caf::sec::unexpected_message;
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
@@ -433,8 +353,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         sync_book(self);
         st.mem.view.version = 1;
         st.initialised = true;
-        st.directory->set_actor(self->address());
         self->send(st.opts.placement, init_atom::value, caf::actor_cast<cluster_actor>(self));
+        self->send(st.opts.relay, init_atom::value, caf::actor_cast<cluster_actor>(self));
         membership_effects fx;
         st.mem.load(st.opts.initial_configs, fx);
         fx.roles_changed = false;  // repartitioned once, below
@@ -495,22 +415,15 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         apply_state(self, s);
       },
       [self](beat_atom, const std::string& name, uint64_t version) {
-        if (!from_member(self)) return;
+        if (!from_member_named(self, name)) return;
         auto& st = self->state;
-        auto* m = st.mem.view.find(name);
-        auto sender = self->current_sender();
-        if (m == nullptr || !sender || m->node_id != node_text(sender->node())) return;  // not who it claims
-        if (auto p = st.peers.find(name); p != st.peers.end()) p->second.last_heard = steady_clock::now();
         membership_effects fx;
         st.mem.heard(name, version, now_ms(), fx);
         carry(self, fx);
       },
       [self](leave_atom, const std::string& name) -> bool {
-        if (!from_member(self)) return false;
+        if (!from_member_named(self, name)) return false;
         auto& st = self->state;
-        auto* leaver = st.mem.view.find(name);
-        auto sender = self->current_sender();
-        if (leaver == nullptr || !sender || leaver->node_id != node_text(sender->node())) return false;
         membership_effects fx;
         st.mem.leaves(name, fx);
         carry(self, fx);
@@ -524,7 +437,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         carry(self, fx);
       },
       [self](agree_atom, const std::string& db, int64_t version) {
-        auto* m = sending_member(self);  // a member, by the node id its link proved
+        auto* m = sending_member(self, self->state.mem.view);  // a member, by the node id its link proved
         if (m == nullptr) return;
         auto name = m->name;
         membership_effects fx;
@@ -532,7 +445,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         carry(self, fx);
       },
       [self](dissolve_atom) {
-        auto* m = sending_member(self);
+        auto* m = sending_member(self, self->state.mem.view);
         if (m == nullptr) return;
         auto name = m->name;
         membership_effects fx;
@@ -567,78 +480,9 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         if (!from_member(self)) return make_troupe_error(errc::not_member, "deploy request from a non-member");
         return self->delegate(st.opts.placement, deploy_atom::value, db, requester, std::move(receiver_ptr));
       },
-      // --- replication: peers' database actors talk through us ---------------
-      [self](fetch_atom, const std::string& db, uint64_t after) {
-        return to_database<replication::fetch_msg>(self, db, fetch_atom::value, after);
-      },
-      [self](fetch_atom, const std::string& to, const std::string& db, uint64_t after) {
-        return to_member<replication::fetch_msg>(self, to, fetch_atom::value, db, after);
-      },
-      [self](tail_atom, const std::string& db, uint64_t epoch) {
-        return to_database<replication::tail_msg>(self, db, tail_atom::value, epoch);
-      },
-      [self](tail_atom, const std::string& to, const std::string& db, uint64_t epoch) {
-        return to_member<replication::tail_msg>(self, to, tail_atom::value, db, epoch);
-      },
-      [self](fwd_atom, const std::string& db, op_lists& ops) {
-        return to_database<fwd_replies>(self, db, fwd_atom::value, std::move(ops));
-      },
-      [self](fwd_atom, const std::string& to, const std::string& db, op_lists& ops) {
-        return to_member<fwd_replies>(self, to, fwd_atom::value, db, std::move(ops));
-      },
-      [self](repl_atom, repl_envelope& env) {
-        auto& st = self->state;
-        auto* m = sending_member(self);
-        if (m == nullptr || m->name != env.from) return;  // only members, each about itself
-        auto entry = st.opts.dbs ? st.opts.dbs->find(env.db) : std::nullopt;
-        if (entry) self->send(entry->writer, repl_atom::value, std::move(env));
-      },
-      [self](relay_atom, const std::string& to, repl_envelope& env) {
-        if (!from_self(self)) return;
-        if (auto h = reachable(self, to)) self->send(*h, repl_atom::value, std::move(env));
-      },
-      [self](read_atom, const std::string& db, const storage::rid& id) -> caf::result<read_reply> {
-        auto& st = self->state;
-        if (sending_member(self) == nullptr && !from_self(self)) return self->make_response_promise<read_reply>();
-        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
-        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        return read_here(st, *entry, id);
-      },
-      [self](read_atom, const std::string& db, const storage::rid& id, uint32_t quorum) -> caf::result<read_reply> {
-        auto& st = self->state;
-        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
-        auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
-        if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
-        auto role = role_here(st, db);
-        std::set<std::string> connected;
-        for (auto& [name, p] : st.peers) connected.insert(name);
-        auto plan = replication::plan_read(db, quorum, role, st.mem.me.name, connected);
-        auto mine = read_here(st, *entry, id);
-        using kind = replication::read_plan::kind;
-        if (plan.what == kind::answer_here) return mine;
-        if (plan.what == kind::refuse) return make_troupe_error(errc::unavailable, plan.refusal);
-        struct gather {
-          caf::typed_response_promise<read_reply> rp;
-          read_reply best;
-          replication::read_gather g;
-          void settle(replication::read_gather::step s) {
-            if (s == replication::read_gather::step::answer) rp.deliver(best);
-            if (s == replication::read_gather::step::refuse) rp.deliver(make_troupe_error(errc::unavailable, g.refusal()));
-          }
-        };
-        auto g = std::make_shared<gather>(gather{self->make_response_promise<read_reply>(), mine,
-                                                 {db, quorum, role.servers, st.mem.me.name, mine.committed_seq, plan}});
-        for (auto& n : plan.ask)
-          self->request(st.peers.at(n).handle, std::chrono::seconds(2), read_atom::value, db, id)
-              .then(
-                  [g](read_reply& r) {
-                    bool newest = false;
-                    auto s = g->g.answered(r.node, r.committed_seq, &newest);
-                    if (newest) g->best = std::move(r);
-                    g->settle(s);
-                  },
-                  [g](caf::error&) { g->settle(g->g.failed()); });
-        return g->rp;
+      [self](relay_atom) -> caf::result<caf::strong_actor_ptr> {
+        if (!from_member(self)) return make_troupe_error(errc::not_member, "not a member");
+        return caf::actor_cast<caf::strong_actor_ptr>(self->state.opts.relay);
       },
       [self](catchup_atom, const std::string& db, bool on) {
         if (!from_self(self)) return;
@@ -651,11 +495,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         self->send(self->state.opts.placement, redeploy_atom::value, db, source);
       },
       [self](update_atom, const member_info& m) {
-        if (!from_member(self)) return;
+        if (!from_member_named(self, m.name)) return;
         auto& st = self->state;
-        auto* cur = st.mem.view.find(m.name);
-        auto sender = self->current_sender();
-        if (cur == nullptr || !sender || cur->node_id != node_text(sender->node())) return;  // only about itself
         membership_effects fx;
         st.mem.update(m, fx);
         carry(self, fx);
@@ -685,6 +526,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
         carry(self, fx);
         tell_joiner(self);
         self->send(st.opts.placement, tick_atom::value);
+        self->send(st.opts.relay, tick_atom::value);
         // (Re)connect to members we have no connection to yet; they are suspected
         // above like any other once the timeout has passed without a word.
         // A connection to an earlier incarnation of a member is dropped first.
@@ -745,7 +587,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
                   st.joining = false;
                   if (auto p = st.peers.find(name); p != st.peers.end()) forget_peer(self, name);
                   self->monitor(other);
-                  st.peers[name] = peer{other, node_text(other.node()), steady_clock::now()};
+                  st.peers[name] = peer{other, node_text(other.node())};
                   st.log->info(component, cat("joined the cluster through ", name, ", now ", s.view.members.size(), " nodes"));
                   apply_state(self, s, true);
                   rp.deliver(true);
@@ -762,8 +604,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts,
 }  // namespace
 
 cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,
-                                  std::shared_ptr<cluster_directory> directory, logger* log) {
-  return sys.spawn(cluster_impl, std::move(opts), std::move(directory), log);
+                                  logger* log) {
+  return sys.spawn(cluster_impl, std::move(opts), log);
 }
 
 }  // namespace troupe

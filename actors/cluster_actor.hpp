@@ -55,9 +55,9 @@
 //               request goes to it too. A member reports its databases and
 //               their status to the leader (update_atom), which puts them in
 //               the next view.
-//   relays:     replication between database actors of different nodes goes
-//               through the cluster actors (fetch, tail, fwd, repl); quorum reads
-//               ask the database's other online servers (src/replication/read_quorum.hpp).
+//   relays:     replication between database actors of different nodes, and
+//               quorum reads, go through the relay actors (actors/relay_actor.hpp);
+//               this actor tells a member its relay's handle (relay_atom).
 //   on exit:    (leave_atom) first tells every member, so a clean stop is not
 //               mistaken for a crash.
 #pragma once
@@ -69,7 +69,6 @@
 #include <string>
 #include <vector>
 
-#include "actors/cluster_directory.hpp"
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
 #include "src/cluster/addresses.hpp"
@@ -101,11 +100,11 @@ struct cluster_options {
   std::vector<std::string> databases;  // local databases at start
   // What each local database's configuration actor held at start.
   std::vector<db_config_msg> initial_configs;
-  std::shared_ptr<db_directory> dbs;  // the node's open databases (relays, reads, inspection)
+  std::shared_ptr<db_directory> dbs;  // the node's open databases (their last LSNs, for inspection)
   placement_actor placement;          // REQUIRED: told of every change (actors/placement_actor.hpp)
+  relay_actor relay;                  // REQUIRED: told of every change (actors/relay_actor.hpp)
 };
 
-cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,
-                                  std::shared_ptr<cluster_directory> directory, logger* log);
+cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts, logger* log);
 
 }  // namespace troupe

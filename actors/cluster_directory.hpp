@@ -1,5 +1,7 @@
-// cluster_directory: the cluster actor's latest state, readable from any thread
-// (the REST layer's GET /distributed/* read it without asking an actor).
+// cluster_directory: the cluster's latest state as this node sees it, readable
+// from any thread (the REST layer's GET /distributed/* read it without asking an
+// actor). The placement actor writes the membership's part and the read
+// quorums, the partition-table actor the partitions, the relay actor its address.
 #pragma once
 
 #include <map>
@@ -24,7 +26,7 @@ class cluster_directory {
     std::lock_guard<std::mutex> g(mtx_);
     return snap_;
   }
-  // The cluster actor's part (everything but the partitions).
+  // The placement actor's part (everything but the partitions).
   void set(cluster_snapshot s) {
     std::lock_guard<std::mutex> g(mtx_);
     s.partitions = std::move(snap_.partitions);
@@ -40,7 +42,7 @@ class cluster_directory {
     std::lock_guard<std::mutex> g(mtx_);
     read_quorums_ = std::move(q);
   }
-  // The cluster actor (weak: the directory outlives it).
+  // The relay actor, for quorum reads (weak: the directory outlives it).
   caf::actor_addr actor() const {
     std::lock_guard<std::mutex> g(mtx_);
     return actor_;

@@ -50,7 +50,7 @@ struct answer_to {
 
 struct database_state {
   database_options opts;
-  cluster_actor cluster;  // the local cluster actor (the sender of role messages)
+  relay_actor relay;  // the local relay actor (the sender of role messages)
   // This node's role (owner, replica, taking over) and every rule that
   // changes it: the plain-code core; this actor carries out its effects.
   std::optional<replication::member> m;
@@ -61,7 +61,7 @@ struct database_state {
   // where each write's answer goes, by the core's ticket.
   std::optional<replication::intake> in;
   std::map<replication::ticket, answer_to> answers;
-  bool catching_up = false;  // replica: receiving writes it missed (told to the cluster actor)
+  bool catching_up = false;  // replica: receiving writes it missed (told to the cluster actor, through the relay)
   std::optional<replication::anti_entropy> ae;  // anti-entropy and behind-the-log notices: the plain-code core
 };
 
@@ -90,10 +90,10 @@ repl_envelope envelope(const database_state& st, bool is_append) {
 // write path's largest copy).
 void send_append(self_ptr self, const std::string& to, replication::append_msg m) {
   auto& st = self->state;
-  if (!st.cluster) return;
+  if (!st.relay) return;
   auto e = envelope(st, true);
   e.append = std::move(m);
-  self->send(st.cluster, relay_atom::value, to, std::move(e));
+  self->send(st.relay, relay_atom::value, to, std::move(e));
 }
 
 // --- the write intake: its effects carried out ------------------------------
@@ -125,11 +125,11 @@ void answer(self_ptr self, replication::write_reply& r) {
   }
 }
 
-// Writes for the owner in one request, through the cluster actor; the answers
+// Writes for the owner in one request, through the relay actor; the answers
 // go back into the intake.
 void send_forwards(self_ptr self, replication::forward_batch b) {
   auto& st = self->state;
-  self->request(st.cluster, st.opts.write_timeout + seconds(1), fwd_atom::value, b.owner, st.opts.name,
+  self->request(st.relay, st.opts.write_timeout + seconds(1), fwd_atom::value, b.owner, st.opts.name,
                 std::move(b.writes))
       .then(
           [self, tickets = b.tickets](fwd_replies& reps) {
@@ -161,11 +161,11 @@ void write(self_ptr self, op_list ops, answer_to to) {
 }
 
 // --- the role core: its effects carried out ----------------------------------
-// The core's takeover requests, as requests to the cluster actor (which relays
+// The core's takeover requests, as requests to the relay actor (which relays
 // them to the node); the answers go back into the core.
 void ask_tail(self_ptr self, const replication::tail_request& t) {
   auto& st = self->state;
-  self->request(st.cluster, seconds(2), tail_atom::value, t.to, st.opts.name, t.epoch)
+  self->request(st.relay, seconds(2), tail_atom::value, t.to, st.opts.name, t.epoch)
       .then(
           [self, t](replication::tail_msg& a) {
             replication::effects fx;
@@ -177,7 +177,7 @@ void ask_tail(self_ptr self, const replication::tail_request& t) {
 
 void ask_page(self_ptr self, const replication::fetch_request& f) {
   auto& st = self->state;
-  self->request(st.cluster, seconds(5), fetch_atom::value, f.from, st.opts.name, f.after)
+  self->request(st.relay, seconds(5), fetch_atom::value, f.from, st.opts.name, f.after)
       .then(
           [self, f](replication::fetch_msg& page) {
             replication::effects fx;
@@ -200,10 +200,10 @@ void carry(self_ptr self, replication::effects& fx) {
   if (fx.owns_now) set_catching_up(self, false, "this node is the owner now: it took over the most up-to-date tail");
   for (auto& [to, m] : fx.appends) send_append(self, to, std::move(m));
   for (auto& [to, a] : fx.acks) {
-    if (!st.cluster) continue;
+    if (!st.relay) continue;
     auto e = envelope(st, false);
     e.ack = a;
-    self->send(st.cluster, relay_atom::value, to, std::move(e));
+    self->send(st.relay, relay_atom::value, to, std::move(e));
   }
   for (auto& t : fx.tails) ask_tail(self, t);
   if (fx.fetch) ask_page(self, *fx.fetch);
@@ -250,8 +250,8 @@ repl_envelope check_envelope(const database_state& st, replication::check_msg c)
 void carry_checks(self_ptr self, replication::check_effects& fx) {
   auto& st = self->state;
   for (auto& n : fx.notes) log(st, n.lvl, n.text);
-  for (auto& [to, c] : fx.sends) self->send(st.cluster, relay_atom::value, to, check_envelope(st, std::move(c)));
-  if (fx.redeploy_from) self->send(st.cluster, redeploy_atom::value, st.opts.name, *fx.redeploy_from);
+  for (auto& [to, c] : fx.sends) self->send(st.relay, relay_atom::value, to, check_envelope(st, std::move(c)));
+  if (fx.redeploy_from) self->send(st.relay, redeploy_atom::value, st.opts.name, *fx.redeploy_from);
 }
 
 void on_check(self_ptr self, repl_envelope& env) {
@@ -269,13 +269,13 @@ void on_check(self_ptr self, repl_envelope& env) {
 void resync(self_ptr self, int64_t now) {
   auto& st = self->state;
   auto digests = st.ae->tick(replication::context_of(*st.m, *st.opts.db), st.r() ? st.r()->resync_every_s : 0, now);
-  if (!digests || !st.cluster) return;
+  if (!digests || !st.relay) return;
   auto env = check_envelope(st, std::move(*digests));
   auto hb = st.owner()->heartbeat();
   for (auto& n : st.r()->online) {
     if (n == st.opts.node_name) continue;
     send_append(self, n, hb);
-    self->send(st.cluster, relay_atom::value, n, env);
+    self->send(st.relay, relay_atom::value, n, env);
   }
 }
 
@@ -286,10 +286,10 @@ void resync(self_ptr self, int64_t now) {
 // (that is how it catches up), and counts in quorums only for what it acknowledges.
 void set_catching_up(self_ptr self, bool on, const std::string& why) {
   auto& st = self->state;
-  if (st.catching_up == on || !st.cluster) return;
+  if (st.catching_up == on || !st.relay) return;
   st.catching_up = on;
   st.opts.log->info(component, cat("database ", st.opts.name, on ? ": catching up (" : ": caught up (", why, ")"));
-  self->send(st.cluster, catchup_atom::value, st.opts.name, on);
+  self->send(st.relay, catchup_atom::value, st.opts.name, on);
 }
 
 void track_catch_up(self_ptr self, const std::string& owner, const replication::append_msg& m,
@@ -392,7 +392,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
       [self](role_atom, replication::role& r) {
         auto& st = self->state;
         if (st.opts.standalone) return;
-        st.cluster = caf::actor_cast<cluster_actor>(self->current_sender());
+        st.relay = caf::actor_cast<relay_actor>(self->current_sender());
         on_role(self, std::move(r));
       },
       [self](repl_atom, repl_envelope& env) { on_envelope(self, env); },

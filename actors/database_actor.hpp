@@ -9,14 +9,14 @@
 //               wires it: it feeds it roles, messages and ticks, and carries out
 //               its effects (sends, answers, log lines).
 //   role:       the placement actor sends (role_atom, role), in the name of the
-//               cluster actor (the relay), after every change of
+//               relay actor (actors/relay_actor.hpp), after every change of
 //               view, configuration or suspicion: the configured servers, which of
 //               them are online, the write quorum. The owner is the first online
 //               server; every node computes the same. A node without a cluster
 //               (standalone) is the owner of its databases with quorum 1.
 //   writes:     (write_atom, ops) from REST or the console (more than
 //               write_ops_max operations: invalid argument), and (fwd_atom, writes)
-//               that another node forwarded to this owner through the cluster
+//               that another node forwarded to this owner through the relay
 //               actors (answered together, each with its seq). Refused at once, with
 //               outcome "not applied", when fewer servers are online than the
 //               quorum (nothing was ordered: the write is visible nowhere; this
@@ -43,15 +43,14 @@
 //               up-to-date tail (fetching it page by page) and only then orders
 //               writes. An old owner's appends are refused by epoch. (All of it
 //               is replication::member's; the tail and fetch requests go through
-//               the cluster actor.)
+//               the relay actor.)
 //   replicas:   apply the owner's appends in order and acknowledge (relayed by
-//               the cluster actors, which check membership and carry the split
-//               test seam). A replica behind even the owner's replication log
+//               the relay actors, actors/relay_actor.hpp, which check membership). A replica behind even the owner's replication log
 //               (storage keeps the last log_keep committed entries) refuses to
 //               commit over the hole; the owner then tells it so (envelope
 //               kind 4, at most once a second), and the replica, if that is the
-//               owner it follows in the epoch it promised, asks its cluster
-//               actor for a full copy from the owner (redeploy_atom): installed
+//               owner it follows in the epoch it promised, asks for a full copy
+//               from the owner (redeploy_atom, to the placement actor): installed
 //               beside its copy and swapped in by the databases actor. (The
 //               pacing and the acceptance are replication::anti_entropy's.)
 //   timers:     every replication_tick: expire writes past their deadline,

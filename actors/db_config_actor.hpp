@@ -6,7 +6,7 @@
 //   at spawn:   loads the file, or a copy of the default configuration when the
 //               database has none yet (written when it first changes, or at the
 //               first status request, so every local database gets its file)
-//   receives:   (update_atom, msg) from the cluster actor whenever the cluster's
+//   receives:   (update_atom, msg) from the placement actor whenever the cluster's
 //               leader changed this database's configuration; (status_atom) from
 //               node.cpp at start and from anyone who wants the current one
 //   writes:     atomically (temporary file, fsync, rename); prints the new

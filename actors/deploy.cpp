@@ -233,7 +233,7 @@ bool from_source(receiver_ptr self) {
 // Commits the sender's committed writes after ours (its replication log, by
 // seq) until there are none left, then reports the database online. From then
 // on replication keeps it current.
-void catch_up(receiver_ptr self, cluster_actor source, caf::typed_response_promise<bool> rp) {
+void catch_up(receiver_ptr self, caf::typed_response_promise<bool> rp) {
   auto& st0 = self->state;
   auto entry = st0.opts.directory->find(st0.opts.db);
   if (!entry) {
@@ -241,9 +241,9 @@ void catch_up(receiver_ptr self, cluster_actor source, caf::typed_response_promi
     return self->quit();
   }
   uint64_t after = entry->db->last_committed_seq();
-  self->request(source, std::chrono::seconds(30), fetch_atom::value, st0.opts.db, after)
+  self->request(st0.opts.relay, std::chrono::seconds(30), fetch_atom::value, st0.opts.peer_name, st0.opts.db, after)
       .then(
-          [self, source, after, rp, writer = entry->writer](replication::fetch_msg& page) mutable {
+          [self, after, rp, writer = entry->writer](replication::fetch_msg& page) mutable {
             auto& st = self->state;
             st.opts.board->update(st.board_id, "catch-up", st.raw, st.total, st.wire);
             bool news = std::any_of(page.entries.begin(), page.entries.end(),
@@ -257,7 +257,7 @@ void catch_up(receiver_ptr self, cluster_actor source, caf::typed_response_promi
               return;
             }
             self->request(writer, std::chrono::seconds(30), adopt_atom::value, std::move(page))
-                .then([self, source, rp](bool) mutable { catch_up(self, source, rp); },
+                .then([self, rp](bool) mutable { catch_up(self, rp); },
                       [self, rp](caf::error& e) mutable {
                         rp.deliver(e);
                         self->quit();
@@ -329,7 +329,7 @@ deploy_receiver_actor::behavior_type receiver_impl(receiver_ptr self, deploy_rec
           return make_troupe_error(errc::io_error, std::move(why));
         }
         auto rp = self->make_response_promise<bool>();
-        auto opened = [self, rp](bool) mutable { catch_up(self, self->state.opts.source, rp); };
+        auto opened = [self, rp](bool) mutable { catch_up(self, rp); };
         auto failed = [self, rp](caf::error& e) mutable {
           rp.deliver(e);
           self->quit();

@@ -71,7 +71,8 @@ struct deploy_receiver_options {
   std::shared_ptr<db_directory> directory;
   databases_actor databases;
   placement_actor placement;  // this node's: told when the database is ONLINE (deployed_atom)
-  cluster_actor source;  // the sender's cluster actor: the changes after the snapshot come from it
+  cluster_actor source;  // the sender's cluster actor: chunks come only from its node
+  relay_actor relay;     // this node's: the changes after the snapshot are fetched from peer_name through it
   std::string local_name, peer_name;
   std::shared_ptr<deploy::progress_board> board;  // REQUIRED
   uint64_t test_disk_limit = 0;  // test seam: the disk "fills" after this many bytes (0: never)

@@ -12,6 +12,7 @@
 #include "actors/db_config_actor.hpp"
 #include "actors/partition_table_actor.hpp"
 #include "actors/placement_actor.hpp"
+#include "actors/relay_actor.hpp"
 #include "actors/db_directory.hpp"
 #include "actors/protocol.hpp"
 #include "actors/rest_api.hpp"
@@ -36,6 +37,7 @@ struct node::impl {
   cluster_actor cluster;
   partition_table_actor partitions;
   placement_actor placement;
+  relay_actor relay;
   std::vector<db_config_actor> config_actors;
   uint16_t cluster_port = 0;
   address_plan addresses;  // what the cluster endpoint binds and what the node tells others
@@ -316,9 +318,11 @@ status node::start_cluster() {
       if (failure) return *failure;
     }
   }
+  d.relay = spawn_relay_actor(*d.sys, relay_options{d.directory, d.cluster_dir, s.default_db}, d.opts.log);
+  co.relay = po.relay = d.relay;
   d.placement = spawn_placement_actor(*d.sys, std::move(po), d.opts.log);
   co.placement = d.placement;
-  d.cluster = spawn_cluster_actor(*d.sys, co, d.cluster_dir, d.opts.log);
+  d.cluster = spawn_cluster_actor(*d.sys, co, d.opts.log);
   // CAF's endpoint listens on loopback only; the cluster port is the guard's
   // (src/link/guard.hpp), which lets a connection through to CAF only once the
   // other side proved the group password, and then seals every frame.
@@ -366,6 +370,7 @@ status node::start_admin() {
   ao.cluster = d.cluster;
   ao.partitions = d.partitions;
   ao.placement = d.placement;
+  ao.relay = d.relay;
   ao.config_actors = d.config_actors;
   ao.dbs = d.directory;
   ao.cluster_dir = d.cluster_dir;
@@ -465,10 +470,12 @@ void node::stop(bool graceful) {
     caf::scoped_actor self{*d.sys};
     if (d.partitions) self->send_exit(d.partitions, caf::exit_reason::user_shutdown);
     if (d.placement) self->send_exit(d.placement, caf::exit_reason::user_shutdown);
+    if (d.relay) self->send_exit(d.relay, caf::exit_reason::user_shutdown);
     for (auto& a : d.config_actors) self->send_exit(a, caf::exit_reason::user_shutdown);
   }
   d.partitions = nullptr;
   d.placement = nullptr;
+  d.relay = nullptr;
   d.config_actors.clear();
   // Stop taking requests first, so nothing new reaches the actors. The REST
   // handler holds actor handles: it must be gone before ~actor_system waits for

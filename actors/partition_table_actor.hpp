@@ -5,7 +5,7 @@
 // Contract
 //   owns:       the partition table (published in the cluster_directory for REST
 //               and, later, for routing writes)
-//   receives:   (repart_atom, state, suspected) from the cluster actor after every
+//   receives:   (repart_atom, state, suspected) from the placement actor after every
 //               change of the view, a configuration or a suspicion; recomputes and, when the table
 //               changed, logs "Re-partitioning cluster data..." with the owners
 //   answers:    (status_atom) with the current table

@@ -53,7 +53,7 @@ const db_config& config_of(const placement_state& st, const std::string& db) {
 // is newer than the view's until the leader has echoed it.
 void send_roles(self_ptr self) {
   auto& st = self->state;
-  if (!st.now || !st.opts.dbs || !st.cluster) return;
+  if (!st.now || !st.opts.dbs) return;
   auto view = st.now->view;  // with our own entry as we know it (and each open database ONLINE, below)
   auto* mine = view.find(st.now->me.name);
   if (mine != nullptr) *mine = st.now->me;
@@ -69,9 +69,9 @@ void send_roles(self_ptr self) {
     auto& sent = st.roles_sent[db];
     if (sent == r) continue;
     sent = r;
-    // In the cluster actor's name: a database actor relays to other nodes
-    // through the sender of its role (only cluster actors talk across nodes).
-    caf::send_as(st.cluster, entry->writer, role_atom::value, std::move(r));
+    // In the relay actor's name: a database actor talks to other nodes (and
+    // reports) through the sender of its role.
+    caf::send_as(st.opts.relay, entry->writer, role_atom::value, std::move(r));
   }
 }
 
@@ -168,6 +168,7 @@ void start_deploy(self_ptr self, const std::string& db, const std::string& sourc
   ro.databases = st.opts.db_opener;
   ro.placement = caf::actor_cast<placement_actor>(self);
   ro.source = peer_handle;
+  ro.relay = st.opts.relay;
   ro.local_name = st.now->me.name;
   ro.peer_name = source;
   ro.board = st.opts.deploys;

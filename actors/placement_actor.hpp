@@ -12,7 +12,9 @@
 //               of the view, a suspicion, a configuration or the connections;
 //               (suspect_atom, name) when a member left the view; (tick_atom)
 //               every heartbeat interval. It decides nothing about membership.
-//   tells:      each local database actor its role when it changed (role_atom);
+//   tells:      each local database actor its role when it changed (role_atom,
+//               in the relay actor's name: a database actor talks to other
+//               nodes through the sender of its role);
 //               the partition-table actor every snapshot (repart_atom); each
 //               database's db_config_actor its configuration when it changed;
 //               the cluster actor of changes to this node's own databases
@@ -64,6 +66,7 @@ struct placement_options {
   // for databases that appear later).
   std::map<std::string, db_config_actor> config_actors;
   partition_table_actor partitions;  // told of every snapshot (may be null)
+  relay_actor relay;  // REQUIRED: roles go out in its name; deploys catch up through it
   std::shared_ptr<cluster_directory> directory;  // REQUIRED: snapshot and read quorums for REST
   // For deploys: the node's open databases and the actor that opens them.
   std::shared_ptr<db_directory> dbs;

@@ -461,15 +461,7 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (init_atom, cluster port, http port)        -> bool           local: start (after publish)
 //   (deploy_atom, db, requester, receiver)      -> bool           joiner -> a member holding db: stream it
 //                                                                 (handed to the placement actor)
-//   (fetch_atom, db, after seq)                 -> fetch_msg      a member's entries after a seq (deploy
-//                                                                 catch-up, takeover)
-//   (tail_atom, db, epoch)                      -> tail_msg       a new owner -> a member: promise, tail
-//   (fwd_atom, db, writes)                      -> fwd_replies    a member -> the owner: clients' writes
-//   (repl_atom, repl_envelope)                                    a member's database actor -> ours
-//   (relay_atom, to, repl_envelope)                               local: send it to member `to`
-//   (fwd_atom|tail_atom|fetch_atom, to, db, ...)                  local: the same, relayed to member `to`
-//   (read_atom, db, rid)                        -> read_reply     a member's copy of a record
-//   (read_atom, db, rid, quorum)                -> read_reply     local: the newest of `quorum` servers' copies
+//   (relay_atom)                                -> strong_actor_ptr  a member's relay actor: this node's relay
 //   (catchup_atom, db, bool)                                      local: our replica of db is (not) receiving
 //                                                                 writes it missed (shown as SYNCHRONIZING)
 //   (redeploy_atom, db, source)                                   local: our copy of db is behind source's
@@ -500,16 +492,7 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<status_atom>::with<cluster_state>,                                          //
     caf::replies_to<init_atom, uint16_t, uint16_t>::with<bool>,                                 //
     caf::replies_to<deploy_atom, std::string, std::string, caf::strong_actor_ptr>::with<bool>,  //
-    caf::replies_to<fetch_atom, std::string, uint64_t>::with<replication::fetch_msg>,           //
-    caf::replies_to<fetch_atom, std::string, std::string, uint64_t>::with<replication::fetch_msg>,  //
-    caf::replies_to<tail_atom, std::string, uint64_t>::with<replication::tail_msg>,             //
-    caf::replies_to<tail_atom, std::string, std::string, uint64_t>::with<replication::tail_msg>,  //
-    caf::replies_to<fwd_atom, std::string, op_lists>::with<fwd_replies>,                        //
-    caf::replies_to<fwd_atom, std::string, std::string, op_lists>::with<fwd_replies>,           //
-    caf::reacts_to<repl_atom, repl_envelope>,                                                   //
-    caf::reacts_to<relay_atom, std::string, repl_envelope>,                                     //
-    caf::replies_to<read_atom, std::string, storage::rid>::with<read_reply>,                    //
-    caf::replies_to<read_atom, std::string, storage::rid, uint32_t>::with<read_reply>,          //
+    caf::replies_to<relay_atom>::with<caf::strong_actor_ptr>,                                   //
     caf::reacts_to<redeploy_atom, std::string, std::string>,                                    //
     caf::reacts_to<catchup_atom, std::string, bool>,                                            //
     caf::reacts_to<update_atom, member_info>,                                                   //
@@ -555,6 +538,41 @@ using placement_actor = caf::typed_actor<                                       
     caf::reacts_to<deployed_atom, std::string>,                                                //
     caf::reacts_to<redeploy_atom, std::string, std::string>,                                   //
     caf::reacts_to<add_db_atom, std::string>>;
+
+// The relay actor (actors/relay_actor.hpp): replication between the database
+// actors of different nodes, and quorum reads. Local: fed by the cluster actor;
+// the other nodes' relays learn its handle from our cluster actor (relay_atom).
+//   (init_atom, cluster_actor)                          the node's cluster actor
+//   (view_atom, membership_snapshot)                    cluster actor: the membership as of now
+//   (tick_atom)                                         cluster actor, every heartbeat interval
+//   (fetch_atom, db, after seq)        -> fetch_msg     a member's relay: our entries after a seq (deploy
+//                                                       catch-up, takeover)
+//   (tail_atom, db, epoch)             -> tail_msg      a member's relay (a new owner): promise, tail
+//   (fwd_atom, db, writes)             -> fwd_replies   a member's relay -> the owner's: clients' writes
+//   (repl_atom, repl_envelope)                          a member's relay: for one of our database actors
+//   (read_atom, db, rid)               -> read_reply    a member's relay: our copy of a record
+//   (fwd_atom|tail_atom|fetch_atom, to, db, ...)        local: the same, to member `to`
+//   (relay_atom, to, repl_envelope)                     local: an envelope for member `to`
+//   (read_atom, db, rid, quorum)       -> read_reply    local (REST): the newest of `quorum` servers' copies
+//   (catchup_atom, db, bool), (redeploy_atom, db, source)   local (a database actor): to the cluster actor
+//   (inspect_atom)                     -> actor_summary
+using relay_actor = caf::typed_actor<                                                            //
+    caf::replies_to<inspect_atom>::with<actor_summary>,                                         //
+    caf::reacts_to<init_atom, cluster_actor>,                                                   //
+    caf::reacts_to<view_atom, membership_snapshot>,                                             //
+    caf::reacts_to<tick_atom>,                                                                  //
+    caf::replies_to<fetch_atom, std::string, uint64_t>::with<replication::fetch_msg>,           //
+    caf::replies_to<fetch_atom, std::string, std::string, uint64_t>::with<replication::fetch_msg>,  //
+    caf::replies_to<tail_atom, std::string, uint64_t>::with<replication::tail_msg>,             //
+    caf::replies_to<tail_atom, std::string, std::string, uint64_t>::with<replication::tail_msg>,  //
+    caf::replies_to<fwd_atom, std::string, op_lists>::with<fwd_replies>,                        //
+    caf::replies_to<fwd_atom, std::string, std::string, op_lists>::with<fwd_replies>,           //
+    caf::reacts_to<repl_atom, repl_envelope>,                                                   //
+    caf::reacts_to<relay_atom, std::string, repl_envelope>,                                     //
+    caf::replies_to<read_atom, std::string, storage::rid>::with<read_reply>,                    //
+    caf::replies_to<read_atom, std::string, storage::rid, uint32_t>::with<read_reply>,          //
+    caf::reacts_to<catchup_atom, std::string, bool>,                                            //
+    caf::reacts_to<redeploy_atom, std::string, std::string>>;
 
 // --- console: the admin endpoint and its sessions (actors/admin_actor.hpp) ---
 //

@@ -385,14 +385,14 @@ class rest {
     if (req.method == "GET" || req.method == "HEAD") {
       if (!id || seg.size() > 4) return respond(error_response(400, "Syntax error: GET document/<database>/<rid>"));
       // readQuorum > 1: the newest of that many servers' copies, through the
-      // cluster actor; 1 (the default): this node's copy, read right here.
+      // relay actor (actors/relay_actor.hpp); 1 (the default): this node's copy, read right here.
       if (auto q = ctx_->cluster ? ctx_->cluster->read_quorum(name) : 1; q > 1) {
-        auto cluster = caf::actor_cast<cluster_actor>(ctx_->cluster->actor());
-        if (cluster) {
+        auto relay = caf::actor_cast<relay_actor>(ctx_->cluster->actor());
+        if (relay) {
           auto ctx = ctx_;
           bool head = req.method == "HEAD";
           auto rid_text = id->to_string();
-          ask<read_reply>(sys(), cluster, std::chrono::seconds(5),
+          ask<read_reply>(sys(), relay, std::chrono::seconds(5),
                           [ctx, head, rid_text, respond](caf::expected<read_reply> r) {
                             if (!r) return respond(failure(*ctx->sys, r.error()));
                             if (!r->found) {

@@ -1,6 +1,6 @@
 // Deploy planning as plain code: which databases this node asks the cluster
-// for, from whom, and when it tries again after a failure. The cluster actor
-// (actors/cluster_actor) starts the transfers; the rules are here, with their
+// for, from whom, and when it tries again after a failure. The placement actor
+// (actors/placement_actor) starts the transfers; the rules are here, with their
 // table tests (test/cluster/deploy_plan_test.cpp).
 //
 // Rules:

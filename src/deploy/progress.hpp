@@ -1,6 +1,5 @@
 // The deploys under way on this node, readable from any thread: the deploy
-// actors write their progress here, REST (SYNCHRONIZING), the cluster actor
-// and the console read it. Plain data and a mutex; no CAF.
+// actors write their progress here, REST (SYNCHRONIZING) and the console read it. Plain data and a mutex; no CAF.
 //
 // Also the rule for progress log lines: at most one per `progress_log_interval`
 // per transfer, so a 1 TiB deploy prints minutes of lines, not millions.

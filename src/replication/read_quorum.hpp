@@ -1,6 +1,6 @@
 // Quorum reads (a REST read of a database whose readQuorum is above 1): whom
-// to ask and when enough copies are in, as plain code. The cluster actor asks
-// and carries out the answer; this core decides.
+// to ask and when enough copies are in, as plain code. The relay actor
+// (actors/relay_actor) asks and carries out the answer; this core decides.
 //
 // The rule: the node asks every other server of the database that is online
 // and connected, and answers with the newest copy (highest committed seq)

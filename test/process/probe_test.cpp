@@ -173,6 +173,7 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     probe("relayed fwd", fwd_atom::value, n.name, std::string(demo_db), op_lists{ops});
     probe("repl", repl_atom::value, env);
     probe("relay", relay_atom::value, n.name, env);
+    probe("relay handle", relay_atom::value);
     probe("read", read_atom::value, std::string(demo_db), storage::rid{9, 0});
     probe("quorum read", read_atom::value, std::string(demo_db), storage::rid{9, 0}, uint32_t{1});
     probe("deployed", deployed_atom::value, std::string("../escaped"));
