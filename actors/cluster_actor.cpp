@@ -10,6 +10,7 @@
 #include "actors/joiner.hpp"
 #include "actors/senders.hpp"
 #include "src/cluster/handshake.hpp"
+#include "src/cluster/links.hpp"
 #include "src/cluster/membership.hpp"
 #include "src/util/strings.hpp"
 
@@ -21,11 +22,6 @@ namespace {
 
 constexpr const char* component = "OHazelcastPlugin";
 
-struct peer {
-  cluster_actor handle;
-  std::string node_id;
-};
-
 struct cluster_state_t {
   cluster_options opts;
   logger* log = nullptr;
@@ -34,12 +30,7 @@ struct cluster_state_t {
   // Members, leader, suspicion, configurations and their rules: the plain-code
   // core (src/cluster/membership.hpp); this actor carries out its effects.
   membership mem;
-  uint16_t bound_port = 0;  // the cluster port this node listens on
-  std::map<std::string, peer> peers;                 // connected members, by name
-  std::set<std::string> connecting;                  // members being connected to
-  // Members whose connection dropped and that we connect to again at once: a
-  // failed reconnection makes them suspected (see the down handler).
-  std::set<std::string> reconnecting;
+  links<cluster_actor> net;  // connections to the members (src/cluster/links.hpp decides)
   std::optional<handshake_acceptor> acceptor;        // hellos waiting for their auth
   bool joining = false;  // a join of ours is under way: refuse to be joined meanwhile
   joiner_actor joiner;   // the joining side of the handshake (actors/joiner.hpp)
@@ -64,11 +55,6 @@ void sync_book(self_ptr self) {
   st.opts.book->admit(std::move(keys));
 }
 
-
-// The one leader rule (cluster_view::leader): the oldest member not suspected here.
-const member_info* leader_of(const cluster_state_t& st) { return st.mem.leader(); }
-
-bool i_am_leader(const cluster_state_t& st) { return st.mem.leads(); }
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now().time_since_epoch()).count();
@@ -112,9 +98,6 @@ void tell_joiner(self_ptr self) {
   self->send(st.joiner, view_atom::value, st.mem.view, leads);
 }
 
-std::vector<db_config_msg> config_msgs(const cluster_state_t& st);
-void broadcast(self_ptr self, const std::string& except = "");
-
 // The placement actor (roles, partitions, the directory, configurations
 // stored, deploys) and the relay actor (who is a member, and connected) follow
 // every change of the view, a configuration, a
@@ -125,20 +108,16 @@ void repartition(self_ptr self) {
   if (!st.initialised) return;
   membership_snapshot s{st.mem.me, st.mem.view, st.mem.suspected, st.mem.configs, std::exchange(st.to_store, {}), {},
                         st.leaving};
-  for (auto& [name, p] : st.peers) s.connected.emplace(name, p.handle);
+  for (auto& [name, p] : st.net.peers()) s.connected.emplace(name, p.handle);
   self->send(st.opts.relay, view_atom::value, s);
   self->send(st.opts.placement, view_atom::value, std::move(s));
 }
 
-std::vector<db_config_msg> config_msgs(const cluster_state_t& st) { return st.mem.config_msgs(); }
-
-cluster_state full_state(const cluster_state_t& st) { return st.mem.state(); }
-
 // Leader: sends the current state to every connected member but `except`.
 void broadcast(self_ptr self, const std::string& except) {
   auto& st = self->state;
-  auto s = full_state(st);
-  for (auto& [name, p] : st.peers)
+  auto s = st.mem.state();
+  for (auto& [name, p] : st.net.peers())
     if (name != except) self->send(p.handle, view_atom::value, s);
 }
 
@@ -147,9 +126,9 @@ void connect_to(self_ptr self, const member_info& m);
 // Drops our connection to member `name` (its down message is ignored from now on).
 void forget_peer(self_ptr self, const std::string& name) {
   auto& st = self->state;
-  if (auto p = st.peers.find(name); p != st.peers.end()) {
-    self->demonitor(p->second.handle.address());
-    st.peers.erase(p);
+  if (auto* p = st.net.find(name)) {
+    self->demonitor(p->handle.address());
+    st.net.forget(name);
     repartition(self);
   }
 }
@@ -159,7 +138,7 @@ void carry(self_ptr self, membership_effects& fx) {
   auto& st = self->state;
   // First, while their connections are still there.
   for (auto& n : fx.dissolve)
-    if (auto p = st.peers.find(n); p != st.peers.end()) self->send(p->second.handle, dissolve_atom::value);
+    if (auto* p = st.net.find(n)) self->send(p->handle, dissolve_atom::value);
   for (auto& n : fx.notes) {
     if (n.lvl == membership_note::level::info) st.log->info(component, n.text);
     else if (n.lvl == membership_note::level::warn) st.log->warn(component, n.text);
@@ -172,35 +151,40 @@ void carry(self_ptr self, membership_effects& fx) {
   if (fx.view_changed) sync_book(self);
   st.to_store.insert(fx.configs_changed.begin(), fx.configs_changed.end());
   for (auto& [leader, lost] : fx.reports)
-    if (auto p = st.peers.find(leader); p != st.peers.end()) self->send(p->second.handle, suspect_atom::value, lost);
+    if (auto* p = st.net.find(leader)) self->send(p->handle, suspect_atom::value, lost);
   for (auto& a : fx.agrees)
-    if (auto p = st.peers.find(a.leader); p != st.peers.end())
-      self->send(p->second.handle, agree_atom::value, a.db, a.version);
+    if (auto* p = st.net.find(a.leader))
+      self->send(p->handle, agree_atom::value, a.db, a.version);
   if (fx.tell_leader_me)
-    if (auto* l = leader_of(st); l != nullptr && l->name != st.mem.me.name)
-      if (auto p = st.peers.find(l->name); p != st.peers.end()) self->send(p->second.handle, update_atom::value, st.mem.me);
+    if (auto* l = st.mem.leader(); l != nullptr && l->name != st.mem.me.name)
+      if (auto* p = st.net.find(l->name)) self->send(p->handle, update_atom::value, st.mem.me);
   for (auto& n : fx.catch_up)
-    if (auto p = st.peers.find(n); p != st.peers.end()) self->send(p->second.handle, view_atom::value, full_state(st));
+    if (auto* p = st.net.find(n)) self->send(p->handle, view_atom::value, st.mem.state());
   if (fx.roles_changed || !fx.configs_changed.empty()) repartition(self);
   if (fx.broadcast) broadcast(self, fx.broadcast_except);
 }
 
+// Changes the membership through its core, then carries out what it decided.
+template <class F>
+void change(self_ptr self, F&& f) {
+  membership_effects fx;
+  f(self->state.mem, fx);
+  carry(self, fx);
+}
+
 // A member is lost (timeout, connection down, or another member says so).
 void suspect(self_ptr self, const std::string& name) {
-  membership_effects fx;
-  self->state.mem.suspect(name, fx);
-  carry(self, fx);
+  change(self, [&](auto& mem, auto& fx) { mem.suspect(name, fx); });
 }
 
 // Non-leaders (and a joiner): adopt a state from the leader if it is newer.
 void apply_state(self_ptr self, const cluster_state& s, bool authoritative = false) {
   auto& st = self->state;
-  membership_effects fx;
-  st.mem.adopt(s, authoritative, now_ms(), fx);
-  fx.roles_changed = true;
-  carry(self, fx);
-  for (auto& m : st.mem.view.members)
-    if (m.name != st.mem.me.name && !st.peers.count(m.name)) connect_to(self, m);
+  change(self, [&](auto& mem, auto& fx) {
+    mem.adopt(s, authoritative, now_ms(), fx);
+    fx.roles_changed = true;
+  });
+  for (auto& m : st.net.missing(st.mem.view, st.mem.me.name)) connect_to(self, m);
 }
 
 // Leader: admits an authenticated joiner.
@@ -213,21 +197,19 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
                                  std::optional<cluster_actor> joiner = std::nullopt) {
   auto& st = self->state;
   auto copy = m;
-  membership_effects fx;
-  auto refusal = st.mem.admit(std::move(m), cfgs, now_ms(), fx);
-  carry(self, fx);
+  std::optional<std::string> refusal;
+  change(self, [&](auto& mem, auto& fx) { refusal = mem.admit(std::move(m), cfgs, now_ms(), fx); });
   if (refusal) return make_troupe_error(errc::join_refused, *refusal);
-  if (!st.peers.count(copy.name)) {
+  if (!st.net.find(copy.name)) {
     if (joiner) {
       self->monitor(*joiner);
-      st.peers[copy.name] = peer{*joiner, copy.node_id};
-      st.connecting.erase(copy.name);
+      st.net.accepted(copy.name, copy.node_id, *joiner);
       repartition(self);
     } else {
       connect_to(self, copy);
     }
   }
-  return full_state(st);
+  return st.mem.state();
 }
 
 // CAF connects to the guard's local port for host:port; the guard relays it
@@ -243,34 +225,29 @@ std::optional<uint16_t> through_guard(self_ptr self, const std::string& host, ui
 
 void suspect(self_ptr self, const std::string& name);
 
-// A reconnection after a dropped connection failed (or reached another
-// incarnation): now the member is suspected.
-void reconnect_failed(self_ptr self, const std::string& name) {
-  if (self->state.reconnecting.erase(name) > 0) suspect(self, name);
+// An attempt failed (or reached another incarnation): a member we were
+// connecting to again after a drop is suspected now.
+void connect_failed(self_ptr self, const std::string& name) {
+  if (self->state.net.failed(name)) suspect(self, name);
 }
 
 void connect_to(self_ptr self, const member_info& m) {
   auto& st = self->state;
-  if (m.name == st.mem.me.name || st.peers.count(m.name) || st.connecting.count(m.name)) return;
+  if (!st.net.start(m.name, st.mem.me.name)) return;
   auto local = through_guard(self, m.cluster_host, m.cluster_port);
-  if (!local) return reconnect_failed(self, m.name);
-  st.connecting.insert(m.name);
+  if (!local) return connect_failed(self, m.name);
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, std::string("127.0.0.1"), *local)
       .then(
           [self, m](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
             auto& st = self->state;
-            st.connecting.erase(m.name);
-            auto* current = st.mem.view.find(m.name);
-            if (!ptr || current == nullptr || current->node_id != node_text(nid))  // not who the view says
-              return reconnect_failed(self, m.name);
-            st.reconnecting.erase(m.name);
             auto h = caf::actor_cast<cluster_actor>(ptr);
+            if (!ptr || !st.net.reached(m.name, node_text(nid), h, st.mem.view))  // not who the view says
+              return connect_failed(self, m.name);
             self->monitor(h);
-            st.peers[m.name] = peer{h, node_text(nid)};
             // A new connection may be the source a deploy waits for, or the
             // leader that has not heard our databases yet.
-            if (auto* l = leader_of(st); l != nullptr && l->name == m.name) {
+            if (auto* l = st.mem.leader(); l != nullptr && l->name == m.name) {
               auto* mine = st.mem.view.find(st.mem.me.name);
               if (mine != nullptr && (mine->databases != st.mem.me.databases || mine->db_status != st.mem.me.db_status ||
                                       mine->catching_up != st.mem.me.catching_up))
@@ -278,10 +255,7 @@ void connect_to(self_ptr self, const member_info& m) {
             }
             repartition(self);
           },
-          [self, m](caf::error&) {
-            self->state.connecting.erase(m.name);
-            reconnect_failed(self, m.name);
-          });
+          [self, m](caf::error&) { connect_failed(self, m.name); });
 }
 
 cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, logger* log) {
@@ -307,26 +281,16 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    for (auto& [name, p] : st.peers) {
-      if (p.handle.address() == dm.source) {
-        auto n = name;
-        // Connect again at once rather than suspect: two members that connect
-        // to each other at the same moment make CAF close one of the two
-        // connections, and through the link guards that race is common. A
-        // member that is really gone refuses the new connection at once (a
-        // killed process) or lets it time out (a frozen one): then it is
-        // suspected (reconnect_failed), and the heartbeat timeout still holds.
-        st.log->info(component, cat("lost the connection to node '", n, "', connecting again"));
-        forget_peer(self, n);
-        if (auto* m = st.mem.view.find(n); m != nullptr && !st.leaving) {
-          st.reconnecting.insert(n);
-          auto copy = *m;
-          connect_to(self, copy);
-        } else {
-          suspect(self, n);
-        }
-        return;
-      }
+    for (auto& [name, p] : st.net.peers()) {
+      if (p.handle.address() != dm.source) continue;
+      auto n = name;
+      // Connect again at once rather than suspect (links::dropped says why).
+      st.log->info(component, cat("lost the connection to node '", n, "', connecting again"));
+      forget_peer(self, n);
+      auto* m = st.mem.view.find(n);
+      if (st.net.dropped(n, m != nullptr, st.leaving)) connect_to(self, member_info(*m));
+      else suspect(self, n);
+      return;
     }
   });
 
@@ -337,7 +301,6 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         if (st.initialised) return true;
         st.mem.me.name = st.opts.name;
         st.mem.me.node_id = node_text(self->node());
-        st.bound_port = cluster_port;
         st.mem.me.cluster_host = st.opts.addresses.cluster_host;
         st.mem.me.cluster_port = st.opts.addresses.cluster_port != 0 ? st.opts.addresses.cluster_port : cluster_port;
         st.mem.me.http_host = st.opts.addresses.http_host;
@@ -355,10 +318,10 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         st.initialised = true;
         self->send(st.opts.placement, init_atom::value, caf::actor_cast<cluster_actor>(self));
         self->send(st.opts.relay, init_atom::value, caf::actor_cast<cluster_actor>(self));
-        membership_effects fx;
-        st.mem.load(st.opts.initial_configs, fx);
-        fx.roles_changed = false;  // repartitioned once, below
-        carry(self, fx);
+        change(self, [&](auto& mem, auto& fx) {
+          mem.load(st.opts.initial_configs, fx);
+          fx.roles_changed = false;  // repartitioned once, below
+        });
         repartition(self);
         self->send(self, tick_atom::value);
         joiner_options jo{st.mem.me.name, st.opts.hazelcast, st.opts.addresses, st.opts.guard,
@@ -380,7 +343,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         if (auto no = st.acceptor->hello(group, name, nonce, node_text(sender->node()), st.mem.me.name,
                                          node_text(self->node()), now_ms(), random_nonce(), &c))
           return refuse_join(self, *no);
-        auto* l = leader_of(st);
+        auto* l = st.mem.leader();
         return hello_reply{st.mem.me.name, c.nonce, c.proof, l->started_on_ms, l->name, st.mem.view.members.size()};
       },
       [self](auth_atom, const std::string& name, const std::string& proof, member_info m,
@@ -394,63 +357,50 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         if (auto no = st.acceptor->auth(name, proof, m, nid, node_text(self->node()), proven, st.opts.book != nullptr))
           return refuse_join(self, *no);
         m.node_id = nid;  // what CAF says, not what the joiner claims
-        if (i_am_leader(st)) return admit(self, std::move(m), cfgs, caf::actor_cast<cluster_actor>(sender));
-        auto* l = leader_of(st);
-        auto p = st.peers.find(l->name);
-        if (p == st.peers.end()) return make_troupe_error(errc::join_refused, "the cluster's leader is unreachable");
+        if (st.mem.leads()) return admit(self, std::move(m), cfgs, caf::actor_cast<cluster_actor>(sender));
+        auto* l = st.mem.leader();
+        auto* p = st.net.find(l->name);
+        if (p == nullptr) return make_troupe_error(errc::join_refused, "the cluster's leader is unreachable");
         auto rp = self->make_response_promise<cluster_state>();
-        self->request(p->second.handle, std::chrono::seconds(5), join_atom::value, std::move(m), std::move(cfgs))
+        self->request(p->handle, std::chrono::seconds(5), join_atom::value, std::move(m), std::move(cfgs))
             .then([rp](cluster_state& s) mutable { rp.deliver(std::move(s)); },
                   [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
       [self](join_atom, member_info& m, db_config_msgs& cfgs) -> caf::result<cluster_state> {
         if (!from_member(self)) return make_troupe_error(errc::not_member, "join forwarded by a non-member");
-        if (!i_am_leader(self->state)) return make_troupe_error(errc::join_refused, "not the leader");
+        if (!self->state.mem.leads()) return make_troupe_error(errc::join_refused, "not the leader");
         return admit(self, std::move(m), cfgs);
       },
       [self](view_atom, cluster_state& s) {
         if (!from_member(self)) return;
-        if (i_am_leader(self->state) && s.view.version <= self->state.mem.view.version) return;
+        if (self->state.mem.leads() && s.view.version <= self->state.mem.view.version) return;
         apply_state(self, s);
       },
       [self](beat_atom, const std::string& name, uint64_t version) {
         if (!from_member_named(self, name)) return;
-        auto& st = self->state;
-        membership_effects fx;
-        st.mem.heard(name, version, now_ms(), fx);
-        carry(self, fx);
+        change(self, [&](auto& mem, auto& fx) { mem.heard(name, version, now_ms(), fx); });
       },
       [self](leave_atom, const std::string& name) -> bool {
         if (!from_member_named(self, name)) return false;
-        auto& st = self->state;
-        membership_effects fx;
-        st.mem.leaves(name, fx);
-        carry(self, fx);
+        change(self, [&](auto& mem, auto& fx) { mem.leaves(name, fx); });
         return true;
       },
       [self](suspect_atom, const std::string& name) {
         if (!from_member(self)) return;
-        auto& st = self->state;
-        membership_effects fx;
-        st.mem.reported(name, now_ms(), fx);
-        carry(self, fx);
+        change(self, [&](auto& mem, auto& fx) { mem.reported(name, now_ms(), fx); });
       },
       [self](agree_atom, const std::string& db, int64_t version) {
         auto* m = sending_member(self, self->state.mem.view);  // a member, by the node id its link proved
         if (m == nullptr) return;
         auto name = m->name;
-        membership_effects fx;
-        self->state.mem.agreed(name, db, version, fx);
-        carry(self, fx);
+        change(self, [&](auto& mem, auto& fx) { mem.agreed(name, db, version, fx); });
       },
       [self](dissolve_atom) {
         auto* m = sending_member(self, self->state.mem.view);
         if (m == nullptr) return;
         auto name = m->name;
-        membership_effects fx;
-        self->state.mem.dissolved_by(name, fx);
-        carry(self, fx);
+        change(self, [&](auto& mem, auto& fx) { mem.dissolved_by(name, fx); });
         if (self->state.mem.view.members.size() == 1) self->send(self->state.joiner, dissolve_atom::value);
       },
       [self](leave_atom) -> caf::result<bool> {
@@ -459,10 +409,10 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         st.leaving = true;
         self->send_exit(st.joiner, caf::exit_reason::user_shutdown);  // joins no more
         repartition(self);                                            // deploys no more
-        if (st.peers.empty()) return true;
+        if (st.net.peers().empty()) return true;
         auto rp = self->make_response_promise<bool>();
-        auto remaining = std::make_shared<size_t>(st.peers.size());
-        for (auto& [name, p] : st.peers) {
+        auto remaining = std::make_shared<size_t>(st.net.peers().size());
+        for (auto& [name, p] : st.net.peers()) {
           self->request(p.handle, std::chrono::seconds(1), leave_atom::value, st.mem.me.name)
               .then(
                   [rp, remaining](bool) mutable {
@@ -486,9 +436,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
       },
       [self](catchup_atom, const std::string& db, bool on) {
         if (!from_self(self)) return;
-        auto& st = self->state;
-        membership_effects fx;
-        if (st.mem.set_catching_up(db, on, fx)) carry(self, fx);
+        change(self, [&](auto& mem, auto& fx) { mem.set_catching_up(db, on, fx); });
       },
       [self](redeploy_atom, const std::string& db, const std::string& source) {
         if (!from_self(self)) return;
@@ -496,46 +444,35 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
       },
       [self](update_atom, const member_info& m) {
         if (!from_member_named(self, m.name)) return;
-        auto& st = self->state;
-        membership_effects fx;
-        st.mem.update(m, fx);
-        carry(self, fx);
+        change(self, [&](auto& mem, auto& fx) { mem.update(m, fx); });
       },
       [self](add_db_atom, const std::string& db) {
         if (!from_self(self)) return;
-        membership_effects fx;
-        self->state.mem.add_database(db, self->state.opts.default_db, fx);
-        carry(self, fx);
+        auto& defaults = self->state.opts.default_db;
+        change(self, [&](auto& mem, auto& fx) { mem.add_database(db, defaults, fx); });
       },
       [self](db_status_atom, const std::string& db, const std::string& status) {
         if (!from_self(self)) return;
-        membership_effects fx;
-        if (self->state.mem.set_db_status(db, status.empty() ? std::nullopt : std::optional<std::string>(status), fx))
-          carry(self, fx);
+        auto to = status.empty() ? std::nullopt : std::optional<std::string>(status);  // "": none
+        change(self, [&](auto& mem, auto& fx) { mem.set_db_status(db, to, fx); });
       },
       [self](status_atom) -> caf::result<cluster_state> {
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
-        return full_state(self->state);
+        return self->state.mem.state();
       },
       [self](tick_atom) {
         auto& st = self->state;
         if (!from_self(self) || st.leaving) return;
-        for (auto& [name, p] : st.peers) self->send(p.handle, beat_atom::value, st.mem.me.name, st.mem.view.version);
-        membership_effects fx;
-        st.mem.tick(now_ms(), fx);
-        carry(self, fx);
+        for (auto& [name, p] : st.net.peers()) self->send(p.handle, beat_atom::value, st.mem.me.name, st.mem.view.version);
+        change(self, [&](auto& mem, auto& fx) { mem.tick(now_ms(), fx); });
         tell_joiner(self);
         self->send(st.opts.placement, tick_atom::value);
         self->send(st.opts.relay, tick_atom::value);
         // (Re)connect to members we have no connection to yet; they are suspected
         // above like any other once the timeout has passed without a word.
         // A connection to an earlier incarnation of a member is dropped first.
-        for (auto& m : st.mem.view.members) {
-          if (m.name == st.mem.me.name) continue;
-          if (auto p = st.peers.find(m.name); p != st.peers.end() && p->second.node_id != m.node_id)
-            forget_peer(self, m.name);
-          if (!st.peers.count(m.name)) connect_to(self, m);
-        }
+        for (auto& n : st.net.stale(st.mem.view, st.mem.me.name)) forget_peer(self, n);
+        for (auto& m : st.net.missing(st.mem.view, st.mem.me.name)) connect_to(self, m);
         self->delayed_send(self, st.opts.hazelcast.heartbeat_interval, tick_atom::value);
       },
       [self](inspect_atom) -> caf::result<actor_summary> {
@@ -551,8 +488,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
             dbs += cat(dbs.empty() ? "" : ",", json_quote(name), ":{\"lastLsn\":", e->db->last_lsn(),
                      ",\"committedSeq\":", e->db->last_committed_seq(), "}");
         std::vector<std::string> peers, suspected(st.mem.suspected.begin(), st.mem.suspected.end());
-        for (auto& [name, p] : st.peers) peers.push_back(name);
-        auto* leader = leader_of(st);
+        for (auto& [name, p] : st.net.peers()) peers.push_back(name);
+        auto* leader = st.mem.leader();
         std::string leader_name = leader ? leader->name : "";
         return actor_summary{
             "cluster", self->id(), self->mailbox().size(),
@@ -571,23 +508,21 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         if (!from_self(self) || !ptr) return make_troupe_error(errc::not_member, "local command");
         if (st.leaving || st.joining || !st.mem.joins(h.members, h.leader_started_on_ms, h.leader_name)) return false;
         if (st.mem.view.members.size() > 1) {  // two clusters that formed apart: ours merges into theirs
-          membership_effects fx;
-          st.mem.dissolve(fx);
-          carry(self, fx);
+          change(self, [&](auto& mem, auto& fx) { mem.dissolve(fx); });
         }
         // The auth goes from this actor, so that the acceptor talks back to it
         // over the connection the joiner opened (admit, on the other side).
         st.joining = true;
         auto other = caf::actor_cast<cluster_actor>(ptr);
         auto rp = self->make_response_promise<bool>();
-        self->request(other, std::chrono::seconds(10), auth_atom::value, st.mem.me.name, proof, st.mem.me, config_msgs(st))
+        self->request(other, std::chrono::seconds(10), auth_atom::value, st.mem.me.name, proof, st.mem.me, st.mem.config_msgs())
             .then(
                 [self, rp, other, name = h.name](cluster_state& s) mutable {
                   auto& st = self->state;
                   st.joining = false;
-                  if (auto p = st.peers.find(name); p != st.peers.end()) forget_peer(self, name);
+                  forget_peer(self, name);
                   self->monitor(other);
-                  st.peers[name] = peer{other, node_text(other.node())};
+                  st.net.accepted(name, node_text(other.node()), other);
                   st.log->info(component, cat("joined the cluster through ", name, ", now ", s.view.members.size(), " nodes"));
                   apply_state(self, s, true);
                   rp.deliver(true);

@@ -6,6 +6,7 @@
 
 #include "actors/db_config_actor.hpp"
 #include "actors/deploy.hpp"
+#include "actors/senders.hpp"
 #include "src/cluster/deploy_plan.hpp"
 #include "src/replication/role.hpp"
 #include "src/util/strings.hpp"
@@ -37,10 +38,7 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-bool from_self(self_ptr self) {
-  auto sender = self->current_sender();
-  return sender && sender->node() == self->node();
-}
+bool from_self(self_ptr self) { return sent_here(self); }
 
 const db_config& config_of(const placement_state& st, const std::string& db) {
   auto cfg = st.now->configs.find(db);
@@ -266,11 +264,8 @@ placement_actor::behavior_type placement_impl(self_ptr self, placement_options o
         auto& st = self->state;
         // Handed over by the cluster actor, which checked the sender; members
         // only here too (by CAF node id), should anyone else learn our handle.
-        auto sender = self->current_sender();
-        bool member = false;
-        if (sender && st.now)
-          for (auto& m : st.now->view.members) member = member || m.node_id == to_string(sender->node());
-        if (!member) return make_troupe_error(errc::not_member, "deploy request from a non-member");
+        if (!st.now || sending_member(self, st.now->view) == nullptr)
+          return make_troupe_error(errc::not_member, "deploy request from a non-member");
         auto entry = st.opts.dbs ? st.opts.dbs->find(db) : std::nullopt;
         if (!entry) return make_troupe_error(errc::database_not_found, cat("database ", db, " is not here"));
         if (!receiver_ptr) return make_troupe_error(errc::invalid_argument, "no receiver");
