@@ -2,14 +2,11 @@
 
 #include <caf/io/all.hpp>
 
-#include <algorithm>
-#include <map>
 #include <set>
 #include <utility>
 
 #include "actors/joiner.hpp"
 #include "actors/senders.hpp"
-#include "src/cluster/handshake.hpp"
 #include "src/cluster/links.hpp"
 #include "src/cluster/membership.hpp"
 #include "src/util/strings.hpp"
@@ -31,30 +28,14 @@ struct cluster_state_t {
   // core (src/cluster/membership.hpp); this actor carries out its effects.
   membership mem;
   links<cluster_actor> net;  // connections to the members (src/cluster/links.hpp decides)
-  std::optional<handshake_acceptor> acceptor;        // hellos waiting for their auth
   bool joining = false;  // a join of ours is under way: refuse to be joined meanwhile
-  joiner_actor joiner;   // the joining side of the handshake (actors/joiner.hpp)
-  std::optional<std::pair<uint64_t, bool>> joiner_told;  // the view version and leadership it last heard
+  joiner_actor joiner;   // both sides of the handshake (actors/joiner.hpp)
+  std::optional<std::pair<uint64_t, std::string>> joiner_told;  // the view version and leader it last heard
   std::set<std::string> to_store;  // configurations changed, for the placement actor's next snapshot
   refusal_log refusals;  // senders whose refused message was logged (bounded)
 };
 
 using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
-
-std::string node_text(const caf::node_id& n) { return to_string(n); }
-
-// The guard's book (src/link/identity.hpp) learns every member's node id and
-// key, at each change of the view: from then on a link that announces one of
-// them under another key is refused, and open ones are closed.
-void sync_book(self_ptr self) {
-  auto& st = self->state;
-  if (!st.opts.book) return;
-  std::map<std::string, std::string> keys;
-  for (auto& m : st.mem.view.members)
-    if (!m.key.empty()) keys[m.node_id] = m.key;
-  st.opts.book->admit(std::move(keys));
-}
-
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now().time_since_epoch()).count();
@@ -82,20 +63,15 @@ bool from_member_named(self_ptr self, const std::string& name) {
   return m != nullptr && m->name == name;
 }
 
-// A refused hello or auth: logged and answered.
-caf::error refuse_join(self_ptr self, const handshake_refusal& no) {
-  if (!no.log.empty()) self->state.log->warn(component, no.log);
-  return make_troupe_error(no.code == handshake_error::bad_name ? errc::invalid_argument : errc::join_refused, no.answer);
-}
-
-// The joiner probes while this node is alone or leads: it hears of each change.
+// The joiner probes while this node is alone or leads, and names the leader
+// in its hellos: it hears of each change of the view or its leader.
 void tell_joiner(self_ptr self) {
   auto& st = self->state;
-  if (!st.joiner) return;
-  bool leads = st.mem.leads();
-  if (st.joiner_told && st.joiner_told->first == st.mem.view.version && st.joiner_told->second == leads) return;
-  st.joiner_told = std::make_pair(st.mem.view.version, leads);
-  self->send(st.joiner, view_atom::value, st.mem.view, leads);
+  auto* l = st.mem.leader();
+  auto told = std::make_pair(st.mem.view.version, l ? l->name : std::string());
+  if (!st.joiner || st.joiner_told == told) return;
+  st.joiner_told = told;
+  self->send(st.joiner, view_atom::value, st.mem.view, st.mem.leads(), told.second);
 }
 
 // The placement actor (roles, partitions, the directory, configurations
@@ -148,7 +124,9 @@ void carry(self_ptr self, membership_effects& fx) {
     self->send(st.opts.placement, suspect_atom::value, n);  // abandons the deploys it was sending
     forget_peer(self, n);
   }
-  if (fx.view_changed) sync_book(self);
+  // The guard's book (src/link/identity.hpp) learns every member's node id
+  // and key: a link that announces one under another key is refused.
+  if (fx.view_changed && st.opts.book) st.opts.book->admit(st.mem.member_keys());
   st.to_store.insert(fx.configs_changed.begin(), fx.configs_changed.end());
   for (auto& [leader, lost] : fx.reports)
     if (auto* p = st.net.find(leader)) self->send(p->handle, suspect_atom::value, lost);
@@ -212,17 +190,6 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
   return st.mem.state();
 }
 
-// CAF connects to the guard's local port for host:port; the guard relays it
-// after the link handshake (nullopt: no local port could be opened).
-std::optional<uint16_t> through_guard(self_ptr self, const std::string& host, uint16_t port) {
-  auto local = self->state.opts.guard->forward(host, port);
-  if (!local) {
-    self->state.log->error(component, local.error().render());
-    return std::nullopt;
-  }
-  return *local;
-}
-
 void suspect(self_ptr self, const std::string& name);
 
 // An attempt failed (or reached another incarnation): a member we were
@@ -234,25 +201,25 @@ void connect_failed(self_ptr self, const std::string& name) {
 void connect_to(self_ptr self, const member_info& m) {
   auto& st = self->state;
   if (!st.net.start(m.name, st.mem.me.name)) return;
-  auto local = through_guard(self, m.cluster_host, m.cluster_port);
-  if (!local) return connect_failed(self, m.name);
+  // CAF connects to the guard's local port for host:port; the guard relays it
+  // after the link handshake.
+  auto local = st.opts.guard->forward(m.cluster_host, m.cluster_port);
+  if (!local) {
+    st.log->error(component, local.error().render());
+    return connect_failed(self, m.name);
+  }
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, std::string("127.0.0.1"), *local)
       .then(
           [self, m](const caf::node_id& nid, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
             auto& st = self->state;
             auto h = caf::actor_cast<cluster_actor>(ptr);
-            if (!ptr || !st.net.reached(m.name, node_text(nid), h, st.mem.view))  // not who the view says
+            if (!ptr || !st.net.reached(m.name, to_string(nid), h, st.mem.view))  // not who the view says
               return connect_failed(self, m.name);
             self->monitor(h);
-            // A new connection may be the source a deploy waits for, or the
-            // leader that has not heard our databases yet.
-            if (auto* l = st.mem.leader(); l != nullptr && l->name == m.name) {
-              auto* mine = st.mem.view.find(st.mem.me.name);
-              if (mine != nullptr && (mine->databases != st.mem.me.databases || mine->db_status != st.mem.me.db_status ||
-                                      mine->catching_up != st.mem.me.catching_up))
-                self->send(h, update_atom::value, st.mem.me);
-            }
+            // A new connection may be the leader that has not heard our
+            // databases yet, or the source a deploy waits for.
+            if (st.mem.leader_behind_me(m.name)) self->send(h, update_atom::value, st.mem.me);
             repartition(self);
           },
           [self, m](caf::error&) { connect_failed(self, m.name); });
@@ -262,7 +229,6 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
   auto& st = self->state;
   st.opts = std::move(opts);
   st.log = log;
-  st.acceptor.emplace(st.opts.hazelcast.group_name, st.opts.hazelcast.group_password, pending_hellos_max);
 
   // The joiner is linked to us so that it stops when we do; its own end must
   // not take us down. The placement and relay actors stop with us.
@@ -299,32 +265,28 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         auto& st = self->state;
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         if (st.initialised) return true;
-        st.mem.me.name = st.opts.name;
-        st.mem.me.node_id = node_text(self->node());
-        st.mem.me.cluster_host = st.opts.addresses.cluster_host;
-        st.mem.me.cluster_port = st.opts.addresses.cluster_port != 0 ? st.opts.addresses.cluster_port : cluster_port;
-        st.mem.me.http_host = st.opts.addresses.http_host;
-        st.mem.me.http_port = http_port;
-        st.mem.me.started_on_ms = st.opts.started_on_ms;
-        st.mem.me.status = node_online;
-        st.mem.me.databases = st.opts.databases;
-        for (auto& db : st.mem.me.databases) st.mem.me.db_status[db] = db_online;
-        st.mem.me.key = st.opts.key;
+        member_info me;
+        me.name = st.opts.name;
+        me.node_id = to_string(self->node());
+        me.cluster_host = st.opts.addresses.cluster_host;
+        me.cluster_port = st.opts.addresses.cluster_port != 0 ? st.opts.addresses.cluster_port : cluster_port;
+        me.http_host = st.opts.addresses.http_host;
+        me.http_port = http_port;
+        me.started_on_ms = st.opts.started_on_ms;
+        me.databases = st.opts.databases;
+        me.key = st.opts.key;
         st.mem.timeout_ms = st.opts.hazelcast.heartbeat_timeout.count();
         st.mem.tick_every_ms = st.opts.hazelcast.heartbeat_interval.count();
-        st.mem.view.members = {st.mem.me};
-        sync_book(self);
-        st.mem.view.version = 1;
         st.initialised = true;
         self->send(st.opts.placement, init_atom::value, caf::actor_cast<cluster_actor>(self));
         self->send(st.opts.relay, init_atom::value, caf::actor_cast<cluster_actor>(self));
         change(self, [&](auto& mem, auto& fx) {
-          mem.load(st.opts.initial_configs, fx);
+          mem.start(std::move(me), st.opts.initial_configs, fx);
           fx.roles_changed = false;  // repartitioned once, below
         });
         repartition(self);
         self->send(self, tick_atom::value);
-        joiner_options jo{st.mem.me.name, st.opts.hazelcast, st.opts.addresses, st.opts.guard,
+        joiner_options jo{st.mem.me.name, st.opts.hazelcast, st.opts.addresses, st.opts.guard, st.opts.book,
                           caf::actor_cast<cluster_actor>(self)};
         st.joiner = spawn_joiner(self->system(), std::move(jo), st.log);
         self->link_to(st.joiner);
@@ -332,34 +294,26 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         self->send(st.joiner, init_atom::value, cluster_port);
         return true;
       },
-      [self](hello_atom, const std::string& group, const std::string& name,
-             const std::string& nonce) -> caf::result<hello_reply> {
+      // The handshake's acceptor side is the joiner's (actors/joiner.hpp).
+      [self](hello_atom, std::string& group, std::string& name, std::string& nonce) -> caf::result<hello_reply> {
         auto& st = self->state;
         if (!st.initialised || st.leaving || st.joining)
           return make_troupe_error(errc::shutting_down, "not accepting members now");
-        auto sender = self->current_sender();
-        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous hello");
-        handshake_acceptor::challenge c;
-        if (auto no = st.acceptor->hello(group, name, nonce, node_text(sender->node()), st.mem.me.name,
-                                         node_text(self->node()), now_ms(), random_nonce(), &c))
-          return refuse_join(self, *no);
-        auto* l = st.mem.leader();
-        return hello_reply{st.mem.me.name, c.nonce, c.proof, l->started_on_ms, l->name, st.mem.view.members.size()};
+        return self->delegate(st.joiner, hello_atom::value, std::move(group), std::move(name), std::move(nonce));
       },
-      [self](auth_atom, const std::string& name, const std::string& proof, member_info m,
+      [self](auth_atom, std::string& name, std::string& proof, member_info& m,
              db_config_msgs& cfgs) -> caf::result<cluster_state> {
         auto& st = self->state;
-        auto sender = self->current_sender();
-        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous auth");
-        auto nid = node_text(sender->node());
-        // The key it claims must be the one its link proved (src/link/identity.hpp).
-        auto proven = st.opts.book ? st.opts.book->key_of(nid) : std::nullopt;
-        if (auto no = st.acceptor->auth(name, proof, m, nid, node_text(self->node()), proven, st.opts.book != nullptr))
-          return refuse_join(self, *no);
-        m.node_id = nid;  // what CAF says, not what the joiner claims
-        if (st.mem.leads()) return admit(self, std::move(m), cfgs, caf::actor_cast<cluster_actor>(sender));
-        auto* l = st.mem.leader();
-        auto* p = st.net.find(l->name);
+        if (!st.initialised || st.leaving) return make_troupe_error(errc::shutting_down, "not accepting members now");
+        return self->delegate(st.joiner, auth_atom::value, std::move(name), std::move(proof), std::move(m), std::move(cfgs));
+      },
+      // The joiner: admit a joiner it authenticated, whose cluster actor (the
+      // auth's sender) becomes our peer; a member that does not lead asks the leader.
+      [self](join_atom, member_info& m, db_config_msgs& cfgs, caf::strong_actor_ptr& via) -> caf::result<cluster_state> {
+        auto& st = self->state;
+        if (!from_self(self) || !via) return make_troupe_error(errc::not_member, "local command");
+        if (st.mem.leads()) return admit(self, std::move(m), cfgs, caf::actor_cast<cluster_actor>(via));
+        auto* p = st.net.find(st.mem.leader()->name);
         if (p == nullptr) return make_troupe_error(errc::join_refused, "the cluster's leader is unreachable");
         auto rp = self->make_response_promise<cluster_state>();
         self->request(p->handle, std::chrono::seconds(5), join_atom::value, std::move(m), std::move(cfgs))
@@ -480,26 +434,15 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         // ask too, so that a console connected to one node sees every node's LSNs.
         if (!from_member(self)) return make_troupe_error(errc::not_member, "not a member");
         auto& st = self->state;
-        auto now = now_ms();
-        std::string heard, dbs;
-        for (auto& [name, t] : st.mem.heard_ms) heard += cat(heard.empty() ? "" : ",", json_quote(name), ":", now - t);
+        std::string dbs;
         for (auto& name : st.opts.dbs ? st.opts.dbs->names() : std::vector<std::string>{})
           if (auto e = st.opts.dbs->find(name))
             dbs += cat(dbs.empty() ? "" : ",", json_quote(name), ":{\"lastLsn\":", e->db->last_lsn(),
-                     ",\"committedSeq\":", e->db->last_committed_seq(), "}");
-        std::vector<std::string> peers, suspected(st.mem.suspected.begin(), st.mem.suspected.end());
-        for (auto& [name, p] : st.net.peers()) peers.push_back(name);
-        auto* leader = st.mem.leader();
-        std::string leader_name = leader ? leader->name : "";
-        return actor_summary{
-            "cluster", self->id(), self->mailbox().size(),
-            cat("view v", st.mem.view.version, ", ", st.mem.view.members.size(), " member(s), leader ", leader_name, ", ",
-                peers.size(), " connected, ", suspected.size(), " suspected"),
-            cat("{\"name\":", json_quote(st.mem.me.name), ",\"leader\":", json_quote(leader_name),
-                ",\"viewVersion\":", st.mem.view.version, ",\"members\":", st.mem.view.members.size(),
-                ",\"connected\":", json_list(peers), ",\"suspected\":", json_list(suspected),
-                ",\"heardMsAgo\":{", heard, "},\"databases\":{", dbs,
-                "}}")};
+                       ",\"committedSeq\":", e->db->last_committed_seq(), "}");
+        std::vector<std::string> connected;
+        for (auto& [name, p] : st.net.peers()) connected.push_back(name);
+        auto [summary, detail] = st.mem.report(now_ms(), connected, dbs);
+        return actor_summary{"cluster", self->id(), self->mailbox().size(), std::move(summary), std::move(detail)};
       },
       // --- the joiner (actors/joiner.hpp) --------------------------------------
       [self](join_atom, const hello_reply& h, const std::string& proof,
@@ -507,9 +450,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         auto& st = self->state;
         if (!from_self(self) || !ptr) return make_troupe_error(errc::not_member, "local command");
         if (st.leaving || st.joining || !st.mem.joins(h.members, h.leader_started_on_ms, h.leader_name)) return false;
-        if (st.mem.view.members.size() > 1) {  // two clusters that formed apart: ours merges into theirs
+        if (st.mem.view.members.size() > 1)  // two clusters that formed apart: ours merges into theirs
           change(self, [&](auto& mem, auto& fx) { mem.dissolve(fx); });
-        }
         // The auth goes from this actor, so that the acceptor talks back to it
         // over the connection the joiner opened (admit, on the other side).
         st.joining = true;
@@ -522,7 +464,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
                   st.joining = false;
                   forget_peer(self, name);
                   self->monitor(other);
-                  st.net.accepted(name, node_text(other.node()), other);
+                  st.net.accepted(name, to_string(other.node()), other);
                   st.log->info(component, cat("joined the cluster through ", name, ", now ", s.view.members.size(), " nodes"));
                   apply_state(self, s, true);
                   rp.deliver(true);
@@ -538,8 +480,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
 
 }  // namespace
 
-cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts,
-                                  logger* log) {
+cluster_actor spawn_cluster_actor(caf::actor_system& sys, cluster_options opts, logger* log) {
   return sys.spawn(cluster_impl, std::move(opts), log);
 }
 

@@ -19,11 +19,14 @@
 //               and port, never 0.0.0.0 or a loopback address that is not where
 //               the others are), and every reconnection uses the address a
 //               member told; probing skips this node's own entry of the list.
-//   join:       accepts joiners (hello_atom, auth_atom: src/cluster/handshake.hpp's
-//               acceptor, a challenge/response in both directions over fresh
-//               nonces and both CAF node ids; the password never travels).
-//               The joining side is a helper actor it spawns and links
-//               (actors/joiner.hpp): it probes the tcp-ip members while this
+//   join:       both sides of the handshake are a helper actor it spawns and
+//               links (actors/joiner.hpp). Hellos and auths that reach this
+//               actor go to it (delegate; src/cluster/handshake.hpp's acceptor,
+//               a challenge/response in both directions over fresh nonces and
+//               both CAF node ids; the password never travels), and a proven
+//               joiner comes back to be admitted (join_atom with its cluster
+//               actor): the leader admits it, a member asks the leader.
+//               The joiner also probes the tcp-ip members while this
 //               node is alone or leads, and asks this actor to join behind a
 //               proven hello (join_atom): a node joins a larger cluster, or one
 //               as large with an older leader (membership::joins); a leader of
@@ -78,8 +81,6 @@
 #include "src/util/log.hpp"
 
 namespace troupe {
-
-inline constexpr size_t pending_hellos_max = 64;
 
 struct cluster_options {
   std::string name;

@@ -26,6 +26,9 @@ struct joiner_state {
   bool started = false;
   cluster_view view;     // as the cluster actor last told it
   bool leads = false;    // whether this node leads that view
+  std::string leader;    // ... and its leader
+  std::optional<handshake_acceptor> acceptor;  // hellos waiting for their auth
+  bool asking = false;   // our join is being decided: accept no one meanwhile
   std::vector<candidate> candidates;
   size_t probe_index = 0;
   bool probing = false;  // a probe_atom is scheduled
@@ -56,6 +59,17 @@ void refused(self_ptr self, const std::string& where, const std::string& why) {
 }
 
 void handshake(self_ptr self, cluster_actor other, const caf::node_id& nid, const std::string& where);
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+// A refused hello or auth: logged and answered.
+caf::error refuse(self_ptr self, const handshake_refusal& no) {
+  if (!no.log.empty()) self->state.log->warn(component, no.log);
+  return make_troupe_error(no.code == handshake_error::bad_name ? errc::invalid_argument : errc::join_refused, no.answer);
+}
 
 // Tries the next candidate address; continues with the one after it when done.
 void probe_next(self_ptr self) {
@@ -120,11 +134,13 @@ void handshake(self_ptr self, cluster_actor other, const caf::node_id& nid, cons
             // Whether to join is the membership's rule, and the auth goes from
             // the cluster actor (the acceptor then talks back to it over this
             // connection): it answers true once joined, false when not joining.
+            st.asking = true;
             self->request(st.opts.cluster, std::chrono::seconds(15), join_atom::value, h, proof,
                           caf::actor_cast<caf::strong_actor_ptr>(other))
                 .then(
                     [self](bool joined) {
                       auto& st = self->state;
+                      st.asking = false;
                       if (!joined) return probe_next(self);
                       st.last_refusal.clear();
                       st.probe_delay = std::chrono::milliseconds(1000);
@@ -133,6 +149,7 @@ void handshake(self_ptr self, cluster_actor other, const caf::node_id& nid, cons
                     },
                     [self, where](caf::error& e) {
                       auto& st = self->state;
+                      st.asking = false;
                       refused(self, where, error_text(self->system(), e));
                       st.probe_index = st.candidates.size();  // back off
                       probe_next(self);
@@ -148,6 +165,7 @@ joiner_actor::behavior_type joiner_impl(self_ptr self, joiner_options opts, logg
   auto& st = self->state;
   st.opts = std::move(opts);
   st.log = log;
+  st.acceptor.emplace(st.opts.hazelcast.group_name, st.opts.hazelcast.group_password, pending_hellos_max);
   for (auto& m : st.opts.hazelcast.members)
     for (uint32_t p = m.ports.first; p <= m.ports.last; ++p)
       st.candidates.push_back(candidate{m.host, static_cast<uint16_t>(p)});
@@ -159,10 +177,44 @@ joiner_actor::behavior_type joiner_impl(self_ptr self, joiner_options opts, logg
         st.bound_port = bound_port;
         schedule_probe(self, std::chrono::milliseconds(0));
       },
-      [self](view_atom, cluster_view& v, bool leads) {
+      [self](view_atom, cluster_view& v, bool leads, std::string& leader) {
         if (!local(self)) return;
         self->state.view = std::move(v);
         self->state.leads = leads;
+        self->state.leader = std::move(leader);
+      },
+      // --- the acceptor's side ---------------------------------------------------
+      [self](hello_atom, const std::string& group, const std::string& name,
+             const std::string& nonce) -> caf::result<hello_reply> {
+        auto& st = self->state;
+        auto sender = self->current_sender();
+        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous hello");
+        auto* leader = st.view.find(st.leader);
+        if (st.asking || leader == nullptr) return make_troupe_error(errc::shutting_down, "not accepting members now");
+        handshake_acceptor::challenge c;
+        if (auto no = st.acceptor->hello(group, name, nonce, to_string(sender->node()), st.opts.name,
+                                         to_string(self->node()), now_ms(), random_nonce(), &c))
+          return refuse(self, *no);
+        return hello_reply{st.opts.name, c.nonce, c.proof, leader->started_on_ms, leader->name, st.view.members.size()};
+      },
+      [self](auth_atom, const std::string& name, const std::string& proof, member_info& m,
+             db_config_msgs& cfgs) -> caf::result<cluster_state> {
+        auto& st = self->state;
+        auto sender = self->current_sender();
+        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous auth");
+        auto nid = to_string(sender->node());
+        // The key it claims must be the one its link proved (src/link/identity.hpp).
+        auto proven = st.opts.book ? st.opts.book->key_of(nid) : std::nullopt;
+        if (auto no = st.acceptor->auth(name, proof, m, nid, to_string(self->node()), proven, st.opts.book != nullptr))
+          return refuse(self, *no);
+        m.node_id = nid;  // what CAF says, not what the joiner claims
+        // Admitted by the cluster actor (or its leader); the auth's sender, the
+        // joiner's cluster actor, becomes our peer over the connection it opened.
+        auto rp = self->make_response_promise<cluster_state>();
+        self->request(st.opts.cluster, std::chrono::seconds(10), join_atom::value, std::move(m), std::move(cfgs), sender)
+            .then([rp](cluster_state& s) mutable { rp.deliver(std::move(s)); },
+                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
       },
       [self](dissolve_atom) {
         auto& st = self->state;

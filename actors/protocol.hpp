@@ -444,10 +444,13 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 // handshake, heartbeats and the cluster's copy of every database's distributed
 // configuration (actors/cluster_actor.hpp). What follows from them for the
 // databases held here is the placement actor's (below).
-//   (hello_atom, group, name, nonce)            -> hello_reply    joiner -> any member
+//   (hello_atom, group, name, nonce)            -> hello_reply    joiner -> any member (handed to its joiner)
 //   (auth_atom, name, proof, member_info, cfgs) -> cluster_state  joiner's cluster actor -> the member it said
-//                                                                 hello to (the leader takes the sender as its peer)
+//                                                                 hello to (handed to its joiner; the leader takes
+//                                                                 the sender as its peer)
 //   (join_atom, member_info, cfgs)              -> cluster_state  member -> leader, for an authenticated joiner
+//   (join_atom, member_info, cfgs, joiner's cluster actor) -> cluster_state  local (the joiner, which
+//                                                                 authenticated it): admit it, or ask the leader
 //   (view_atom, cluster_state)                                    leader -> every member
 //   (beat_atom, name, view version)                               every member -> every member
 //   (leave_atom, name)                          -> bool           a member stopping cleanly -> every member
@@ -482,6 +485,7 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<hello_atom, std::string, std::string, std::string>::with<hello_reply>,      //
     caf::replies_to<auth_atom, std::string, std::string, member_info, db_config_msgs>::with<cluster_state>,  //
     caf::replies_to<join_atom, member_info, db_config_msgs>::with<cluster_state>,               //
+    caf::replies_to<join_atom, member_info, db_config_msgs, caf::strong_actor_ptr>::with<cluster_state>,  //
     caf::reacts_to<view_atom, cluster_state>,                                                   //
     caf::reacts_to<beat_atom, std::string, uint64_t>,                                           //
     caf::replies_to<leave_atom, std::string>::with<bool>,                                       //

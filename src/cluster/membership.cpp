@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "src/util/json_text.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe {
@@ -192,6 +193,45 @@ void membership::announce_me(membership_effects& fx) {
     fx.tell_leader_me = true;
   }
   fx.roles_changed = true;
+}
+
+bool membership::leader_behind_me(const std::string& name) const {
+  auto* l = leader();
+  auto* mine = view.find(me.name);
+  return l != nullptr && l->name == name && l->name != me.name && mine != nullptr &&
+         (mine->databases != me.databases || mine->db_status != me.db_status || mine->catching_up != me.catching_up);
+}
+
+std::map<std::string, std::string> membership::member_keys() const {
+  std::map<std::string, std::string> keys;
+  for (auto& m : view.members)
+    if (!m.key.empty()) keys[m.node_id] = m.key;
+  return keys;
+}
+
+void membership::start(member_info m, const std::vector<db_config_msg>& held, membership_effects& fx) {
+  me = std::move(m);
+  me.status = node_online;
+  for (auto& db : me.databases) me.db_status[db] = db_online;
+  view.members = {me};
+  view.version = 1;
+  fx.view_changed = true;
+  load(held, fx);
+}
+
+std::pair<std::string, std::string> membership::report(int64_t now_ms, const std::vector<std::string>& connected,
+                                                       const std::string& databases_json) const {
+  std::string heard;
+  for (auto& [name, t] : heard_ms) heard += cat(heard.empty() ? "" : ",", json_quote(name), ":", now_ms - t);
+  std::vector<std::string> lost(suspected.begin(), suspected.end());
+  auto* l = leader();
+  std::string leader_name = l ? l->name : "";
+  return {cat("view v", view.version, ", ", view.members.size(), " member(s), leader ", leader_name, ", ",
+              connected.size(), " connected, ", lost.size(), " suspected"),
+          cat("{\"name\":", json_quote(me.name), ",\"leader\":", json_quote(leader_name), ",\"viewVersion\":",
+              view.version, ",\"members\":", view.members.size(), ",\"connected\":", json_list(connected),
+              ",\"suspected\":", json_list(lost), ",\"heardMsAgo\":{", heard, "},\"databases\":{", databases_json,
+              "}}")};
 }
 
 void membership::load(const std::vector<db_config_msg>& held, membership_effects& fx) {

@@ -39,6 +39,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/cluster/cluster_model.hpp"
@@ -93,9 +94,19 @@ class membership {
 
   const member_info* leader() const { return view.leader(suspected); }
   bool leads() const;
+  // Whether `name` is our leader and its view lacks this node's latest
+  // databases or their status (tell it: a new connection may be the leader's).
+  bool leader_behind_me(const std::string& name) const;
+  // Every member's node key, by node id (the link guard's book learns them).
+  std::map<std::string, std::string> member_keys() const;
   std::vector<db_config_msg> config_msgs() const;
   std::vector<db_config_msg> proposal_msgs() const;
   cluster_state state() const { return cluster_state{view, config_msgs(), proposal_msgs()}; }
+  // The cluster actor's inspection: a one-line summary and the detail JSON
+  // (the console reads "heardMsAgo"); `connected`: members with a connection
+  // now; `databases_json`: this node's databases, the members of a JSON object.
+  std::pair<std::string, std::string> report(int64_t now_ms, const std::vector<std::string>& connected,
+                                             const std::string& databases_json) const;
 
   // Leader: an authenticated joiner (its link proved m.key). Returns why it is
   // refused, or nullopt: it is a member (perhaps already).
@@ -144,6 +155,10 @@ class membership {
   void dissolved_by(const std::string& from, membership_effects& fx);
   // A database this node holds: the cluster configuration grows, as the leader decides.
   void expand_new_node(const std::string& node, membership_effects& fx);
+
+  // This node alone, at start: `me` ONLINE with each of its databases ONLINE,
+  // a view of itself (version 1), and the configurations it held (load).
+  void start(member_info me, const std::vector<db_config_msg>& held, membership_effects& fx);
 
   // --- this node's own databases ------------------------------------------
   // They go into this node's entry of the view: the leader changes its view

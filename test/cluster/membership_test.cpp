@@ -375,3 +375,49 @@ TEST_CASE("membership: on time, a silent member is suspected with how long it wa
     said = said || n.text == "no heartbeat from node 'a' for more than 1000 ms (last heard 1500 ms ago)";
   CHECK(said);
 }
+
+TEST_CASE("membership: start alone, and the inspection report") {
+  membership m;
+  m.timeout_ms = timeout;
+  auto me = node("a", 100);
+  me.status = node_starting;
+  me.databases = {"demo"};
+  membership_effects fx;
+  m.start(me, {{"demo", R"({"clusters": {"*": {"partitioning": {"partitions": [["<NEW_NODE>"]]}}}})", 3, ""}}, fx);
+  CHECK(m.me.status == node_online);
+  CHECK(m.me.db_status.at("demo") == db_online);
+  REQUIRE(m.view.members.size() == 1);
+  CHECK(m.view.members[0].db_status.at("demo") == db_online);
+  CHECK(m.view.version == 2);  // 1 for the view of itself, 1 for taking <NEW_NODE>
+  CHECK(m.leads());
+  CHECK(fx.view_changed);
+  CHECK(fx.configs_changed.count("demo"));
+  auto held = servers(m, "demo");
+  CHECK(std::find(held.begin(), held.end(), "a") != held.end());  // <NEW_NODE> took this node
+
+  auto c = cluster_of({"a", "b", "c"}, "b");
+  c.heard_ms["a"] = 900;
+  c.suspected.insert("c");
+  auto [summary, detail] = c.report(1000, {"a"}, R"("demo":{"lastLsn":7})");
+  CHECK(summary == "view v5, 3 member(s), leader a, 1 connected, 1 suspected");
+  CHECK(detail.find(R"("leader":"a")") != std::string::npos);
+  CHECK(detail.find(R"("connected":["a"])") != std::string::npos);
+  CHECK(detail.find(R"("suspected":["c"])") != std::string::npos);
+  CHECK(detail.find(R"("heardMsAgo":{"a":100,"b":1000,"c":1000})") != std::string::npos);
+  CHECK(detail.find(R"("databases":{"demo":{"lastLsn":7}})") != std::string::npos);
+}
+
+TEST_CASE("membership: whether a new connection is to a leader that has not heard our databases") {
+  auto m = cluster_of({"a", "b", "c"}, "b");
+  CHECK_FALSE(m.leader_behind_me("a"));  // its view has our entry as we know it
+  m.me.databases = {"demo"};
+  m.me.db_status["demo"] = db_synchronizing;
+  CHECK(m.leader_behind_me("a"));
+  CHECK_FALSE(m.leader_behind_me("c"));  // not the leader
+  m.suspected.insert("a");               // then b leads itself: nobody to tell
+  CHECK_FALSE(m.leader_behind_me("a"));
+  CHECK_FALSE(m.leader_behind_me("b"));
+  auto keys = m.member_keys();
+  CHECK(keys.size() == 3);
+  CHECK(keys.at("a#1") == "key-a");
+}
