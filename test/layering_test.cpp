@@ -58,7 +58,7 @@ namespace {
 // lower ranks. A new folder must be ranked here.
 const std::map<std::string, int> src_rank = {
     {"util", 0},    {"config", 1}, {"storage", 1},     {"http", 1},    {"deploy", 1},  {"graph", 2},
-    {"cluster", 2}, {"link", 3},   {"replication", 3}, {"console", 3}, {"server", 3},
+    {"cluster", 2}, {"query", 2},  {"link", 3},   {"replication", 3}, {"console", 3}, {"server", 3},
 };
 
 // Every include under root/src that crosses the lines, one line each.

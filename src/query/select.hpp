@@ -1,0 +1,66 @@
+// Running a SELECT (src/query/ast.hpp) over one database's committed records,
+// as plain code: no actor, no clock. The caller reads on its own thread (the
+// REST layer's Asio threads read storage::database directly, off the writer's
+// thread, so a query never stalls writes).
+//
+// Semantics (OrientDB 2.2's, where they are defined):
+// - A class target reads the class and its subclasses; a cluster target that
+//   cluster; RIDs those records (absent ones are skipped).
+// - Comparisons: numbers numerically (integers and reals mixed), strings by
+//   bytes, booleans false < true; a comparison with null, an absent field or
+//   values of different kinds is false (never an error). LIKE: '%' any run,
+//   '_' one byte, case-sensitive. IN: equal to a member of the list (or of an
+//   array value). CONTAINS: an array value holds the right side. BETWEEN is
+//   inclusive. IS NULL: absent or null; IS DEFINED: present (even if null).
+// - Projections: field paths and attributes (@rid, @class, @version); the
+//   aggregates count(*), count(x), sum, min, max, avg make one row of the whole
+//   result (GROUP BY is not built yet: refused with a clear error).
+// - ORDER BY: nulls and absent values first ascending; at most sort_rows_max
+//   rows are held for sorting, beyond which the query is refused.
+// - Every scan stops at scan_records_max records read (a refused query says
+//   so), and the result at rows_max rows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "src/query/ast.hpp"
+#include "src/storage/database.hpp"
+#include "src/util/result.hpp"
+
+namespace troupe::query {
+
+struct select_limits {
+  size_t rows_max = 10'000;            // rows in one answer
+  size_t sort_rows_max = 100'000;      // rows held for ORDER BY
+  size_t scan_records_max = 10'000'000;  // records read by one statement
+};
+
+// Statement parameters: positional (by index) and named.
+struct params {
+  std::vector<boost::json::value> positional;
+  std::map<std::string, boost::json::value> named;
+};
+
+// The result rows, each a JSON object in OrientDB's shape: whole records as
+// storage::record::to_json() prints them, projections as
+// {"@type":"d","@version":0,<alias>:<value>,...}. Errors (unknown class or
+// cluster, a missing parameter, a bound exceeded, what is not built yet) name
+// what to change.
+result<std::vector<std::string>> run_select(const storage::database& db, const select_stmt& s, const params& p = {},
+                                            const select_limits& limits = {});
+
+// The value of `e` for one record (`doc`: its fields, with @rid, @class and
+// @version added), exposed for tests. Aggregates evaluate to null here.
+boost::json::value evaluate(const expr& e, const boost::json::object& doc, const params& p);
+// Whether `e` holds for `doc` (a non-boolean value holds when it is true).
+bool holds(const expr& e, const boost::json::object& doc, const params& p);
+// OrientDB's LIKE: '%' any run of bytes, '_' one byte.
+bool like(std::string_view text, std::string_view pattern);
+
+}  // namespace troupe::query
