@@ -244,8 +244,10 @@ result<std::vector<std::string>> run_select(const storage::database& db, const s
           if (c.name == name && c.default_cluster >= 0) clusters.push_back(c.default_cluster);
       break;
     }
-    case target::kind::cluster: {
+    case target::kind::cluster: {  // by name, or by id (cluster:12)
       auto c = db.cluster_by_name(s.from.name);
+      for (auto& info : c ? std::vector<storage::cluster_info>{} : db.clusters())
+        if (std::to_string(info.id) == s.from.name) c = info;
       if (!c) return refuse(cat("Cluster '", s.from.name, "' was not found"));
       clusters.push_back(c->id);
       break;

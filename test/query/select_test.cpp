@@ -81,6 +81,25 @@ TEST_CASE("select: where, projections, order, skip and limit over real storage")
                                                           [](auto& p) { return p.age >= 30 && p.age < 40; })));
     for (auto& r : got) CHECK(r.at("@class").as_string() == "person");
   }
+  SUBCASE("a cluster by name or by id, and RIDs") {
+    auto cls = db->class_by_name("song");
+    REQUIRE(cls);
+    auto cl = db->clusters().at(0);
+    for (auto& c : db->clusters())
+      if (c.id == cls->default_cluster) cl = c;
+    select_stmt s;
+    s.from.k = target::kind::cluster;
+    for (auto name : {cl.name, std::to_string(cl.id)}) {
+      s.from.name = name;
+      auto got = rows(run_select(*db, s));
+      REQUIRE(got.size() == 1);
+      CHECK(got[0].at("name").as_string() == "Dark Star");
+    }
+    select_stmt r;
+    r.from.k = target::kind::rids;
+    r.from.rids = {storage::rid{cl.id, 0}, storage::rid{cl.id, 99}};  // the second is absent: skipped
+    CHECK(rows(run_select(*db, r)).size() == 1);
+  }
   SUBCASE("ORDER BY age DESC, SKIP, LIMIT, projections with an alias") {
     auto s = from("person");
     s.projections = {{field("name"), ""}, {field("age"), "years"}};
