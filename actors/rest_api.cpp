@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/query/parser.hpp"
+#include "src/query/select.hpp"
 #include "src/util/strings.hpp"
 #include "troupe_build_config.hpp"
 
@@ -229,7 +231,36 @@ class rest {
     if (cmd == "cluster") return cluster_cmd(req, respond);
     if (cmd == "server") return server_cmd(req, respond);
     if (cmd == "distributed") return distributed_cmd(req, respond);
+    if (cmd == "query") return query_cmd(req, respond);
     respond(error_response(404, cat("No command for ", req.method, " ", req.path)));
+  }
+
+  // GET /query/<db>/sql/<text>[/<limit>]: a SELECT, run here on the Asio
+  // thread over the shared storage (src/query/select.hpp), never behind writes.
+  // The statement's own LIMIT wins; else the path's; else OrientDB's 20.
+  void query_cmd(const request& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
+    if (seg.size() < 4 || seg.size() > 5 || seg[2] != "sql")
+      return respond(error_response(400, "Syntax error: query/<database>/sql/<query-text>[/<limit>]"));
+    const std::string& name = seg[1];
+    if (auto denied = authorize_db(req, name)) return respond(*denied);
+    auto e = ctx_->dbs->find(name);
+    if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
+    std::optional<int64_t> limit = 20;
+    if (seg.size() == 5) {
+      limit = parse_int(seg[4], -1, INT64_MAX);
+      if (!limit) return respond(error_response(400, cat("Invalid limit '", seg[4], "': expected -1 or more")));
+    }
+    auto parsed = query::parse(seg[3]);
+    if (auto* bad = std::get_if<query::syntax_error>(&parsed)) return respond(error_response(400, bad->message()));
+    auto& stmt = std::get<query::select_stmt>(std::get<query::statement>(parsed));
+    if (!stmt.limit) stmt.limit = *limit;
+    auto rows = query::run_select(*e->db, stmt);
+    if (!rows) return respond(error_response(400, rows.error().render()));
+    std::string body = "{\"result\":[";
+    for (size_t i = 0; i < rows->size(); ++i) body += (i ? "," : "") + (*rows)[i];
+    respond(json_response(200, body + "]}"));
   }
 
   void list_databases(const request& req, const responder& respond) {

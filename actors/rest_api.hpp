@@ -15,7 +15,11 @@
 //             resource "server.listDatabases" allows GET /listDatabases;
 //             "database.create"/"database.drop" allow creating/dropping;
 //             "server.info" allows GET /server; "database" or "database.<db>"
-//             allows the document, class and cluster commands on a database.
+//             allows the document, class, cluster and query commands on a database.
+//   query:    GET /query/<db>/sql/<text>[/<limit>]: a SELECT (src/query/), parsed
+//             and run on the Asio thread over the shared storage; the
+//             statement's LIMIT, else the path's, else 20; a syntax error is
+//             400 with its position and what was expected.
 //   before the body: make_rest_header_check() answers a request that announces
 //             a body (Content-Length > 0 or chunked) with 401 from its headers
 //             when its credentials are missing or wrong, so no body is read
