@@ -116,6 +116,34 @@ std::string column_name(const projection& p, size_t index) {
   return cat("expr", index);
 }
 
+// The state of one aggregate over the records of a group.
+struct aggregate_state {
+  json::value acc;    // sum (sum, avg), or the extreme (min, max)
+  int64_t count = 0;  // records counted (count), or non-null values seen
+};
+
+void accumulate(const call& c, aggregate_state& a, const json::object& doc, const params& p) {
+  if (c.star || c.args.empty()) {
+    ++a.count;
+    return;
+  }
+  auto v = evaluate(*c.args[0], doc, p);
+  if (v.is_null()) return;
+  ++a.count;
+  if (c.name == "sum" || c.name == "avg") {
+    if (is_number(v)) a.acc = a.acc.is_null() ? v : arith(binary_op::add, a.acc, v);
+  } else if (c.name == "min" || c.name == "max") {
+    auto cmp = a.acc.is_null() ? std::optional<int>(0) : compare(v, a.acc);
+    if (a.acc.is_null() || (cmp && ((c.name == "min" && *cmp < 0) || (c.name == "max" && *cmp > 0)))) a.acc = v;
+  }
+}
+
+json::value finish(const call& c, const aggregate_state& a) {
+  if (c.name == "count") return a.count;
+  if (c.name == "avg") return a.count == 0 || !is_number(a.acc) ? json::value(nullptr) : json::value(number(a.acc) / a.count);
+  return a.acc;
+}
+
 }  // namespace
 
 bool like(std::string_view text, std::string_view pattern) {
@@ -223,7 +251,6 @@ bool holds(const expr& e, const json::object& doc, const params& p) { return tru
 result<std::vector<std::string>> run_select(const storage::database& db, const select_stmt& s, const params& p,
                                             const select_limits& limits) {
   auto refuse = [](std::string what) { return error_info{"", "", std::move(what)}; };
-  if (!s.group_by.empty()) return refuse("GROUP BY is not supported yet");
 
   // The clusters (or records) to read.
   std::vector<int32_t> clusters;
@@ -255,25 +282,32 @@ result<std::vector<std::string>> run_select(const storage::database& db, const s
     case target::kind::rids: rids = s.from.rids; break;
   }
 
-  bool aggregate = !s.projections.empty() &&
-                   std::all_of(s.projections.begin(), s.projections.end(), [](auto& pr) { return is_aggregate(*pr.e); });
-  if (!aggregate && std::any_of(s.projections.begin(), s.projections.end(), [](auto& pr) { return is_aggregate(*pr.e); }))
-    return refuse("aggregate functions mixed with other projections need GROUP BY, which is not supported yet");
+  bool any_aggregate = std::any_of(s.projections.begin(), s.projections.end(), [](auto& pr) { return is_aggregate(*pr.e); });
+  bool all_aggregate = std::all_of(s.projections.begin(), s.projections.end(), [](auto& pr) { return is_aggregate(*pr.e); });
+  bool grouping = any_aggregate || !s.group_by.empty();
+  if (grouping && s.projections.empty()) return refuse("GROUP BY needs projections: SELECT <fields and aggregates> FROM ...");
+  if (any_aggregate && !all_aggregate && s.group_by.empty())
+    return refuse("aggregate functions mixed with other projections need GROUP BY");
 
   int64_t skip = std::max<int64_t>(0, s.skip.value_or(0));
   int64_t limit = s.limit.value_or(-1);
   bool sorting = !s.order_by.empty();
 
   struct row {
-    json::object doc;
+    json::object doc;      // the record's fields and attributes; grouped: the projected row
     std::string rec_json;  // the whole record, when there are no projections
   };
   std::vector<row> rows;
+  // Grouping (GROUP BY, or aggregates over the whole result): one group per
+  // distinct GROUP BY value list, holding its first record and the
+  // aggregates' state. Ordered by the serialised key, a stable order.
+  struct group {
+    json::object first;
+    std::vector<aggregate_state> aggs;
+  };
+  std::map<std::string, group> groups;
   size_t scanned = 0;
   std::string overflow;
-  // Aggregates, over the matching records.
-  std::vector<json::value> acc(s.projections.size());
-  std::vector<int64_t> counts(s.projections.size(), 0);
 
   auto visit = [&](const storage::record& rec) -> bool {
     if (++scanned > limits.scan_records_max) {
@@ -287,23 +321,19 @@ result<std::vector<std::string>> run_select(const storage::database& db, const s
     doc["@class"] = rec.class_name;
     doc["@version"] = rec.version;
     if (s.where && !holds(*s.where, doc, p)) return true;
-    if (aggregate) {
-      for (size_t i = 0; i < s.projections.size(); ++i) {
-        auto& c = std::get<call>(s.projections[i].e->node);
-        if (c.star || c.args.empty()) {
-          ++counts[i];
-          continue;
+    if (grouping) {
+      std::string key;
+      for (auto& g : s.group_by) key += json::serialize(evaluate(*g, doc, p)) + '\x1f';
+      auto it = groups.find(key);
+      if (it == groups.end()) {
+        if (groups.size() >= limits.sort_rows_max) {
+          overflow = cat("GROUP BY would hold more than ", limits.sort_rows_max, " groups; narrow the WHERE");
+          return false;
         }
-        auto v = evaluate(*c.args[0], doc, p);
-        if (v.is_null()) continue;
-        ++counts[i];
-        if (c.name == "sum" || c.name == "avg") {
-          if (is_number(v)) acc[i] = acc[i].is_null() ? v : arith(binary_op::add, acc[i], v);
-        } else if (c.name == "min" || c.name == "max") {
-          auto cmp = acc[i].is_null() ? std::optional<int>(0) : compare(v, acc[i]);
-          if (acc[i].is_null() || (cmp && ((c.name == "min" && *cmp < 0) || (c.name == "max" && *cmp > 0)))) acc[i] = v;
-        }
+        it = groups.emplace(key, group{doc, std::vector<aggregate_state>(s.projections.size())}).first;
       }
+      for (size_t i = 0; i < s.projections.size(); ++i)
+        if (is_aggregate(*s.projections[i].e)) accumulate(std::get<call>(s.projections[i].e->node), it->second.aggs[i], doc, p);
       return true;
     }
     if (sorting && rows.size() >= limits.sort_rows_max) {
@@ -335,18 +365,21 @@ result<std::vector<std::string>> run_select(const storage::database& db, const s
   }
   if (!overflow.empty()) return refuse(overflow);
 
-  std::vector<std::string> out;
-  if (aggregate) {
+  // Projections: each row in OrientDB's shape. Grouped rows are projected now,
+  // so that ORDER BY can name their columns (ORDER BY n DESC with count(*) AS n).
+  auto project = [&](const json::object& doc, const std::vector<aggregate_state>* aggs) {
     json::object o{{"@type", "d"}, {"@version", 0}};
-    for (size_t i = 0; i < s.projections.size(); ++i) {
-      auto& c = std::get<call>(s.projections[i].e->node);
-      json::value v = acc[i];
-      if (c.name == "count") v = counts[i];
-      if (c.name == "avg") v = counts[i] == 0 ? json::value(nullptr) : json::value(number(acc[i]) / counts[i]);
-      o[column_name(s.projections[i], i)] = v;
+    for (size_t k = 0; k < s.projections.size(); ++k) {
+      auto& e = *s.projections[k].e;
+      o[column_name(s.projections[k], k)] =
+          aggs != nullptr && is_aggregate(e) ? finish(std::get<call>(e.node), (*aggs)[k]) : evaluate(e, doc, p);
     }
-    out.push_back(json::serialize(o));
-    return out;
+    return o;
+  };
+  if (grouping) {
+    if (groups.empty() && s.group_by.empty())  // aggregates over nothing: one row (count 0)
+      groups.emplace("", group{{}, std::vector<aggregate_state>(s.projections.size())});
+    for (auto& [key, g] : groups) rows.push_back(row{project(g.first, &g.aggs), {}});
   }
   if (sorting) {
     std::stable_sort(rows.begin(), rows.end(), [&](const row& x, const row& y) {
@@ -360,17 +393,13 @@ result<std::vector<std::string>> run_select(const storage::database& db, const s
       return false;
     });
   }
+  std::vector<std::string> out;
   for (size_t i = static_cast<size_t>(std::min<int64_t>(skip, static_cast<int64_t>(rows.size()))); i < rows.size(); ++i) {
     if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
     if (out.size() >= limits.rows_max) return refuse(cat("the answer has more than ", limits.rows_max, " rows; add a LIMIT"));
-    if (s.projections.empty()) {
-      out.push_back(std::move(rows[i].rec_json));
-      continue;
-    }
-    json::object o{{"@type", "d"}, {"@version", 0}};
-    for (size_t k = 0; k < s.projections.size(); ++k)
-      o[column_name(s.projections[k], k)] = evaluate(*s.projections[k].e, rows[i].doc, p);
-    out.push_back(json::serialize(o));
+    if (s.projections.empty()) out.push_back(std::move(rows[i].rec_json));
+    else if (grouping) out.push_back(json::serialize(rows[i].doc));
+    else out.push_back(json::serialize(project(rows[i].doc, nullptr)));
   }
   return out;
 }

@@ -12,11 +12,15 @@
 //   '_' one byte, case-sensitive. IN: equal to a member of the list (or of an
 //   array value). CONTAINS: an array value holds the right side. BETWEEN is
 //   inclusive. IS NULL: absent or null; IS DEFINED: present (even if null).
-// - Projections: field paths and attributes (@rid, @class, @version); the
-//   aggregates count(*), count(x), sum, min, max, avg make one row of the whole
-//   result (GROUP BY is not built yet: refused with a clear error).
-// - ORDER BY: nulls and absent values first ascending; at most sort_rows_max
-//   rows are held for sorting, beyond which the query is refused.
+// - Projections: field paths and attributes (@rid, @class, @version), and the
+//   aggregates count(*), count(x), sum, min, max, avg (nulls skipped). With
+//   GROUP BY, one row per distinct list of GROUP BY values (its other
+//   projections taken from the group's first record), in the order of those
+//   values' JSON text; without it, aggregates make one row of the whole result
+//   (count 0 when nothing matched).
+// - ORDER BY: nulls and absent values first ascending; grouped rows are
+//   ordered by their columns (ORDER BY n with count(*) AS n). At most
+//   sort_rows_max rows (or groups) are held, beyond which the query is refused.
 // - Every scan stops at scan_records_max records read (a refused query says
 //   so), and the result at rows_max rows.
 #pragma once

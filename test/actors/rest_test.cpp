@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "actors/node.hpp"
 #include "actors/rest_api.hpp"
@@ -413,6 +414,14 @@ TEST_CASE("rest: the demo database is created on an empty home and serves a song
   CHECK(names.size() == static_cast<size_t>(std::min<int64_t>(artists, 20)));  // OrientDB's default limit
   for (size_t i = 1; i < names.size(); ++i)
     CHECK(names[i - 1].at("name").as_string() <= names[i].at("name").as_string());
+  r = sql("select type, count(*) as n from V group by type order by n desc");
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  auto grouped = r.js();
+  std::map<std::string, int64_t> per_type;
+  for (auto& g : grouped.at("result").as_array())
+    if (g.at("type").is_string()) per_type[std::string(g.at("type").as_string())] = g.at("n").as_int64();
+  CHECK(per_type["song"] == songs);
+  CHECK(per_type["artist"] == artists);
   CHECK(sql("select from V", "5").js().at("result").as_array().size() == 5);
   CHECK(sql("select from V limit 3", "5").js().at("result").as_array().size() == 3);
   r = sql("select from V where");

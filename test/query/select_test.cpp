@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "src/query/select.hpp"
 #include "src/util/strings.hpp"
@@ -161,7 +162,45 @@ TEST_CASE("select: where, projections, order, skip and limit over real storage")
     REQUIRE_FALSE(scan.ok());
     auto grouped = from("person");
     grouped.group_by = {field("name")};
-    CHECK_FALSE(run_select(*db, grouped).ok());
+    auto bare = run_select(*db, grouped);  // GROUP BY without projections
+    REQUIRE_FALSE(bare.ok());
+    CHECK(bare.error().what.find("GROUP BY needs projections") != std::string::npos);
+    grouped.projections = {{field("name"), ""}, {fn("count", {}, true), ""}};
+    select_limits few;
+    few.sort_rows_max = 5;  // 37 names
+    auto many = run_select(*db, grouped, {}, few);
+    REQUIRE_FALSE(many.ok());
+    CHECK(many.error().what.find("GROUP BY would hold more than 5 groups") != std::string::npos);
+  }
+  SUBCASE("GROUP BY with aggregates, ordered by a column") {
+    auto s = from("person");
+    s.projections = {{field("name"), ""}, {fn("count", {}, true), "n"}, {fn("max", {field("age")}), ""}};
+    s.group_by = {field("name")};
+    s.order_by = {{field("n"), true}, {field("name"), false}};
+    auto got = rows(run_select(*db, s));
+    std::map<std::string, std::pair<int64_t, int64_t>> want;  // name -> (count, max age)
+    for (auto& p : people) {
+      auto& w = want[p.name];
+      ++w.first;
+      w.second = std::max(w.second, p.age);
+    }
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      auto name = std::string(got[i].at("name").as_string());
+      CHECK(got[i].at("n").as_int64() == want.at(name).first);
+      CHECK(got[i].at("max").as_int64() == want.at(name).second);
+      if (i > 0) {
+        auto prev = got[i - 1].at("n").as_int64(), cur = got[i].at("n").as_int64();
+        CHECK((prev > cur || (prev == cur && got[i - 1].at("name").as_string() < got[i].at("name").as_string())));
+      }
+    }
+    auto none = from("person");
+    none.projections = {{fn("count", {}, true), ""}, {fn("avg", {field("age")}), ""}};
+    none.where = bin(binary_op::eq, field("name"), str("nobody"));
+    auto zero = rows(run_select(*db, none));
+    REQUIRE(zero.size() == 1);
+    CHECK(zero[0].at("count").as_int64() == 0);
+    CHECK(zero[0].at("avg").is_null());
   }
 }
 
