@@ -10,7 +10,7 @@ build="${1:-$root/build}"
 
 packages=(libcaf-dev libboost1.81-dev libboost-json1.81-dev libzstd-dev libpugixml-dev
           doctest-dev librocksdb-dev libssl-dev libedit-dev meson ninja-build pkg-config g++ python3
-          iproute2 nftables curl)
+          iproute2 nftables curl libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
