@@ -232,6 +232,7 @@ class rest {
     if (cmd == "server") return server_cmd(req, respond);
     if (cmd == "distributed") return distributed_cmd(req, respond);
     if (cmd == "query") return query_cmd(req, respond);
+    if (cmd == "command") return command_cmd(req, respond);
     respond(error_response(404, cat("No command for ", req.method, " ", req.path)));
   }
 
@@ -252,11 +253,52 @@ class rest {
       limit = parse_int(seg[4], -1, INT64_MAX);
       if (!limit) return respond(error_response(400, cat("Invalid limit '", seg[4], "': expected -1 or more")));
     }
-    auto parsed = query::parse(seg[3]);
+    run_sql(*e->db, seg[3], {}, limit, respond);
+  }
+
+  // POST /command/<db>/sql[/<text>]: the statement in the path, or the body as
+  // its text or as {"command": text, "parameters": [values for ?] or {name: value
+  // for :name}}, as OrientDB's drivers send it. No default LIMIT (the
+  // executor's bounds hold). Only SELECT so far: anything else is a syntax error.
+  void command_cmd(const request& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (req.method != "POST") return respond(method_not_allowed(req, "POST"));
+    if (seg.size() < 3 || seg.size() > 4 || seg[2] != "sql")
+      return respond(error_response(400, "Syntax error: command/<database>/sql[/<command-text>]"));
+    const std::string& name = seg[1];
+    if (auto denied = authorize_db(req, name)) return respond(*denied);
+    auto e = ctx_->dbs->find(name);
+    if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
+    std::string text = seg.size() == 4 ? seg[3] : req.body;
+    query::params ps;
+    if (seg.size() == 3 && !trim(req.body).empty() && trim(req.body).front() == '{') {
+      boost::system::error_code ec;
+      json::parse_options opts;
+      opts.max_depth = json_depth_max;
+      auto v = json::parse(req.body, ec, {}, opts);
+      auto* cmd = !ec && v.is_object() ? v.get_object().if_contains("command") : nullptr;
+      if (cmd == nullptr || !cmd->is_string())
+        return respond(error_response(400, "the body must be the command's text or {\"command\": text, \"parameters\": ...}"));
+      text = std::string(cmd->get_string());
+      if (auto* p = v.get_object().if_contains("parameters")) {
+        if (auto* a = p->if_array()) ps.positional.assign(a->begin(), a->end());
+        else if (auto* o = p->if_object())
+          for (auto& [k, val] : *o) ps.named.emplace(std::string(k), val);
+        else if (!p->is_null()) return respond(error_response(400, "parameters must be an array (for ?) or an object (for :name)"));
+      }
+    }
+    run_sql(*e->db, text, ps, std::nullopt, respond);
+  }
+
+  // Parses and runs one SELECT here, on the Asio thread over the shared
+  // storage; `limit` applies when the statement has none.
+  static void run_sql(const storage::database& db, std::string_view text, const query::params& ps,
+                      std::optional<int64_t> limit, const responder& respond) {
+    auto parsed = query::parse(text);
     if (auto* bad = std::get_if<query::syntax_error>(&parsed)) return respond(error_response(400, bad->message()));
     auto& stmt = std::get<query::select_stmt>(std::get<query::statement>(parsed));
-    if (!stmt.limit) stmt.limit = *limit;
-    auto rows = query::run_select(*e->db, stmt);
+    if (!stmt.limit && limit) stmt.limit = *limit;
+    auto rows = query::run_select(db, stmt, ps);
     if (!rows) return respond(error_response(400, rows.error().render()));
     std::string body = "{\"result\":[";
     for (size_t i = 0; i < rows->size(); ++i) body += (i ? "," : "") + (*rows)[i];

@@ -20,6 +20,9 @@
 //             and run on the Asio thread over the shared storage; the
 //             statement's LIMIT, else the path's, else 20; a syntax error is
 //             400 with its position and what was expected.
+//             POST /command/<db>/sql[/<text>]: the same from the path, or from
+//             the body as text or {"command", "parameters": [..] | {..}}; no
+//             default LIMIT. Only SELECT is built: other statements are 400.
 //   before the body: make_rest_header_check() answers a request that announces
 //             a body (Content-Length > 0 or chunked) with 401 from its headers
 //             when its credentials are missing or wrong, so no body is read
