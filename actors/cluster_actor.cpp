@@ -7,11 +7,11 @@
 
 #include "actors/joiner.hpp"
 #include "actors/senders.hpp"
+#include "src/util/clock.hpp"
 #include "src/cluster/links.hpp"
 #include "src/cluster/membership.hpp"
 #include "src/util/strings.hpp"
 
-using std::chrono::steady_clock;
 
 namespace troupe {
 
@@ -36,10 +36,6 @@ struct cluster_state_t {
 };
 
 using self_ptr = cluster_actor::stateful_pointer<cluster_state_t>;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 // Local commands come from an actor of this node; messages from the network
 // are served only to members (by CAF node id), or to this node itself
@@ -159,7 +155,7 @@ void suspect(self_ptr self, const std::string& name) {
 void apply_state(self_ptr self, const cluster_state& s, bool authoritative = false) {
   auto& st = self->state;
   change(self, [&](auto& mem, auto& fx) {
-    mem.adopt(s, authoritative, now_ms(), fx);
+    mem.adopt(s, authoritative, steady_now_ms(), fx);
     fx.roles_changed = true;
   });
   for (auto& m : st.net.missing(st.mem.view, st.mem.me.name)) connect_to(self, m);
@@ -176,7 +172,7 @@ caf::result<cluster_state> admit(self_ptr self, member_info m, const db_config_m
   auto& st = self->state;
   auto copy = m;
   std::optional<std::string> refusal;
-  change(self, [&](auto& mem, auto& fx) { refusal = mem.admit(std::move(m), cfgs, now_ms(), fx); });
+  change(self, [&](auto& mem, auto& fx) { refusal = mem.admit(std::move(m), cfgs, steady_now_ms(), fx); });
   if (refusal) return make_troupe_error(errc::join_refused, *refusal);
   if (!st.net.find(copy.name)) {
     if (joiner) {
@@ -333,7 +329,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
       },
       [self](beat_atom, const std::string& name, uint64_t version) {
         if (!from_member_named(self, name)) return;
-        change(self, [&](auto& mem, auto& fx) { mem.heard(name, version, now_ms(), fx); });
+        change(self, [&](auto& mem, auto& fx) { mem.heard(name, version, steady_now_ms(), fx); });
       },
       [self](leave_atom, const std::string& name) -> bool {
         if (!from_member_named(self, name)) return false;
@@ -342,7 +338,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
       },
       [self](suspect_atom, const std::string& name) {
         if (!from_member(self)) return;
-        change(self, [&](auto& mem, auto& fx) { mem.reported(name, now_ms(), fx); });
+        change(self, [&](auto& mem, auto& fx) { mem.reported(name, steady_now_ms(), fx); });
       },
       [self](agree_atom, const std::string& db, int64_t version) {
         auto* m = sending_member(self, self->state.mem.view);  // a member, by the node id its link proved
@@ -418,7 +414,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         auto& st = self->state;
         if (!from_self(self) || st.leaving) return;
         for (auto& [name, p] : st.net.peers()) self->send(p.handle, beat_atom::value, st.mem.me.name, st.mem.view.version);
-        change(self, [&](auto& mem, auto& fx) { mem.tick(now_ms(), fx); });
+        change(self, [&](auto& mem, auto& fx) { mem.tick(steady_now_ms(), fx); });
         tell_joiner(self);
         self->send(st.opts.placement, tick_atom::value);
         self->send(st.opts.relay, tick_atom::value);
@@ -441,7 +437,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
                        ",\"committedSeq\":", e->db->last_committed_seq(), "}");
         std::vector<std::string> connected;
         for (auto& [name, p] : st.net.peers()) connected.push_back(name);
-        auto [summary, detail] = st.mem.report(now_ms(), connected, dbs);
+        auto [summary, detail] = st.mem.report(steady_now_ms(), connected, dbs);
         return actor_summary{"cluster", self->id(), self->mailbox().size(), std::move(summary), std::move(detail)};
       },
       // --- the joiner (actors/joiner.hpp) --------------------------------------

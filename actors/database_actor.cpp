@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "src/util/clock.hpp"
 #include "src/replication/anti_entropy.hpp"
 #include "src/replication/intake.hpp"
 #include "src/replication/member.hpp"
@@ -20,7 +21,6 @@ using replication::role;
 
 constexpr const char* component = "ODistributedDatabase";
 
-int64_t now_ms() { return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count(); }
 
 // Writes another node forwarded in one message: answered together when the
 // last of them ends.
@@ -135,7 +135,7 @@ void send_forwards(self_ptr self, replication::forward_batch b) {
           [self, tickets = b.tickets](fwd_replies& reps) {
             std::vector<replication::forward_reply> rs;
             for (auto& r : reps) rs.push_back({r.seq, std::move(r.results), std::move(r.error)});
-            to_intake(self, [&](auto& in, auto& fx) { in.on_forwarded(tickets, std::move(rs), now_ms(), fx); });
+            to_intake(self, [&](auto& in, auto& fx) { in.on_forwarded(tickets, std::move(rs), steady_now_ms(), fx); });
           },
           [self, tickets = b.tickets, owner = b.owner](caf::error& e) {
             bool nowhere = troupe_code(e) == errc::not_member || troupe_code(e) == errc::database_not_found;
@@ -156,7 +156,7 @@ void carry_intake(self_ptr self, replication::intake_effects& fx) {
 void write(self_ptr self, op_list ops, answer_to to) {
   to_intake(self, [&](auto& in, auto& fx) {
     bool forwarded = static_cast<bool>(to.batch);
-    self->state.answers.emplace(in.write(std::move(ops), forwarded, now_ms(), fx), std::move(to));
+    self->state.answers.emplace(in.write(std::move(ops), forwarded, steady_now_ms(), fx), std::move(to));
   });
 }
 
@@ -169,7 +169,7 @@ void ask_tail(self_ptr self, const replication::tail_request& t) {
       .then(
           [self, t](replication::tail_msg& a) {
             replication::effects fx;
-            self->state.m->on_tail_answer(t.round, t.to, a, now_ms(), fx);
+            self->state.m->on_tail_answer(t.round, t.to, a, steady_now_ms(), fx);
             carry(self, fx);
           },
           [](caf::error&) {});  // the others may be enough; the core abandons a takeover that hangs
@@ -181,12 +181,12 @@ void ask_page(self_ptr self, const replication::fetch_request& f) {
       .then(
           [self, f](replication::fetch_msg& page) {
             replication::effects fx;
-            self->state.m->on_page(f.round, f.first, page, now_ms(), fx);
+            self->state.m->on_page(f.round, f.first, page, steady_now_ms(), fx);
             carry(self, fx);
           },
           [self, f](caf::error& e) {
             replication::effects fx;
-            self->state.m->on_fetch_failed(f.round, error_text(self->system(), e), now_ms(), fx);
+            self->state.m->on_fetch_failed(f.round, error_text(self->system(), e), steady_now_ms(), fx);
             carry(self, fx);
           });
 }
@@ -209,7 +209,7 @@ void carry(self_ptr self, replication::effects& fx) {
   if (fx.fetch) ask_page(self, *fx.fetch);
   for (auto& [to, start] : fx.behind_log) {
     replication::check_effects cfx;
-    st.ae->behind_log(replication::context_of(*st.m, *st.opts.db), to, start, now_ms(), cfx);
+    st.ae->behind_log(replication::context_of(*st.m, *st.opts.db), to, start, steady_now_ms(), cfx);
     carry_checks(self, cfx);
   }
   to_intake(self, [&](auto& in, auto& ifx) { in.on_writes_ended(fx, ifx); });
@@ -217,7 +217,7 @@ void carry(self_ptr self, replication::effects& fx) {
 
 void on_role(self_ptr self, role r) {
   replication::effects fx;
-  self->state.m->on_role(r, now_ms(), fx);
+  self->state.m->on_role(r, steady_now_ms(), fx);
   carry(self, fx);
   to_intake(self, [](auto& in, auto& ifx) { in.on_role(ifx); });
 }
@@ -314,7 +314,7 @@ void on_envelope(self_ptr self, repl_envelope& env) {
   auto ack = st.m->on_append(env.from, env.append, fx);
   carry(self, fx);
   if (ack) track_catch_up(self, env.from, env.append, *ack);
-  to_intake(self, [](auto& in, auto& ifx) { in.read_your_writes(now_ms(), ifx); });
+  to_intake(self, [](auto& in, auto& ifx) { in.read_your_writes(steady_now_ms(), ifx); });
 }
 
 database_actor::behavior_type database_impl(self_ptr self, database_options opts) {
@@ -338,7 +338,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   self->send(self, tick_atom::value);
   // Every request held is answered before the actor goes.
   self->set_exit_handler([self](caf::exit_msg& m) {
-    to_intake(self, [](auto& in, auto& fx) { in.stop(now_ms(), fx); });
+    to_intake(self, [](auto& in, auto& fx) { in.stop(steady_now_ms(), fx); });
     self->quit(m.reason);
   });
   return {
@@ -419,7 +419,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
           return make_troupe_error(errc::io_error, s.error().render());
         return true;
       },
-      [self](flush_atom) { to_intake(self, [](auto& in, auto& fx) { in.flush(now_ms(), fx); }); },
+      [self](flush_atom) { to_intake(self, [](auto& in, auto& fx) { in.flush(steady_now_ms(), fx); }); },
       [self](notify_atom) {
         if (!self->state.in->take_commit_notice()) return;
         replication::effects fx;
@@ -428,7 +428,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
       },
       [self](tick_atom) {
         auto& st = self->state;
-        auto now = now_ms();
+        auto now = steady_now_ms();
         replication::effects fx;
         st.m->tick(now, true, fx);
         carry(self, fx);

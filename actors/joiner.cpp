@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "src/util/clock.hpp"
 #include "src/cluster/handshake.hpp"
 #include "src/util/strings.hpp"
 
@@ -59,11 +60,6 @@ void refused(self_ptr self, const std::string& where, const std::string& why) {
 }
 
 void handshake(self_ptr self, cluster_actor other, const caf::node_id& nid, const std::string& where);
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 // A refused hello or auth: logged and answered.
 caf::error refuse(self_ptr self, const handshake_refusal& no) {
@@ -193,7 +189,7 @@ joiner_actor::behavior_type joiner_impl(self_ptr self, joiner_options opts, logg
         if (st.asking || leader == nullptr) return make_troupe_error(errc::shutting_down, "not accepting members now");
         handshake_acceptor::challenge c;
         if (auto no = st.acceptor->hello(group, name, nonce, to_string(sender->node()), st.opts.name,
-                                         to_string(self->node()), now_ms(), random_nonce(), &c))
+                                         to_string(self->node()), steady_now_ms(), random_nonce(), &c))
           return refuse(self, *no);
         return hello_reply{st.opts.name, c.nonce, c.proof, leader->started_on_ms, leader->name, st.view.members.size()};
       },

@@ -7,6 +7,7 @@
 #include "actors/db_config_actor.hpp"
 #include "actors/deploy.hpp"
 #include "actors/senders.hpp"
+#include "src/util/clock.hpp"
 #include "src/cluster/deploy_plan.hpp"
 #include "src/replication/role.hpp"
 #include "src/util/strings.hpp"
@@ -32,11 +33,6 @@ struct placement_state {
 };
 
 using self_ptr = placement_actor::stateful_pointer<placement_state>;
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 bool from_self(self_ptr self) { return sent_here(self); }
 
@@ -135,7 +131,7 @@ void redeployed(self_ptr self, const std::string& db) {
 // later (from the first member that holds it then).
 void deploy_failed(self_ptr self, const std::string& db, uint64_t attempt, const std::string& why) {
   auto& st = self->state;
-  auto f = st.deploys.failed(db, attempt, now_ms());
+  auto f = st.deploys.failed(db, attempt, steady_now_ms());
   if (!f) return;  // an older attempt, already handled
   if (auto r = st.receivers.find(db); r != st.receivers.end()) {
     self->send_exit(r->second, caf::exit_reason::user_shutdown);  // its installer removes the folder
@@ -208,7 +204,7 @@ void maybe_deploy(self_ptr self) {
     else if (fs::exists(st.opts.databases_dir / db)) in.on_disk.insert(db);
   }
   in.retries = &st.deploys.retries();
-  in.now_ms = now_ms();
+  in.now_ms = steady_now_ms();
   in.leaving = st.now->leaving;
   for (auto& [db, source] : plan_deploys(in)) start_deploy(self, db, source, false);
 }
@@ -297,7 +293,7 @@ placement_actor::behavior_type placement_impl(self_ptr self, placement_options o
       [self](redeploy_atom, const std::string& db, const std::string& source) {
         auto& st = self->state;
         if (!from_self(self) || !st.now || st.now->leaving || !st.opts.dbs || !st.opts.dbs->find(db)) return;
-        if (!st.now->connected.count(source) || !st.deploys.may_redeploy(db, now_ms())) return;
+        if (!st.now->connected.count(source) || !st.deploys.may_redeploy(db, steady_now_ms())) return;
         st.log->log(log_level::warn, component,
                     cat("database ", db, " is behind the replication log of ", source,
                         ": receiving a full copy (the copy held now stays in use until the new one is in place)"),

@@ -244,10 +244,8 @@ class rest {
     if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
     if (seg.size() < 4 || seg.size() > 5 || seg[2] != "sql")
       return respond(error_response(400, "Syntax error: query/<database>/sql/<query-text>[/<limit>]"));
-    const std::string& name = seg[1];
-    if (auto denied = authorize_db(req, name)) return respond(*denied);
-    auto e = ctx_->dbs->find(name);
-    if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
+    auto e = sql_database(req, respond);
+    if (!e) return;
     std::optional<int64_t> limit = 20;
     if (seg.size() == 5) {
       limit = parse_int(seg[4], -1, INT64_MAX);
@@ -265,10 +263,8 @@ class rest {
     if (req.method != "POST") return respond(method_not_allowed(req, "POST"));
     if (seg.size() < 3 || seg.size() > 4 || seg[2] != "sql")
       return respond(error_response(400, "Syntax error: command/<database>/sql[/<command-text>]"));
-    const std::string& name = seg[1];
-    if (auto denied = authorize_db(req, name)) return respond(*denied);
-    auto e = ctx_->dbs->find(name);
-    if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
+    auto e = sql_database(req, respond);
+    if (!e) return;
     std::string text = seg.size() == 4 ? seg[3] : req.body;
     query::params ps;
     if (seg.size() == 3 && !trim(req.body).empty() && trim(req.body).front() == '{') {
@@ -288,6 +284,18 @@ class rest {
       }
     }
     run_sql(*e->db, text, ps, std::nullopt, respond);
+  }
+
+  // The database segments[1] names, if the user may use it (else answered).
+  std::optional<db_entry> sql_database(const request& req, const responder& respond) const {
+    const std::string& name = req.segments[1];
+    if (auto denied = authorize_db(req, name)) {
+      respond(*denied);
+      return std::nullopt;
+    }
+    auto e = ctx_->dbs->find(name);
+    if (!e) respond(error_response(404, cat("Database '", name, "' not found")));
+    return e;
   }
 
   // Parses and runs one SELECT here, on the Asio thread over the shared
