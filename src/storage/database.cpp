@@ -212,6 +212,7 @@ const char* to_string(errc e) {
     case errc::already_exists: return "already_exists";
     case errc::invalid_argument: return "invalid_argument";
     case errc::io_error: return "io_error";
+    case errc::duplicate_key: return "duplicate_key";
   }
   return "unknown";
 }

@@ -32,6 +32,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "src/storage/rid.hpp"
 #include "src/util/result.hpp"
 
@@ -58,6 +60,7 @@ enum class errc : int {
   already_exists = 3,     // class (or record at an explicit RID) exists
   invalid_argument = 4,   // bad class name, superclass unknown, fields not a JSON object, ...
   io_error = 5,           // RocksDB failed (disk full, corruption, ...)
+  duplicate_key = 6,      // a UNIQUE index already maps the key to another record
 };
 const char* to_string(errc e);
 
@@ -85,9 +88,55 @@ struct class_info {
   int32_t default_cluster = -1;
 };
 
+// A property of a class (CREATE PROPERTY): values of the field, when present
+// and not null, must have this OrientDB type (upper case: BOOLEAN, INTEGER,
+// SHORT, LONG, FLOAT, DOUBLE, STRING, DATE, DATETIME, LINK, LINKLIST, LINKSET,
+// LINKMAP, EMBEDDED, EMBEDDEDLIST, EMBEDDEDSET, EMBEDDEDMAP, ANY). Subclasses inherit it.
+struct property_info {
+  std::string class_name;
+  std::string name;
+  std::string type;
+};
+
+// An index over one or more fields of a class and its subclasses' records.
+// Records whose indexed fields are all absent or null are not indexed (as
+// OrientDB's default ignoreNullValues).
+struct index_info {
+  std::string name;        // as created, e.g. "Person.name"; unique ignoring case
+  std::string class_name;
+  std::vector<std::string> fields;
+  bool unique = false;     // UNIQUE: one record per key, else NOTUNIQUE
+};
+
 // One operation of a write batch.
+//
+// Schema operations carry their arguments in `fields` (a JSON object):
+//   create_index:    class_name = the class; fields {"name":"Person.name",
+//                    "fields":["name"],"type":"UNIQUE"|"NOTUNIQUE"}; built
+//                    over the existing records in the same batch (refused with
+//                    duplicate_key if a UNIQUE index finds two).
+//   drop_index:      fields {"name":"Person.name"}.
+//   create_property: class_name = the class; fields {"name":"age","type":"INTEGER"};
+//                    refused (invalid_argument) when a stored record of the
+//                    class holds a value of another type.
+//   drop_class:      class_name; refused while the class has records or
+//                    subclasses; its properties and indexes go with it.
+//   statement:       never reaches storage (apply() refuses it): a SQL write
+//                    statement, fields {"command":"...","parameters":[...]|{...}},
+//                    that the database's owner expands into the operations
+//                    above before it orders them (src/replication/intake.hpp).
 struct op {
-  enum class kind : uint8_t { create = 0, update = 1, remove = 2, create_class = 3 };
+  enum class kind : uint8_t {
+    create = 0,
+    update = 1,
+    remove = 2,
+    create_class = 3,
+    create_index = 4,
+    drop_index = 5,
+    create_property = 6,
+    drop_class = 7,
+    statement = 8,
+  };
   kind k = kind::create;
   std::string class_name;  // create: the record's class (REQUIRED, must exist);
                            // create_class: the new class
@@ -250,6 +299,28 @@ class database {
   std::optional<cluster_info> cluster_by_name(std::string_view name) const;
   std::optional<class_info> class_by_name(std::string_view name) const;
   uint64_t last_lsn() const;
+
+  // Schema beyond classes: indexes (name order) and properties (of the class
+  // and its superclasses, the class's own first).
+  std::vector<index_info> indexes() const;
+  std::optional<index_info> index_by_name(std::string_view name) const;
+  std::vector<property_info> properties(std::string_view class_name) const;
+  // Index reads, from one consistent point in time, at most `limit` RIDs in
+  // key order (then RID order). `key`: one value per indexed field, or a
+  // prefix of them (a composite index looked up by its first fields).
+  // Values compare as the query engine compares them: numbers by value
+  // (1 = 1.0), strings by bytes. Unknown index: empty.
+  std::vector<rid> index_find(std::string_view index, const std::vector<boost::json::value>& key,
+                              size_t limit) const;
+  // The RIDs whose first indexed field lies between `lo` and `hi` (nullopt:
+  // unbounded), same-kind values only (a numeric range holds numbers).
+  struct index_bound {
+    boost::json::value value;
+    bool inclusive = true;
+  };
+  std::vector<rid> index_range(std::string_view index, const std::optional<index_bound>& lo,
+                               const std::optional<index_bound>& hi, size_t limit) const;
+
   // Log entries with lsn > after, in LSN order, at most min(limit, log_entries_max).
   std::vector<log_entry> log_since(uint64_t after, size_t limit) const;
 
