@@ -31,6 +31,17 @@ std::optional<std::string> malformed_forward(const std::vector<std::vector<stora
   return std::nullopt;
 }
 
+bool is_statement_write(const std::vector<storage::op>& ops) {
+  return ops.size() == 1 && ops[0].k == storage::op::kind::statement;
+}
+
+std::optional<std::string> mixed_statement(const std::vector<storage::op>& ops) {
+  if (ops.size() < 2) return std::nullopt;
+  for (auto& o : ops)
+    if (o.k == storage::op::kind::statement) return "a SQL statement must be a write of its own";
+  return std::nullopt;
+}
+
 intake::intake(member& m, const storage::database& db, std::string db_name, std::string self,
                int64_t write_timeout_ms)
     : m_(m), db_(db), db_name_(std::move(db_name)), self_(std::move(self)), write_timeout_ms_(write_timeout_ms) {}
@@ -123,17 +134,66 @@ void intake::flush(int64_t now_ms, intake_effects& fx) {
     forwarding_.clear();
     fx.forward = std::move(b);
   }
+  // Plain writes are ordered in batches as they come; a statement waits at
+  // the head of the queue until nothing ordered here is pending, then runs.
+  while (m_.owning() && !queued_.empty()) {
+    size_t n = 0, ops = 0;  // at most write_ops_max operations in one batch
+    while (n < queued_.size() && !is_statement_write(queued_[n].ops) && ops + queued_[n].ops.size() <= write_ops_max)
+      ops += queued_[n++].ops.size();
+    if (n > 0) {
+      std::vector<queued_write> q(std::make_move_iterator(queued_.begin()),
+                                  std::make_move_iterator(queued_.begin() + static_cast<std::ptrdiff_t>(n)));
+      queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
+      for (auto& w : q) queued_ops_ -= w.ops.size();
+      order(std::move(q), now_ms, fx);
+      continue;
+    }
+    if (!drained()) return;  // end() flushes again once it is
+    queued_write w = std::move(queued_.front());
+    queued_.erase(queued_.begin());
+    queued_ops_ -= w.ops.size();
+    expansion x;
+    if (expand_) {
+      x = expand_(w.ops.front(), write_ops_max);
+    } else {
+      x.code = storage::errc::invalid_argument;
+      x.message = "SQL write statements are not served here";
+    }
+    if (x.code != storage::errc::ok || x.ops.empty()) {
+      storage::op_result r;
+      r.code = x.code;
+      r.message = std::move(x.message);
+      if (x.code == storage::errc::ok) r.rec.fields = std::move(x.answer);
+      fx.replies.push_back({w.t, 0, {std::move(r)}, {}});
+      continue;
+    }
+    answers_[w.t] = std::move(x.answer);
+    w.ops = std::move(x.ops);
+    std::vector<queued_write> one;
+    one.push_back(std::move(w));
+    order(std::move(one), now_ms, fx);
+  }
+}
+
+// Nothing ordered here waits for its quorum: the database's committed state
+// is its state at this point of the order.
+bool intake::drained() const {
+  return waiting_.empty() && db_.last_staged_seq() <= db_.last_committed_seq();
+}
+
+// `q` ordered as one batch (one staging, one append).
+void intake::order(std::vector<queued_write> q, int64_t now_ms, intake_effects& fx) {
   auto* o = m_.owning();
-  if (!o || queued_.empty()) return;
-  auto q = std::move(queued_);
-  queued_.clear();
-  queued_ops_ = 0;
+  assert(o != nullptr && !q.empty());
   std::vector<std::vector<storage::op>> writes;
   writes.reserve(q.size());
   for (auto& w : q) writes.push_back(std::move(w.ops));
   auto b = o->submit_batch(std::move(writes), now_ms + write_timeout_ms_);
   if (!b) {
-    for (auto& w : q) refuse(w.t, cat("cannot order the write: ", b.error().render()), fx);
+    for (auto& w : q) {
+      answers_.erase(w.t);
+      refuse(w.t, cat("cannot order the write: ", b.error().render()), fx);
+    }
     return;
   }
   for (size_t i = 0; i < q.size(); ++i) waiting_.emplace(b->first_seq + i, q[i].t);
@@ -182,8 +242,14 @@ void intake::end(std::vector<outcome>& ended, intake_effects& fx) {
     if (o.committed) commit_dirty_ = true;
     auto it = waiting_.find(o.seq);
     if (it == waiting_.end()) continue;  // adopted from an earlier owner: no client here
+    auto answer = answers_.find(it->second);
     if (o.committed) {
       ++acknowledged_;
+      if (answer != answers_.end()) {
+        storage::op_result r;
+        r.rec.fields = std::move(answer->second);
+        o.results.push_back(std::move(r));
+      }
       fx.replies.push_back({it->second, o.seq, std::move(o.results), {}});
     } else {
       ++unknown_;
@@ -192,7 +258,13 @@ void intake::end(std::vector<outcome>& ended, intake_effects& fx) {
                       "; it was discarded here, but a server that holds it may still apply it"),
                   fx);
     }
+    if (answer != answers_.end()) answers_.erase(answer);
     waiting_.erase(it);
+  }
+  // A statement waits at the head of the queue for this moment.
+  if (!queued_.empty() && m_.owning() && drained() && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    fx.schedule_flush = true;
   }
   if (commit_dirty_ && !notice_scheduled_) {
     notice_scheduled_ = true;
@@ -204,6 +276,7 @@ void intake::end(std::vector<outcome>& ended, intake_effects& fx) {
 void intake::abandon_waiting(const std::string& why, intake_effects& fx) {
   for (auto& [seq, t] : waiting_) {
     ++unknown_;
+    answers_.erase(t);
     reply_error(t, {self_}, false, why, fx);
   }
   waiting_.clear();

@@ -33,12 +33,23 @@
 //     (the next owner decides them). A takeover abandoned: queued writes are
 //     refused too. Queued writes nobody ordered by their deadline (no owner)
 //     are refused. On stop, every write held is answered.
+//   - SQL write statements (a write of one storage::op::kind::statement op):
+//     routed and forwarded like any write, but the owner expands one only
+//     when nothing it ordered is pending (every earlier write committed or
+//     discarded), against its database at that point of the order, into the
+//     operations it then orders as one all-or-nothing entry (the expander,
+//     given by the caller). Writes queued behind a statement wait for it, so
+//     the order stays the order of arrival. Its answer: the ordered
+//     operations' results, then one more result holding the statement's answer
+//     in rec.fields; a statement that changes nothing is answered at once with
+//     that one result; a refused one with one failed result (nothing ordered).
 //   - Counters: acknowledged (committed, here or by the owner), refused (never
 //     ordered), unknown (ordered, fate unknown to this node).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,6 +79,22 @@ intake_decision route_write(const member& m, const std::string& db, const std::s
 // An empty write is the caller's to answer (with no results).
 std::optional<std::string> oversized_write(size_t ops);
 std::optional<std::string> malformed_forward(const std::vector<std::vector<storage::op>>& writes);
+
+// The owner's expansion of one SQL write statement (an op of kind
+// statement), against the database's committed state with nothing pending,
+// into at most `ops_max` operations.
+struct expansion {
+  std::vector<storage::op> ops;  // ordered as one all-or-nothing entry; none: answered at once
+  std::string answer;            // the statement's answer (the JSON text of OrientDB's "result" array)
+  storage::errc code = storage::errc::ok;  // else refused with this code and message, nothing ordered
+  std::string message;
+};
+using expander = std::function<expansion(const storage::op& statement, size_t ops_max)>;
+
+// Whether `ops` is a statement write, and the sentence refusing a write that
+// mixes a statement with other operations (nullopt: well-formed).
+bool is_statement_write(const std::vector<storage::op>& ops);
+std::optional<std::string> mixed_statement(const std::vector<storage::op>& ops);
 
 using ticket = uint64_t;  // one client write in the intake; the caller maps it to where the answer goes
 
@@ -112,6 +139,8 @@ class intake {
   // this node in the 503 bodies; a write not ordered within `write_timeout_ms`
   // is refused, and one ordered gets this deadline for its quorum.
   intake(member& m, const storage::database& db, std::string db_name, std::string self, int64_t write_timeout_ms);
+  // How statements are expanded here (without one, they are refused).
+  void set_expander(expander x) { expand_ = std::move(x); }
 
   // A client write (REQUIRES: 0 < ops.size() <= write_ops_max). `forwarded`:
   // another node passed it on as this owner's. The answer comes in fx.replies
@@ -172,6 +201,8 @@ class intake {
   void end(std::vector<outcome>& ended, intake_effects& fx);
   void abandon_waiting(const std::string& why, intake_effects& fx);
   void answer_ryw(bool all, int64_t now_ms, intake_effects& fx);
+  void order(std::vector<queued_write> q, int64_t now_ms, intake_effects& fx);
+  bool drained() const;
 
   member& m_;
   const storage::database& db_;
@@ -185,6 +216,8 @@ class intake {
   bool flush_scheduled_ = false;
   std::map<uint64_t, ticket> waiting_;  // ordered here, waiting for the quorum, by seq
   std::map<uint64_t, ryw_wait> ryw_;    // committed by the owner, not yet held here, by seq
+  expander expand_;
+  std::map<ticket, std::string> answers_;  // statements ordered here: their answers, by ticket
   bool commit_dirty_ = false;
   bool notice_scheduled_ = false;
   uint64_t acknowledged_ = 0, refused_ = 0, unknown_ = 0;

@@ -438,3 +438,130 @@ TEST_CASE("intake: on stop every write held is answered") {
   CHECK(reply_of(fx, unsent).error.find(R"({"content":"the node is stopping")") == 0);
   CHECK_FALSE(fx.forward);
 }
+
+namespace {
+
+storage::op statement(const std::string& text) {
+  storage::op o;
+  o.k = storage::op::kind::statement;
+  o.fields = cat(R"({"command":")", text, R"("})");
+  return o;
+}
+
+// An expander that records what it saw and creates one V per call (or, for
+// "nothing" and "refuse", changes nothing or refuses).
+struct recording_expander {
+  std::vector<uint64_t> committed_seen;  // the database's committed seq at each expansion
+  expander make(const storage::database& db) {
+    return [this, &db](const storage::op& s, size_t ops_max) {
+      CHECK(ops_max == write_ops_max);
+      committed_seen.push_back(db.last_committed_seq());
+      expansion x;
+      if (s.fields.find("refuse") != std::string::npos) {
+        x.code = storage::errc::duplicate_key;
+        x.message = "found duplicated key";
+      } else if (s.fields.find("nothing") == std::string::npos) {
+        x.ops = creates(2);
+        x.answer = "[2]";
+      } else {
+        x.answer = "[0]";
+      }
+      return x;
+    };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("intake: a statement alone or mixed, and without an expander") {
+  CHECK(is_statement_write({statement("x")}));
+  CHECK_FALSE(is_statement_write(creates(1)));
+  CHECK_FALSE(mixed_statement({statement("x")}));
+  CHECK_FALSE(mixed_statement(creates(3)));
+  auto mixed = creates(1);
+  mixed.push_back(statement("x"));
+  CHECK(mixed_statement(mixed) == std::string("a SQL statement must be a write of its own"));
+
+  node a(alone());
+  intake_effects w, f;
+  auto t = a.in.write({statement("insert")}, false, 0, w);
+  a.in.flush(0, f);
+  auto& r = reply_of(f, t);
+  REQUIRE(r.results.size() == 1);
+  CHECK(r.results[0].code == storage::errc::invalid_argument);
+  CHECK(a.db->last_committed_seq() == 0);
+}
+
+TEST_CASE("intake: a statement is expanded against the state with nothing pending, and answered with its answer") {
+  node a(three({"a", "b", "c"}, 3));  // a owns; every write waits for b and c
+  REQUIRE(a.m.owning());
+  auto epoch = a.m.owning()->epoch();
+  recording_expander rec;
+  a.in.set_expander(rec.make(*a.db));
+
+  intake_effects w, f1;
+  auto plain = a.in.write(creates(1), false, 0, w);
+  auto stmt = a.in.write({statement("insert")}, false, 0, w);
+  auto behind = a.in.write(creates(1), false, 0, w);
+  a.in.flush(0, f1);
+  CHECK(f1.appends.size() == 2);          // the plain write, to b and c
+  CHECK(rec.committed_seen.empty());      // the statement waits for it
+  CHECK(a.in.queued() == 2);              // and the write behind it waits too
+  CHECK(a.in.waiting() == 1);
+
+  auto ack = [&](uint64_t held) {
+    intake_effects ended;
+    for (auto from : {"b", "c"}) {
+      effects fx;
+      a.m.on_ack(from, ack_msg{epoch, true, held, 0}, fx);
+      intake_effects lost;
+      a.in.on_owner_lost(fx, lost);
+      a.in.on_writes_ended(fx, ended);
+    }
+    return ended;
+  };
+  auto e1 = ack(1);
+  CHECK(answered(e1) == std::set<ticket>{plain});
+  CHECK(e1.schedule_flush);  // the statement can run now
+
+  intake_effects f2;
+  a.in.flush(0, f2);
+  CHECK(rec.committed_seen == std::vector<uint64_t>{1});  // it saw the plain write committed
+  CHECK(f2.appends.size() == 4);  // the statement's operations, then the write behind it
+  CHECK(a.in.waiting() == 2);
+  auto e2 = ack(3);
+  CHECK(answered(e2) == std::set<ticket>{stmt, behind});
+  auto& r = reply_of(e2, stmt);
+  REQUIRE(r.results.size() == 3);  // two creates, then the answer
+  CHECK(r.results[0].code == storage::errc::ok);
+  CHECK(r.results[1].rec.id.cluster >= 0);
+  CHECK(r.results[2].rec.fields == "[2]");
+  CHECK(reply_of(e2, behind).results.size() == 1);
+  CHECK(a.db->last_committed_seq() == 3);
+  CHECK(a.in.acknowledged() == 3);
+}
+
+TEST_CASE("intake: a statement that changes nothing or is refused is answered at once, with nothing ordered") {
+  node a(alone());
+  recording_expander rec;
+  a.in.set_expander(rec.make(*a.db));
+  intake_effects w, f;
+  auto none = a.in.write({statement("nothing")}, false, 0, w);
+  auto refused = a.in.write({statement("refuse")}, false, 0, w);
+  auto two = a.in.write({statement("insert")}, false, 0, w);
+  auto three_ = a.in.write({statement("insert")}, false, 0, w);
+  a.in.flush(0, f);
+  // Alone, each committed at once: every statement ran in the same flush.
+  CHECK(rec.committed_seen == std::vector<uint64_t>{0, 0, 0, 1});
+  auto& n = reply_of(f, none);
+  REQUIRE(n.results.size() == 1);
+  CHECK(n.results[0].code == storage::errc::ok);
+  CHECK(n.results[0].rec.fields == "[0]");
+  auto& r = reply_of(f, refused);
+  REQUIRE(r.results.size() == 1);
+  CHECK(r.results[0].code == storage::errc::duplicate_key);
+  CHECK(r.results[0].message == "found duplicated key");
+  CHECK(reply_of(f, two).results.size() == 3);
+  CHECK(reply_of(f, three_).results.size() == 3);
+  CHECK(a.db->last_committed_seq() == 2);
+}
