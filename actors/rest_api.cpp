@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/query/command.hpp"
 #include "src/query/parser.hpp"
 #include "src/query/select.hpp"
 #include "src/util/strings.hpp"
@@ -265,24 +266,10 @@ class rest {
       return respond(error_response(400, "Syntax error: command/<database>/sql[/<command-text>]"));
     auto e = sql_database(req, respond);
     if (!e) return;
-    std::string text = seg.size() == 4 ? seg[3] : req.body;
-    query::params ps;
-    if (seg.size() == 3 && !trim(req.body).empty() && trim(req.body).front() == '{') {
-      boost::system::error_code ec;
-      json::parse_options opts;
-      opts.max_depth = json_depth_max;
-      auto v = json::parse(req.body, ec, {}, opts);
-      auto* cmd = !ec && v.is_object() ? v.get_object().if_contains("command") : nullptr;
-      if (cmd == nullptr || !cmd->is_string())
-        return respond(error_response(400, "the body must be the command's text or {\"command\": text, \"parameters\": ...}"));
-      text = std::string(cmd->get_string());
-      if (auto* p = v.get_object().if_contains("parameters")) {
-        if (auto* a = p->if_array()) ps.positional.assign(a->begin(), a->end());
-        else if (auto* o = p->if_object())
-          for (auto& [k, val] : *o) ps.named.emplace(std::string(k), val);
-        else if (!p->is_null()) return respond(error_response(400, "parameters must be an array (for ?) or an object (for :name)"));
-      }
-    }
+    auto c = seg.size() == 4 ? result<query::command>(query::command{seg[3], {}}) : query::command_from_body(req.body);
+    if (!c) return respond(error_response(400, c.error().what));
+    auto& text = c->text;
+    auto& ps = c->ps;
     run_sql(*e->db, text, ps, std::nullopt, respond);
   }
 

@@ -1,0 +1,37 @@
+// A SQL command as clients send it (OrientDB's REST /command body, the
+// console's line, a /batch "cmd" operation), and the write statement that
+// carries one to the database's owner. Plain C++ (no CAF, no I/O).
+//
+// A write statement travels as one storage::op of kind statement whose fields
+// are {"command": text, "parameters": [..] | {..}} (storage/database.hpp):
+// the owner parses it again where it runs it (src/replication/intake.hpp), so
+// the text is the only form that crosses the network, and the parameters are
+// bound there as values, never spliced into the text.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "src/query/select.hpp"
+#include "src/storage/database.hpp"
+#include "src/util/result.hpp"
+
+namespace troupe::query {
+
+inline constexpr size_t command_json_depth_max = 64;
+
+struct command {
+  std::string text;
+  params ps;
+};
+
+// A /command body: the statement's text as it is, or (starting with '{')
+// {"command": text, "parameters": [values for ?] | {name: value for :name}}.
+// The error is a sentence for the client.
+result<command> command_from_body(std::string_view body);
+
+// The statement op carrying `c`, and back (the error names what is wrong).
+storage::op statement_op(const command& c);
+result<command> command_from_op(const storage::op& o);
+
+}  // namespace troupe::query
