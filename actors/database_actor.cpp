@@ -8,6 +8,7 @@
 
 #include "src/util/clock.hpp"
 #include "src/replication/anti_entropy.hpp"
+#include "src/query/command.hpp"
 #include "src/replication/intake.hpp"
 #include "src/replication/member.hpp"
 #include "src/util/strings.hpp"
@@ -325,6 +326,12 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   st.m.emplace(*st.opts.db, st.opts.node_name, timing);
   st.ae.emplace(*st.opts.db, st.opts.name);
   st.in.emplace(*st.m, *st.opts.db, st.opts.name, st.opts.node_name, st.opts.write_timeout.count());
+  // SQL write statements: planned here when this node owns the database,
+  // against its committed state with nothing pending (the intake's rule).
+  st.in->set_expander([db = st.opts.db](const storage::op& statement, size_t ops_max) {
+    auto p = query::plan_statement(*db, statement, ops_max);
+    return replication::expansion{std::move(p.ops), std::move(p.answer), p.code, std::move(p.message)};
+  });
   // Its own thread (detached): named after the database, for top -H and perf
   // (at most 15 characters).
   pthread_setname_np(pthread_self(), cat("db:", st.opts.name).substr(0, 15).c_str());
@@ -360,6 +367,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
       [self](write_atom, op_list& ops) -> caf::result<op_results> {
         if (ops.empty()) return op_results{};
         if (auto bad = replication::oversized_write(ops.size())) return make_troupe_error(errc::invalid_argument, *bad);
+        if (auto bad = replication::mixed_statement(ops)) return make_troupe_error(errc::invalid_argument, *bad);
         answer_to to;
         to.promise = self->make_response_promise<op_results>();
         auto rp = *to.promise;
@@ -370,6 +378,7 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
         if (ops.empty()) return cb(op_results{});
         if (auto bad = replication::oversized_write(ops.size()))
           return cb(make_troupe_error(errc::invalid_argument, *bad));
+        if (auto bad = replication::mixed_statement(ops)) return cb(make_troupe_error(errc::invalid_argument, *bad));
         answer_to to;
         to.callback = std::move(cb);
         write(self, std::move(ops), std::move(to));

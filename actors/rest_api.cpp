@@ -1,11 +1,14 @@
 #include "actors/rest_api.hpp"
 
+#include <cctype>
 #include <boost/json.hpp>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/query/batch.hpp"
 #include "src/query/command.hpp"
 #include "src/query/parser.hpp"
 #include "src/query/select.hpp"
+#include "src/query/write.hpp"
 #include "src/util/strings.hpp"
 #include "troupe_build_config.hpp"
 
@@ -50,6 +53,7 @@ int status_of(storage::errc e) {
     case storage::errc::already_exists: return 409;
     case storage::errc::invalid_argument: return 400;
     case storage::errc::io_error: return 500;
+    case storage::errc::duplicate_key: return 409;
   }
   return 500;
 }
@@ -98,52 +102,7 @@ response failure(const caf::actor_system& sys, const caf::error& e) {
   return error_response(status_of(e), error_text(sys, e));
 }
 
-// A parsed document body: its fields (no '@' keys) and the metadata it carried.
-struct doc_body {
-  json::object fields;
-  std::optional<std::string> class_name;
-  std::optional<int64_t> version;
-  std::optional<std::string> rid_text;
-};
-
-result<doc_body> parse_doc_body(std::string_view body) {
-  if (trim(body).empty()) return error_info{"", "", "the request body is empty: a JSON document is required"};
-  json::parse_options opts;
-  opts.max_depth = json_depth_max;
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec, {}, opts);
-  if (ec) return error_info{"", "", cat("the request body is not valid JSON: ", ec.message())};
-  if (!v.is_object()) return error_info{"", "", "the request body must be a JSON object"};
-  doc_body out;
-  for (auto& [k, val] : v.get_object()) {
-    std::string_view key = k;
-    if (key.empty() || key.front() != '@') {
-      out.fields.emplace(key, val);
-      continue;
-    }
-    if (key == "@class") {
-      if (!val.is_string()) return error_info{"", "", "@class must be a string"};
-      out.class_name = std::string(val.get_string());
-    } else if (key == "@version") {
-      if (val.is_int64()) {
-        out.version = val.get_int64();
-      } else if (val.is_uint64() && val.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
-        out.version = static_cast<int64_t>(val.get_uint64());
-      } else if (val.is_string()) {
-        auto n = parse_int(std::string_view(val.get_string()), 0, INT64_MAX);
-        if (!n) return error_info{"", "", "@version must be a non-negative integer"};
-        out.version = *n;
-      } else {
-        return error_info{"", "", "@version must be a non-negative integer"};
-      }
-    } else if (key == "@rid") {
-      if (!val.is_string()) return error_info{"", "", "@rid must be a string like \"#9:0\""};
-      out.rid_text = std::string(val.get_string());
-    }
-    // Other metadata (@type, @fieldTypes, ...) describes the JSON, not the record.
-  }
-  return out;
-}
+using query::parse_doc_body;
 
 // Runs `msg` against `dest` from a throw-away actor and hands the reply (or the
 // error) to `done`. The calling thread (an Asio thread) does not wait.
@@ -188,12 +147,25 @@ class rest {
   // time of an answer does not tell how much of a guess was right, nor (for an
   // unknown name, checked against a decoy hash) whether a hashed user exists.
   const user_config* authenticate(const request& req) const {
-    if (!req.auth) return nullptr;
+    if (!req.auth) return session_user(req);
     const user_config* found = nullptr;
     for (auto& u : ctx_->users)
       if (u.name == req.auth->user && found == nullptr) found = &u;
     bool ok = ctx_->passwords->verify(req.auth->user, found ? &found->password : nullptr, req.auth->password);
     return ok ? found : nullptr;
+  }
+
+  // The user of the session the request's OSESSIONID cookie names, if it lives.
+  const user_config* session_user(const request& req) const {
+    auto* cookies = req.header("cookie");
+    if (cookies == nullptr) return nullptr;
+    auto id = http::cookie_value(*cookies, http::session_cookie);
+    if (!id) return nullptr;
+    auto s = ctx_->sessions->find(*id);
+    if (!s) return nullptr;
+    for (auto& u : ctx_->users)
+      if (u.name == s->user) return &u;
+    return nullptr;
   }
 
   // The 401 for a request without valid credentials. Wrong credentials (not
@@ -234,7 +206,140 @@ class rest {
     if (cmd == "distributed") return distributed_cmd(req, respond);
     if (cmd == "query") return query_cmd(req, respond);
     if (cmd == "command") return command_cmd(req, respond);
+    if (cmd == "connect") return connect_cmd(req, respond);
+    if (cmd == "batch") return batch_cmd(req, respond);
+    if (cmd == "index") return index_cmd(req, respond);
+    if (cmd == "property") return property_cmd(req, respond);
+    if (cmd == "disconnect") return disconnect_cmd(req, respond);
     respond(error_response(404, cat("No command for ", req.method, " ", req.path)));
+  }
+
+  // POST /batch/<db>: OrientDB's batch (src/query/batch.hpp): its document
+  // operations as ONE write, all or nothing, answered with the last
+  // operation's result; or one SQL command, run as /command runs it.
+  void batch_cmd(const request& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (req.method != "POST") return respond(method_not_allowed(req, "POST"));
+    if (seg.size() != 2) return respond(error_response(400, "Syntax error: batch/<database>"));
+    auto e = sql_database(req, respond);
+    if (!e) return;
+    auto b = query::parse_batch(req.body);
+    if (!b) return respond(error_response(400, b.error().what));
+    if (b->cmd) {
+      auto parsed = query::parse(b->cmd->text);
+      if (auto* bad = std::get_if<query::syntax_error>(&parsed)) return respond(error_response(400, bad->message()));
+      if (query::is_write(std::get<query::statement>(parsed)))
+        return write_statement(*e, seg[1], std::move(*b->cmd), respond);
+      return run_sql(*e->db, b->cmd->text, b->cmd->ps, std::nullopt, respond);
+    }
+    auto ctx = ctx_;
+    auto db = e->db;
+    auto sent = b->ops;
+    auto cb = write_callback([ctx, db, sent, respond](caf::expected<op_results> r) {
+      if (!r) return respond(failure(*ctx->sys, r.error()));
+      if (r->size() != sent.size()) return respond(error_response(500, "unexpected number of results"));
+      for (size_t i = 0; i < r->size(); ++i) {
+        auto& res = (*r)[i];
+        if (res.code == storage::errc::ok) continue;
+        if (res.code == storage::errc::version_conflict) return respond(conflict(*db, sent[i]));
+        return respond(error_response(res.code == storage::errc::not_found ? 404 : status_of(res.code),
+                                      cat("operation ", i, ": ", res.message)));
+      }
+      auto& last = r->back();
+      std::string rec = sent.back().k == storage::op::kind::remove ? R"({"@type":"d","@version":0,"value":1})"
+                                                                    : last.rec.to_json();
+      respond(json_response(200, cat("{\"result\":[", rec, "]}")));
+    });
+    caf::anon_send(e->writer, write_atom::value, std::move(b->ops), std::move(cb));
+  }
+
+  // GET /index/<db>/<index>/<key>: the records an index maps the key to
+  // (the key as text, or as JSON for a number, boolean or composite [a, b]).
+  void index_cmd(const request& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
+    if (seg.size() != 4) return respond(error_response(400, "Syntax error: index/<database>/<index>/<key>"));
+    auto e = sql_database(req, respond);
+    if (!e) return;
+    auto idx = e->db->index_by_name(seg[2]);
+    if (!idx) return respond(error_response(404, cat("Index '", seg[2], "' not found")));
+    std::vector<json::value> key;
+    boost::system::error_code ec;
+    auto v = json::parse(seg[3], ec);
+    if (ec || v.is_object() || v.is_string()) key.emplace_back(json::string(seg[3]));
+    else if (auto* a = v.if_array()) key.assign(a->begin(), a->end());
+    else key.push_back(v);
+    if (key.size() > idx->fields.size())
+      return respond(error_response(400, cat("Index '", idx->name, "' has ", idx->fields.size(), " field(s), the key ",
+                                             key.size())));
+    std::string body = "[";
+    size_t n = 0;
+    for (auto& id : e->db->index_find(idx->name, key, storage::browse_records_max))
+      if (auto rec = e->db->find(id)) body += (n++ ? "," : "") + rec->to_json();
+    respond(json_response(200, body + "]"));
+  }
+
+  // POST /property/<db>/<class>/<name>[/<type>]: a property (type STRING when
+  // not given), as CREATE PROPERTY makes it; GET: the class's properties.
+  void property_cmd(const request& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (req.method != "POST" && req.method != "GET") return respond(method_not_allowed(req, "GET, POST"));
+    if (seg.size() < 3 || seg.size() > 5)
+      return respond(error_response(400, "Syntax error: property/<database>/<class>[/<name>[/<type>]]"));
+    auto e = sql_database(req, respond);
+    if (!e) return;
+    if (!e->db->class_by_name(seg[2])) return respond(error_response(404, cat("Class '", seg[2], "' not found")));
+    if (req.method == "GET") {
+      json::array out;
+      for (auto& p : e->db->properties(seg[2])) {
+        json::object o;
+        o["name"] = p.name;
+        o["type"] = p.type;
+        o["class"] = p.class_name;
+        out.push_back(std::move(o));
+      }
+      return respond(json_response(200, json::serialize(json::object{{"properties", std::move(out)}})));
+    }
+    if (seg.size() < 4) return respond(error_response(400, "Syntax error: POST property/<database>/<class>/<name>[/<type>]"));
+    std::string type = seg.size() == 5 ? seg[4] : "STRING";
+    for (auto& ch : type) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (!query::known_property_type(type)) return respond(error_response(400, cat("Unknown property type '", seg[4], "'")));
+    storage::op o;
+    o.k = storage::op::kind::create_property;
+    o.class_name = seg[2];
+    o.fields = json::serialize(json::object{{"name", seg[3]}, {"type", type}});
+    auto db = e->db;
+    auto cls = seg[2];
+    write_one(*e, std::move(o), respond, [db, cls](storage::op_result&) {
+      return json_response(201, cat(db->properties(cls).size()));
+    });
+  }
+
+  // GET /connect/<db>: a session for the Basic credentials' user (OrientDB's
+  // cookie OSESSIONID), if that user may use the database.
+  void connect_cmd(const request& req, const responder& respond) {
+    auto& seg = req.segments;
+    if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
+    if (seg.size() != 2) return respond(error_response(400, "Syntax error: connect/<database>"));
+    if (!req.auth) return respond(unauthorized(req, cat("OrientDB db-", seg[1])));
+    if (auto denied = authorize_db(req, seg[1])) return respond(*denied);
+    if (!ctx_->dbs->find(seg[1])) return respond(error_response(404, cat("Database '", seg[1], "' not found")));
+    auto id = ctx_->sessions->open(req.auth->user, seg[1]);
+    response r;
+    r.status = 204;
+    r.headers.emplace_back("Set-Cookie", cat(http::session_cookie, "=", id, "; Path=/; HttpOnly"));
+    respond(std::move(r));
+  }
+
+  // GET /disconnect: the session ends; OrientDB answers 401 so that a browser
+  // forgets its Basic credentials too.
+  void disconnect_cmd(const request& req, const responder& respond) {
+    if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
+    if (auto* cookies = req.header("cookie"))
+      if (auto id = http::cookie_value(*cookies, http::session_cookie)) ctx_->sessions->close(*id);
+    auto r = error_response(401, "Logged out");
+    r.headers.emplace_back("Set-Cookie", cat(http::session_cookie, "=-; Path=/; HttpOnly; Max-Age=0"));
+    respond(std::move(r));
   }
 
   // GET /query/<db>/sql/<text>[/<limit>]: a SELECT, run here on the Asio
@@ -268,9 +373,35 @@ class rest {
     if (!e) return;
     auto c = seg.size() == 4 ? result<query::command>(query::command{seg[3], {}}) : query::command_from_body(req.body);
     if (!c) return respond(error_response(400, c.error().what));
-    auto& text = c->text;
-    auto& ps = c->ps;
-    run_sql(*e->db, text, ps, std::nullopt, respond);
+    auto parsed = query::parse(c->text);
+    if (auto* bad = std::get_if<query::syntax_error>(&parsed)) return respond(error_response(400, bad->message()));
+    if (query::is_write(std::get<query::statement>(parsed))) return write_statement(*e, seg[1], std::move(*c), respond);
+    run_sql(*e->db, c->text, c->ps, std::nullopt, respond);
+  }
+
+  // A write statement goes to the database's writer as one statement op; the
+  // owner runs it in the cluster's write order (src/replication/intake.hpp)
+  // and its answer comes back as the last result.
+  void write_statement(const db_entry& e, const std::string& db_name, query::command c, const responder& respond) {
+    auto ctx = ctx_;
+    auto cb = write_callback([ctx, db_name, respond](caf::expected<op_results> r) {
+      if (!r) return respond(failure(*ctx->sys, r.error()));
+      if (r->empty()) return respond(error_response(500, "a statement without an answer"));
+      for (auto& res : *r)
+        if (res.code != storage::errc::ok) return respond(statement_error(db_name, res));
+      respond(json_response(200, cat("{\"result\":", r->back().rec.fields, "}")));
+    });
+    caf::anon_send(e.writer, write_atom::value, op_list{query::statement_op(c)}, std::move(cb));
+  }
+
+  // A refused statement, in OrientDB's words: a UNIQUE index's refusal is its
+  // ORecordDuplicatedException (409), a stale record 409, bad input 400.
+  static response statement_error(const std::string& db, const storage::op_result& res) {
+    if (res.code == storage::errc::duplicate_key)
+      return error_response(409, cat("com.orientechnologies.orient.core.storage.ORecordDuplicatedException: ",
+                                     res.message, "\r\n\tDB name=\"", db, "\""));
+    int status = res.code == storage::errc::not_found ? 400 : status_of(res.code);
+    return error_response(status, res.message);
   }
 
   // The database segments[1] names, if the user may use it (else answered).

@@ -16,6 +16,13 @@
 //             "database.create"/"database.drop" allow creating/dropping;
 //             "server.info" allows GET /server; "database" or "database.<db>"
 //             allows the document, class, cluster and query commands on a database.
+//   sessions: GET /connect/<db> with Basic credentials (and the database's
+//             permission) answers 204 with the cookie OSESSIONID (HttpOnly); a
+//             request without Basic credentials may send that cookie instead
+//             and acts as the session's user (permissions checked the same
+//             way, on every database); GET /disconnect ends the session (401,
+//             as OrientDB answers it). Idle sessions end after 300 s; at most
+//             10,000 live (src/http/sessions.hpp).
 //   query:    GET /query/<db>/sql/<text>[/<limit>]: a SELECT (src/query/), parsed
 //             and run on the Asio thread over the shared storage; the
 //             statement's LIMIT, else the path's, else 20; a syntax error is
@@ -53,6 +60,7 @@
 #include "src/http/login_guard.hpp"
 #include "src/http/message.hpp"
 #include "src/http/server.hpp"
+#include "src/http/sessions.hpp"
 #include "src/util/log.hpp"
 
 namespace troupe {
@@ -99,6 +107,8 @@ struct rest_context {
   // credentials costs one HMAC and not 65536 PBKDF2 rounds.
   std::shared_ptr<password_cache> passwords = std::make_shared<password_cache>();
   std::shared_ptr<bound_listeners> listeners = std::make_shared<bound_listeners>();
+  // OrientDB's HTTP sessions (GET /connect/<db>, cookie OSESSIONID).
+  std::shared_ptr<http::sessions> sessions = std::make_shared<http::sessions>();
 };
 
 // The handler to give to http::server. Copies of it share `ctx`.

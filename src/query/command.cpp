@@ -1,7 +1,11 @@
 #include "src/query/command.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
+#include "src/query/parser.hpp"
+#include "src/query/write.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::query {
@@ -12,8 +16,9 @@ namespace {
 
 error_info bad(std::string what) { return error_info{"", "", std::move(what)}; }
 
-// {"command": ..., "parameters": ...} already parsed.
-result<command> from_object(const json::value& v) {
+}  // namespace
+
+result<command> command_from_value(const json::value& v) {
   auto* cmd = v.is_object() ? v.get_object().if_contains("command") : nullptr;
   if (cmd == nullptr || !cmd->is_string())
     return bad("the body must be the command's text or {\"command\": text, \"parameters\": ...}");
@@ -27,6 +32,8 @@ result<command> from_object(const json::value& v) {
   }
   return c;
 }
+
+namespace {
 
 result<json::value> parse_json(std::string_view text) {
   boost::system::error_code ec;
@@ -44,7 +51,7 @@ result<command> command_from_body(std::string_view body) {
   if (t.empty() || t.front() != '{') return command{std::string(body), {}};
   auto v = parse_json(body);
   if (!v) return v.error();
-  return from_object(*v);
+  return command_from_value(*v);
 }
 
 storage::op statement_op(const command& c) {
@@ -67,7 +74,37 @@ result<command> command_from_op(const storage::op& o) {
   if (o.k != storage::op::kind::statement) return bad("not a statement");
   auto v = parse_json(o.fields);
   if (!v) return v.error();
-  return from_object(*v);
+  return command_from_value(*v);
+}
+
+planned_statement plan_statement(const storage::database& db, const storage::op& statement, size_t ops_max) {
+  planned_statement out;
+  auto c = command_from_op(statement);
+  if (!c) {
+    out.code = storage::errc::invalid_argument;
+    out.message = c.error().what;
+    return out;
+  }
+  write_limits limits;
+  limits.ops_max = std::min(ops_max, limits.ops_max);
+  auto r = plan_sql(db, c->text, c->ps, limits);
+  if (auto* plan = std::get_if<write_plan>(&r)) {
+    out.ops = std::move(plan->ops);
+    out.answer = std::move(plan->answer);
+    return out;
+  }
+  auto& e = std::get<write_error>(r);
+  out.message = e.message;
+  switch (e.kind) {
+    case write_error_kind::not_found: out.code = storage::errc::not_found; break;
+    case write_error_kind::duplicate:
+      // A UNIQUE index's refusal, or a class or index that exists.
+      out.code = e.message.find("found duplicated key") != std::string::npos ? storage::errc::duplicate_key
+                                                                             : storage::errc::already_exists;
+      break;
+    default: out.code = storage::errc::invalid_argument; break;
+  }
+  return out;
 }
 
 }  // namespace troupe::query

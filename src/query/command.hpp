@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/value.hpp>
+
 #include "src/query/select.hpp"
 #include "src/storage/database.hpp"
 #include "src/util/result.hpp"
@@ -29,9 +31,25 @@ struct command {
 // {"command": text, "parameters": [values for ?] | {name: value for :name}}.
 // The error is a sentence for the client.
 result<command> command_from_body(std::string_view body);
+// The same from an already parsed {"command", "parameters"} object.
+result<command> command_from_value(const boost::json::value& v);
 
 // The statement op carrying `c`, and back (the error names what is wrong).
 storage::op statement_op(const command& c);
 result<command> command_from_op(const storage::op& o);
+
+// A write statement planned by the database's owner (src/query/write.hpp):
+// the operations to order as one all-or-nothing entry and the answer, or the
+// storage error code that says why it is refused (duplicate_key for a UNIQUE
+// index's refusal, already_exists for a class or index that exists,
+// not_found for what the statement names and the database lacks,
+// invalid_argument for the rest: syntax, types, bounds) with the message.
+struct planned_statement {
+  std::vector<storage::op> ops;
+  std::string answer;
+  storage::errc code = storage::errc::ok;
+  std::string message;
+};
+planned_statement plan_statement(const storage::database& db, const storage::op& statement, size_t ops_max);
 
 }  // namespace troupe::query

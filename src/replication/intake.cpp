@@ -28,6 +28,8 @@ std::optional<std::string> malformed_forward(const std::vector<std::vector<stora
   if (writes.empty() || writes.size() > queued_writes_max) return cat("a forward holds ", writes.size(), " writes");
   for (auto& ops : writes)
     if (ops.empty() || ops.size() > write_ops_max) return cat("a forwarded write holds ", ops.size(), " operations");
+  for (auto& ops : writes)
+    if (auto bad = mixed_statement(ops)) return bad;
   return std::nullopt;
 }
 
