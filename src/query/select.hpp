@@ -42,7 +42,8 @@ namespace troupe::query {
 struct select_limits {
   size_t rows_max = 10'000;            // rows in one answer
   size_t sort_rows_max = 100'000;      // rows held for ORDER BY
-  size_t scan_records_max = 10'000'000;  // records read by one statement
+  size_t scan_records_max = 10'000'000;  // records read by one statement (scans and links followed)
+  size_t traverse_records_max = 1'000'000;  // records one TRAVERSE or shortestPath() visits
 };
 
 // Statement parameters: positional (by index) and named.
@@ -58,6 +59,16 @@ struct params {
 // what to change.
 result<std::vector<std::string>> run_select(const storage::database& db, const select_stmt& s, const params& p = {},
                                             const select_limits& limits = {});
+
+// Runs a TRAVERSE: the records it visits, in order, as whole records.
+// Errors as run_select's, and traverse_records_max exceeded.
+result<std::vector<std::string>> run_traverse(const storage::database& db, const traverse_stmt& s,
+                                              const params& p = {}, const select_limits& limits = {});
+
+// Runs a read statement (SELECT or TRAVERSE); any other statement is refused
+// with an error, so a caller can hand it whatever parse() returned.
+result<std::vector<std::string>> run_query(const storage::database& db, const statement& s, const params& p = {},
+                                           const select_limits& limits = {});
 
 // The value of `e` for one record (`doc`: its fields, with @rid, @class and
 // @version added), exposed for tests. Aggregates evaluate to null here.

@@ -94,8 +94,44 @@ std::string show(const expr_ptr& e) {
       return "(between " + show(b.x) + " " + show(b.lo) + " " + show(b.hi) + ")";
     }
     std::string operator()(const list& l) const { return "[" + show_list(l.items, " ") + "]"; }
+    std::string operator()(const chain& c) const {
+      std::string out = "{" + show(c.base);
+      for (auto& st : c.steps) out += "." + st.name + (st.is_call ? "(" + show_list(st.args, ", ") + ")" : "");
+      return out + "}";
+    }
   };
   return std::visit(visitor{}, e->node);
+}
+
+std::string show(const select_stmt& s);
+std::string show(const traverse_stmt& s);
+
+std::string show(const target& t) {
+  switch (t.k) {
+    case target::kind::klass: return "class " + t.name;
+    case target::kind::cluster: return "cluster " + t.name;
+    case target::kind::none: return "none";
+    case target::kind::subquery:
+      return "(" + std::visit([](const auto& st) { return show(st); }, t.sub->stmt) + ")";
+    case target::kind::rids: {
+      std::string out = "rids";
+      for (auto& r : t.rids) out += " " + r.to_string();
+      return out;
+    }
+  }
+  return "?";
+}
+
+// "traverse: out(), in_x | from: #9:1 | while: ... | maxdepth: 3 | limit: 5 |
+//  strategy: breadth", leaving out the clauses not given; "*" for every field.
+std::string show(const traverse_stmt& s) {
+  std::string out = "traverse: " + std::string(s.all_fields ? "*" : "") + (s.all_fields && !s.items.empty() ? ", " : "") +
+                    show_list(s.items, ", ") + " | from: " + show(s.from);
+  if (s.while_cond) out += " | while: " + show(s.while_cond);
+  if (s.max_depth) out += " | maxdepth: " + std::to_string(*s.max_depth);
+  if (s.limit) out += " | limit: " + std::to_string(*s.limit);
+  if (s.strat == traverse_stmt::strategy::breadth_first) out += " | strategy: breadth";
+  return out;
 }
 
 // "proj: a AS x, count(*) | from: class V | where: ... | group: ... |
@@ -107,15 +143,7 @@ std::string show(const select_stmt& s) {
     out += (i ? ", " : "") + show(s.projections[i].e);
     if (!s.projections[i].alias.empty()) out += " AS " + s.projections[i].alias;
   }
-  out += " | from: ";
-  switch (s.from.k) {
-    case target::kind::klass: out += "class " + s.from.name; break;
-    case target::kind::cluster: out += "cluster " + s.from.name; break;
-    case target::kind::rids:
-      out += "rids";
-      for (auto& r : s.from.rids) out += " " + r.to_string();
-      break;
-  }
+  out += " | from: " + show(s.from);
   if (s.where) out += " | where: " + show(s.where);
   if (!s.group_by.empty()) out += " | group: " + show_list(s.group_by, ", ");
   for (size_t i = 0; i < s.order_by.size(); ++i)
@@ -284,7 +312,7 @@ TEST_CASE("query: parser: bad statements are refused with a position and an expe
       {"select from cluster:", 20, "a cluster name or id"},
       {"select from [#1:2,", 18, "a RID"},
       {"select from [#1:2 #1:3]", 18, "',' or ']'"},
-      {"select from (select from V)", 12, "a class name"},
+      {"select from (update V)", 13, "SELECT or TRAVERSE in the subquery"},
       {"select @foo from V", 7, "an attribute"},
       {"select `` from V", 7, "a name between the backquotes"},
       {"select `a from V", 7, "a closing `"},
