@@ -239,6 +239,60 @@ TEST_CASE("query: parser: good statements give the expected tree") {
   }
 }
 
+TEST_CASE("query: parser: graph forms: chains, subqueries, SELECT without FROM, TRAVERSE") {
+  struct row {
+    const char* sql;
+    const char* tree;
+  };
+  const row rows[] = {
+      {"select out('followed_by').name from V", "proj: {out('followed_by').name} | from: class V"},
+      {"select in('sung_by').size() as n, a.b.c, a.b.first() from V",
+       "proj: {in('sung_by').size()} AS n, a.b.c, {a.b.first()} | from: class V"},
+      {"select from V where out('sung_by').name = 'Garcia' and in().size() > 0",
+       "proj: * | from: class V | where: (and (= {out('sung_by').name} 'Garcia') (> {in().size()} 0))"},
+      {"select in('followed_by').out('sung_by').name.toLowerCase() from V",
+       "proj: {in('followed_by').out('sung_by').name.tolowercase()} | from: class V"},
+      {"select @this.outE().inV(), @this.name from V", "proj: {@this.oute().inv()}, {@this.name} | from: class V"},
+      {"select expand(out()) from #9:1", "proj: expand(out()) | from: rids #9:1"},
+      {"select expand(shortestPath(#9:1, #9:5, 'OUT'))", "proj: expand(shortestpath(#9:1, #9:5, 'OUT')) | from: none"},
+      {"select shortestPath(#9:1, #9:5);", "proj: shortestpath(#9:1, #9:5) | from: none"},
+      {"select from (select from V where a = 1) where b = 2",
+       "proj: * | from: (proj: * | from: class V | where: (= a 1)) | where: (= b 2)"},
+      {"select a from (select a from (select from V limit 3)) order by a",
+       "proj: a | from: (proj: a | from: (proj: * | from: class V | limit: 3)) | order: a"},
+      {"select from (traverse out('followed_by') from #9:1 maxdepth 3) where $depth >= 1",
+       "proj: * | from: (traverse: out('followed_by') | from: rids #9:1 | maxdepth: 3) | where: (>= $depth 1)"},
+      {"select a.`b`.c from V", "proj: a.b.c | from: class V"},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.sql);
+    CHECK(show(parsed(r.sql)) == r.tree);
+  }
+  const row traversals[] = {
+      {"traverse out('followed_by') from #9:1 while $depth < 3 strategy breadth_first",
+       "traverse: out('followed_by') | from: rids #9:1 | while: (< $depth 3) | strategy: breadth"},
+      {"TRAVERSE * FROM V MAXDEPTH 2 LIMIT 10;", "traverse: * | from: class V | maxdepth: 2 | limit: 10"},
+      {"traverse any() from [#9:1, #9:2] limit 5 maxdepth 1 strategy DEPTH_FIRST",
+       "traverse: * | from: rids #9:1 #9:2 | maxdepth: 1 | limit: 5"},
+      {"traverse in_followed_by, out(), in('a', 'b') from (select from V where a = 1)",
+       "traverse: in_followed_by, out(), in('a', 'b') | from: (proj: * | from: class V | where: (= a 1))"},
+      {"traverse out() from cluster:v while $depth <= 2 and name <> 'x'",
+       "traverse: out() | from: cluster v | while: (and (<= $depth 2) (<> name 'x'))"},
+  };
+  for (auto& r : traversals) {
+    CAPTURE(r.sql);
+    auto got = parse(r.sql);
+    if (auto* e = std::get_if<syntax_error>(&got)) FAIL_CHECK(e->message());
+    REQUIRE(std::holds_alternative<statement>(got));
+    auto* t = std::get_if<traverse_stmt>(&std::get<statement>(got));
+    REQUIRE(t != nullptr);
+    CHECK(show(*t) == r.tree);
+  }
+  // Fields named like the contextual words still read as fields.
+  CHECK(show(parsed("select while, maxdepth, strategy from traverse")) ==
+        "proj: while, maxdepth, strategy | from: class traverse");
+}
+
 TEST_CASE("query: parser: strings, escapes and positions") {
   auto s = parsed(R"(select from V where a = 'it\'s' and b = "say \"hi\"\n\t\\/" and c = '\u00e9\ud83d\ude00' and d = 'é')");
   CHECK(show(s.where) ==
@@ -320,7 +374,24 @@ TEST_CASE("query: parser: bad statements are refused with a position and an expe
       {"select \xc3\xa9 from V", 7, "a keyword, name, value or operator"},
       {std::string("select from V\0", 14), 13, "text without NUL bytes"},
       {std::string("select from V where a = '\0'", 27), 25, "text without NUL bytes"},
-      {"update V set a = 1", 0, "SELECT"},
+      {"update V set a = 1", 0, "SELECT or TRAVERSE"},
+      {"select out('x'). , a from V", 17, "a field or method name after '.'"},
+      {"select out('x').size( from V", 22, "an expression"},
+      {"select out('x').size(1 from V", 23, "',' or ')'"},
+      {"traverse from V", 9, "a field, a function like out() or *"},
+      {"traverse", 8, "a field, a function like out() or *"},
+      {"traverse out() V", 15, "',' or FROM"},
+      {"traverse * V", 11, "FROM"},
+      {"traverse out() from", 19, "a class name"},
+      {"traverse out() from #9:1 strategy sideways", 34, "DEPTH_FIRST or BREADTH_FIRST"},
+      {"traverse out() from #9:1 maxdepth -1", 34, "a non-negative integer"},
+      {"traverse out() from #9:1 maxdepth 1 maxdepth 2", 36, "end of statement"},
+      {"traverse out() from #9:1 while", 30, "an expression"},
+      {"select from (select from V", 26, "')' closing the subquery"},
+      {"select from ()", 13, "SELECT or TRAVERSE in the subquery"},
+      {"select from (traverse * from V) x", 32, "end of statement"},
+      {"select from (select from V;)", 26, "')' closing the subquery"},
+      {"select a b", 9, "',' or FROM"},
   };
   for (auto& r : rows) {
     CAPTURE(r.sql);
@@ -405,12 +476,19 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       "select @this from V order by a asc, b desc, c limit 10 skip 5",
       "select from V where a = true or b = false or c = null",
       "select from V where x.limit.from = #0:0",
+      "select out('followed_by').name, in('sung_by').size() as n from V where out('sung_by').name = 'Garcia'",
+      "select expand(out('followed_by')) from #9:1",
+      "select shortestPath(#9:1, #9:5, 'OUT', 'followed_by')",
+      "select from (select from V where a = 1) where b = 2",
+      "traverse out('followed_by'), in_x from #9:1 while $depth < 3 maxdepth 2 limit 5 strategy breadth_first",
+      "select $depth, @this.outE().inV() from (traverse * from [#9:1, #9:2]) where $depth >= 1",
   };
   const std::vector<std::string> tokens = {
       "select", "from", "where", "and", "or", "not", "in", "between", "is", "null", "(", ")", "[", "]",
       ",", ".", "'", "\"", "`", "#", "#1:", ":", "?", "@", "@rid", "-", "*", "=", "\\", "\\u", ";",
       "99999999999999999999", "9223372036854775808", "1e999", "cluster", "limit", "skip", "order by",
       std::string(1, '\0'), "\xff", "((((((", "))))",
+      "traverse", "while", "maxdepth", "strategy", "breadth_first", ".out()", ".size()", "in(", "expand(", "(select",
   };
   uint64_t seed = 20240601;
   if (const char* s = std::getenv("TROUPE_SEED")) {
