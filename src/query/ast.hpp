@@ -4,7 +4,8 @@
 // where it starts, so an error about it can point there.
 //
 // Scope so far: SELECT (projections with aliases, FROM a class, a cluster, one
-// or more RIDs; WHERE; GROUP BY; ORDER BY; SKIP; LIMIT). The other statements
+// or more RIDs or a subquery; WHERE; GROUP BY; ORDER BY; SKIP; LIMIT), method
+// chains and paths (out('x').name.size()), and TRAVERSE. The other statements
 // of the SQL issue are added here as they are built.
 #pragma once
 
@@ -78,8 +79,23 @@ struct list {
   std::vector<expr_ptr> items;
 };
 
+// A method chain after a value: base.step.step..., each step a field name
+// (`name`, args empty, is_call false) or a method call (`size()`,
+// `out('followed_by')`; name lower-cased). A plain path a.b.c stays a
+// field_ref; a chain starts where the first call appears (out().name, a.size()).
+struct chain_step {
+  std::string name;
+  std::vector<expr_ptr> args;
+  bool is_call = false;
+  size_t pos = 0;
+};
+struct chain {
+  expr_ptr base;
+  std::vector<chain_step> steps;
+};
+
 struct expr {
-  std::variant<literal, field_ref, param, call, unary, binary, between, list> node;
+  std::variant<literal, field_ref, param, call, unary, binary, between, list, chain> node;
   size_t pos = 0;  // byte offset in the statement
 };
 
@@ -95,11 +111,15 @@ struct order_item {
   bool desc = false;
 };
 
-// What a SELECT reads.
+struct subquery;
+
+// What a SELECT (or TRAVERSE) reads.
 struct target {
-  enum class kind { klass, cluster, rids } k = kind::klass;
+  // none: SELECT <expressions> without FROM, evaluated once on an empty record.
+  enum class kind { klass, cluster, rids, subquery, none } k = kind::klass;
   std::string name;                // class or cluster name (as written)
   std::vector<storage::rid> rids;  // kind::rids: #1:2 or [#1:2, #1:3]
+  std::shared_ptr<const subquery> sub;  // kind::subquery: (SELECT ...) or (TRAVERSE ...)
   size_t pos = 0;
 };
 
@@ -113,6 +133,27 @@ struct select_stmt {
   std::optional<int64_t> limit;  // -1 means none, as in OrientDB
 };
 
-using statement = std::variant<select_stmt>;
+// TRAVERSE <items> FROM target [WHILE cond] [MAXDEPTH n] [LIMIT n]
+// [STRATEGY DEPTH_FIRST|BREADTH_FIRST]. Each item is an expression whose
+// value's links (RID strings, alone or in arrays) lead to the next records:
+// a field (out_followed_by), a graph function (out('followed_by'), both()).
+// `*`, any() and all() mean every field (all_fields).
+struct traverse_stmt {
+  enum class strategy { depth_first, breadth_first };
+  std::vector<expr_ptr> items;
+  bool all_fields = false;
+  target from;
+  expr_ptr while_cond;              // null: no WHILE
+  std::optional<int64_t> max_depth;  // MAXDEPTH n (n >= 0)
+  std::optional<int64_t> limit;      // -1 means none
+  strategy strat = strategy::depth_first;
+};
+
+// The statement inside FROM ( ... ).
+struct subquery {
+  std::variant<select_stmt, traverse_stmt> stmt;
+};
+
+using statement = std::variant<select_stmt, traverse_stmt>;
 
 }  // namespace troupe::query

@@ -40,7 +40,9 @@ class parser {
   }
 
   std::variant<statement, syntax_error> run() {
+    if (is_word("traverse")) return traverse_statement();
     select_stmt s;
+    if (!is_kw(keyword::select)) fail("SELECT or TRAVERSE");
     if (!select(s)) {
       assert(err_ && err_->position <= text_.size());
       return std::move(*err_);
@@ -106,7 +108,8 @@ class parser {
 
   // ---- statement -------------------------------------------------------
 
-  bool select(select_stmt& s) {
+  // nested: inside FROM ( ... ), where the caller reads the ')'.
+  bool select(select_stmt& s, bool nested = false) {
     if (!accept_kw(keyword::select)) return fail("SELECT");
     if (accept_punct("*")) {
       if (!is_kw(keyword::from)) return fail("FROM");
@@ -124,8 +127,13 @@ class parser {
         s.projections.push_back(std::move(p));
       } while (accept_punct(","));
     }
-    if (!accept_kw(keyword::from)) return fail(s.projections.empty() ? "FROM" : "',' or FROM");
-    if (!from_target(s.from)) return false;
+    if (!s.projections.empty() && no_target_follows(nested)) {
+      s.from.k = target::kind::none;
+      s.from.pos = peek().pos;
+    } else {
+      if (!accept_kw(keyword::from)) return fail(s.projections.empty() ? "FROM" : "',' or FROM");
+      if (!from_target(s.from)) return false;
+    }
     if (accept_kw(keyword::where)) {
       auto e = expression();
       if (!e) return false;
@@ -160,6 +168,7 @@ class parser {
         break;
       }
     }
+    if (nested) return true;
     accept_punct(";");
     if (peek().k != K::end) return fail("end of statement");
     return true;
@@ -209,6 +218,7 @@ class parser {
       advance();
       return true;
     }
+    if (is_punct("(")) return subquery_target(t);
     if (accept_punct("[")) {
       t.k = target::kind::rids;
       do {
@@ -219,7 +229,7 @@ class parser {
       if (!accept_punct("]")) return fail("',' or ']'");
       return true;
     }
-    return fail("a class name, CLUSTER:name, a RID or a list of RIDs");
+    return fail("a class name, CLUSTER:name, a RID, a list of RIDs or (a subquery)");
   }
 
   // ---- expressions, loosest first ----------------------------------------
@@ -372,6 +382,7 @@ class parser {
     literal l;
     switch (t.k) {
       case K::keyword:
+        if (t.kw == keyword::in && is_punct("(", 1)) return postfix(call_of());  // the graph function in()
         if (t.kw == keyword::null) l.k = literal::kind::null;
         else if (t.kw == keyword::true_ || t.kw == keyword::false_) {
           l.k = literal::kind::boolean;
@@ -406,11 +417,11 @@ class parser {
       case K::attribute: {
         field_ref f{{t.text}};
         advance();
-        return make(pos, std::move(f), {0});
+        return postfix(make(pos, std::move(f), {0}));
       }
       case K::ident:
-        if (!t.quoted && is_punct("(", 1)) return call_of();
-        return path();
+        if (!t.quoted && is_punct("(", 1)) return postfix(call_of());
+        return postfix(path());
       case K::punct:
         if (t.text == "[") return list_of("]");
         if (t.text == "(") {
@@ -432,7 +443,8 @@ class parser {
     size_t pos = peek().pos;
     field_ref f{{peek().text}};
     advance();
-    while (accept_punct(".")) {
+    // A word followed by '(' starts a method chain (postfix() reads it).
+    while (!is_punct("(", 2) && accept_punct(".")) {
       // Any word may follow a '.': a.limit cannot be read as anything else.
       if (peek().k != K::ident && peek().k != K::keyword) return failed("a field name after '.'");
       f.path.push_back(peek().text);
@@ -478,6 +490,130 @@ class parser {
       if (!accept_punct(close)) return failed(cat("',' or '", close, "'"));
     }
     return make(pos, std::move(items), {h});
+  }
+
+  // ---- graph reads: method chains, FROM (subquery), TRAVERSE -------------
+  // TRAVERSE, WHILE, MAXDEPTH, STRATEGY, DEPTH_FIRST and BREADTH_FIRST are
+  // read as words where they can appear, not reserved as keywords, so that
+  // fields named like them keep working unquoted.
+
+  bool is_word(std::string_view w, size_t ahead = 0) const {
+    return peek(ahead).k == K::ident && !peek(ahead).quoted && lowered(peek(ahead).text) == w;
+  }
+
+  // After a value: .field and .method(args) steps, if any, make a chain.
+  sub postfix(sub base) {
+    if (!base || !is_punct(".")) return base;
+    size_t pos = base.e->pos;
+    int h = base.height;
+    chain c{base.e, {}};
+    while (accept_punct(".")) {
+      const token& t = peek();
+      if (t.k != K::ident && t.k != K::keyword) return failed("a field or method name after '.'");
+      chain_step st{t.text, {}, false, t.pos};
+      bool callable = !t.quoted && is_punct("(", 1);
+      advance();
+      if (callable) {
+        st.name = lowered(st.name);
+        st.is_call = true;
+        advance();  // '('
+        if (!is_punct(")")) {
+          do {
+            auto a = expression();
+            if (!a) return {};
+            h = std::max(h, a.height);
+            st.args.push_back(std::move(a.e));
+          } while (accept_punct(","));
+        }
+        if (!accept_punct(")")) return failed("',' or ')'");
+      }
+      c.steps.push_back(std::move(st));
+    }
+    return make(pos, std::move(c), {h});
+  }
+
+  // SELECT <expressions> may end without FROM (shortestPath(...), say).
+  bool no_target_follows(bool nested) const {
+    return peek().k == K::end || is_punct(";") || (nested && is_punct(")"));
+  }
+
+  // FROM ( SELECT ... ) or FROM ( TRAVERSE ... ).
+  bool subquery_target(target& t) {
+    advance();  // '('
+    nesting n(depth_);
+    if (n.too_deep()) return fail(cat("subqueries nested at most ", expression_depth_max, " levels deep"));
+    auto sq = std::make_shared<subquery>();
+    if (is_word("traverse")) {
+      traverse_stmt tr;
+      if (!traverse(tr, true)) return false;
+      sq->stmt = std::move(tr);
+    } else if (is_kw(keyword::select)) {
+      select_stmt s;
+      if (!select(s, true)) return false;
+      sq->stmt = std::move(s);
+    } else {
+      return fail("SELECT or TRAVERSE in the subquery");
+    }
+    if (!accept_punct(")")) return fail("')' closing the subquery");
+    t.k = target::kind::subquery;
+    t.sub = std::move(sq);
+    return true;
+  }
+
+  std::variant<statement, syntax_error> traverse_statement() {
+    traverse_stmt s;
+    if (!traverse(s, false)) {
+      assert(err_ && err_->position <= text_.size());
+      return std::move(*err_);
+    }
+    return statement{std::move(s)};
+  }
+
+  // TRAVERSE items FROM target, then WHILE, MAXDEPTH, LIMIT and STRATEGY in
+  // any order, each at most once.
+  bool traverse(traverse_stmt& s, bool nested) {
+    advance();  // TRAVERSE
+    if (accept_punct("*")) {
+      s.all_fields = true;
+    } else {
+      if (is_kw(keyword::from) || peek().k == K::end) return fail("a field, a function like out() or * after TRAVERSE");
+      do {
+        auto e = expression();
+        if (!e) return false;
+        auto* c = std::get_if<call>(&e.e->node);
+        if (c != nullptr && (c->name == "any" || c->name == "all") && c->args.empty() && !c->star) s.all_fields = true;
+        else s.items.push_back(std::move(e.e));
+      } while (accept_punct(","));
+    }
+    if (!accept_kw(keyword::from)) return fail(s.all_fields && s.items.empty() ? "FROM" : "',' or FROM");
+    if (!from_target(s.from)) return false;
+    bool strategy_given = false;
+    for (;;) {
+      if (!s.while_cond && is_word("while")) {
+        advance();
+        auto e = expression();
+        if (!e) return false;
+        s.while_cond = std::move(e.e);
+      } else if (!s.max_depth && is_word("maxdepth")) {
+        advance();
+        if (!count(s.max_depth, false)) return false;
+      } else if (!s.limit && accept_kw(keyword::limit)) {
+        if (!count(s.limit, true)) return false;
+      } else if (!strategy_given && is_word("strategy")) {
+        advance();
+        if (is_word("depth_first")) s.strat = traverse_stmt::strategy::depth_first;
+        else if (is_word("breadth_first")) s.strat = traverse_stmt::strategy::breadth_first;
+        else return fail("DEPTH_FIRST or BREADTH_FIRST");
+        advance();
+        strategy_given = true;
+      } else {
+        break;
+      }
+    }
+    if (nested) return true;
+    accept_punct(";");
+    if (peek().k != K::end) return fail("end of statement");
+    return true;
   }
 
   std::string_view text_;

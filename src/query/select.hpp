@@ -1,28 +1,51 @@
-// Running a SELECT (src/query/ast.hpp) over one database's committed records,
+// Running a SELECT or TRAVERSE (src/query/ast.hpp) over one database's committed records,
 // as plain code: no actor, no clock. The caller reads on its own thread (the
 // REST layer's Asio threads read storage::database directly, off the writer's
 // thread, so a query never stalls writes).
 //
 // Semantics (OrientDB 2.2's, where they are defined):
 // - A class target reads the class and its subclasses; a cluster target that
-//   cluster; RIDs those records (absent ones are skipped).
+//   cluster; RIDs those records (absent ones are skipped); a subquery its rows
+//   (records stay records; TRAVERSE rows carry $depth); no FROM one empty row.
+// - Links: a string holding a valid RID ("#9:1") names a record, as the graph
+//   layout stores them; a path or chain step through a link reads the record
+//   (storage::database::find), through an array applies to each element and
+//   flattens one level (absent values skipped). @this is the record itself.
+// - Graph functions and TRAVERSE: src/query/graph.hpp. Methods: size()
+//   (elements of a collection, 1 for a record, 0 for null, a string's length),
+//   first(), last(), asList(), asSet(), length(), asString(), toLowerCase(),
+//   toUpperCase(); functions size(x), first(x), last(x), shortestPath(...).
+//   Unknown functions or methods are refused before anything is read.
 // - Comparisons: numbers numerically (integers and reals mixed), strings by
 //   bytes, booleans false < true; a comparison with null, an absent field or
-//   values of different kinds is false (never an error). LIKE: '%' any run,
+//   values of different kinds is false (never an error). A comparison (= <>
+//   < <= > >= LIKE) between a collection and a single value holds when it
+//   holds for one element (<>: when no element equals), so that
+//   out('sung_by').name = 'Garcia' means "one of them is"; two collections
+//   compare as wholes. (OrientDB 2.2's own = on a collection and a value is
+//   not documented this way; this is troupe's reading of the common idiom.)
+//   LIKE: '%' any run,
 //   '_' one byte, case-sensitive. IN: equal to a member of the list (or of an
 //   array value). CONTAINS: an array value holds the right side. BETWEEN is
 //   inclusive. IS NULL: absent or null; IS DEFINED: present (even if null).
 // - Projections: field paths and attributes (@rid, @class, @version), and the
-//   aggregates count(*), count(x), sum, min, max, avg (nulls skipped). With
+//   aggregates count(*), count(x), sum, min, max, avg (nulls skipped).
+//   expand(x), the only projection: one row per record x links to, each the
+//   whole record (WHERE filters the source; ORDER BY, SKIP and LIMIT apply to
+//   the expanded rows). distinct(x): a row whose value was seen is dropped
+//   (not with GROUP BY). With
 //   GROUP BY, one row per distinct list of GROUP BY values (its other
 //   projections taken from the group's first record), in the order of those
 //   values' JSON text; without it, aggregates make one row of the whole result
 //   (count 0 when nothing matched).
-// - ORDER BY: nulls and absent values first ascending; grouped rows are
-//   ordered by their columns (ORDER BY n with count(*) AS n). At most
+// - ORDER BY: nulls and absent values first ascending; rows are ordered by
+//   their projected columns over the record's fields (ORDER BY n with
+//   count(*) AS n or with in().size() AS n). At most
 //   sort_rows_max rows (or groups) are held, beyond which the query is refused.
-// - Every scan stops at scan_records_max records read (a refused query says
-//   so), and the result at rows_max rows.
+// - Every statement stops at scan_records_max records read, links followed
+//   included (a refused query says so), TRAVERSE and shortestPath() at
+//   traverse_records_max records visited, and the result at rows_max rows.
+//   Nothing is cached across statements.
 #pragma once
 
 #include <cstddef>
@@ -42,7 +65,8 @@ namespace troupe::query {
 struct select_limits {
   size_t rows_max = 10'000;            // rows in one answer
   size_t sort_rows_max = 100'000;      // rows held for ORDER BY
-  size_t scan_records_max = 10'000'000;  // records read by one statement
+  size_t scan_records_max = 10'000'000;  // records read by one statement (scans and links followed)
+  size_t traverse_records_max = 1'000'000;  // records one TRAVERSE or shortestPath() visits
 };
 
 // Statement parameters: positional (by index) and named.
@@ -58,6 +82,16 @@ struct params {
 // what to change.
 result<std::vector<std::string>> run_select(const storage::database& db, const select_stmt& s, const params& p = {},
                                             const select_limits& limits = {});
+
+// Runs a TRAVERSE: the records it visits, in order, as whole records.
+// Errors as run_select's, and traverse_records_max exceeded.
+result<std::vector<std::string>> run_traverse(const storage::database& db, const traverse_stmt& s,
+                                              const params& p = {}, const select_limits& limits = {});
+
+// Runs a read statement (SELECT or TRAVERSE); any other statement is refused
+// with an error, so a caller can hand it whatever parse() returned.
+result<std::vector<std::string>> run_query(const storage::database& db, const statement& s, const params& p = {},
+                                           const select_limits& limits = {});
 
 // The value of `e` for one record (`doc`: its fields, with @rid, @class and
 // @version added), exposed for tests. Aggregates evaluate to null here.

@@ -94,8 +94,44 @@ std::string show(const expr_ptr& e) {
       return "(between " + show(b.x) + " " + show(b.lo) + " " + show(b.hi) + ")";
     }
     std::string operator()(const list& l) const { return "[" + show_list(l.items, " ") + "]"; }
+    std::string operator()(const chain& c) const {
+      std::string out = "{" + show(c.base);
+      for (auto& st : c.steps) out += "." + st.name + (st.is_call ? "(" + show_list(st.args, ", ") + ")" : "");
+      return out + "}";
+    }
   };
   return std::visit(visitor{}, e->node);
+}
+
+std::string show(const select_stmt& s);
+std::string show(const traverse_stmt& s);
+
+std::string show(const target& t) {
+  switch (t.k) {
+    case target::kind::klass: return "class " + t.name;
+    case target::kind::cluster: return "cluster " + t.name;
+    case target::kind::none: return "none";
+    case target::kind::subquery:
+      return "(" + std::visit([](const auto& st) { return show(st); }, t.sub->stmt) + ")";
+    case target::kind::rids: {
+      std::string out = "rids";
+      for (auto& r : t.rids) out += " " + r.to_string();
+      return out;
+    }
+  }
+  return "?";
+}
+
+// "traverse: out(), in_x | from: #9:1 | while: ... | maxdepth: 3 | limit: 5 |
+//  strategy: breadth", leaving out the clauses not given; "*" for every field.
+std::string show(const traverse_stmt& s) {
+  std::string out = "traverse: " + std::string(s.all_fields ? "*" : "") + (s.all_fields && !s.items.empty() ? ", " : "") +
+                    show_list(s.items, ", ") + " | from: " + show(s.from);
+  if (s.while_cond) out += " | while: " + show(s.while_cond);
+  if (s.max_depth) out += " | maxdepth: " + std::to_string(*s.max_depth);
+  if (s.limit) out += " | limit: " + std::to_string(*s.limit);
+  if (s.strat == traverse_stmt::strategy::breadth_first) out += " | strategy: breadth";
+  return out;
 }
 
 // "proj: a AS x, count(*) | from: class V | where: ... | group: ... |
@@ -107,15 +143,7 @@ std::string show(const select_stmt& s) {
     out += (i ? ", " : "") + show(s.projections[i].e);
     if (!s.projections[i].alias.empty()) out += " AS " + s.projections[i].alias;
   }
-  out += " | from: ";
-  switch (s.from.k) {
-    case target::kind::klass: out += "class " + s.from.name; break;
-    case target::kind::cluster: out += "cluster " + s.from.name; break;
-    case target::kind::rids:
-      out += "rids";
-      for (auto& r : s.from.rids) out += " " + r.to_string();
-      break;
-  }
+  out += " | from: " + show(s.from);
   if (s.where) out += " | where: " + show(s.where);
   if (!s.group_by.empty()) out += " | group: " + show_list(s.group_by, ", ");
   for (size_t i = 0; i < s.order_by.size(); ++i)
@@ -211,6 +239,60 @@ TEST_CASE("query: parser: good statements give the expected tree") {
   }
 }
 
+TEST_CASE("query: parser: graph forms: chains, subqueries, SELECT without FROM, TRAVERSE") {
+  struct row {
+    const char* sql;
+    const char* tree;
+  };
+  const row rows[] = {
+      {"select out('followed_by').name from V", "proj: {out('followed_by').name} | from: class V"},
+      {"select in('sung_by').size() as n, a.b.c, a.b.first() from V",
+       "proj: {in('sung_by').size()} AS n, a.b.c, {a.b.first()} | from: class V"},
+      {"select from V where out('sung_by').name = 'Garcia' and in().size() > 0",
+       "proj: * | from: class V | where: (and (= {out('sung_by').name} 'Garcia') (> {in().size()} 0))"},
+      {"select in('followed_by').out('sung_by').name.toLowerCase() from V",
+       "proj: {in('followed_by').out('sung_by').name.tolowercase()} | from: class V"},
+      {"select @this.outE().inV(), @this.name from V", "proj: {@this.oute().inv()}, {@this.name} | from: class V"},
+      {"select expand(out()) from #9:1", "proj: expand(out()) | from: rids #9:1"},
+      {"select expand(shortestPath(#9:1, #9:5, 'OUT'))", "proj: expand(shortestpath(#9:1, #9:5, 'OUT')) | from: none"},
+      {"select shortestPath(#9:1, #9:5);", "proj: shortestpath(#9:1, #9:5) | from: none"},
+      {"select from (select from V where a = 1) where b = 2",
+       "proj: * | from: (proj: * | from: class V | where: (= a 1)) | where: (= b 2)"},
+      {"select a from (select a from (select from V limit 3)) order by a",
+       "proj: a | from: (proj: a | from: (proj: * | from: class V | limit: 3)) | order: a"},
+      {"select from (traverse out('followed_by') from #9:1 maxdepth 3) where $depth >= 1",
+       "proj: * | from: (traverse: out('followed_by') | from: rids #9:1 | maxdepth: 3) | where: (>= $depth 1)"},
+      {"select a.`b`.c from V", "proj: a.b.c | from: class V"},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.sql);
+    CHECK(show(parsed(r.sql)) == r.tree);
+  }
+  const row traversals[] = {
+      {"traverse out('followed_by') from #9:1 while $depth < 3 strategy breadth_first",
+       "traverse: out('followed_by') | from: rids #9:1 | while: (< $depth 3) | strategy: breadth"},
+      {"TRAVERSE * FROM V MAXDEPTH 2 LIMIT 10;", "traverse: * | from: class V | maxdepth: 2 | limit: 10"},
+      {"traverse any() from [#9:1, #9:2] limit 5 maxdepth 1 strategy DEPTH_FIRST",
+       "traverse: * | from: rids #9:1 #9:2 | maxdepth: 1 | limit: 5"},
+      {"traverse in_followed_by, out(), in('a', 'b') from (select from V where a = 1)",
+       "traverse: in_followed_by, out(), in('a', 'b') | from: (proj: * | from: class V | where: (= a 1))"},
+      {"traverse out() from cluster:v while $depth <= 2 and name <> 'x'",
+       "traverse: out() | from: cluster v | while: (and (<= $depth 2) (<> name 'x'))"},
+  };
+  for (auto& r : traversals) {
+    CAPTURE(r.sql);
+    auto got = parse(r.sql);
+    if (auto* e = std::get_if<syntax_error>(&got)) FAIL_CHECK(e->message());
+    REQUIRE(std::holds_alternative<statement>(got));
+    auto* t = std::get_if<traverse_stmt>(&std::get<statement>(got));
+    REQUIRE(t != nullptr);
+    CHECK(show(*t) == r.tree);
+  }
+  // Fields named like the contextual words still read as fields.
+  CHECK(show(parsed("select while, maxdepth, strategy from traverse")) ==
+        "proj: while, maxdepth, strategy | from: class traverse");
+}
+
 TEST_CASE("query: parser: strings, escapes and positions") {
   auto s = parsed(R"(select from V where a = 'it\'s' and b = "say \"hi\"\n\t\\/" and c = '\u00e9\ud83d\ude00' and d = 'é')");
   CHECK(show(s.where) ==
@@ -284,7 +366,7 @@ TEST_CASE("query: parser: bad statements are refused with a position and an expe
       {"select from cluster:", 20, "a cluster name or id"},
       {"select from [#1:2,", 18, "a RID"},
       {"select from [#1:2 #1:3]", 18, "',' or ']'"},
-      {"select from (select from V)", 12, "a class name"},
+      {"select from (update V)", 13, "SELECT or TRAVERSE in the subquery"},
       {"select @foo from V", 7, "an attribute"},
       {"select `` from V", 7, "a name between the backquotes"},
       {"select `a from V", 7, "a closing `"},
@@ -292,7 +374,24 @@ TEST_CASE("query: parser: bad statements are refused with a position and an expe
       {"select \xc3\xa9 from V", 7, "a keyword, name, value or operator"},
       {std::string("select from V\0", 14), 13, "text without NUL bytes"},
       {std::string("select from V where a = '\0'", 27), 25, "text without NUL bytes"},
-      {"update V set a = 1", 0, "SELECT"},
+      {"update V set a = 1", 0, "SELECT or TRAVERSE"},
+      {"select out('x'). , a from V", 17, "a field or method name after '.'"},
+      {"select out('x').size( from V", 22, "an expression"},
+      {"select out('x').size(1 from V", 23, "',' or ')'"},
+      {"traverse from V", 9, "a field, a function like out() or *"},
+      {"traverse", 8, "a field, a function like out() or *"},
+      {"traverse out() V", 15, "',' or FROM"},
+      {"traverse * V", 11, "FROM"},
+      {"traverse out() from", 19, "a class name"},
+      {"traverse out() from #9:1 strategy sideways", 34, "DEPTH_FIRST or BREADTH_FIRST"},
+      {"traverse out() from #9:1 maxdepth -1", 34, "a non-negative integer"},
+      {"traverse out() from #9:1 maxdepth 1 maxdepth 2", 36, "end of statement"},
+      {"traverse out() from #9:1 while", 30, "an expression"},
+      {"select from (select from V", 26, "')' closing the subquery"},
+      {"select from ()", 13, "SELECT or TRAVERSE in the subquery"},
+      {"select from (traverse * from V) x", 32, "end of statement"},
+      {"select from (select from V;)", 26, "')' closing the subquery"},
+      {"select a b", 9, "',' or FROM"},
   };
   for (auto& r : rows) {
     CAPTURE(r.sql);
@@ -377,12 +476,19 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       "select @this from V order by a asc, b desc, c limit 10 skip 5",
       "select from V where a = true or b = false or c = null",
       "select from V where x.limit.from = #0:0",
+      "select out('followed_by').name, in('sung_by').size() as n from V where out('sung_by').name = 'Garcia'",
+      "select expand(out('followed_by')) from #9:1",
+      "select shortestPath(#9:1, #9:5, 'OUT', 'followed_by')",
+      "select from (select from V where a = 1) where b = 2",
+      "traverse out('followed_by'), in_x from #9:1 while $depth < 3 maxdepth 2 limit 5 strategy breadth_first",
+      "select $depth, @this.outE().inV() from (traverse * from [#9:1, #9:2]) where $depth >= 1",
   };
   const std::vector<std::string> tokens = {
       "select", "from", "where", "and", "or", "not", "in", "between", "is", "null", "(", ")", "[", "]",
       ",", ".", "'", "\"", "`", "#", "#1:", ":", "?", "@", "@rid", "-", "*", "=", "\\", "\\u", ";",
       "99999999999999999999", "9223372036854775808", "1e999", "cluster", "limit", "skip", "order by",
       std::string(1, '\0'), "\xff", "((((((", "))))",
+      "traverse", "while", "maxdepth", "strategy", "breadth_first", ".out()", ".size()", "in(", "expand(", "(select",
   };
   uint64_t seed = 20240601;
   if (const char* s = std::getenv("TROUPE_SEED")) {

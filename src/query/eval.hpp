@@ -1,0 +1,61 @@
+// What select.cpp and graph.cpp share while they evaluate a statement
+// (internal to src/query: not part of the engine's interface).
+//
+// Records as values: a link is a string holding a valid RID ("#9:1"), as the
+// graph layout stores them (out_*/in_* arrays, an edge's out/in); a record
+// loaded for evaluation is its fields plus "@rid", "@class" and "@version".
+// Nothing is cached across statements: each statement starts a new context.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+#include "src/query/ast.hpp"
+#include "src/query/select.hpp"
+#include "src/storage/database.hpp"
+
+namespace troupe::query::detail {
+
+struct eval_context {
+  const storage::database* db = nullptr;  // null: links are values, never followed
+  const params* ps = nullptr;             // never null while evaluating
+  select_limits limits;
+  size_t records_read = 0;  // every record read by the statement (scans and links)
+  std::string error;        // the first error; evaluation yields null once it is set
+
+  bool failed() const { return !error.empty(); }
+  void fail(std::string what) {
+    if (error.empty()) error = std::move(what);
+  }
+  // Counts one record read; false (and the error set) past scan_records_max.
+  bool count_read();
+};
+
+// The RID a value links to: a RID string, or a loaded record (its "@rid").
+std::optional<storage::rid> as_link(const boost::json::value& v);
+// A record as evaluation sees it.
+boost::json::object to_doc(const storage::record& rec);
+// The record `id` (counted as read), or nullopt when absent, when there is no
+// database, or once the context failed.
+std::optional<storage::record> load_record(eval_context& ctx, const storage::rid& id);
+std::optional<boost::json::object> load(eval_context& ctx, const storage::rid& id);
+
+boost::json::value eval(const expr& e, const boost::json::object& doc, eval_context& ctx);
+bool eval_holds(const expr& e, const boost::json::object& doc, eval_context& ctx);
+
+// One record a statement reads: its document as evaluation sees it (with
+// "$depth" for the records of a TRAVERSE) and its JSON as a whole-record row.
+struct source_row {
+  boost::json::object doc;
+  std::string text;
+};
+// Feeds the records of `t` to `visit` in order until it returns false.
+// Returns false (ctx.error set) on an error.
+bool for_each_source(eval_context& ctx, const target& t, const std::function<bool(source_row&&)>& visit);
+
+}  // namespace troupe::query::detail
