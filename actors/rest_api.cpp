@@ -422,9 +422,10 @@ class rest {
                       std::optional<int64_t> limit, const responder& respond) {
     auto parsed = query::parse(text);
     if (auto* bad = std::get_if<query::syntax_error>(&parsed)) return respond(error_response(400, bad->message()));
-    auto& stmt = std::get<query::select_stmt>(std::get<query::statement>(parsed));
-    if (!stmt.limit && limit) stmt.limit = *limit;
-    auto rows = query::run_select(db, stmt, ps);
+    auto& stmt = std::get<query::statement>(parsed);
+    if (auto* sel = std::get_if<query::select_stmt>(&stmt); sel && !sel->limit && limit) sel->limit = *limit;
+    if (auto* tr = std::get_if<query::traverse_stmt>(&stmt); tr && !tr->limit && limit) tr->limit = *limit;
+    auto rows = query::run_query(db, stmt, ps);
     if (!rows) return respond(error_response(400, rows.error().render()));
     std::string body = "{\"result\":[";
     for (size_t i = 0; i < rows->size(); ++i) body += (i ? "," : "") + (*rows)[i];
