@@ -94,7 +94,9 @@ struct write_limits {
 };
 
 struct write_plan {
-  std::vector<storage::op> ops;  // applied in order, all or nothing
+  std::vector<storage::op> ops;  // applied in order, all or nothing; empty when nothing
+                                 // matched (then there is nothing to order: storage
+                                 // refuses an empty entry)
   std::string answer;            // the JSON text of the "result" array
 };
 

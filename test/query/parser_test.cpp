@@ -292,7 +292,7 @@ TEST_CASE("query: parser: bad statements are refused with a position and an expe
       {"select \xc3\xa9 from V", 7, "a keyword, name, value or operator"},
       {std::string("select from V\0", 14), 13, "text without NUL bytes"},
       {std::string("select from V where a = '\0'", 27), 25, "text without NUL bytes"},
-      {"update V set a = 1", 0, "SELECT"},
+      {"upsert V set a = 1", 0, "SELECT"},
   };
   for (auto& r : rows) {
     CAPTURE(r.sql);
