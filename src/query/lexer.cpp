@@ -167,6 +167,9 @@ class lexer {
     if (ec || !p.done())
       return fail(i_ + std::min(n, rest.size()), cat("a JSON object (", ec ? ec.message() : "incomplete", ")"),
                   i_ + n < s_.size() ? quote(s_.substr(i_ + n, 1)) : "end of input");
+    // Boost.JSON also reads the whitespace after the value: not the token's.
+    while (n > 0 && space(rest[n - 1])) --n;
+    assert(n > 0 && rest[n - 1] == '}');
     t.k = token::kind::json;
     t.text = std::string(rest.substr(0, n));
     i_ += n;
