@@ -246,13 +246,14 @@ class planner {
   // Whether class `cls` is `base` or a subclass of it (bounded walk up: a
   // class chain is never longer than the number of classes).
   bool extends(std::string_view cls, std::string_view base) {
-    std::string at(cls);
-    size_t steps = db_.classes().size() + 1;
-    while (!at.empty() && steps-- > 0) {
-      if (iequals(at, base)) return true;
-      auto c = db_.class_by_name(at);
-      if (!c) return false;
-      at = c->superclass;
+    if (supers_.empty())  // read once: no statement changes classes and records together
+      for (auto& c : db_.classes()) supers_[lowered(c.name)] = lowered(c.superclass);
+    std::string at = lowered(cls), target = lowered(base);
+    for (size_t steps = supers_.size() + 1; !at.empty() && steps > 0; --steps) {
+      if (at == target) return true;
+      auto it = supers_.find(at);
+      if (it == supers_.end()) return false;
+      at = it->second;
     }
     return false;
   }
@@ -822,6 +823,9 @@ class planner {
     if (!from) return false;
     auto to = ends(s.to, "CREATE EDGE TO", true);
     if (!to) return false;
+    // OrientDB 2.2's refusals when a subquery (or an empty list) gives no vertex.
+    if (from->empty()) return fail(write_error_kind::not_found, "No edge has been created because no source vertices");
+    if (to->empty()) return fail(write_error_kind::not_found, "No edge has been created because no target vertices");
     if (!from->empty() && to->size() > lim_.ops_max / from->size())
       return fail(write_error_kind::limit, cat("the statement creates ", from->size(), " x ", to->size(), " edges, more than ",
                                                lim_.ops_max, " records in one statement: split it"));
@@ -1005,6 +1009,7 @@ class planner {
   std::map<rid, working> recs_;
   std::vector<rid> order_;              // records in the order first read or created
   std::map<int32_t, int64_t> next_pos_;  // cluster -> the next position a create takes
+  std::map<std::string, std::string> supers_;  // lower-case class -> its superclass
   size_t changes_ = 0;
   write_plan plan_;
   std::optional<write_error> err_;

@@ -299,6 +299,10 @@ TEST_CASE("write: refused statements name the problem, with a kind the REST laye
        "CREATE EDGE FROM #7:0: the record is of class 'Doc', not a vertex class"},
       {"CREATE EDGE Knows FROM #5:0 TO #5:99", write_error_kind::not_found, "CREATE EDGE TO #5:99: the record was not found"},
       {"CREATE EDGE Doc FROM #5:0 TO #5:1", write_error_kind::invalid, "Class 'Doc' is not an edge class"},
+      {"CREATE EDGE Knows FROM (SELECT FROM Person WHERE name = 'nobody') TO #5:1", write_error_kind::not_found,
+       "no source vertices"},
+      {"CREATE EDGE Knows FROM #5:0 TO (SELECT FROM Person WHERE name = 'nobody')", write_error_kind::not_found,
+       "no target vertices"},
       {"CREATE EDGE E FROM ? TO #5:0", write_error_kind::invalid, "a RID string", &rid_param},
       {"CREATE EDGE Knows FROM #5:0 TO #5:1 SET out = 'x'", write_error_kind::invalid, "'out' and 'in'"},
       {"CREATE VERTEX Person SET out_Knows = []", write_error_kind::invalid, "CREATE EDGE sets it"},
@@ -518,4 +522,55 @@ TEST_CASE("write: seeded random graph statements keep every edge and its vertice
                     << json::serialize(selected(*f.db, "select count(*) as c from E")));
   CHECK(applied > 200);
   CHECK(f.db->check().ok());
+}
+
+TEST_CASE("write: seeded mutations of write statements are parsed and planned without a crash") {
+  fixture f;
+  commit_ok(*f.db, planned(*f.db, "INSERT INTO Doc (name, n) VALUES ('a', 1), ('b', 2)"));
+  commit_ok(*f.db, planned(*f.db, "CREATE VERTEX Person SET name = 'ann'"));
+  commit_ok(*f.db, planned(*f.db, "CREATE VERTEX Person SET name = 'bob'"));
+  commit_ok(*f.db, planned(*f.db, "CREATE EDGE Knows FROM #5:0 TO #5:1"));
+  const std::vector<std::string> seeds = {
+      "INSERT INTO Doc SET name = 'x', n = 1 RETURN @rid",
+      "INSERT INTO Doc (name, n) VALUES ('y', 2), ('z', 3)",
+      R"(INSERT INTO Doc CONTENT {"name": "w", "tags": [1, 2]})",
+      "INSERT INTO Doc FROM (SELECT FROM Doc WHERE n > 1)",
+      "UPDATE Doc SET n = n + 1 INCREMENT k = 2 ADD t = 'x' REMOVE o UPSERT RETURN AFTER @this WHERE name = 'a' LIMIT 5",
+      R"(UPDATE #7:0 MERGE {"m": [1, {"b": 2}]} RETURN BEFORE)",
+      "DELETE FROM Doc WHERE n = 2 LIMIT 1",
+      "DELETE VERTEX Person WHERE name = 'bob'",
+      "DELETE EDGE Knows FROM #5:0 TO [#5:1, #5:0]",
+      "DELETE EDGE #6:0",
+      "CREATE VERTEX Person SET name = 'cy'",
+      "CREATE EDGE Knows FROM (SELECT FROM Person WHERE name = 'ann') TO #5:1 CONTENT {\"since\": 1}",
+      "CREATE CLASS Song EXTENDS V",
+      "CREATE PROPERTY Person.age INTEGER",
+      "CREATE INDEX Person.name ON Person (name) UNIQUE",
+      "DROP INDEX Person.name",
+  };
+  std::mt19937_64 rng(20240602);
+  auto below = [&](size_t n) { return n == 0 ? size_t{0} : static_cast<size_t>(rng() % n); };
+  const std::vector<std::string> tokens = {"#5:0", "#6:0", "#7:1", "#5:99", "Person", "Doc", "V", "E", "Knows", "(",
+                                           ")", "[", "]", ",", "=", "?", ":x", "{", "}", "'", "SET", "WHERE",
+                                           "UPSERT", "RETURN", "FROM", "TO", "LIMIT", "-1", "null"};
+  int planned_ok = 0;
+  for (int m = 0; m < 3000; ++m) {
+    std::string s = seeds[below(seeds.size())];
+    for (int k = 0, edits = 1 + static_cast<int>(below(3)); k < edits; ++k) {
+      size_t at = below(s.size() + 1);
+      switch (below(3)) {
+        case 0: if (at < s.size()) s.erase(at, 1 + below(3)); break;
+        case 1: s.insert(at, " " + tokens[below(tokens.size())] + " "); break;
+        case 2: if (at < s.size()) s[at] = static_cast<char>(rng() & 0xff); break;
+      }
+    }
+    auto r = plan_sql(*f.db, s);
+    if (auto* e = std::get_if<write_error>(&r)) {
+      if (e->message.empty()) FAIL_CHECK("empty message for " << s);
+    } else {
+      ++planned_ok;
+    }
+  }
+  MESSAGE("planned=" << planned_ok);
+  CHECK(planned_ok > 0);
 }
