@@ -499,12 +499,44 @@ class planner {
           for (auto it = arr.begin(); it != arr.end();) it = *it == v ? arr.erase(it) : it + 1;
         }
         break;
-      case update_action::kind::content: w.fields = without_metadata(parse_object(a.json)); break;
+      case update_action::kind::content: {
+        // The graph's own fields stay: CONTENT replaces a vertex's or an
+        // edge's properties, not its links (only the edge statements change those).
+        json::object fresh = without_metadata(parse_object(a.json));
+        for (auto& [k, v] : w.fields)
+          if (graph_field(w.class_name, k)) fresh[k] = v;
+        w.fields = std::move(fresh);
+        break;
+      }
       case update_action::kind::merge:
         for (auto& [k, v] : without_metadata(parse_object(a.json))) w.fields[k] = v;
         break;
     }
     return true;
+  }
+
+  // out_*/in_* of a vertex, out/in of an edge: what CREATE/DELETE EDGE and
+  // DELETE VERTEX keep consistent, and no other statement may change.
+  bool graph_field(std::string_view cls, std::string_view field) {
+    if (extends(cls, "V")) return field.starts_with("out_") || field.starts_with("in_");
+    if (extends(cls, "E")) return field == "out" || field == "in";
+    return false;
+  }
+
+  bool graph_fields_kept(rid id, const working& w, const json::object& before) {
+    auto differs = [&](const json::object& a, const json::object& b) {
+      for (auto& [k, v] : a) {
+        if (!graph_field(w.class_name, k)) continue;
+        auto* other = b.if_contains(k);
+        if (other == nullptr || *other != v) return std::string(k);
+      }
+      return std::string();
+    };
+    std::string f = differs(before, w.fields);
+    if (f.empty()) f = differs(w.fields, before);
+    if (f.empty()) return true;
+    return fail(write_error_kind::invalid, cat("UPDATE cannot change '", f, "' of ", id.to_string(), ": it links the graph; ",
+                                               "use CREATE EDGE, DELETE EDGE or DELETE VERTEX"));
   }
 
   // UPSERT's new record: the WHERE's top-level `field = value` equalities.
@@ -552,9 +584,10 @@ class planner {
     for (auto id : *ids) {
       auto* w = read(id);
       assert(w != nullptr);
+      json::object before = w->fields;
       for (auto& a : s.actions)
         if (!act(a, id, *w)) return false;
-      if (!changed(*w)) return false;
+      if (!graph_fields_kept(id, *w, before) || !changed(*w)) return false;
     }
     switch (s.ret) {
       case update_stmt::returning::count: return answered_value(static_cast<int64_t>(ids->size()));
@@ -1043,6 +1076,17 @@ const char* to_string(write_error_kind k) {
     case write_error_kind::limit: return "limit";
   }
   return "?";
+}
+
+storage::errc storage_code(write_error_kind k) {
+  switch (k) {
+    case write_error_kind::not_found: return storage::errc::not_found;
+    case write_error_kind::duplicate: return storage::errc::duplicate_key;
+    case write_error_kind::syntax:
+    case write_error_kind::invalid:
+    case write_error_kind::limit: return storage::errc::invalid_argument;
+  }
+  return storage::errc::invalid_argument;
 }
 
 bool is_write(const statement& s) {

@@ -42,7 +42,9 @@
 // - Matching (WHERE, targets) is run_select's (src/query/select.hpp): the
 //   plan reads through it, so both follow one scanning rule.
 // - DELETE FROM refuses vertex and edge classes, as OrientDB 2.2 does (use
-//   DELETE VERTEX / DELETE EDGE, which keep the graph consistent).
+//   DELETE VERTEX / DELETE EDGE, which keep the graph consistent). UPDATE
+//   refuses to change a vertex's out_*/in_* or an edge's out/in (OrientDB
+//   lets it, and the graph breaks); UPDATE ... CONTENT keeps them.
 // - UNIQUE indexes are checked here (OrientDB's message) through storage's
 //   index reads, and again by storage when the plan is applied.
 // - Property types are checked by storage when the plan is applied.
@@ -79,6 +81,10 @@ enum class write_error_kind {
   limit,      // a bound of write_limits was reached
 };
 const char* to_string(write_error_kind k);
+// The storage code that carries a refusal through replication's intake
+// (its expansion::code): not_found, duplicate_key (duplicate; also a class or
+// index that exists), invalid_argument (syntax, invalid, limit).
+storage::errc storage_code(write_error_kind k);
 
 // A refused statement: its kind and a message naming what to change.
 // (error_info has no code field, and src/util is shared: this stands beside it.)

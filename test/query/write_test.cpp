@@ -200,6 +200,8 @@ TEST_CASE("write: good statements, in order over one database: the answer and th
       // A self-loop: both arrays of one vertex.
       {"CREATE EDGE Knows FROM #3:0 TO #3:0", R"([{"@type":"d","@rid":"#6:3","@version":1,"@class":"Knows","out":"#3:0","in":"#3:0"}])",
        "select out_Knows, in_Knows from #3:0", R"([{"@type":"d","@version":0,"out_Knows":["#6:3"],"in_Knows":["#6:2","#6:3"]}])"},
+      {R"(UPDATE #3:0 CONTENT {"kind": "loop"})", R"([{"@type":"d","@version":0,"value":1}])", "select from #3:0",
+       R"([{"@type":"d","@rid":"#3:0","@version":4,"@class":"V","kind":"loop","in_Knows":["#6:2","#6:3"],"out_Knows":["#6:3"]}])"},
       {"DELETE EDGE #6:2", R"([{"@type":"d","@version":0,"value":1}])", "select out_Knows from #5:0",
        R"([{"@type":"d","@version":0,"out_Knows":["#6:0","#6:1"]}])"},
       {"DELETE EDGE Knows FROM #5:0 TO #5:1 WHERE since = 2020", R"([{"@type":"d","@version":0,"value":1}])",
@@ -274,6 +276,7 @@ TEST_CASE("write: refused statements name the problem, with a kind the REST laye
   commit_ok(*f.db, planned(*f.db, "INSERT INTO Doc (name) VALUES ('a'), ('b'), ('c')"));
   commit_ok(*f.db, planned(*f.db, "CREATE VERTEX Person SET name = 'ann'"));
   commit_ok(*f.db, planned(*f.db, "CREATE VERTEX Person SET name = 'bob'"));
+  commit_ok(*f.db, planned(*f.db, "CREATE EDGE Knows FROM #5:0 TO #5:1"));
   write_limits small, two;
   small.ops_max = 3;
   two.ops_max = 2;
@@ -306,6 +309,9 @@ TEST_CASE("write: refused statements name the problem, with a kind the REST laye
       {"CREATE EDGE E FROM ? TO #5:0", write_error_kind::invalid, "a RID string", &rid_param},
       {"CREATE EDGE Knows FROM #5:0 TO #5:1 SET out = 'x'", write_error_kind::invalid, "'out' and 'in'"},
       {"CREATE VERTEX Person SET out_Knows = []", write_error_kind::invalid, "CREATE EDGE sets it"},
+      {"UPDATE Person SET out_Knows = []", write_error_kind::invalid, "UPDATE cannot change 'out_Knows' of #5:0"},
+      {"UPDATE Person REMOVE in_Knows WHERE name = 'bob'", write_error_kind::invalid, "cannot change 'in_Knows' of #5:1"},
+      {"UPDATE Knows SET `in` = '#5:0'", write_error_kind::invalid, "cannot change 'in'"},
       {"DELETE FROM Person", write_error_kind::invalid, "use DELETE VERTEX"},
       {"DELETE FROM V", write_error_kind::invalid, "use DELETE VERTEX"},
       {"DELETE VERTEX Doc", write_error_kind::invalid, "Class 'Doc' is not a vertex class"},
@@ -438,6 +444,9 @@ TEST_CASE("write: index keys, OrientDB's duplicate key message, property types, 
         "Cannot index record #9:1: found duplicated key 'Jay' in index 'Person.name' previously assigned to the record #9:0");
   CHECK(duplicate_key_message({9, 1}, {json::value(1), json::value("a")}, "ix", {9, 0}).find("key '[1,\"a\"]'") !=
         std::string::npos);
+  CHECK(storage_code(write_error_kind::not_found) == storage::errc::not_found);
+  CHECK(storage_code(write_error_kind::duplicate) == storage::errc::duplicate_key);
+  CHECK(storage_code(write_error_kind::limit) == storage::errc::invalid_argument);
   CHECK(known_property_type("LINKLIST"));
   CHECK(!known_property_type("integer"));  // the parser upper-cases
   CHECK(!known_property_type("VARCHAR"));
