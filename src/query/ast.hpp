@@ -5,8 +5,9 @@
 //
 // Scope so far: SELECT (projections with aliases, FROM a class, a cluster, one
 // or more RIDs or a subquery; WHERE; GROUP BY; ORDER BY; SKIP; LIMIT), method
-// chains and paths (out('x').name.size()), and TRAVERSE. The other statements
-// of the SQL issue are added here as they are built.
+// chains and paths (out('x').name.size()), TRAVERSE, and the write
+// statements INSERT, UPDATE, DELETE, CREATE/DELETE VERTEX and EDGE, CREATE/DROP
+// CLASS, CREATE PROPERTY, CREATE/DROP INDEX (src/query/parse_write.cpp).
 #pragma once
 
 #include <cstddef>
@@ -154,6 +155,134 @@ struct subquery {
   std::variant<select_stmt, traverse_stmt> stmt;
 };
 
-using statement = std::variant<select_stmt, traverse_stmt>;
+
+// ---- write statements (parsed by parse_write.cpp, planned by write.hpp) ----
+
+// `field = value` of SET, INCREMENT, ADD and REMOVE (REMOVE f has no value).
+struct assignment {
+  std::string field;  // a top-level field name, as written
+  expr_ptr value;     // null for REMOVE f
+  size_t pos = 0;
+};
+
+// What a new record holds: SET assignments or a CONTENT JSON object.
+struct record_body {
+  std::vector<assignment> set;
+  std::optional<std::string> content;  // the JSON object text as written (valid JSON)
+};
+
+// INSERT INTO Class [CLUSTER c] SET ... | (f, ...) VALUES (...), ... |
+// CONTENT {...} | FROM (SELECT ...) [RETURN expr]
+struct insert_stmt {
+  std::string class_name;
+  size_t class_pos = 0;
+  std::string cluster;              // "" when not given
+  std::vector<record_body> rows;    // one per record (VALUES may give several)
+  std::optional<select_stmt> from;  // FROM (SELECT ...): one record per row
+  expr_ptr returning;               // RETURN expr; null = the records (@this)
+};
+
+// UPDATE target [SET|INCREMENT|ADD|REMOVE ... | CONTENT {} | MERGE {}]*
+// [UPSERT] [RETURN COUNT|BEFORE|AFTER [expr]] [WHERE ...] [LIMIT n]
+struct update_action {
+  enum class kind { set, increment, add, remove, content, merge } k = kind::set;
+  assignment a;      // set, increment, add, remove
+  std::string json;  // content, merge: a JSON object text
+  size_t pos = 0;
+};
+
+struct update_stmt {
+  target what;
+  std::vector<update_action> actions;  // applied in order to each record
+  bool upsert = false;
+  enum class returning { count, before, after } ret = returning::count;
+  expr_ptr return_expr;  // RETURN BEFORE|AFTER expr; null = the whole records
+  expr_ptr where;
+  std::optional<int64_t> limit;  // -1 or absent: none
+};
+
+// DELETE FROM target [WHERE ...] [LIMIT n]
+struct delete_stmt {
+  target what;
+  expr_ptr where;
+  std::optional<int64_t> limit;
+};
+
+// The records at one end of CREATE EDGE / DELETE EDGE: RIDs, a parameter
+// holding a RID string or an array of them, or a subquery.
+struct endpoint {
+  std::vector<storage::rid> rids;
+  expr_ptr value;                    // ? or :name
+  std::optional<select_stmt> query;  // (SELECT ...)
+  size_t pos = 0;
+};
+
+// DELETE VERTEX Class|#rid|[#rid, ...] [WHERE ...] [LIMIT n]
+struct delete_vertex_stmt {
+  target what;
+  expr_ptr where;
+  std::optional<int64_t> limit;
+};
+
+// DELETE EDGE #rid|[#rid, ...] | [Class] [FROM x] [TO y] [WHERE ...] [LIMIT n]
+struct delete_edge_stmt {
+  std::vector<storage::rid> rids;  // when given, nothing else but WHERE/LIMIT
+  std::string class_name;          // "" = E
+  size_t class_pos = 0;
+  std::optional<endpoint> from, to;
+  expr_ptr where;
+  std::optional<int64_t> limit;
+};
+
+// CREATE VERTEX [Class] [CLUSTER c] [SET ... | CONTENT {...}]
+struct create_vertex_stmt {
+  std::string class_name;  // "" = V
+  size_t class_pos = 0;
+  std::string cluster;
+  record_body body;
+};
+
+// CREATE EDGE [Class] [CLUSTER c] FROM x TO y [SET ... | CONTENT {...}]
+struct create_edge_stmt {
+  std::string class_name;  // "" = E
+  size_t class_pos = 0;
+  std::string cluster;
+  endpoint from, to;
+  record_body body;
+};
+
+// CREATE CLASS name [EXTENDS super]; DROP CLASS name
+struct create_class_stmt {
+  std::string name, superclass;
+  size_t pos = 0;
+};
+struct drop_class_stmt {
+  std::string name;
+  size_t pos = 0;
+};
+
+// CREATE PROPERTY Class.name TYPE [linked type or class, ignored]
+struct create_property_stmt {
+  std::string class_name, name;
+  std::string type;  // upper-cased as written; the planner checks it is known
+  size_t pos = 0, type_pos = 0;
+};
+
+// CREATE INDEX name [ON Class (f, ...)] UNIQUE|NOTUNIQUE; without ON the name
+// is Class.field. DROP INDEX name
+struct create_index_stmt {
+  std::string name, class_name;
+  std::vector<std::string> fields;
+  bool unique = false;
+  size_t pos = 0;
+};
+struct drop_index_stmt {
+  std::string name;
+  size_t pos = 0;
+};
+
+using statement = std::variant<select_stmt, traverse_stmt, insert_stmt, update_stmt, delete_stmt, delete_vertex_stmt,
+                               delete_edge_stmt, create_vertex_stmt, create_edge_stmt, create_class_stmt,
+                               drop_class_stmt, create_property_stmt, create_index_stmt, drop_index_stmt>;
 
 }  // namespace troupe::query

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <utility>
 
+#include <boost/json/stream_parser.hpp>
+
 #include "src/util/strings.hpp"
 
 namespace troupe::query {
@@ -144,12 +146,34 @@ class lexer {
       case '!':
         if (at(i_ + 1, '=')) return punct(t, 2);
         return fail(i_, "'!='", quote(s_.substr(i_, 1)));
+      case '{': return json_object(t);
       case '(': case ')': case '[': case ']': case ',': case '.': case '*':
       case '+': case '-': case '/': case '%': case '=': case ';':
         return punct(t, 1);
       default:
         return fail(i_, "a keyword, name, value or operator", quote(s_.substr(i_, 1)));
     }
+  }
+
+  // One JSON object, as Boost.JSON reads it: it stops after the object's '}'.
+  bool json_object(token& t) {
+    boost::json::parse_options opts;
+    opts.max_depth = json_depth_max;
+    boost::json::stream_parser p({}, opts);
+    boost::system::error_code ec;
+    std::string_view rest = s_.substr(i_);
+    size_t n = p.write_some(rest.data(), rest.size(), ec);
+    if (!ec && !p.done()) p.finish(ec);
+    if (ec || !p.done())
+      return fail(i_ + std::min(n, rest.size()), cat("a JSON object (", ec ? ec.message() : "incomplete", ")"),
+                  i_ + n < s_.size() ? quote(s_.substr(i_ + n, 1)) : "end of input");
+    // Boost.JSON also reads the whitespace after the value: not the token's.
+    while (n > 0 && space(rest[n - 1])) --n;
+    assert(n > 0 && rest[n - 1] == '}');
+    t.k = token::kind::json;
+    t.text = std::string(rest.substr(0, n));
+    i_ += n;
+    return true;
   }
 
   bool punct(token& t, size_t n) {

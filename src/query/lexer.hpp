@@ -14,6 +14,9 @@
 //   INT64_MIN), or digits '.' digits and/or an exponent (real). ".5" and "5."
 //   are not numbers: '.' is the path separator.
 // - RIDs: '#' digits ':' digits, checked with storage::rid::valid().
+// - JSON objects (CONTENT and MERGE of the write statements): '{' starts one
+//   token that runs to the end of the JSON object, checked by Boost.JSON
+//   (depth at most json_depth_max).
 // - Outside strings and backquotes only printable ASCII and whitespace are
 //   allowed; a NUL byte is refused anywhere.
 #pragma once
@@ -39,6 +42,9 @@ struct syntax_error {
   std::string message() const;
 };
 
+// The deepest JSON object a statement may hold (CONTENT {...}).
+inline constexpr size_t json_depth_max = 32;
+
 enum class keyword {
   none, select, from, where, and_, or_, not_, like, in, contains, between, is, null, defined,
   true_, false_, group, order, by, asc, desc, skip, limit, as, cluster
@@ -55,7 +61,8 @@ struct token {
     real,       // d = the value (finite)
     rid,        // r = the RID (valid)
     punct,      // text = ( ) [ ] , . * + - / % = <> != < > <= >= : ;
-    param       // text = "" for '?', the name for ':name'
+    param,      // text = "" for '?', the name for ':name'
+    json        // text = a JSON object as written, from '{' to its '}' (valid JSON)
   } k = kind::end;
   size_t pos = 0;  // byte offset of the first byte
   size_t len = 0;  // bytes as written

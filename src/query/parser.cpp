@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "src/query/parse_write.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::query {
@@ -33,7 +34,7 @@ struct sub {
 // Recursive descent over the tokens, one function per precedence level.
 // Every function returns an empty result after recording the first error in
 // err_; callers return at once, so nothing is read after an error.
-class parser {
+class parser final : public statement_parser {
  public:
   parser(std::string_view text, std::vector<token> toks) : text_(text), toks_(std::move(toks)) {
     assert(!toks_.empty() && toks_.back().k == token::kind::end);
@@ -41,6 +42,15 @@ class parser {
 
   std::variant<statement, syntax_error> run() {
     if (is_word("traverse")) return traverse_statement();
+    if (starts_write(peek())) {
+      statement w;
+      if (!parse_write(*this, w)) {
+        assert(err_ && err_->position <= text_.size());
+        return std::move(*err_);
+      }
+      assert(!err_);
+      return w;
+    }
     select_stmt s;
     if (!is_kw(keyword::select)) fail("SELECT or TRAVERSE");
     if (!select(s)) {
@@ -49,6 +59,46 @@ class parser {
     }
     assert(!err_);
     return statement{std::move(s)};
+  }
+
+  // ---- statement_parser: what the write grammar (parse_write.cpp) uses ----
+  const token& at(size_t ahead) const override { return peek(ahead); }
+  void next() override { advance(); }
+  bool error(std::string expected) override { return fail(std::move(expected)); }
+  expr_ptr parse_expression() override { return expression().e; }
+  bool parse_target(target& t) override { return from_target(t); }
+  bool parse_count(std::optional<int64_t>& out) override { return count(out, true); }
+  // '(' SELECT ... ')': the tokens up to the matching ')' are parsed as a
+  // SELECT of their own (same text, so positions stay right; positional
+  // parameters go on numbering).
+  bool parse_subquery(select_stmt& s) override {
+    if (!is_punct("(")) return fail("'(' and a SELECT");
+    size_t open = i_, close = i_;
+    for (size_t depth = 0; close + 1 < toks_.size(); ++close) {
+      const token& t = toks_[close];
+      if (t.k == K::punct && t.text == "(") ++depth;
+      if (t.k == K::punct && t.text == ")" && --depth == 0) break;
+    }
+    if (close + 1 >= toks_.size()) {
+      i_ = toks_.size() - 1;
+      return fail("')' closing the subquery");
+    }
+    std::vector<token> inner(toks_.begin() + static_cast<std::ptrdiff_t>(open) + 1,
+                             toks_.begin() + static_cast<std::ptrdiff_t>(close));
+    token end;
+    end.pos = toks_[close].pos;
+    inner.push_back(std::move(end));
+    parser sub(text_, std::move(inner));
+    sub.depth_ = depth_ + 1;
+    sub.next_param_ = next_param_;
+    if (!sub.select(s)) {
+      err_ = std::move(sub.err_);
+      return false;
+    }
+    next_param_ = sub.next_param_;
+    i_ = close;
+    advance();
+    return true;
   }
 
  private:
@@ -432,6 +482,7 @@ class parser {
           return e;
         }
         return failed("an expression");
+      case K::json:  // JSON objects are read by CONTENT and MERGE only
       case K::end:
         return failed("an expression");
     }

@@ -1,5 +1,6 @@
 // The OrientDB 2.2 SQL parser: statement text -> syntax tree (src/query/ast.hpp).
-// Plain C++, no I/O. Scope: SELECT and TRAVERSE.
+// Plain C++, no I/O. Scope: SELECT and TRAVERSE (below), and the write statements
+// (INSERT, UPDATE, DELETE, CREATE/DROP ...) whose grammar src/query/parse_write.hpp gives.
 //
 //   SELECT [* | expr [AS name] [, expr [AS name]]*] [FROM target]
 //                                 (no FROM only after projections: one row)

@@ -64,7 +64,7 @@ TEST_CASE("parse_batch: bad bodies are refused with a sentence naming the proble
       {R"({"operations":[{"type":"c","record":{"name":"x"}}]})", "has no @class"},
       {R"({"operations":[{"type":"c","record":{"@class":7}}]})", "@class must be a string"},
       {R"({"operations":[{"type":"u","record":{"name":"x"}}]})", "has no @rid"},
-      {R"({"operations":[{"type":"u","record":{"@rid":"9:1"}}]})", "invalid record id '9:1'"},
+      {R"({"operations":[{"type":"u","record":{"@rid":"#nine"}}]})", "invalid record id '#nine'"},
       {R"({"operations":[{"type":"u","record":{"@rid":5}}]})", "@rid must be a string"},
       {R"({"operations":[{"type":"d","record":{"@rid":"#9:1","@version":-1}}]})", "@version must be a non-negative"},
       {R"({"operations":[{"type":"d","record":{"@rid":"#9:1","@version":"x"}}]})", "@version must be a non-negative"},

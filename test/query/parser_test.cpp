@@ -166,6 +166,106 @@ syntax_error refused(std::string_view sql, size_t max_length = statement_length_
   return std::get<syntax_error>(r);
 }
 
+// ---- write statements: a canonical rendering -------------------------------
+
+std::string show(const std::vector<assignment>& as) {
+  std::string out;
+  for (size_t i = 0; i < as.size(); ++i) out += (i ? ", " : "") + as[i].field + (as[i].value ? "=" + show(as[i].value) : "");
+  return out;
+}
+
+std::string show(const record_body& b) {
+  std::string out;
+  if (!b.set.empty()) out += " | set: " + show(b.set);
+  if (b.content) out += " | content: " + *b.content;
+  return out;
+}
+
+std::string show(const endpoint& e) {
+  std::string out;
+  for (auto& r : e.rids) out += (out.empty() ? "" : " ") + r.to_string();
+  if (e.value) out += show(e.value);
+  if (e.query) out += "(" + show(*e.query) + ")";
+  return out;
+}
+
+std::string where_limit(const expr_ptr& where, const std::optional<int64_t>& limit) {
+  std::string out;
+  if (where) out += " | where: " + show(where);
+  if (limit) out += " | limit: " + std::to_string(*limit);
+  return out;
+}
+
+// "insert Doc | set: a=1 | return: @rid", "update class Doc | set a=1 | ...", ...
+std::string show_write(const statement& st) {
+  struct visitor {
+    std::string operator()(const select_stmt& s) const { return "select " + show(s); }
+    std::string operator()(const traverse_stmt& s) const { return show(s); }
+    std::string operator()(const insert_stmt& s) const {
+      std::string out = "insert " + s.class_name;
+      if (!s.cluster.empty()) out += " cluster " + s.cluster;
+      for (auto& r : s.rows) out += show(r);
+      if (s.from) out += " | from: (" + show(*s.from) + ")";
+      if (s.returning) out += " | return: " + show(s.returning);
+      return out;
+    }
+    std::string operator()(const update_stmt& s) const {
+      std::string out = "update " + show(s.what);
+      for (auto& a : s.actions) {
+        const char* names[] = {"set", "increment", "add", "remove", "content", "merge"};
+        out += troupe::cat(" | ", names[static_cast<int>(a.k)], " ");
+        out += a.k == update_action::kind::content || a.k == update_action::kind::merge ? a.json : show({a.a});
+      }
+      if (s.upsert) out += " | upsert";
+      if (s.ret != update_stmt::returning::count || s.return_expr)
+        out += troupe::cat(" | return ", s.ret == update_stmt::returning::before ? "before" : "after",
+                           s.return_expr ? " " + show(s.return_expr) : "");
+      return out + where_limit(s.where, s.limit);
+    }
+    std::string operator()(const delete_stmt& s) const { return "delete " + show(s.what) + where_limit(s.where, s.limit); }
+    std::string operator()(const delete_vertex_stmt& s) const {
+      return "delete vertex " + show(s.what) + where_limit(s.where, s.limit);
+    }
+    std::string operator()(const delete_edge_stmt& s) const {
+      std::string out = "delete edge";
+      for (auto& r : s.rids) out += " " + r.to_string();
+      if (!s.class_name.empty()) out += " " + s.class_name;
+      if (s.from) out += " | from: " + show(*s.from);
+      if (s.to) out += " | to: " + show(*s.to);
+      return out + where_limit(s.where, s.limit);
+    }
+    std::string operator()(const create_vertex_stmt& s) const {
+      return "create vertex " + (s.class_name.empty() ? "-" : s.class_name) + (s.cluster.empty() ? "" : " cluster " + s.cluster) +
+             show(s.body);
+    }
+    std::string operator()(const create_edge_stmt& s) const {
+      return "create edge " + (s.class_name.empty() ? "-" : s.class_name) + (s.cluster.empty() ? "" : " cluster " + s.cluster) +
+             " | from: " + show(s.from) + " | to: " + show(s.to) + show(s.body);
+    }
+    std::string operator()(const create_class_stmt& s) const {
+      return "create class " + s.name + (s.superclass.empty() ? "" : " extends " + s.superclass);
+    }
+    std::string operator()(const drop_class_stmt& s) const { return "drop class " + s.name; }
+    std::string operator()(const create_property_stmt& s) const {
+      return "create property " + s.class_name + "." + s.name + " " + s.type;
+    }
+    std::string operator()(const create_index_stmt& s) const {
+      std::string out = "create index " + s.name + " on " + s.class_name + " (";
+      for (size_t i = 0; i < s.fields.size(); ++i) out += (i ? ", " : "") + s.fields[i];
+      return out + ") " + (s.unique ? "unique" : "notunique");
+    }
+    std::string operator()(const drop_index_stmt& s) const { return "drop index " + s.name; }
+  };
+  return std::visit(visitor{}, st);
+}
+
+statement parsed_any(std::string_view sql) {
+  auto r = parse(sql);
+  if (auto* e = std::get_if<syntax_error>(&r)) FAIL_CHECK(e->message());
+  REQUIRE(std::holds_alternative<statement>(r));
+  return std::get<statement>(r);
+}
+
 }  // namespace
 
 TEST_CASE("query: parser: good statements give the expected tree") {
@@ -374,7 +474,6 @@ TEST_CASE("query: parser: bad statements are refused with a position and an expe
       {"select \xc3\xa9 from V", 7, "a keyword, name, value or operator"},
       {std::string("select from V\0", 14), 13, "text without NUL bytes"},
       {std::string("select from V where a = '\0'", 27), 25, "text without NUL bytes"},
-      {"update V set a = 1", 0, "SELECT or TRAVERSE"},
       {"select out('x'). , a from V", 17, "a field or method name after '.'"},
       {"select out('x').size( from V", 22, "an expression"},
       {"select out('x').size(1 from V", 23, "',' or ')'"},
@@ -392,6 +491,158 @@ TEST_CASE("query: parser: bad statements are refused with a position and an expe
       {"select from (traverse * from V) x", 32, "end of statement"},
       {"select from (select from V;)", 26, "')' closing the subquery"},
       {"select a b", 9, "',' or FROM"},
+      {"upsert V set a = 1", 0, "SELECT"},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.sql);
+    auto e = refused(r.sql);
+    CHECK(e.position == r.position);
+    CHECK(e.position <= r.sql.size());
+    CHECK_MESSAGE(e.expected.find(r.expected) != std::string::npos, e.message());
+    CHECK(!e.found.empty());
+  }
+}
+
+TEST_CASE("query: parser: write statements give the expected tree") {
+  struct row {
+    const char* sql;
+    const char* tree;
+  };
+  const row rows[] = {
+      {"INSERT INTO Doc SET a = 1, b = 'x' + ?", "insert Doc | set: a=1, b=(+ 'x' ?0)"},
+      {"insert into `my class` cluster doc set a = [1, 2] return @rid;", "insert my class cluster doc | set: a=[1 2] | return: @rid"},
+      {"INSERT INTO Doc (a, b) VALUES (1, 2), (:x, null)", "insert Doc | set: a=1, b=2 | set: a=:x, b=null"},
+      {R"(INSERT INTO Doc CONTENT {"a": {"b": [1, "}"]}, "c": null})",
+       R"(insert Doc | content: {"a": {"b": [1, "}"]}, "c": null})"},
+      {"INSERT INTO Doc FROM (SELECT a FROM V WHERE b = ?) RETURN @this",
+       "insert Doc | from: (proj: a | from: class V | where: (= b ?0)) | return: @this"},
+      {"UPDATE Doc SET a = a + 1 WHERE b = 2 LIMIT 5", "update class Doc | set a=(+ a 1) | where: (= b 2) | limit: 5"},
+      {"update #9:1 increment n = 2, m = -1 add tags = 'x' remove old, tags = 'y'",
+       "update rids #9:1 | increment n=2 | increment m=-1 | add tags='x' | remove old | remove tags='y'"},
+      {R"(UPDATE cluster:doc MERGE {"a": 1} RETURN AFTER @rid WHERE a is null)",
+       R"(update cluster doc | merge {"a": 1} | return after @rid | where: (is-null a))"},
+      {R"(UPDATE Doc CONTENT {"a": 1} UPSERT RETURN BEFORE WHERE k = :k)",
+       R"(update class Doc | content {"a": 1} | upsert | return before | where: (= k :k))"},
+      {"UPDATE Doc SET a = 1 RETURN COUNT LIMIT -1", "update class Doc | set a=1 | limit: -1"},
+      {"DELETE FROM Doc WHERE a = 1 LIMIT 2;", "delete class Doc | where: (= a 1) | limit: 2"},
+      {"delete from [#1:2, #1:3]", "delete rids #1:2 #1:3"},
+      {"DELETE VERTEX Person WHERE name = 'x'", "delete vertex class Person | where: (= name 'x')"},
+      {"DELETE VERTEX #9:1", "delete vertex rids #9:1"},
+      {"DELETE EDGE #12:3", "delete edge #12:3"},
+      {"DELETE EDGE [#12:3, #12:4] WHERE w > 1", "delete edge #12:3 #12:4 | where: (> w 1)"},
+      {"DELETE EDGE Knows FROM #9:1 TO ? WHERE since < 2000 LIMIT 1",
+       "delete edge Knows | from: #9:1 | to: ?0 | where: (< since 2000) | limit: 1"},
+      {"DELETE EDGE FROM (SELECT FROM Person) TO [#9:2]", "delete edge | from: (proj: * | from: class Person) | to: #9:2"},
+      {"delete edge to #9:2", "delete edge | to: #9:2"},
+      {"CREATE VERTEX", "create vertex -"},
+      {"CREATE VERTEX Person cluster person SET name = 'x'", "create vertex Person cluster person | set: name='x'"},
+      {R"(create vertex content {"name": "y"})", R"(create vertex - | content: {"name": "y"})"},
+      {"CREATE EDGE FROM #9:1 TO #9:2", "create edge - | from: #9:1 | to: #9:2"},
+      {"CREATE EDGE Knows FROM [#9:1, #9:2] TO :to SET since = 2020",
+       "create edge Knows | from: #9:1 #9:2 | to: :to | set: since=2020"},
+      {"CREATE EDGE Knows FROM (SELECT FROM Person WHERE a = ?) TO (SELECT FROM Person WHERE b = ?)",
+       "create edge Knows | from: (proj: * | from: class Person | where: (= a ?0)) | to: (proj: * | from: class Person "
+       "| where: (= b ?1))"},
+      {"CREATE CLASS Person EXTENDS V", "create class Person extends V"},
+      {"create class Doc;", "create class Doc"},
+      {"DROP CLASS Person", "drop class Person"},
+      {"CREATE PROPERTY Person.age integer", "create property Person.age INTEGER"},
+      {"CREATE PROPERTY Person.friends LINKLIST Person", "create property Person.friends LINKLIST"},
+      {"CREATE PROPERTY Person.limit STRING", "create property Person.limit STRING"},
+      {"CREATE INDEX Person.name UNIQUE", "create index Person.name on Person (name) unique"},
+      {"CREATE INDEX Person.name ON Person (name) NOTUNIQUE", "create index Person.name on Person (name) notunique"},
+      {"create index byBoth on Person (a, b) unique_hash_index", "create index byBoth on Person (a, b) unique"},
+      {"DROP INDEX Person.name", "drop index Person.name"},
+      // The statements' words are not reserved: SELECT still reads such fields.
+      {"select content, set, to, vertex from V where merge = 1",
+       "select proj: content, set, to, vertex | from: class V | where: (= merge 1)"},
+  };
+  for (auto& r : rows) {
+    CAPTURE(std::string(r.sql));
+    CHECK(show_write(parsed_any(r.sql)) == r.tree);
+  }
+  // Positions of the names, for errors about them.
+  auto ins = std::get<insert_stmt>(parsed_any("INSERT INTO Doc SET a = 1"));
+  CHECK(ins.class_pos == 12);
+  CHECK(ins.rows[0].set[0].pos == 20);
+  CHECK(ins.rows[0].set[0].value->pos == 24);
+  auto ce = std::get<create_edge_stmt>(parsed_any("CREATE EDGE Knows FROM #1:1 TO #1:2"));
+  CHECK(ce.class_pos == 12);
+  CHECK(ce.from.pos == 23);
+  CHECK(ce.to.pos == 31);
+  // A subquery goes on numbering positional parameters.
+  auto up = std::get<insert_stmt>(parsed_any("INSERT INTO Doc FROM (SELECT FROM V WHERE a = ? AND b = ?) RETURN ?"));
+  CHECK(std::get<param>(up.returning->node).index == 2);
+}
+
+TEST_CASE("query: parser: bad write statements are refused with a position and an expectation") {
+  struct row {
+    std::string sql;
+    size_t position;
+    const char* expected;
+  };
+  const row rows[] = {
+      {"INSERT Doc SET a = 1", 7, "INTO after INSERT"},
+      {"INSERT INTO", 11, "a class name"},
+      {"INSERT INTO Doc", 15, "SET, (fields) VALUES, CONTENT or FROM"},
+      {"INSERT INTO Doc SET a", 21, "'=' after the field name"},
+      {"INSERT INTO Doc SET a = 1 b = 2", 26, "RETURN or end of statement"},
+      {"INSERT INTO Doc (a, b) VALUES (1)", 32, "2 values, one per field"},
+      {"INSERT INTO Doc (a) VALUES (1, 2)", 31, "')' after 1 values"},
+      {"INSERT INTO Doc (a) (1)", 20, "VALUES"},
+      {"INSERT INTO Doc CONTENT [1]", 24, "a JSON object {...} after CONTENT"},
+      {R"(INSERT INTO Doc CONTENT {"a": })", 30, "a JSON object"},
+      {R"(INSERT INTO Doc CONTENT {"a": 1)", 31, "a JSON object"},
+      {R"(INSERT INTO Doc SET a = {"x": 1})", 24, "an expression"},
+      {"INSERT INTO Doc SET a = 1 RETURN", 32, "an expression"},
+      {"INSERT INTO Doc FROM SELECT FROM V", 21, "'(' and a SELECT"},
+      {"INSERT INTO Doc FROM (SELECT FROM V", 35, "')' closing the subquery"},
+      {"INSERT INTO Doc FROM (SELECT FROM V WHERE) RETURN @rid", 41, "an expression"},
+      {"INSERT INTO Doc FROM (UPDATE V SET a = 1)", 22, "SELECT"},
+      {"UPDATE Doc", 10, "SET, INCREMENT, ADD, REMOVE, CONTENT or MERGE"},
+      {"UPDATE SET a = 1", 11, "SET, INCREMENT"},
+      {"UPDATE Doc SET a = 1 LIMIT x", 27, "a non-negative integer or -1"},
+      {"UPDATE Doc SET a = 1 RETURN x", 28, "COUNT, BEFORE or AFTER"},
+      {"UPDATE Doc SET a = 1 WHERE", 26, "an expression"},
+      {"UPDATE Doc SET a = 1 foo", 21, "UPSERT, RETURN, WHERE, LIMIT or end of statement"},
+      {"UPDATE Doc SET a = 1 WHERE b = 1 UPSERT", 33, "UPSERT, RETURN, WHERE, LIMIT or end of statement"},
+      {"UPDATE Doc INCREMENT a", 22, "'=' after the field name"},
+      {"UPDATE Doc MERGE a = 1", 17, "a JSON object {...} after MERGE"},
+      {"DELETE Doc", 7, "FROM, VERTEX or EDGE after DELETE"},
+      {"DELETE FROM", 11, "a class name"},
+      {"DELETE FROM Doc WHERE a = 1 x", 28, "WHERE, LIMIT or end of statement"},
+      {"DELETE VERTEX", 13, "a class name"},
+      {"DELETE EDGE FROM", 16, "a RID, a list of RIDs, a parameter or (SELECT ...)"},
+      {"DELETE EDGE #1:2 TO #1:3", 17, "WHERE, LIMIT or end of statement"},
+      {"DELETE EDGE [#1:2", 17, "',' or ']'"},
+      {"CREATE VERTEX Person SET", 24, "a field name"},
+      {"CREATE VERTEX Person x", 21, "SET, CONTENT or end of statement"},
+      {"CREATE EDGE Knows #5:0 TO #5:1", 18, "FROM (or CLUSTER)"},
+      {"CREATE EDGE Knows FROM #5:0", 27, "TO"},
+      {"CREATE EDGE Knows FROM #5:0 TO", 30, "a RID, a list of RIDs"},
+      {"CREATE EDGE Knows FROM 'x' TO #1:1", 23, "a RID, a list of RIDs"},
+      {"CREATE EDGE FROM #1:1 TO #1:2 SET", 33, "a field name"},
+      {"CREATE TABLE x", 7, "VERTEX, EDGE, CLASS, PROPERTY or INDEX after CREATE"},
+      {"CREATE", 6, "VERTEX, EDGE, CLASS"},
+      {"CREATE CLASS", 12, "a class name"},
+      {"CREATE CLASS A EXTENDS", 22, "a superclass name"},
+      {"CREATE CLASS A B", 15, "EXTENDS or end of statement"},
+      {"CREATE CLASS A EXTENDS B C", 25, "end of statement"},
+      {"DROP CLASS", 10, "a class name"},
+      {"DROP TABLE x", 5, "CLASS or INDEX after DROP"},
+      {"CREATE PROPERTY Person", 22, "'.' and the property name"},
+      {"CREATE PROPERTY Person.", 23, "a property name"},
+      {"CREATE PROPERTY Person.age", 26, "a type"},
+      {"CREATE PROPERTY Person.age INTEGER x y", 37, "end of statement"},
+      {"CREATE INDEX idx UNIQUE", 17, "ON Class (fields), or a name Class.field"},
+      {"CREATE INDEX Person.name FULLTEXT", 25, "UNIQUE or NOTUNIQUE"},
+      {"CREATE INDEX Person.name", 24, "UNIQUE or NOTUNIQUE"},
+      {"CREATE INDEX i ON Person name UNIQUE", 25, "'(' and the indexed fields"},
+      {"CREATE INDEX i ON Person (name UNIQUE", 31, "',' or ')'"},
+      {"CREATE INDEX i ON Person (name) UNIQUE STRING", 39, "end of statement"},
+      {"DROP INDEX", 10, "an index name"},
+      {"DROP INDEX a.", 13, "a name after '.'"},
+      {"INSERT INTO Doc SET a = 1; x", 27, "end of statement"},
   };
   for (auto& r : rows) {
     CAPTURE(r.sql);
@@ -482,6 +733,22 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       "select from (select from V where a = 1) where b = 2",
       "traverse out('followed_by'), in_x from #9:1 while $depth < 3 maxdepth 2 limit 5 strategy breadth_first",
       "select $depth, @this.outE().inV() from (traverse * from [#9:1, #9:2]) where $depth >= 1",
+      "INSERT INTO Doc SET a = 1, b = 'x' RETURN @rid",
+      "INSERT INTO Doc (a, b) VALUES (1, ?), (:x, null)",
+      "INSERT INTO Doc CONTENT {\"a\": {\"b\": [1, \"}\"]}, \"c\": null}",
+      "INSERT INTO Doc FROM (SELECT a FROM V WHERE b = ?)",
+      "UPDATE Doc SET a = a + 1 INCREMENT n = 2 ADD t = 'x' REMOVE o UPSERT RETURN AFTER @this WHERE b = 2 LIMIT 5",
+      "UPDATE #9:1 MERGE {\"a\": [1, {\"b\": 2}]} RETURN BEFORE",
+      "DELETE FROM Doc WHERE a = 1 LIMIT 2",
+      "DELETE VERTEX Person WHERE name = 'x'",
+      "DELETE EDGE Knows FROM #9:1 TO [#9:2, #9:3] WHERE since < 2000",
+      "CREATE VERTEX Person SET name = 'x'",
+      "CREATE EDGE Knows FROM (SELECT FROM Person WHERE a = ?) TO :to CONTENT {\"since\": 1}",
+      "CREATE CLASS Person EXTENDS V",
+      "CREATE PROPERTY Person.age INTEGER",
+      "CREATE INDEX Person.name ON Person (name, age) UNIQUE",
+      "DROP INDEX Person.name",
+      "DROP CLASS Person",
   };
   const std::vector<std::string> tokens = {
       "select", "from", "where", "and", "or", "not", "in", "between", "is", "null", "(", ")", "[", "]",
@@ -489,6 +756,8 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       "99999999999999999999", "9223372036854775808", "1e999", "cluster", "limit", "skip", "order by",
       std::string(1, '\0'), "\xff", "((((((", "))))",
       "traverse", "while", "maxdepth", "strategy", "breadth_first", ".out()", ".size()", "in(", "expand(", "(select",
+      "insert into", "update", "set", "values", "content", "{", "}", "{\"a\": 1}", "upsert", "return", "vertex",
+      "edge", "to", "create", "drop", "(select from V)",
   };
   uint64_t seed = 20240601;
   if (const char* s = std::getenv("TROUPE_SEED")) {
