@@ -345,7 +345,10 @@ class database {
   // apply() plus more puts in the same atomic batch: `extra(batch, next)` gets
   // the rocksdb::WriteBatch (as void*) and the metadata about to be published.
   using batch_extra = std::function<void(void*, meta_state&)>;
-  std::vector<op_result> apply_with(const std::vector<op>& ops, const batch_extra& extra, bool sync = true);
+  // `groups`: sizes of consecutive all-or-nothing groups covering `ops` (a
+  // staged entry each); empty: every op on its own, as apply() promises.
+  std::vector<op_result> apply_with(const std::vector<op>& ops, const std::vector<size_t>& groups,
+                                    const batch_extra& extra, bool sync = true);
   result<std::vector<std::vector<op_result>>> commit_entries(const std::vector<staged_entry>& entries,
                                                              bool were_staged, bool sync);
   explicit database(std::unique_ptr<impl> p);
