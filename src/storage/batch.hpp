@@ -105,7 +105,9 @@ struct batch_context {
   void set_record(const rid& id, std::optional<record> r) {
     if (grouping_) {
       auto it = records.find(id);
-      record_undo_.emplace_back(id, it == records.end() ? std::nullopt : std::optional(it->second));
+      std::optional<std::optional<record>> was;  // spelled out: CTAD would collapse the two levels
+      if (it != records.end()) was.emplace(it->second);
+      record_undo_.emplace_back(id, std::move(was));
     }
     records[id] = std::move(r);
   }
@@ -113,7 +115,9 @@ struct batch_context {
   void set_entry(const std::string& key, std::optional<std::string> value) {
     if (grouping_) {
       auto it = index_entries.find(key);
-      entry_undo_.emplace_back(key, it == index_entries.end() ? std::nullopt : std::optional(it->second));
+      std::optional<std::optional<std::string>> was;
+      if (it != index_entries.end()) was.emplace(it->second);
+      entry_undo_.emplace_back(key, std::move(was));
     }
     if (value)
       wb.Put(key, *value);

@@ -419,7 +419,7 @@ std::optional<std::vector<boost::json::value>> decode_index_values(std::string_v
             out.emplace_back(static_cast<uint64_t>(exact));
             break;
           }
-          return std::nullopt;
+          // Only the real 2^64 itself gets here.
         }
         if (residual != 0) return std::nullopt;
         out.emplace_back(d);
