@@ -8,6 +8,11 @@
 //   'K' lower(class name)           -> class: default cluster, name, superclass
 //   'R' be16(cluster) be64(position)-> record: version, class, fields JSON
 //   'L' be64(lsn)                   -> log entry: the operation as applied
+//   'I' be32(index id) key values [RID] -> index entry: the RID (UNIQUE) or ""
+//   "Mindex/" lower(index name)     -> index definition (id, class, fields, unique)
+//   "Mprop/" lower(class) '/' lower(name) -> property (class, name, type)
+//   "Mnext_index"                   -> be64 id the next index takes
+//   'P' / 'Q' be64(seq)             -> staged / committed replication entries
 //
 // Why this layout:
 //   - Records are keyed by big-endian (cluster, position), so RocksDB's bytewise
@@ -34,6 +39,15 @@
 // value, so no length field is needed for it. codec.hpp gives each layout.
 // Fields are stored as the canonical Boost.JSON serialisation of the object
 // (no insignificant whitespace), without top-level '@' keys.
+//
+//   - Index entries sort by index id, then by an order-preserving encoding
+//     of the key values (codec.hpp), so a lookup is one seek and a range one
+//     bounded scan; a NOTUNIQUE entry ends with its RID, so equal keys come
+//     in RID order and each record has its own key. Index ids are never
+//     reused, so dropping an index is one DeleteRange.
+//   - Staged entries are applied all or nothing: each gets a WriteBatch save
+//     point and a copy of the metadata, and the batch's overlays (records,
+//     index entries) keep an undo journal (batch.hpp).
 //
 // Durability: apply() puts the whole batch (records, counters, metadata, log
 // entries) into one rocksdb::WriteBatch and writes it with sync = opts.sync.
