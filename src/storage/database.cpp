@@ -629,7 +629,8 @@ void apply_group(rocksdb::DB* db, batch_context& ctx, const std::vector<op>& ops
     mine.resize(n);
     for (size_t k = 0; k < n; ++k)
       if (k != failed)
-        mine[k] = failure(cause.code, cat("not applied: operation ", failed + 1, " of this write failed: ", cause.message));
+        mine[k] = failure(cause.code,
+                          cat("not applied: operation ", failed + 1, " of this write failed: ", cause.message));
   }
   for (auto& r : mine) results.push_back(std::move(r));
 }
@@ -816,6 +817,7 @@ std::vector<rid> index_rids(const Scan& scan, const codec::index_def& d, const s
   if (limit == 0 || lower >= upper) return out;
   scan(lower, upper, [&](std::string_view k, std::string_view v) {
     if (out.size() >= limit) return false;
+    // A NOTUNIQUE entry's RID is the key's last 10 bytes.
     auto id = d.info.unique ? codec::decode_rid(v) : codec::decode_rid(k.substr(k.size() - std::min<size_t>(k.size(), 10)));
     if (id) out.push_back(*id);  // damaged entry: check() reports it
     return true;
@@ -954,7 +956,8 @@ status database::repair_cluster(int32_t id, const std::vector<std::string>& keys
     if (new_value != nullptr) now = codec::decode_record(*rid_of, *new_value);
     // A record that changes class keeps no entry under the old class's indexes.
     if (was && now && codec::lower(was->class_name) != codec::lower(now->class_name)) {
-      if (auto bad = indexing::maintain(impl_->db.get(), ctx, &*was, nullptr, false)) return error_info{impl_->dir.string(), "repair", bad->message};
+      if (auto bad = indexing::maintain(impl_->db.get(), ctx, &*was, nullptr, false))
+        return error_info{impl_->dir.string(), "repair", bad->message};
       was.reset();
     }
     if (auto bad = indexing::maintain(impl_->db.get(), ctx, was ? &*was : nullptr, now ? &*now : nullptr, false))

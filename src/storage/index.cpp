@@ -232,7 +232,8 @@ std::optional<op_result> maintain(rocksdb::DB* db, batch_context& ctx, const rec
         c.in_values = std::move(*v);
       }
     }
-    bool same = c.out.has_value() == c.in.has_value() && (!c.out || (c.out->key == c.in->key && c.out->value == c.in->value));
+    bool same = c.out.has_value() == c.in.has_value() &&
+                (!c.out || (c.out->key == c.in->key && c.out->value == c.in->value));
     if (!same) changes.push_back(std::move(c));
   }
   // Every check before any write: a refused op leaves the batch as it was.

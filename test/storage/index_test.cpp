@@ -238,11 +238,7 @@ TEST_CASE("storage: index: ranges over the first field, inclusive or exclusive, 
   for (auto v : {"1", "2", "2.5", "3", "4", "-7", "\"a\"", "\"b\"", "\"c\"", "\"b\\u0000\"", "true", "false"})
     by[v] = created(*db, "V", std::string(R"({"k":)") + v + "}");
   using bound = database::index_bound;
-  auto range = [&](std::optional<bound> lo, std::optional<bound> hi) {
-    auto r = db->index_range("V.k", lo, hi, 100);
-    std::vector<rid> want;
-    return r;
-  };
+  auto range = [&](std::optional<bound> lo, std::optional<bound> hi) { return db->index_range("V.k", lo, hi, 100); };
   auto ids = [&](std::initializer_list<const char*> keys) {
     std::vector<rid> out;
     for (auto k : keys) out.push_back(by.at(k));
