@@ -8,6 +8,11 @@
 //   'K' lower(class name)           -> class: default cluster, name, superclass
 //   'R' be16(cluster) be64(position)-> record: version, class, fields JSON
 //   'L' be64(lsn)                   -> log entry: the operation as applied
+//   'I' be32(index id) key values [RID] -> index entry: the RID (UNIQUE) or ""
+//   "Mindex/" lower(index name)     -> index definition (id, class, fields, unique)
+//   "Mprop/" lower(class) '/' lower(name) -> property (class, name, type)
+//   "Mnext_index"                   -> be64 id the next index takes
+//   'P' / 'Q' be64(seq)             -> staged / committed replication entries
 //
 // Why this layout:
 //   - Records are keyed by big-endian (cluster, position), so RocksDB's bytewise
@@ -34,6 +39,15 @@
 // value, so no length field is needed for it. codec.hpp gives each layout.
 // Fields are stored as the canonical Boost.JSON serialisation of the object
 // (no insignificant whitespace), without top-level '@' keys.
+//
+//   - Index entries sort by index id, then by an order-preserving encoding
+//     of the key values (codec.hpp), so a lookup is one seek and a range one
+//     bounded scan; a NOTUNIQUE entry ends with its RID, so equal keys come
+//     in RID order and each record has its own key. Index ids are never
+//     reused, so dropping an index is one DeleteRange.
+//   - Staged entries are applied all or nothing: each gets a WriteBatch save
+//     point and a copy of the metadata, and the batch's overlays (records,
+//     index entries) keep an undo journal (batch.hpp).
 //
 // Durability: apply() puts the whole batch (records, counters, metadata, log
 // entries) into one rocksdb::WriteBatch and writes it with sync = opts.sync.
@@ -67,31 +81,12 @@
 #include <mutex>
 #include <set>
 
+#include "src/storage/batch.hpp"
 #include "src/storage/codec.hpp"
+#include "src/storage/index.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::storage {
-
-struct meta_state {
-  std::map<int32_t, cluster_info> clusters;  // by id
-  std::map<std::string, class_info> classes;  // by lower-case name
-  uint64_t last_lsn = 0;
-  uint64_t last_seq = 0;     // last committed staged entry (replication)
-  uint64_t last_staged = 0;  // highest staged seq still pending (0: none)
-  uint64_t promised_epoch = 0;  // replication: the highest owner epoch this node promised to follow
-  uint64_t last_committed_entry = 0;  // check() only: the highest 'Q' key seen
-
-  const cluster_info* cluster_named(std::string_view name) const {
-    auto low = codec::lower(name);
-    for (auto& [id, c] : clusters)
-      if (codec::lower(c.name) == low) return &c;
-    return nullptr;
-  }
-  const class_info* class_named(std::string_view name) const {
-    auto it = classes.find(codec::lower(name));
-    return it == classes.end() ? nullptr : &it->second;
-  }
-};
 
 namespace {
 
@@ -151,14 +146,6 @@ std::optional<std::string> canonical_fields(std::string_view text, std::string& 
     why = cat("fields could not be processed: ", e.what());
     return std::nullopt;
   }
-}
-
-op_result failure(errc code, std::string message) {
-  assert(code != errc::ok);
-  op_result r;
-  r.code = code;
-  r.message = std::move(message);
-  return r;
 }
 
 // Releases a RocksDB snapshot when the read that needed it ends.
@@ -274,16 +261,6 @@ struct database::impl {
   status load_metadata();
 };
 
-// The state of one apply() call: a private copy of the metadata plus the
-// records this batch has written so far, so each op sees the earlier ones.
-struct batch_context {
-  meta_state next;
-  std::map<rid, std::optional<record>> records;  // nullopt = removed in this batch
-  std::set<int32_t> clusters_touched;
-  std::set<std::string> classes_added;  // lower-case names
-  rocksdb::WriteBatch wb;
-};
-
 status database::impl::initialise_new() {
   // A database without a format key must be empty: anything else is a folder
   // that is not ours (or a damaged one), and writing into it would mix data.
@@ -363,6 +340,29 @@ status database::impl::load_metadata() {
       return error_info{dir.string(), "", cat("class ", c->name, " names missing cluster ", c->default_cluster)};
     s->classes[codec::lower(c->name)] = *c;
   }
+  // Indexes and properties: absent in a database written before they existed.
+  st = db->Get(rocksdb::ReadOptions(), codec::meta_next_index_key, &v);
+  if (st.ok() && v.size() == 8) {
+    s->next_index_id = codec::get_be64(v);
+  } else if (!st.IsNotFound()) {
+    return error_info{dir.string(), "", "next index id damaged"};
+  }
+  for (it->Seek(std::string(codec::meta_index_prefix));
+       it->Valid() && it->key().ToStringView().starts_with(codec::meta_index_prefix); it->Next()) {
+    auto d = codec::decode_index(it->value().ToStringView());
+    if (!d || it->key().ToStringView() != codec::index_meta_key(d->info.name) || d->id >= s->next_index_id ||
+        s->class_named(d->info.class_name) == nullptr)
+      return error_info{dir.string(), "", "damaged index " + it->key().ToString()};
+    s->indexes[codec::lower(d->info.name)] = *d;
+  }
+  for (it->Seek(std::string(codec::meta_property_prefix));
+       it->Valid() && it->key().ToStringView().starts_with(codec::meta_property_prefix); it->Next()) {
+    auto p = codec::decode_property(it->value().ToStringView());
+    if (!p || it->key().ToStringView() != codec::property_meta_key(p->class_name, p->name) ||
+        s->class_named(p->class_name) == nullptr || !indexing::valid_type(p->type))
+      return error_info{dir.string(), "", "damaged property " + it->key().ToString()};
+    s->properties[it->key().ToString()] = *p;
+  }
   if (!it->status().ok()) return rocks_error(dir, "reading metadata", it->status());
   if (s->clusters.empty()) return error_info{dir.string(), "", "no clusters"};
   state = std::move(s);
@@ -431,7 +431,7 @@ std::optional<record> batch_find(rocksdb::DB* db, const batch_context& ctx, rid 
 void put_record(batch_context& ctx, const record& r) {
   assert(valid_rid(r.id) && r.version >= 1);
   ctx.wb.Put(codec::record_key(r.id), codec::encode_record(r));
-  ctx.records[r.id] = r;
+  ctx.set_record(r.id, r);
   ctx.clusters_touched.insert(r.id.cluster);
 }
 
@@ -459,10 +459,14 @@ op_result apply_create(rocksdb::DB* db, batch_context& ctx, const op& o, op& app
     id = rid{c.id, c.next_position};
   }
 
+  record r{id, 1, cls->name, std::move(*fields)};
+  // Types and unique keys are checked before anything changes, so a refused
+  // create leaves the batch as it was.
+  if (auto bad = indexing::check_types(ctx.next, r)) return *bad;
+  if (auto bad = indexing::maintain(db, ctx, nullptr, &r, true)) return *bad;
   auto& c = ctx.next.clusters.at(id.cluster);
   c.records += 1;
   c.next_position = std::max(c.next_position, id.position + 1);
-  record r{id, 1, cls->name, std::move(*fields)};
   put_record(ctx, r);
   applied = op{op::kind::create, r.class_name, "", r.id, r.version, r.fields};
   op_result res;
@@ -499,8 +503,12 @@ op_result apply_update(rocksdb::DB* db, batch_context& ctx, const op& o, op& app
   auto r = change_target(db, ctx, o, err);
   if (err) return *err;
   assert(r->version < INT64_MAX);
-  r->version += 1;
-  r->fields = std::move(*fields);
+  record now = *r;
+  now.version += 1;
+  now.fields = std::move(*fields);
+  if (auto bad = indexing::check_types(ctx.next, now)) return *bad;
+  if (auto bad = indexing::maintain(db, ctx, &*r, &now, true)) return *bad;
+  r = std::move(now);
   put_record(ctx, *r);
   applied = op{op::kind::update, r->class_name, "", r->id, r->version, r->fields};
   op_result res;
@@ -512,11 +520,12 @@ op_result apply_remove(rocksdb::DB* db, batch_context& ctx, const op& o, op& app
   std::optional<op_result> err;
   auto r = change_target(db, ctx, o, err);
   if (err) return *err;
+  if (auto bad = indexing::maintain(db, ctx, &*r, nullptr, true)) return *bad;
   auto& c = ctx.next.clusters.at(o.id.cluster);
   assert(c.records > 0);
   c.records -= 1;
   ctx.wb.Delete(codec::record_key(o.id));
-  ctx.records[o.id] = std::nullopt;
+  ctx.set_record(o.id, std::nullopt);
   ctx.clusters_touched.insert(o.id.cluster);
   applied = op{op::kind::remove, r->class_name, "", r->id, r->version, ""};
   op_result res;
@@ -551,7 +560,7 @@ op_result apply_create_class(batch_context& ctx, const op& o, op& applied) {
   class_info cls{o.class_name, super != nullptr ? super->name : "", id};
   ctx.next.classes[base] = cls;
   ctx.clusters_touched.insert(id);
-  ctx.classes_added.insert(base);
+  ctx.classes_touched.insert(base);
   applied = op{op::kind::create_class, cls.name, cls.superclass, rid{id, -1}, -1, ""};
   op_result res;
   res.rec.id = rid{id, -1};
@@ -561,9 +570,75 @@ op_result apply_create_class(batch_context& ctx, const op& o, op& applied) {
 
 }  // namespace
 
-std::vector<op_result> database::apply(const std::vector<op>& ops) { return apply_with(ops, {}); }
+std::vector<op_result> database::apply(const std::vector<op>& ops) { return apply_with(ops, {}, {}); }
 
-std::vector<op_result> database::apply_with(const std::vector<op>& ops, const batch_extra& extra, bool sync) {
+namespace {
+
+// One op against the batch; `applied` receives the change log's copy.
+op_result apply_op(rocksdb::DB* db, batch_context& ctx, const op& o, op& applied) {
+  switch (o.k) {
+    case op::kind::create: return apply_create(db, ctx, o, applied);
+    case op::kind::update: return apply_update(db, ctx, o, applied);
+    case op::kind::remove: return apply_remove(db, ctx, o, applied);
+    case op::kind::create_class: return apply_create_class(ctx, o, applied);
+    case op::kind::create_index: return indexing::apply_create_index(db, ctx, o, applied);
+    case op::kind::drop_index: return indexing::apply_drop_index(ctx, o, applied);
+    case op::kind::create_property: return indexing::apply_create_property(db, ctx, o, applied);
+    case op::kind::drop_class: return indexing::apply_drop_class(db, ctx, o, applied);
+    case op::kind::statement:
+      return failure(errc::invalid_argument, "a SQL statement must be expanded by the database's owner first");
+  }
+  return failure(errc::invalid_argument, "unknown operation kind");
+}
+
+// Applies one op and, when it succeeds, logs it under the next LSN.
+op_result apply_logged(rocksdb::DB* db, batch_context& ctx, const op& o) {
+  op applied;
+  op_result r = apply_op(db, ctx, o, applied);
+  if (r.code == errc::ok) {
+    r.lsn = ++ctx.next.last_lsn;
+    ctx.wb.Put(codec::log_key(r.lsn), codec::encode_log(log_entry{r.lsn, std::move(applied)}));
+  }
+  return r;
+}
+
+// Applies ops[first, first + n) all or nothing: the first failure rolls the
+// group back, keeps its own result, and gives every other op of the group the
+// same code and a message that points at it. Deterministic: the outcome
+// depends only on the ops and the state before them.
+void apply_group(rocksdb::DB* db, batch_context& ctx, const std::vector<op>& ops, size_t first, size_t n,
+                 std::vector<op_result>& results) {
+  assert(n >= 1 && first + n <= ops.size());
+  if (n == 1) {  // a failed op changes nothing by itself: no save point needed
+    results.push_back(apply_logged(db, ctx, ops[first]));
+    return;
+  }
+  ctx.begin_group();
+  size_t failed = n;
+  std::vector<op_result> mine;
+  mine.reserve(n);
+  for (size_t k = 0; k < n && failed == n; ++k) {
+    mine.push_back(apply_logged(db, ctx, ops[first + k]));
+    if (mine.back().code != errc::ok) failed = k;
+  }
+  if (failed == n) {
+    ctx.end_group();
+  } else {
+    ctx.rollback_group();
+    const op_result cause = mine[failed];
+    mine.resize(n);
+    for (size_t k = 0; k < n; ++k)
+      if (k != failed)
+        mine[k] = failure(cause.code,
+                          cat("not applied: operation ", failed + 1, " of this write failed: ", cause.message));
+  }
+  for (auto& r : mine) results.push_back(std::move(r));
+}
+
+}  // namespace
+
+std::vector<op_result> database::apply_with(const std::vector<op>& ops, const std::vector<size_t>& groups,
+                                            const batch_extra& extra, bool sync) {
   std::vector<op_result> results;
   results.reserve(ops.size());
   if (ops.size() > batch_ops_max) {
@@ -576,31 +651,56 @@ std::vector<op_result> database::apply_with(const std::vector<op>& ops, const ba
   batch_context ctx;
   ctx.next = *before;
 
-  bool any_ok = false;
-  for (const op& o : ops) {
-    op applied;
-    op_result r;
-    switch (o.k) {
-      case op::kind::create: r = apply_create(db, ctx, o, applied); break;
-      case op::kind::update: r = apply_update(db, ctx, o, applied); break;
-      case op::kind::remove: r = apply_remove(db, ctx, o, applied); break;
-      case op::kind::create_class: r = apply_create_class(ctx, o, applied); break;
-      default: r = failure(errc::invalid_argument, "unknown operation kind"); break;
+  if (groups.empty()) {
+    for (size_t i = 0; i < ops.size(); ++i) apply_group(db, ctx, ops, i, 1, results);
+  } else {
+    size_t at = 0;
+    for (size_t n : groups) {
+      apply_group(db, ctx, ops, at, n, results);
+      at += n;
     }
-    if (r.code == errc::ok) {
-      r.lsn = ++ctx.next.last_lsn;
-      ctx.wb.Put(codec::log_key(r.lsn), codec::encode_log(log_entry{r.lsn, std::move(applied)}));
-      any_ok = true;
-    }
-    results.push_back(std::move(r));
+    assert(at == ops.size());
   }
   assert(results.size() == ops.size());
+  bool any_ok = std::any_of(results.begin(), results.end(), [](auto& r) { return r.code == errc::ok; });
   if (!any_ok && !extra) return results;  // nothing to write
   if (extra) extra(&ctx.wb, ctx.next);
 
-  for (int32_t id : ctx.clusters_touched)
-    ctx.wb.Put(codec::cluster_key(id), codec::encode_cluster(ctx.next.clusters.at(id)));
-  for (auto& low : ctx.classes_added) ctx.wb.Put(codec::class_key(low), codec::encode_class(ctx.next.classes.at(low)));
+  // Touched metadata is written as `next` holds it, or deleted when `next`
+  // no longer has it (dropped).
+  for (int32_t id : ctx.clusters_touched) {
+    auto c = ctx.next.clusters.find(id);
+    if (c != ctx.next.clusters.end())
+      ctx.wb.Put(codec::cluster_key(id), codec::encode_cluster(c->second));
+    else
+      ctx.wb.Delete(codec::cluster_key(id));
+  }
+  for (auto& low : ctx.classes_touched) {
+    auto c = ctx.next.classes.find(low);
+    if (c != ctx.next.classes.end())
+      ctx.wb.Put(codec::class_key(low), codec::encode_class(c->second));
+    else
+      ctx.wb.Delete(codec::class_key(low));
+  }
+  for (auto& low : ctx.indexes_touched) {
+    auto d = ctx.next.indexes.find(low);
+    if (d != ctx.next.indexes.end())
+      ctx.wb.Put(codec::index_meta_key(low), codec::encode_index(d->second));
+    else
+      ctx.wb.Delete(codec::index_meta_key(low));
+  }
+  if (ctx.next.next_index_id != before->next_index_id) {
+    std::string v;
+    codec::put_be64(v, ctx.next.next_index_id);
+    ctx.wb.Put(codec::meta_next_index_key, v);
+  }
+  for (auto& key : ctx.properties_touched) {
+    auto p = ctx.next.properties.find(key);
+    if (p != ctx.next.properties.end())
+      ctx.wb.Put(key, codec::encode_property(p->second));
+    else
+      ctx.wb.Delete(key);
+  }
   std::string lsn;
   codec::put_be64(lsn, ctx.next.last_lsn);
   ctx.wb.Put(codec::meta_last_lsn_key, lsn);
@@ -682,6 +782,104 @@ std::optional<class_info> database::class_by_name(std::string_view name) const {
 
 uint64_t database::last_lsn() const { return impl_->current()->last_lsn; }
 
+std::vector<index_info> database::indexes() const {
+  auto s = impl_->current();
+  std::vector<index_info> out;
+  out.reserve(s->indexes.size());
+  for (auto& [low, d] : s->indexes) out.push_back(d.info);
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  return out;
+}
+
+std::optional<index_info> database::index_by_name(std::string_view name) const {
+  auto s = impl_->current();
+  auto it = s->indexes.find(codec::lower(name));
+  if (it == s->indexes.end()) return std::nullopt;
+  return it->second.info;
+}
+
+std::vector<property_info> database::properties(std::string_view class_name) const {
+  auto s = impl_->current();
+  std::vector<property_info> out;
+  for (auto* p : s->properties_of(class_name)) out.push_back(*p);
+  return out;
+}
+
+namespace {
+
+// The RIDs of the entries of index `d` in [lower, upper), in key order, at
+// most `limit` (capped at browse_records_max), from one implicit snapshot.
+template <class Scan>
+std::vector<rid> index_rids(const Scan& scan, const codec::index_def& d, const std::string& lower,
+                            const std::string& upper, size_t limit) {
+  std::vector<rid> out;
+  limit = std::min(limit, browse_records_max);
+  if (limit == 0 || lower >= upper) return out;
+  scan(lower, upper, [&](std::string_view k, std::string_view v) {
+    if (out.size() >= limit) return false;
+    // A NOTUNIQUE entry's RID is the key's last 10 bytes.
+    auto id = d.info.unique ? codec::decode_rid(v) : codec::decode_rid(k.substr(k.size() - std::min<size_t>(k.size(), 10)));
+    if (id) out.push_back(*id);  // damaged entry: check() reports it
+    return true;
+  });
+  return out;
+}
+
+// The encoding tag of a range bound's kind; nullopt for kinds a range cannot hold.
+std::optional<uint8_t> range_tag(const boost::json::value& v) {
+  if (v.is_bool()) return codec::index_tag_bool;
+  if (v.is_number()) return codec::index_tag_number;
+  if (v.is_string()) return codec::index_tag_string;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<rid> database::index_find(std::string_view index, const std::vector<boost::json::value>& key,
+                                      size_t limit) const {
+  auto s = impl_->current();
+  auto it = s->indexes.find(codec::lower(index));
+  if (it == s->indexes.end() || key.size() > it->second.info.fields.size()) return {};
+  auto enc = indexing::encode_key(key);
+  if (!enc) return {};
+  auto prefix = codec::index_prefix(it->second.id) + *enc;
+  auto scan = [this](auto&&... a) { impl_->scan(a...); };
+  return index_rids(scan, it->second, prefix, codec::prefix_successor(prefix), limit);
+}
+
+std::vector<rid> database::index_range(std::string_view index, const std::optional<index_bound>& lo,
+                                       const std::optional<index_bound>& hi, size_t limit) const {
+  auto s = impl_->current();
+  auto it = s->indexes.find(codec::lower(index));
+  if (it == s->indexes.end()) return {};
+  const auto& d = it->second;
+  auto base = codec::index_prefix(d.id);
+  std::string lower = base, upper = codec::prefix_successor(base);
+  std::optional<uint8_t> tag;
+  for (auto* b : {&lo, &hi}) {
+    if (!*b) continue;
+    auto t = range_tag((*b)->value);
+    if (!t || (tag && *tag != *t)) return {};  // a bound of no kind, or two kinds: nothing lies between
+    tag = t;
+  }
+  if (tag) {
+    lower = base + static_cast<char>(*tag);
+    upper = base + static_cast<char>(*tag + 1);
+  }
+  if (lo) {
+    auto p = base;
+    if (!codec::append_index_value(p, lo->value)) return {};
+    lower = lo->inclusive ? p : codec::prefix_successor(p);
+  }
+  if (hi) {
+    auto p = base;
+    if (!codec::append_index_value(p, hi->value)) return {};
+    upper = hi->inclusive ? codec::prefix_successor(p) : p;
+  }
+  auto scan = [this](auto&&... a) { impl_->scan(a...); };
+  return index_rids(scan, d, lower, upper, limit);
+}
+
 uint64_t database::last_committed_seq() const { return impl_->current()->last_seq; }
 
 uint64_t database::last_staged_seq() const { return impl_->current()->last_staged; }
@@ -746,14 +944,36 @@ status database::repair_cluster(int32_t id, const std::vector<std::string>& keys
   }
   std::vector<std::string> ks, vs;
   cluster_raw(id, &ks, &vs);
-  rocksdb::WriteBatch wb;
+  // Index entries change with the records, in the same batch; the records
+  // are the truth here, so a UNIQUE key is not enforced (see maintain()).
+  batch_context ctx;
+  ctx.next = *before;
+  auto reindex = [&](std::string_view key, const std::string* old_value, const std::string* new_value) -> status {
+    auto rid_of = codec::parse_record_key(key);
+    assert(rid_of);
+    std::optional<record> was, now;
+    if (old_value != nullptr) was = codec::decode_record(*rid_of, *old_value);
+    if (new_value != nullptr) now = codec::decode_record(*rid_of, *new_value);
+    // A record that changes class keeps no entry under the old class's indexes.
+    if (was && now && codec::lower(was->class_name) != codec::lower(now->class_name)) {
+      if (auto bad = indexing::maintain(impl_->db.get(), ctx, &*was, nullptr, false))
+        return error_info{impl_->dir.string(), "repair", bad->message};
+      was.reset();
+    }
+    if (auto bad = indexing::maintain(impl_->db.get(), ctx, was ? &*was : nullptr, now ? &*now : nullptr, false))
+      return error_info{impl_->dir.string(), "repair", bad->message};
+    return ok_status();
+  };
+  auto& wb = ctx.wb;
   size_t n = 0;
   for (size_t i = 0; i < ks.size(); ++i) {
     auto t = truth.find(ks[i]);
     if (t == truth.end()) {
+      if (auto st = reindex(ks[i], &vs[i], nullptr); !st) return st;
       wb.Delete(ks[i]);
       ++n;
     } else if (t->second != vs[i]) {
+      if (auto st = reindex(ks[i], &vs[i], &t->second); !st) return st;
       wb.Put(ks[i], t->second);
       ++n;
     }
@@ -761,6 +981,7 @@ status database::repair_cluster(int32_t id, const std::vector<std::string>& keys
   std::set<std::string> have(ks.begin(), ks.end());
   for (auto& [k, v] : truth)
     if (!have.count(k)) {
+      if (auto st = reindex(k, nullptr, &v); !st) return st;
       wb.Put(k, v);
       ++n;
     }
@@ -921,13 +1142,15 @@ result<std::vector<std::vector<op_result>>> database::commit_entries(const std::
     // As many whole entries as fit in one batch, applied as one atomic write
     // that also removes them and advances the committed seq.
     std::vector<op> ops;
+    std::vector<size_t> groups;  // each entry is all or nothing
     size_t first = i;
     while (i < pending.size() && (ops.empty() || ops.size() + pending[i].ops.size() <= batch_ops_max)) {
       for (auto& o : pending[i].ops) ops.push_back(o);
+      groups.push_back(pending[i].ops.size());
       ++i;
     }
     uint64_t last = pending[i - 1].seq;
-    auto results = apply_with(ops, [&](void* wbp, meta_state& next) {
+    auto results = apply_with(ops, groups, [&](void* wbp, meta_state& next) {
       auto& wb = *static_cast<rocksdb::WriteBatch*>(wbp);
       for (size_t k = first; k < i; ++k) {
         if (were_staged) wb.Delete(codec::staged_key(pending[k].seq));
@@ -1031,7 +1254,9 @@ status database::check() const {
   std::map<int32_t, int64_t> counted;       // records per cluster
   std::map<int32_t, int64_t> max_position;  // per cluster
   uint64_t expect_lsn = 1;
-  // One ordered pass; keys sort as C < K < L < M < P < Q < R, so records come last.
+  std::map<uint32_t, int64_t> entries_stored, entries_implied;  // per index id
+  // One ordered pass; keys sort as C < I < K < L < M < P < Q < R, so records
+  // come last, after every definition they are checked against.
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto key = it->key().ToStringView();
     auto value = it->value().ToStringView();
@@ -1046,6 +1271,17 @@ status database::check() const {
         } else if (key == codec::meta_last_lsn_key && value.size() == 8) {
           have_lsn = true;
           disk.last_lsn = codec::get_be64(value);
+        } else if (key == codec::meta_next_index_key && value.size() == 8) {
+          disk.next_index_id = codec::get_be64(value);
+        } else if (key.starts_with(codec::meta_index_prefix)) {
+          auto d = codec::decode_index(value);
+          if (!d || key != codec::index_meta_key(d->info.name)) return fail("damaged index " + std::string(key));
+          disk.indexes[codec::lower(d->info.name)] = *d;
+        } else if (key.starts_with(codec::meta_property_prefix)) {
+          auto p = codec::decode_property(value);
+          if (!p || key != codec::property_meta_key(p->class_name, p->name) || !indexing::valid_type(p->type))
+            return fail("damaged property " + std::string(key));
+          disk.properties[std::string(key)] = *p;
         } else {
           return fail("unknown meta key " + std::string(key));
         }
@@ -1062,6 +1298,15 @@ status database::check() const {
         auto c = codec::decode_class(value);
         if (!c || key.substr(1) != codec::lower(c->name)) return fail("damaged class " + std::string(key.substr(1)));
         disk.classes[codec::lower(c->name)] = *c;
+        break;
+      }
+      case codec::prefix_index: {
+        // Compared with what the records imply once they have been read:
+        // here only counted, as index definitions sort after their entries.
+        if (key.size() < 5) return fail("damaged index entry key");
+        uint32_t id = 0;
+        for (size_t i = 1; i < 5; ++i) id = (id << 8) | static_cast<uint8_t>(key[i]);
+        entries_stored[id] += 1;
         break;
       }
       case codec::prefix_log: {
@@ -1097,6 +1342,20 @@ status database::check() const {
           return fail("record " + id->to_string() + " of missing class " + r->class_name);
         counted[id->cluster] += 1;
         max_position[id->cluster] = id->position;  // keys ascend within a cluster
+        // Every entry the record implies must be stored, naming it.
+        auto covering = disk.covering_indexes(r->class_name);
+        if (!covering.empty()) {
+          boost::json::object fields = boost::json::parse(r->fields).as_object();  // canonical: checked above
+          for (auto* d : covering) {
+            auto e = indexing::entry_for(*d, *id, fields);
+            if (!e) continue;
+            entries_implied[d->id] += 1;
+            std::string held;
+            auto st = impl_->db->Get(ro, e->key, &held);
+            if (!st.ok() || held != e->value)
+              return fail(cat("index ", d->info.name, " lacks the entry of record ", id->to_string()));
+          }
+        }
         break;
       }
       default:
@@ -1113,6 +1372,23 @@ status database::check() const {
   }
   for (auto& [low, c] : disk.classes)
     if (disk.clusters.count(c.default_cluster) == 0) return fail("class " + c.name + " has no cluster");
+  // Each implied entry was found, so equal counts mean no entry lacks its record.
+  std::map<uint32_t, const codec::index_def*> by_id;
+  for (auto& [low, d] : disk.indexes) {
+    if (disk.class_named(d.info.class_name) == nullptr) return fail("index " + d.info.name + " of a missing class");
+    if (d.id >= disk.next_index_id) return fail("index " + d.info.name + " has an id not below the next index id");
+    by_id[d.id] = &d;
+  }
+  for (auto& [id, n] : entries_stored) {
+    auto d = by_id.find(id);
+    if (d == by_id.end()) return fail(cat(n, " index entries of no index (id ", id, ")"));
+    if (n != entries_implied[id])
+      return fail(cat("index ", d->second->info.name, " holds ", n, " entries, its records imply ", entries_implied[id]));
+  }
+  for (auto& [id, n] : entries_implied)
+    if (entries_stored[id] != n) return fail(cat("index ", by_id.at(id)->info.name, " lacks entries"));
+  for (auto& [key, p] : disk.properties)
+    if (disk.class_named(p.class_name) == nullptr) return fail("property " + p.name + " of a missing class");
   // In-memory metadata must be exactly what is stored.
   if (mem->last_lsn != disk.last_lsn) return fail("in-memory last LSN differs from the stored one");
   if (mem->last_seq != disk.last_seq) return fail("in-memory last committed seq differs from the stored one");
@@ -1122,6 +1398,22 @@ status database::check() const {
     return fail(cat("staged entry ", disk.last_staged, " is not after the last committed seq ", disk.last_seq));
   if (mem->clusters.size() != disk.clusters.size() || mem->classes.size() != disk.classes.size())
     return fail("in-memory metadata differs from the stored one");
+  if (mem->next_index_id != disk.next_index_id || mem->indexes.size() != disk.indexes.size() ||
+      mem->properties.size() != disk.properties.size())
+    return fail("in-memory indexes or properties differ from the stored ones");
+  for (auto& [low, d] : disk.indexes) {
+    auto m = mem->indexes.find(low);
+    if (m == mem->indexes.end() || m->second.id != d.id || m->second.info.name != d.info.name ||
+        m->second.info.class_name != d.info.class_name || m->second.info.fields != d.info.fields ||
+        m->second.info.unique != d.info.unique)
+      return fail("in-memory index " + d.info.name + " differs from the stored one");
+  }
+  for (auto& [key, p] : disk.properties) {
+    auto m = mem->properties.find(key);
+    if (m == mem->properties.end() || m->second.class_name != p.class_name || m->second.name != p.name ||
+        m->second.type != p.type)
+      return fail("in-memory property " + p.class_name + "." + p.name + " differs from the stored one");
+  }
   for (auto& [id, c] : disk.clusters) {
     auto m = mem->clusters.find(id);
     if (m == mem->clusters.end() || m->second.name != c.name || m->second.records != c.records ||

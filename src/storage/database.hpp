@@ -22,6 +22,12 @@
 // (LSN, per database, starting at 1) and a log entry with the full operation
 // as applied (with the RID it produced), written in the same batch. This is
 // what deploy and replication read (log_since) to ship changes in order.
+//
+// Indexes and properties: index entries live in the same RocksDB keyspace as
+// the records and change in the same WriteBatch, so they can never disagree
+// with the records after a crash, and a checkpoint (what a deploy ships)
+// carries them at the same LSN as the records. Definitions are kept with the
+// other metadata; a database written before indexes existed opens with none.
 #pragma once
 
 #include <cstdint>
@@ -100,7 +106,10 @@ struct property_info {
 
 // An index over one or more fields of a class and its subclasses' records.
 // Records whose indexed fields are all absent or null are not indexed (as
-// OrientDB's default ignoreNullValues).
+// OrientDB's default ignoreNullValues); in a composite index a record with
+// some of them null is indexed with null there. Only scalar values are keys:
+// a record whose indexed field holds an array or object is not indexed (no
+// per-element entries, unlike OrientDB's collection indexes).
 struct index_info {
   std::string name;        // as created, e.g. "Person.name"; unique ignoring case
   std::string class_name;
@@ -120,7 +129,17 @@ struct index_info {
 //                    refused (invalid_argument) when a stored record of the
 //                    class holds a value of another type.
 //   drop_class:      class_name; refused while the class has records or
-//                    subclasses; its properties and indexes go with it.
+//                    subclasses; its cluster, properties and indexes go with it.
+//                    V and E cannot be dropped.
+// Rules: index names are 1-128 of [A-Za-z0-9_.-], unique ignoring case; an
+// index has 1-8 distinct fields of [A-Za-z0-9_]; property names are 1-128 of
+// [A-Za-z0-9_] and types are accepted in any case (stored upper case). A
+// missing class is not_found, a taken name already_exists, anything else
+// malformed invalid_argument. The create_property refusal names the record.
+// Their log entries hold class_name = the class (drop_index: the index's
+// class) and fields = the canonical arguments ({"name","fields","type"} for
+// create_index, {"name"} for drop_index, {"name","type"} for create_property);
+// drop_class logs applied.id = {its removed cluster, -1}.
 //   statement:       never reaches storage (apply() refuses it): a SQL write
 //                    statement, fields {"command":"...","parameters":[...]|{...}},
 //                    that the database's owner expands into the operations
@@ -182,7 +201,7 @@ struct open_options {
   uint64_t log_keep = committed_entries_kept;
 };
 
-struct meta_state;  // database.cpp: clusters, classes, LSN and seq counters
+struct meta_state;  // batch.hpp: clusters, classes, indexes, properties, LSN and seq counters
 
 class database {
  public:
@@ -214,6 +233,23 @@ class database {
   // create_class: name 1-128 of [A-Za-z0-9_], unique ignoring case; the
   // superclass must exist; its new cluster is lower(name) (or lower(name)_<n>
   // if that cluster name is taken) with the next free cluster id.
+  // create/update also check, before anything changes: each present, non-null
+  // field with a property on the class or a superclass has its type
+  // (invalid_argument: "The field 'Person.age' has been declared as INTEGER
+  // but the value is not compatible: <value JSON>"), and each UNIQUE index
+  // covering the class is free at the record's key (errc::duplicate_key:
+  // "Cannot index record #<rid>: found duplicated key '<key>' in index
+  // '<name>' previously assigned to the record #<rid>", as OrientDB words it;
+  // a composite key shows as "[a, b]"). create/update/remove keep the entries
+  // of every index on the record's class or a superclass; an update rewrites
+  // only the entries whose key changed. The schema operations above may scan
+  // every record (create_index, create_property, drop_class); the others read
+  // one record and one entry per UNIQUE index.
+  // Per-op semantics: a failed op does not stop the batch; later ops are
+  // applied as if it had not been there. (commit_staged/commit_new apply
+  // each staged entry all or nothing instead, see below.)
+  // op::kind::statement is refused (invalid_argument, "a SQL statement must
+  // be expanded by the database's owner first").
   std::vector<op_result> apply(const std::vector<op>& ops);
 
   // --- staged writes (replication) ------------------------------------------
@@ -230,6 +266,14 @@ class database {
   // replication log, see committed_since), all in one atomic batch per at most
   // batch_ops_max ops. Errors: invalid_argument for a bad seq or a batch over
   // batch_ops_max, io_error when the disk fails.
+  // Each entry is all or nothing (one client write): if any of its ops
+  // fails, none of its ops changes anything and none gets an LSN; the failing
+  // op keeps its result, and every other op of the entry gets the same code
+  // with the message "not applied: operation <k> of this write failed:
+  // <message>" (k counts from 1). The entry's seq is committed all the same,
+  // and later entries are applied as if it had not been there. The outcome
+  // depends only on the entries and the state before them, so every replica
+  // that commits the same entries reaches the same state.
   // REQUIRES external serialisation with apply() (the one writer).
   status stage(const staged_entry& e);
   // In one synced batch: removes the staged entries with seq >= from and
@@ -273,7 +317,9 @@ class database {
   // --- anti-entropy (replication's resyncEvery) ---------------------------
   // Per cluster, from one consistent point in time: the live record count and
   // an order-independent hash of every record key and stored value. Two
-  // copies at the same committed seq must have equal digests.
+  // copies at the same committed seq must have equal digests. Records only:
+  // index entries are derived from the records (check() verifies that), and
+  // repair_cluster rewrites them with the records it changes.
   struct cluster_digest {
     int32_t id = -1;
     int64_t records = 0;
@@ -284,7 +330,10 @@ class database {
   void cluster_raw(int32_t id, std::vector<std::string>* keys, std::vector<std::string>* values) const;
   // Makes cluster `id` hold exactly these records (as cluster_raw gave them),
   // in one synced batch; `changed` receives how many records differed.
-  // Outside the replication order: only for a copy that diverged.
+  // Outside the replication order: only for a copy that diverged. The index
+  // entries of every record it deletes, rewrites or adds change in the same
+  // batch; UNIQUE keys are not enforced here (the records given are the
+  // truth): a key taken over from another record moves to the new one.
   status repair_cluster(int32_t id, const std::vector<std::string>& keys, const std::vector<std::string>& values,
                         size_t* changed);
 
@@ -301,19 +350,27 @@ class database {
   uint64_t last_lsn() const;
 
   // Schema beyond classes: indexes (name order) and properties (of the class
-  // and its superclasses, the class's own first).
+  // and its superclasses, the class's own first, each class's in name order;
+  // empty for an unknown class).
   std::vector<index_info> indexes() const;
   std::optional<index_info> index_by_name(std::string_view name) const;
   std::vector<property_info> properties(std::string_view class_name) const;
-  // Index reads, from one consistent point in time, at most `limit` RIDs in
-  // key order (then RID order). `key`: one value per indexed field, or a
-  // prefix of them (a composite index looked up by its first fields).
-  // Values compare as the query engine compares them: numbers by value
-  // (1 = 1.0), strings by bytes. Unknown index: empty.
+  // Index reads, from one consistent point in time, at most min(limit,
+  // browse_records_max) RIDs in key order (then RID order). `key`: one value
+  // per indexed field, or a prefix of them (a composite index looked up by
+  // its first fields; an empty key gives every entry). Values compare as the
+  // query engine compares them: numbers by value (1 = 1.0), strings by
+  // bytes, and a value only equals one of its kind ("1" is not 1). Integers
+  // compare exactly, even where doubles cannot tell them apart (2^53 + 1).
+  // A null in `key` matches null (or absent) fields of composite entries.
+  // Unknown index, or an array/object in `key`: empty.
   std::vector<rid> index_find(std::string_view index, const std::vector<boost::json::value>& key,
                               size_t limit) const;
   // The RIDs whose first indexed field lies between `lo` and `hi` (nullopt:
-  // unbounded), same-kind values only (a numeric range holds numbers).
+  // unbounded), same-kind values only (a numeric range holds numbers, a
+  // string range strings, a boolean range booleans); bounds of two kinds, or
+  // a null/array/object bound: empty. Both nullopt: every entry. Same limit
+  // and order as index_find.
   struct index_bound {
     boost::json::value value;
     bool inclusive = true;
@@ -328,8 +385,10 @@ class database {
   // and value decodes; every record's cluster and class exist; each cluster's
   // stored count equals its records and its next position is past them; the
   // log holds LSNs 1..last_lsn without gaps; in-memory metadata equals the
-  // stored one. The error names the first violation. Costs a full scan: for
-  // tests, recovery checks and tools.
+  // stored one; every index and property names an existing class; each index
+  // holds exactly the entries its records imply (each found, with the right
+  // value, and no other). The error names the first violation. Costs a full
+  // scan plus one point read per index entry: for tests, recovery checks and tools.
   status check() const;
 
   const std::filesystem::path& dir() const;
@@ -345,7 +404,10 @@ class database {
   // apply() plus more puts in the same atomic batch: `extra(batch, next)` gets
   // the rocksdb::WriteBatch (as void*) and the metadata about to be published.
   using batch_extra = std::function<void(void*, meta_state&)>;
-  std::vector<op_result> apply_with(const std::vector<op>& ops, const batch_extra& extra, bool sync = true);
+  // `groups`: sizes of consecutive all-or-nothing groups covering `ops` (a
+  // staged entry each); empty: every op on its own, as apply() promises.
+  std::vector<op_result> apply_with(const std::vector<op>& ops, const std::vector<size_t>& groups,
+                                    const batch_extra& extra, bool sync = true);
   result<std::vector<std::vector<op_result>>> commit_entries(const std::vector<staged_entry>& entries,
                                                              bool were_staged, bool sync);
   explicit database(std::unique_ptr<impl> p);

@@ -70,3 +70,47 @@ TEST_CASE("storage: codec: values round-trip and truncations are refused") {
   rv[0] = 2;
   CHECK_FALSE(codec::decode_record(r.id, rv).has_value());
 }
+
+TEST_CASE("storage: codec: index and property definitions round-trip; cuts in their fixed part are refused") {
+  codec::index_def d{70000, index_info{"Person.full", "Person", {"first", "last"}, true}};
+  auto dv = codec::encode_index(d);
+  auto d2 = codec::decode_index(dv);
+  REQUIRE(d2);
+  CHECK(d2->id == 70000u);
+  CHECK(d2->info.name == "Person.full");
+  CHECK(d2->info.class_name == "Person");
+  CHECK(d2->info.fields == std::vector<std::string>{"first", "last"});
+  CHECK(d2->info.unique);
+  // format, id, unique, count, two fields, class: a cut anywhere there is refused.
+  for (size_t n = 0; n < 1 + 4 + 1 + 1 + 6 + 5 + 1 + 6 + 1; ++n) {
+    CAPTURE(n);
+    CHECK_FALSE(codec::decode_index(dv.substr(0, n)).has_value());
+  }
+  CHECK(codec::index_meta_key("Person.FULL") == "Mindex/person.full");
+
+  property_info p{"Person", "age", "INTEGER"};
+  auto pv = codec::encode_property(p);
+  auto p2 = codec::decode_property(pv);
+  REQUIRE(p2);
+  CHECK(p2->class_name == "Person");
+  CHECK(p2->name == "age");
+  CHECK(p2->type == "INTEGER");
+  for (size_t n = 0; n < 1 + 7 + 4 + 1; ++n) CHECK_FALSE(codec::decode_property(pv.substr(0, n)).has_value());
+  CHECK(codec::property_meta_key("Person", "Age") == "Mprop/person/age");
+
+  // Index entry keys: the id prefix bounds an index's entries.
+  auto prefix = codec::index_prefix(7);
+  CHECK(prefix < codec::index_prefix(8));
+  CHECK(codec::prefix_successor(prefix) == codec::index_prefix(8));
+  CHECK(codec::prefix_successor(std::string("I\x01\xff\xff", 4)) == std::string("I\x02", 2));
+  CHECK(codec::decode_rid(codec::encode_rid({32767, INT64_MAX})) == rid{32767, INT64_MAX});
+  CHECK_FALSE(codec::decode_rid("short").has_value());
+
+  // Schema ops travel in the log and in staged entries; unknown kinds do not.
+  log_entry e{3, op{op::kind::drop_class, "Person", "", rid{9, -1}, -1, ""}};
+  auto ev = codec::encode_log(e);
+  REQUIRE(codec::decode_log(3, ev));
+  CHECK(codec::decode_log(3, ev)->applied.k == op::kind::drop_class);
+  ev[1] = 9;
+  CHECK_FALSE(codec::decode_log(3, ev).has_value());
+}

@@ -45,6 +45,32 @@ inline op class_op(std::string name, std::string superclass = "") {
   return o;
 }
 
+inline op schema_op(op::kind k, std::string cls, std::string fields) {
+  op o;
+  o.k = k;
+  o.class_name = std::move(cls);
+  o.fields = std::move(fields);
+  return o;
+}
+
+// CREATE INDEX <name> ON <cls> (<fields>) UNIQUE|NOTUNIQUE
+inline op index_op(std::string cls, std::string name, const std::vector<std::string>& fields, bool unique) {
+  std::string f = "[";
+  for (size_t i = 0; i < fields.size(); ++i) f += (i == 0 ? "\"" : ",\"") + fields[i] + "\"";
+  f += "]";
+  return schema_op(op::kind::create_index, std::move(cls),
+                   "{\"name\":\"" + name + "\",\"fields\":" + f + ",\"type\":\"" + (unique ? "UNIQUE" : "NOTUNIQUE") +
+                       "\"}");
+}
+
+inline op drop_index_op(std::string name) { return schema_op(op::kind::drop_index, "", "{\"name\":\"" + name + "\"}"); }
+
+inline op property_op(std::string cls, std::string name, std::string type) {
+  return schema_op(op::kind::create_property, std::move(cls), "{\"name\":\"" + name + "\",\"type\":\"" + type + "\"}");
+}
+
+inline op drop_class_op(std::string cls) { return schema_op(op::kind::drop_class, std::move(cls), ""); }
+
 // Opens (creating) a database with sync off: the tests that need durability
 // say so explicitly.
 inline std::unique_ptr<database> open_db(const std::filesystem::path& dir, bool sync = false) {

@@ -130,7 +130,7 @@ TEST_CASE("staging: bad sequence numbers and sizes are refused and change nothin
   REQUIRE(d.check().ok());
 }
 
-TEST_CASE("staging: an entry whose op fails on commit fails there only, as it would have on apply") {
+TEST_CASE("staging: an entry whose op fails on commit fails whole, and its seq is still committed") {
   test::temp_dir dir;
   auto db = database::open(dir / "db");
   REQUIRE(db.ok());
@@ -140,7 +140,11 @@ TEST_CASE("staging: an entry whose op fails on commit fails there only, as it wo
   REQUIRE(r.ok());
   REQUIRE((*r)[0].size() == 2);
   CHECK((*r)[0][0].code == errc::not_found);
-  CHECK((*r)[0][1].code == errc::ok);
+  // An entry is all or nothing: the good op is refused with the same code.
+  CHECK((*r)[0][1].code == errc::not_found);
+  CHECK((*r)[0][1].message == "not applied: operation 1 of this write failed: no class 'NoSuchClass'");
+  CHECK(d.browse_cluster(3, 10).empty());
+  CHECK(d.last_lsn() == 0);
   CHECK(d.last_committed_seq() == 1);
   CHECK(d.staged().empty());
   REQUIRE(d.check().ok());
