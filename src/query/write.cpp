@@ -20,39 +20,16 @@ using storage::rid;
 namespace {
 
 // ---- storage's index and property reads -----------------------------------
-// The storage-index branch implements database::indexes(), index_find() and
-// properties(); until it lands they are declared but not defined, and calling
-// them would not link. These three functions are the only callers: define
-// TROUPE_QUERY_STORAGE_INDEXES (or delete the #if) once storage has them.
-// Without it: no indexes (so no UNIQUE check here; storage still checks when
-// applying) and no properties.
 
-std::vector<storage::index_info> stored_indexes(const storage::database& db) {
-#ifdef TROUPE_QUERY_STORAGE_INDEXES
-  return db.indexes();
-#else
-  (void)db;
-  return {};
-#endif
-}
+std::vector<storage::index_info> stored_indexes(const storage::database& db) { return db.indexes(); }
 
 std::vector<rid> stored_index_find(const storage::database& db, std::string_view index,
                                    const std::vector<json::value>& key, size_t limit) {
-#ifdef TROUPE_QUERY_STORAGE_INDEXES
   return db.index_find(index, key, limit);
-#else
-  (void)db, (void)index, (void)key, (void)limit;
-  return {};
-#endif
 }
 
 std::vector<storage::property_info> stored_properties(const storage::database& db, std::string_view cls) {
-#ifdef TROUPE_QUERY_STORAGE_INDEXES
   return db.properties(cls);
-#else
-  (void)db, (void)cls;
-  return {};
-#endif
 }
 
 // ---- small helpers ---------------------------------------------------------
