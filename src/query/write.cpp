@@ -1075,7 +1075,10 @@ const char* statement_kind(const statement& s) {
       [](const auto& n) {
         const char* k = write_kind<std::decay_t<decltype(n)>>();
         // Reads: SELECT, and whatever read statements the parser grows.
-        return k != nullptr ? k : std::is_same_v<std::decay_t<decltype(n)>, select_stmt> ? "select" : "query";
+        using T = std::decay_t<decltype(n)>;
+        if (k != nullptr) return k;
+        if (std::is_same_v<T, select_stmt>) return "select";
+        return std::is_same_v<T, explain_stmt> ? "explain" : "query";
       },
       s);
 }

@@ -121,11 +121,12 @@ write_result plan_write(const storage::database& db, const statement& s, const p
 write_result plan_sql(const storage::database& db, std::string_view text, const params& p = {},
                       const write_limits& limits = {});
 
-// Whether `s` changes anything (every statement but SELECT).
+// Whether `s` changes anything (every statement but SELECT, TRAVERSE and EXPLAIN).
 bool is_write(const statement& s);
-// The statement's kind in lower case: "select", "insert", "update", "delete",
-// "delete vertex", "delete edge", "create vertex", "create edge", "create
-// class", "drop class", "create property", "create index", "drop index".
+// The statement's kind in lower case: "select", "explain", "insert", "update",
+// "delete", "delete vertex", "delete edge", "create vertex", "create edge",
+// "create class", "drop class", "create property", "create index", "drop
+// index"; "query" for TRAVERSE.
 const char* statement_kind(const statement& s);
 
 // ---- exposed for tests ---------------------------------------------------
