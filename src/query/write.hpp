@@ -135,10 +135,14 @@ const char* statement_kind(const statement& s);
 bool known_property_type(std::string_view type);
 
 // The key of a record with `fields` in an index over `index_fields`: one value
-// per field (null when absent), or nullopt when every one is absent or null
-// (such records are not indexed, see storage::index_info).
+// per field (null when absent), or nullopt when every one is absent or null,
+// or one is an array or object (such records are not indexed, see
+// storage::index_info).
 std::optional<std::vector<boost::json::value>> index_key(const std::vector<std::string>& index_fields,
                                                          const boost::json::object& fields);
+// A key as text that is equal for two keys exactly when storage's index
+// holds them as one (numbers by exact value: 2 and 2.0 are one key).
+std::string index_key_text(const std::vector<boost::json::value>& key);
 
 // OrientDB's message for a UNIQUE violation:
 // "Cannot index record #9:1: found duplicated key 'Jay' in index 'Person.name'
