@@ -388,3 +388,47 @@ TEST_CASE("index: numbers compare exactly, integers and reals mixed, as the inde
   CHECK(count("v = 2") == 2);
   CHECK(count("v > 9223372036854775807") == 1);  // the uint64
 }
+
+TEST_CASE("index: EXPLAIN parses only before a SELECT, and plan_write refuses it") {
+  auto bad = parse("EXPLAIN INSERT INTO Item SET key = 'a'");
+  CHECK(std::holds_alternative<syntax_error>(bad));
+  auto none = parse("EXPLAIN");
+  CHECK(std::holds_alternative<syntax_error>(none));
+  auto ok = parse("explain select count(*) from Item where key = 'a' order by key limit 3");
+  REQUIRE(std::holds_alternative<statement>(ok));
+  auto* x = std::get_if<explain_stmt>(&std::get<statement>(ok));
+  REQUIRE(x != nullptr);
+  CHECK(x->select.limit == 3);
+  CHECK(x->select.where != nullptr);
+  // Errors of the SELECT are EXPLAIN's.
+  fixture f;
+  auto r = run_query(*f.db, parsed("EXPLAIN SELECT FROM Nothing"));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().render().find("Class 'Nothing' was not found") != std::string::npos);
+}
+
+TEST_CASE("index: more candidates than storage hands out at once: the statement scans instead, and misses none") {
+  troupe::test::temp_dir dir;
+  auto db = open_db(dir.path() / "db");
+  for (auto& o : {class_op("Item"), property_op("Item", "n", "LONG")}) REQUIRE(apply_one(*db, o).code == storage::errc::ok);
+  const int records = static_cast<int>(storage::browse_records_max) + 5;
+  std::vector<storage::op> ops;
+  for (int i = 0; i < records; ++i) {
+    ops.push_back(create_op("Item", i == 0 ? R"({"n":2})" : R"({"n":1})"));
+    if (ops.size() == 1000 || i + 1 == records) {  // within storage's batch_ops_max
+      for (auto& r : db->apply(ops)) REQUIRE(r.code == storage::errc::ok);
+      ops.clear();
+    }
+  }
+  REQUIRE(apply_one(*db, index_op("Item", "Item.n", {"n"}, false)).code == storage::errc::ok);
+  auto many = explained(*db, "SELECT count(*) FROM Item WHERE n = 1");
+  CHECK(involved(many) == "");  // the index could not give them all
+  CHECK(num(many, "evaluated") == records);
+  auto counted = run_query(*db, parsed("SELECT count(*) AS c FROM Item WHERE n = 1"));
+  REQUIRE(counted.ok());
+  CHECK(num(json::parse(counted->front()).as_object(), "c") == records - 1);
+  auto one = explained(*db, "SELECT FROM Item WHERE n = 2");
+  CHECK(num(one, "resultSize") == 1);
+  CHECK(involved(one) == "Item.n");
+  CHECK(num(one, "documentReads") == 1);
+}

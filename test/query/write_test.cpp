@@ -463,6 +463,8 @@ TEST_CASE("write: index keys, OrientDB's duplicate key message, property types, 
   CHECK(kind("delete vertex V") == std::pair{std::string("delete vertex"), true});
   CHECK(kind("create edge from #1:1 to #1:2") == std::pair{std::string("create edge"), true});
   CHECK(kind("drop index x") == std::pair{std::string("drop index"), true});
+  CHECK(kind("explain select from V where a = 1") == std::pair{std::string("explain"), false});
+  CHECK(kind("traverse out() from #1:1") == std::pair{std::string("query"), false});
 }
 
 TEST_CASE("write: the graph checker sees a broken graph") {
