@@ -46,7 +46,12 @@
 //   refuses to change a vertex's out_*/in_* or an edge's out/in (OrientDB
 //   lets it, and the graph breaks); UPDATE ... CONTENT keeps them.
 // - UNIQUE indexes are checked here (OrientDB's message) through storage's
-//   index reads, and again by storage when the plan is applied.
+//   index reads, and again by storage when the plan is applied; keys as
+//   storage holds them (2 and 2.0 are one key; a record with an array or
+//   object in an indexed field has none). DROP INDEX of an index that does
+//   not exist is refused (not_found). CREATE INDEX UNIQUE over duplicate
+//   records and CREATE PROPERTY over records of another type are refused by
+//   storage when applied (it scans; the planner does not).
 // - Property types are checked by storage when the plan is applied.
 //
 // Bounds: at most write_limits::ops_max operations in one plan (storage's
