@@ -281,7 +281,13 @@ struct drop_index_stmt {
   size_t pos = 0;
 };
 
-using statement = std::variant<select_stmt, traverse_stmt, insert_stmt, update_stmt, delete_stmt, delete_vertex_stmt,
+// EXPLAIN <select>: runs the SELECT and answers its profile (select.hpp, run_query).
+struct explain_stmt {
+  select_stmt select;
+  size_t pos = 0;
+};
+
+using statement = std::variant<select_stmt, traverse_stmt, explain_stmt, insert_stmt, update_stmt, delete_stmt, delete_vertex_stmt,
                                delete_edge_stmt, create_vertex_stmt, create_edge_stmt, create_class_stmt,
                                drop_class_stmt, create_property_stmt, create_index_stmt, drop_index_stmt>;
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -27,6 +28,15 @@ struct eval_context {
   select_limits limits;
   size_t records_read = 0;  // every record read by the statement (scans and links)
   std::string error;        // the first error; evaluation yields null once it is set
+  // What EXPLAIN reports, counted over the whole statement (subqueries included).
+  struct profile {
+    std::vector<std::string> indexes;  // the indexes read, once each, in order of use
+    size_t index_fields = 0;           // index fields constrained by the last index lookup
+    size_t index_reads = 0;            // RIDs read from indexes
+    size_t target_reads = 0;           // records read from class and cluster targets
+    size_t evaluated = 0;              // records a SELECT's WHERE was evaluated on
+    std::optional<storage::rid> current;  // the last record read from a class or cluster target
+  } stats;
 
   bool failed() const { return !error.empty(); }
   void fail(std::string what) {
@@ -55,7 +65,12 @@ struct source_row {
   std::string text;
 };
 // Feeds the records of `t` to `visit` in order until it returns false.
-// Returns false (ctx.error set) on an error.
-bool for_each_source(eval_context& ctx, const target& t, const std::function<bool(source_row&&)>& visit);
+// Returns false (ctx.error set) on an error. `where`, when given, is the
+// caller's filter, which it evaluates on every record it is fed: a class
+// target may then feed only the candidates of an index for it (src/query/plan.hpp,
+// unless ctx.limits.use_indexes is false), in the order a scan would feed
+// them, so the caller sees the same matching records either way.
+bool for_each_source(eval_context& ctx, const target& t, const std::function<bool(source_row&&)>& visit,
+                     const expr_ptr& where = nullptr);
 
 }  // namespace troupe::query::detail

@@ -42,6 +42,17 @@ class parser final : public statement_parser {
 
   std::variant<statement, syntax_error> run() {
     if (is_word("traverse")) return traverse_statement();
+    if (is_word("explain")) {
+      explain_stmt x;
+      x.pos = peek().pos;
+      advance();
+      if (!select(x.select)) {
+        assert(err_ && err_->position <= text_.size());
+        return std::move(*err_);
+      }
+      assert(!err_);
+      return statement{std::move(x)};
+    }
     if (starts_write(peek())) {
       statement w;
       if (!parse_write(*this, w)) {

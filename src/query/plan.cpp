@@ -27,12 +27,38 @@ void conjuncts(const expr_ptr& e, std::vector<const expr*>& out) {
   out.push_back(e.get());
 }
 
-// A plain top-level field (not an attribute, not a path), lower-cased for
-// matching the index's field names as OrientDB does (case-insensitive).
+// A plain top-level field (not an attribute, not a path), as written. Field
+// names match an index's exactly: storage indexes the field spelled as the
+// index names it, and the executor reads the field spelled as the WHERE names
+// it, so matching them ignoring case could miss a record whose field is
+// spelled like the WHERE's and not like the index's.
 std::optional<std::string> plain_field(const expr_ptr& e) {
   auto* f = e ? std::get_if<field_ref>(&e->node) : nullptr;
   if (f == nullptr || f->path.size() != 1 || f->path[0].empty() || f->path[0][0] == '@') return std::nullopt;
-  return lower(f->path[0]);
+  return f->path[0];
+}
+
+// Property types whose values storage keeps scalar (never an array or
+// object) on every record of the class and its subclasses.
+bool scalar_type(std::string_view t) {
+  for (std::string_view s : {"BOOLEAN", "SHORT", "INTEGER", "LONG", "FLOAT", "DOUBLE", "STRING", "DATE", "DATETIME", "LINK"})
+    if (t == s) return true;
+  return false;
+}
+
+// Whether every field of `idx` has a scalar property on the target's class or
+// a superclass. Why: storage leaves a record out of an index when one of its
+// indexed fields holds an array or object, yet the executor's `field = c`
+// holds for an array holding c; only a declared scalar type (checked by
+// storage on every write) rules such records out.
+bool fields_scalar(const std::vector<storage::property_info>& props, const storage::index_info& idx) {
+  for (auto& field : idx.fields) {
+    bool ok = false;
+    for (auto& p : props)
+      if (p.name == field && scalar_type(p.type)) ok = true;
+    if (!ok) return false;
+  }
+  return true;
 }
 
 // The value of a literal or a parameter; nullopt for anything else or null
@@ -125,13 +151,15 @@ access_path choose_access(const storage::database& db, const target& t, const ex
   if (line.empty()) return best;
   auto f = facts_of(where, p);
   if (f.eq.empty() && f.ranges.empty()) return best;
+  auto props = db.properties(t.name);
   // Score: full unique equality > longer equality prefix > range.
   int best_score = 0;
   for (auto& idx : db.indexes()) {
     if (std::find(line.begin(), line.end(), lower(idx.class_name)) == line.end()) continue;
+    if (!fields_scalar(props, idx)) continue;
     std::vector<json::value> key;
     for (auto& field : idx.fields) {
-      auto it = f.eq.find(lower(field));
+      auto it = f.eq.find(field);
       if (it == f.eq.end()) break;
       key.push_back(it->second);
     }
@@ -141,11 +169,13 @@ access_path choose_access(const storage::database& db, const target& t, const ex
       bool full = key.size() == idx.fields.size();
       score = 100 + static_cast<int>(key.size()) * 10 + (full && idx.unique ? 1000 : 0);
       a.k = access_path::kind::index_eq;
+      a.fields_used = key.size();
       a.key = std::move(key);
       a.unique_point = full && idx.unique;
-    } else if (auto r = f.ranges.find(lower(idx.fields[0])); r != f.ranges.end()) {
+    } else if (auto r = f.ranges.find(idx.fields[0]); r != f.ranges.end()) {
       score = 10;
       a.k = access_path::kind::index_range;
+      a.fields_used = 1;
       a.lo = r->second.lo;
       a.hi = r->second.hi;
     }

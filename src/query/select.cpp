@@ -1,12 +1,15 @@
 #include "src/query/select.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <optional>
 #include <set>
+#include <type_traits>
 
 #include "src/query/eval.hpp"
 #include "src/query/graph.hpp"
+#include "src/query/plan.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::query {
@@ -25,13 +28,47 @@ double number(const json::value& v) {
   return v.get_double();
 }
 
+template <class T>
+int three_way(T x, T y) {
+  return x < y ? -1 : x > y;
+}
+
+// An integer against a double, exactly: 2^53 + 1 > 2^53 although both are
+// the same double. (NaN, which JSON cannot hold, compares as before: equal.)
+template <class Int>
+int compare_exact(Int i, double d) {
+  constexpr double two63 = 9223372036854775808.0, two64 = 18446744073709551616.0;
+  if (std::isnan(d)) return three_way(static_cast<double>(i), d);
+  if constexpr (std::is_signed_v<Int>) {
+    if (d >= two63) return -1;
+    if (d < -two63) return 1;
+  } else {
+    if (d >= two64) return -1;
+    if (d < 0) return 1;
+  }
+  auto t = static_cast<Int>(d);  // truncated toward zero; exact, as d is in range
+  if (i != t) return three_way(i, t);
+  return three_way(static_cast<double>(t), d);  // i == trunc(d): the fraction decides
+}
+
+// Two numbers by exact value, integers and reals mixed. Why exact: storage's
+// indexes order numbers exactly (database.hpp, index_find), and an index path
+// must find what a scan finds; a detour through double would make 2^53 + 1
+// equal 2^53.0 here and not in the index.
+int compare_numbers(const json::value& a, const json::value& b) {
+  if (a.is_double() && b.is_double()) return three_way(a.get_double(), b.get_double());
+  if (a.is_double()) return -compare_numbers(b, a);
+  if (b.is_double()) return a.is_int64() ? compare_exact(a.get_int64(), b.get_double())
+                                         : compare_exact(a.get_uint64(), b.get_double());
+  if (a.is_int64() && b.is_int64()) return three_way(a.get_int64(), b.get_int64());
+  if (a.is_uint64() && b.is_uint64()) return three_way(a.get_uint64(), b.get_uint64());
+  if (a.is_int64()) return a.get_int64() < 0 ? -1 : three_way(static_cast<uint64_t>(a.get_int64()), b.get_uint64());
+  return b.get_int64() < 0 ? 1 : three_way(a.get_uint64(), static_cast<uint64_t>(b.get_int64()));
+}
+
 // -1, 0, 1; nullopt when the two cannot be compared (null, absent, kinds differ).
 std::optional<int> compare(const json::value& a, const json::value& b) {
-  if (is_number(a) && is_number(b)) {
-    if (a.is_int64() && b.is_int64()) return a.get_int64() < b.get_int64() ? -1 : a.get_int64() > b.get_int64();
-    double x = number(a), y = number(b);
-    return x < y ? -1 : x > y;
-  }
+  if (is_number(a) && is_number(b)) return compare_numbers(a, b);
   if (a.is_string() && b.is_string()) {
     int c = a.get_string().subview().compare(b.get_string().subview());
     return c < 0 ? -1 : c > 0;
@@ -503,7 +540,52 @@ json::value eval(const expr& e, const json::object& doc, eval_context& ctx) {
 
 bool eval_holds(const expr& e, const json::object& doc, eval_context& ctx) { return truthy(eval(e, doc, ctx)); }
 
-bool for_each_source(eval_context& ctx, const target& t, const std::function<bool(source_row&&)>& visit) {
+namespace {
+
+// The records of an index path's candidates that lie in `clusters`, fed in
+// the order a scan of `clusters` would feed them. nullopt when the index
+// cannot say (it gave as many candidates as storage hands out at once, so
+// there may be more): the caller scans instead. Refused (false) past
+// scan_records_max candidates, as a scan is past that many records.
+std::optional<bool> feed_candidates(eval_context& ctx, const access_path& path, const std::vector<int32_t>& clusters,
+                                    const std::function<bool(const storage::record&)>& whole) {
+  const size_t max = ctx.limits.scan_records_max;
+  const size_t want = max == SIZE_MAX ? max : max + 1;
+  auto ids = candidates(*ctx.db, path, want);
+  if (ids.size() > max) {
+    ctx.fail(cat("the statement would read more than ", max, " records (index ", path.index, "); narrow it down"));
+    return false;
+  }
+  if (ids.size() >= storage::browse_records_max && want > storage::browse_records_max) return std::nullopt;
+  ctx.stats.index_reads += ids.size();
+  if (std::find(ctx.stats.indexes.begin(), ctx.stats.indexes.end(), path.index) == ctx.stats.indexes.end())
+    ctx.stats.indexes.push_back(path.index);
+  ctx.stats.index_fields = path.fields_used;
+  // An index on a superclass holds its other subclasses' records too: only
+  // the target's clusters count, ranked as the scan visits them.
+  auto rank = [&](const storage::rid& id) {
+    return static_cast<size_t>(std::find(clusters.begin(), clusters.end(), id.cluster) - clusters.begin());
+  };
+  std::erase_if(ids, [&](const storage::rid& id) { return rank(id) == clusters.size(); });
+  std::sort(ids.begin(), ids.end(), [&](const storage::rid& a, const storage::rid& b) {
+    auto ra = rank(a), rb = rank(b);
+    return ra != rb ? ra < rb : a.position < b.position;
+  });
+  for (auto& id : ids) {
+    auto rec = load_record(ctx, id);
+    if (ctx.failed()) return false;
+    if (!rec) continue;  // removed since the index was read
+    ++ctx.stats.target_reads;
+    ctx.stats.current = rec->id;
+    if (!whole(*rec)) break;
+  }
+  return !ctx.failed();
+}
+
+}  // namespace
+
+bool for_each_source(eval_context& ctx, const target& t, const std::function<bool(source_row&&)>& visit,
+                     const expr_ptr& where) {
   const storage::database& db = *ctx.db;
   auto whole = [&](const storage::record& rec) { return visit(source_row{to_doc(rec), rec.to_json()}); };
   std::vector<int32_t> clusters;
@@ -549,6 +631,11 @@ bool for_each_source(eval_context& ctx, const target& t, const std::function<boo
       for (auto& name : family)
         for (auto& c : all)
           if (c.name == name && c.default_cluster >= 0) clusters.push_back(c.default_cluster);
+      if (where && ctx.limits.use_indexes) {
+        auto path = choose_access(db, t, where, *ctx.ps);
+        if (path.k != access_path::kind::scan)
+          if (auto fed = feed_candidates(ctx, path, clusters, whole)) return *fed;
+      }
       break;
     }
     case target::kind::cluster: {  // by name, or by id (cluster:12)
@@ -568,8 +655,12 @@ bool for_each_source(eval_context& ctx, const target& t, const std::function<boo
     int64_t from = 0;
     for (;;) {
       auto page = db.browse_cluster(c, from, page_records);
-      for (auto& rec : page)
-        if (!ctx.count_read() || !whole(rec)) return !ctx.failed();
+      for (auto& rec : page) {
+        if (!ctx.count_read()) return false;
+        ++ctx.stats.target_reads;
+        ctx.stats.current = rec.id;
+        if (!whole(rec)) return !ctx.failed();
+      }
       if (page.size() < page_records) break;
       from = page.back().id.position + 1;
     }
@@ -644,6 +735,7 @@ bool select_rows(eval_context& ctx, const select_stmt& s, std::vector<std::strin
   };
   auto visit = [&](source_row&& src) -> bool {
     json::object& doc = src.doc;
+    ++ctx.stats.evaluated;
     if (s.where && !eval_holds(*s.where, doc, ctx)) return !ctx.failed();
     if (ctx.failed()) return false;
     if (expanding) {
@@ -686,7 +778,7 @@ bool select_rows(eval_context& ctx, const select_stmt& s, std::vector<std::strin
     }
     return keep(std::move(r));
   };
-  if (!for_each_source(ctx, s.from, visit) || ctx.failed()) return false;
+  if (!for_each_source(ctx, s.from, visit, s.where) || ctx.failed()) return false;
   if (sort_overflow)
     return refuse(cat("ORDER BY would hold more than ", limits.sort_rows_max, " rows; add a LIMIT or narrow the WHERE"));
 
@@ -798,11 +890,53 @@ result<std::vector<std::string>> run_traverse(const storage::database& db, const
   return finish_run(ctx, ok, std::move(out));
 }
 
+namespace {
+
+// EXPLAIN: the SELECT's profile (select.hpp, run_query).
+result<std::vector<std::string>> run_explain(const storage::database& db, const explain_stmt& x, const params& p,
+                                             const select_limits& limits) {
+  const select_stmt& s = x.select;
+  if (auto err = check_names(s); !err.empty()) return error_info{"", "", err};
+  auto started = std::chrono::steady_clock::now();
+  eval_context ctx;
+  ctx.db = &db;
+  ctx.ps = &p;
+  ctx.limits = limits;
+  std::vector<std::string> rows;
+  bool ok = select_rows(ctx, s, rows);
+  if (!ok || ctx.failed()) return error_info{"", "", ctx.error.empty() ? "the statement failed" : ctx.error};
+  std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - started;
+  const auto& st = ctx.stats;
+  json::object o{{"@type", "d"}, {"@version", 0}};
+  o["elapsed"] = elapsed.count();
+  o["resultType"] = "collection";
+  o["resultSize"] = static_cast<int64_t>(rows.size());
+  if (!st.indexes.empty()) {
+    json::array names;
+    for (auto& n : st.indexes) names.emplace_back(json::string(n));
+    o["involvedIndexes"] = std::move(names);
+    o["indexReads"] = static_cast<int64_t>(st.index_reads);
+    o["compositeIndexUsed"] = static_cast<int64_t>(st.index_fields);
+  }
+  o["indexIsUsedInOrderBy"] = false;
+  o["fullySortedByIndex"] = false;
+  if (s.limit) o["limit"] = *s.limit;
+  if (st.current) o["current"] = st.current->to_string();
+  o["evaluated"] = static_cast<int64_t>(st.evaluated);
+  o["documentReads"] = static_cast<int64_t>(ctx.records_read);
+  o["documentAnalyzedCompatibleClass"] = static_cast<int64_t>(st.target_reads);
+  o["recordReads"] = static_cast<int64_t>(ctx.records_read);
+  return std::vector<std::string>{json::serialize(o)};
+}
+
+}  // namespace
+
 result<std::vector<std::string>> run_query(const storage::database& db, const statement& s, const params& p,
                                            const select_limits& limits) {
   if (auto* sel = std::get_if<select_stmt>(&s)) return run_select(db, *sel, p, limits);
   if (auto* tr = std::get_if<traverse_stmt>(&s)) return run_traverse(db, *tr, p, limits);
-  return error_info{"", "", "run_query() runs SELECT and TRAVERSE only"};
+  if (auto* x = std::get_if<explain_stmt>(&s)) return run_explain(db, *x, p, limits);
+  return error_info{"", "", "run_query() runs SELECT, TRAVERSE and EXPLAIN only"};
 }
 
 }  // namespace troupe::query

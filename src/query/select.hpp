@@ -16,7 +16,8 @@
 //   first(), last(), asList(), asSet(), length(), asString(), toLowerCase(),
 //   toUpperCase(); functions size(x), first(x), last(x), shortestPath(...).
 //   Unknown functions or methods are refused before anything is read.
-// - Comparisons: numbers numerically (integers and reals mixed), strings by
+// - Comparisons: numbers by exact value (integers and reals mixed: 2 = 2.0,
+//   2^53 + 1 > 2^53 although a double cannot tell them apart), strings by
 //   bytes, booleans false < true; a comparison with null, an absent field or
 //   values of different kinds is false (never an error). A comparison (= <>
 //   < <= > >= LIKE) between a collection and a single value holds when it
@@ -42,6 +43,11 @@
 //   their projected columns over the record's fields (ORDER BY n with
 //   count(*) AS n or with in().size() AS n). At most
 //   sort_rows_max rows (or groups) are held, beyond which the query is refused.
+// - Indexes (src/query/plan.hpp): a class target whose WHERE an index can
+//   narrow reads only the index's candidates in the target's clusters, in
+//   the order a scan would read them, and evaluates the whole WHERE on each,
+//   so the rows (and their order) are the scan's. More than scan_records_max
+//   candidates refuse the statement, as a scan past that many records does.
 // - Every statement stops at scan_records_max records read, links followed
 //   included (a refused query says so), TRAVERSE and shortestPath() at
 //   traverse_records_max records visited, and the result at rows_max rows.
@@ -67,6 +73,10 @@ struct select_limits {
   size_t sort_rows_max = 100'000;      // rows held for ORDER BY
   size_t scan_records_max = 10'000'000;  // records read by one statement (scans and links followed)
   size_t traverse_records_max = 1'000'000;  // records one TRAVERSE or shortestPath() visits
+  // Whether a class target's WHERE may read an index's candidates instead
+  // of scanning (src/query/plan.hpp). Off only to compare the two in tests:
+  // the rows are the same either way.
+  bool use_indexes = true;
 };
 
 // Statement parameters: positional (by index) and named.
@@ -88,8 +98,21 @@ result<std::vector<std::string>> run_select(const storage::database& db, const s
 result<std::vector<std::string>> run_traverse(const storage::database& db, const traverse_stmt& s,
                                               const params& p = {}, const select_limits& limits = {});
 
-// Runs a read statement (SELECT or TRAVERSE); any other statement is refused
-// with an error, so a caller can hand it whatever parse() returned.
+// Runs a read statement (SELECT, TRAVERSE or EXPLAIN SELECT); any other
+// statement is refused with an error, so a caller can hand it whatever
+// parse() returned. EXPLAIN runs its SELECT (under `limits`) and answers one
+// row in OrientDB 2.2's shape instead of the rows:
+//   {"@type":"d","@version":0,"elapsed":<ms, a real>,"resultType":"collection",
+//    "resultSize":<rows>,"involvedIndexes":[<index names>],"indexReads":<RIDs read from them>,
+//    "indexIsUsedInOrderBy":false,"fullySortedByIndex":false,
+//    "compositeIndexUsed":<index fields constrained>,"limit":<the LIMIT>,"current":"<rid>",
+//    "evaluated":<records the WHERE was evaluated on>,"documentReads":<records read>,
+//    "documentAnalyzedCompatibleClass":<records read from the target>,"recordReads":<records read>}
+// The index fields (involvedIndexes, indexReads, compositeIndexUsed) are
+// there only when an index was read, limit only with a LIMIT, current only
+// when a record was read from the target. Counts cover the whole statement,
+// subqueries included; records read include links followed. elapsed is the
+// one field that is not deterministic (a steady clock).
 result<std::vector<std::string>> run_query(const storage::database& db, const statement& s, const params& p = {},
                                            const select_limits& limits = {});
 

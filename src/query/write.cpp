@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cmath>
 #include <initializer_list>
 #include <map>
 #include <set>
@@ -950,6 +951,9 @@ class planner {
   }
 
   bool drop_index(const drop_index_stmt& s) {
+    auto all = stored_indexes(db_);
+    if (std::none_of(all.begin(), all.end(), [&](const storage::index_info& ix) { return iequals(ix.name, s.name); }))
+      return fail(write_error_kind::not_found, cat("Index '", s.name, "' was not found"));
     storage::op o;
     o.k = storage::op::kind::drop_index;
     o.fields = json::serialize(json::object{{"name", s.name}});
@@ -971,8 +975,7 @@ class planner {
         if (!ix.unique || !extends(w.class_name, ix.class_name)) continue;
         auto key = index_key(ix.fields, w.fields);
         if (!key) continue;
-        json::array as_array(key->begin(), key->end());
-        auto [it, fresh] = planned[lowered(ix.name)].emplace(json::serialize(as_array), id);
+        auto [it, fresh] = planned[lowered(ix.name)].emplace(index_key_text(*key), id);
         if (!fresh) return fail(write_error_kind::duplicate, duplicate_key_message(id, *key, ix.name, it->second));
         for (auto holder : stored_index_find(db_, ix.name, *key, 2)) {
           auto t = recs_.find(holder);
@@ -1075,7 +1078,10 @@ const char* statement_kind(const statement& s) {
       [](const auto& n) {
         const char* k = write_kind<std::decay_t<decltype(n)>>();
         // Reads: SELECT, and whatever read statements the parser grows.
-        return k != nullptr ? k : std::is_same_v<std::decay_t<decltype(n)>, select_stmt> ? "select" : "query";
+        using T = std::decay_t<decltype(n)>;
+        if (k != nullptr) return k;
+        if (std::is_same_v<T, select_stmt>) return "select";
+        return std::is_same_v<T, explain_stmt> ? "explain" : "query";
       },
       s);
 }
@@ -1090,6 +1096,7 @@ std::optional<std::vector<json::value>> index_key(const std::vector<std::string>
   bool any = false;
   for (auto& f : index_fields) {
     auto* v = fields.if_contains(f);
+    if (v && (v->is_array() || v->is_object())) return std::nullopt;  // storage indexes scalars only
     key.push_back(v ? *v : json::value());
     any = any || (v && !v->is_null());
   }
@@ -1097,11 +1104,36 @@ std::optional<std::vector<json::value>> index_key(const std::vector<std::string>
   return key;
 }
 
+std::string index_key_text(const std::vector<json::value>& key) {
+  constexpr double two63 = 9223372036854775808.0, two64 = 18446744073709551616.0;
+  json::array out;
+  for (auto& v : key) {
+    // Storage compares numbers by exact value: an integral real is the integer.
+    if (v.is_double() && std::trunc(v.get_double()) == v.get_double() && v.get_double() >= -two63 &&
+        v.get_double() < two64) {
+      double d = v.get_double();
+      if (d < two63) out.emplace_back(static_cast<int64_t>(d));
+      else out.emplace_back(static_cast<uint64_t>(d));
+    } else if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
+      out.emplace_back(static_cast<int64_t>(v.get_uint64()));
+    } else {
+      out.push_back(v);
+    }
+  }
+  return json::serialize(out);
+}
+
 std::string duplicate_key_message(rid record, const std::vector<json::value>& key, std::string_view index, rid holder) {
-  // OrientDB prints a one-field key as its value, a composite one as a list.
+  // OrientDB prints a one-field key as its value, a composite one as a list
+  // "[a, b]"; storage words its own refusal the same way (index.cpp key_text).
+  auto one = [](const json::value& v) { return v.is_string() ? std::string(v.get_string()) : json::serialize(v); };
   std::string shown;
-  if (key.size() == 1) shown = key[0].is_string() ? std::string(key[0].get_string()) : json::serialize(key[0]);
-  else shown = json::serialize(json::array(key.begin(), key.end()));
+  if (key.size() == 1) shown = one(key[0]);
+  else {
+    shown = "[";
+    for (size_t i = 0; i < key.size(); ++i) shown += (i == 0 ? "" : ", ") + one(key[i]);
+    shown += "]";
+  }
   return cat("Cannot index record ", record.to_string(), ": found duplicated key '", shown, "' in index '", index,
              "' previously assigned to the record ", holder.to_string());
 }

@@ -46,7 +46,12 @@
 //   refuses to change a vertex's out_*/in_* or an edge's out/in (OrientDB
 //   lets it, and the graph breaks); UPDATE ... CONTENT keeps them.
 // - UNIQUE indexes are checked here (OrientDB's message) through storage's
-//   index reads, and again by storage when the plan is applied.
+//   index reads, and again by storage when the plan is applied; keys as
+//   storage holds them (2 and 2.0 are one key; a record with an array or
+//   object in an indexed field has none). DROP INDEX of an index that does
+//   not exist is refused (not_found). CREATE INDEX UNIQUE over duplicate
+//   records and CREATE PROPERTY over records of another type are refused by
+//   storage when applied (it scans; the planner does not).
 // - Property types are checked by storage when the plan is applied.
 //
 // Bounds: at most write_limits::ops_max operations in one plan (storage's
@@ -121,11 +126,12 @@ write_result plan_write(const storage::database& db, const statement& s, const p
 write_result plan_sql(const storage::database& db, std::string_view text, const params& p = {},
                       const write_limits& limits = {});
 
-// Whether `s` changes anything (every statement but SELECT).
+// Whether `s` changes anything (every statement but SELECT, TRAVERSE and EXPLAIN).
 bool is_write(const statement& s);
-// The statement's kind in lower case: "select", "insert", "update", "delete",
-// "delete vertex", "delete edge", "create vertex", "create edge", "create
-// class", "drop class", "create property", "create index", "drop index".
+// The statement's kind in lower case: "select", "explain", "insert", "update",
+// "delete", "delete vertex", "delete edge", "create vertex", "create edge",
+// "create class", "drop class", "create property", "create index", "drop
+// index"; "query" for TRAVERSE.
 const char* statement_kind(const statement& s);
 
 // ---- exposed for tests ---------------------------------------------------
@@ -134,10 +140,14 @@ const char* statement_kind(const statement& s);
 bool known_property_type(std::string_view type);
 
 // The key of a record with `fields` in an index over `index_fields`: one value
-// per field (null when absent), or nullopt when every one is absent or null
-// (such records are not indexed, see storage::index_info).
+// per field (null when absent), or nullopt when every one is absent or null,
+// or one is an array or object (such records are not indexed, see
+// storage::index_info).
 std::optional<std::vector<boost::json::value>> index_key(const std::vector<std::string>& index_fields,
                                                          const boost::json::object& fields);
+// A key as text that is equal for two keys exactly when storage's index
+// holds them as one (numbers by exact value: 2 and 2.0 are one key).
+std::string index_key_text(const std::vector<boost::json::value>& key);
 
 // OrientDB's message for a UNIQUE violation:
 // "Cannot index record #9:1: found duplicated key 'Jay' in index 'Person.name'

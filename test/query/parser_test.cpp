@@ -201,6 +201,7 @@ std::string show_write(const statement& st) {
   struct visitor {
     std::string operator()(const select_stmt& s) const { return "select " + show(s); }
     std::string operator()(const traverse_stmt& s) const { return show(s); }
+    std::string operator()(const explain_stmt& s) const { return "explain select " + show(s.select); }
     std::string operator()(const insert_stmt& s) const {
       std::string out = "insert " + s.class_name;
       if (!s.cluster.empty()) out += " cluster " + s.cluster;
