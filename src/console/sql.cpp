@@ -5,6 +5,8 @@
 #include <variant>
 
 #include "src/query/lexer.hpp"
+#include "src/query/parser.hpp"
+#include "src/query/select.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::console {
@@ -111,6 +113,39 @@ std::string syntax_error_text(std::string_view text, size_t position, std::strin
   for (size_t i = line_start; i < position && i < text.size(); ++i)
     if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;
   return cat(message, "\n  ", shown, "\n  ", std::string(column, ' '), "^");
+}
+
+result<std::string> run_read_statement(const storage::database& db, std::string_view text, size_t rows_max,
+                                       size_t bytes_max) {
+  auto bad = [](std::string what) { return error_info{"", "", std::move(what)}; };
+  auto parsed = query::parse(text);
+  if (auto* e = std::get_if<query::syntax_error>(&parsed)) return bad(syntax_error_text(text, e->position, e->message()));
+  auto* select = std::get_if<query::select_stmt>(&std::get<query::statement>(parsed));
+  if (select == nullptr) return bad(cat("'", sql_statement_verb(text), "' is not served at the console yet"));
+  auto s = *select;
+  auto cap = static_cast<int64_t>(rows_max);
+  if (!s.limit || *s.limit < 0 || *s.limit > cap) s.limit = cap;
+  query::select_limits limits;
+  limits.rows_max = rows_max + 1;  // the LIMIT above holds first
+  auto rows = query::run_select(db, s, {}, limits);
+  if (!rows) return bad(rows.error().render());
+  std::string out = "{\"result\":[";
+  for (size_t i = 0; i < rows->size(); ++i) {
+    if (out.size() + (*rows)[i].size() + 3 > bytes_max)
+      return bad(cat("the answer is larger than ", bytes_max, " bytes: add a LIMIT or fewer projections"));
+    out += cat(i ? "," : "", (*rows)[i]);
+  }
+  return out + "]}";
+}
+
+result<std::string> write_statement_answer(const std::vector<storage::op_result>& results) {
+  auto bad = [](std::string what) { return error_info{"", "", std::move(what)}; };
+  if (results.empty()) return bad("the database answered the statement with nothing");
+  for (auto& r : results)
+    if (r.code != storage::errc::ok)
+      return bad(r.message.empty() ? std::string(storage::to_string(r.code)) : r.message);
+  auto& answer = results.back().rec.fields;
+  return cat("{\"result\":", answer.empty() ? std::string("[]") : answer, "}");
 }
 
 }  // namespace troupe::console

@@ -26,9 +26,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "src/storage/database.hpp"
+#include "src/util/result.hpp"
 
 namespace troupe::console {
 
@@ -68,5 +72,24 @@ bool has_own_limit(std::string_view statement);
 // and a caret under the byte at `position` (clamped to the text), so a person
 // sees where. Control bytes in the echoed text are shown as blanks.
 std::string syntax_error_text(std::string_view text, size_t position, std::string_view message);
+
+// --- the node's side (actors/admin_actor.cpp, a console session) -----------
+
+// Runs a read statement (REQUIRES: sql_statement_kind(text) == read) over
+// `db`'s committed records, on the caller's thread, and returns the answer as
+// the console expects it: {"result":[row, ...]} (rows in OrientDB's shape,
+// src/query/select.hpp). At most `rows_max` rows: a statement without a LIMIT,
+// or with a larger one, gets LIMIT rows_max. Errors are sentences: a syntax
+// error with syntax_error_text, a statement kind not served at the console
+// yet, the executor's refusals, an answer over `bytes_max` bytes.
+result<std::string> run_read_statement(const storage::database& db, std::string_view text, size_t rows_max,
+                                       size_t bytes_max);
+
+// The answer to a write statement sent to the database actor as one statement
+// op (src/query/command.hpp): its op_results are the ordered operations'
+// results and then one more whose rec.fields is the statement's "result"
+// array (src/replication/intake.hpp); a refused statement is one failed
+// result. Returns {"result":[...]}, or the first failure's message.
+result<std::string> write_statement_answer(const std::vector<storage::op_result>& results);
 
 }  // namespace troupe::console

@@ -10,6 +10,8 @@
 #include "src/console/render.hpp"
 #include "src/console/sql.hpp"
 #include "src/util/strings.hpp"
+#include "test/storage/helpers.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace troupe;
 using namespace troupe::console;
@@ -197,4 +199,58 @@ TEST_CASE("console sql render: the node's answer is read strictly") {
   CHECK(seconds_short(0.0125) == "0.013");
   CHECK(seconds_short(12) == "12.0");
   CHECK(seconds_fixed(0.0034) == "0.003000");
+}
+
+TEST_CASE("console sql: the node runs a read over storage: rows, its own LIMIT capped, syntax errors with the caret") {
+  using namespace troupe::storage::testing;
+  test::temp_dir dir{"troupe-console-sql"};
+  auto db = open_db(dir.path());
+  for (int i = 0; i < 5; ++i) REQUIRE(apply_one(*db, create_op("V", cat(R"({"node":)", i % 2, "}"))).code == storage::errc::ok);
+  auto r = run_read_statement(*db, "select from V where node = 1", 21, 1 << 20);
+  REQUIRE_MESSAGE(r.ok(), r.error().render());
+  auto rows = parse_sql_answer(*r);
+  REQUIRE(rows.ok());
+  CHECK(rows->size() == 2);
+  CHECK(has((*rows)[0], R"("@rid":"#3:1")"));
+  CHECK(has((*rows)[0], R"("node":1)"));
+  // At most rows_max rows, with or without a LIMIT of the statement's own.
+  r = run_read_statement(*db, "select from V", 3, 1 << 20);
+  REQUIRE(r.ok());
+  CHECK(parse_sql_answer(*r)->size() == 3);
+  r = run_read_statement(*db, "select from V limit 100", 3, 1 << 20);
+  CHECK(parse_sql_answer(*r)->size() == 3);
+  r = run_read_statement(*db, "select from V limit 2", 3, 1 << 20);
+  CHECK(parse_sql_answer(*r)->size() == 2);
+  r = run_read_statement(*db, "select count(*) as n from V", 3, 1 << 20);
+  CHECK(has(*r, R"("n":5)"));
+  // Refusals, each a sentence.
+  r = run_read_statement(*db, "select from V where", 21, 1 << 20);
+  REQUIRE_FALSE(r.ok());
+  CHECK(has(r.error().what, "Syntax error at position 19"));
+  CHECK(has(r.error().what, "\n  select from V where\n                     ^"));
+  r = run_read_statement(*db, "select from Nope", 21, 1 << 20);
+  REQUIRE_FALSE(r.ok());
+  CHECK(has(r.error().what, "Nope"));
+  r = run_read_statement(*db, "select from V", 21, 100);
+  REQUIRE_FALSE(r.ok());
+  CHECK(has(r.error().what, "larger than 100 bytes"));
+}
+
+TEST_CASE("console sql: a write statement's answer is its last result; a refusal is its message") {
+  storage::op_result created, answer;
+  created.rec.fields = R"({"node":1})";
+  answer.rec.fields = R"([{"@type":"d","@rid":"#9:0","@version":1,"@class":"V","node":1}])";
+  auto a = write_statement_answer({created, answer});
+  REQUIRE(a.ok());
+  CHECK(*a == R"({"result":[{"@type":"d","@rid":"#9:0","@version":1,"@class":"V","node":1}]})");
+  storage::op_result nothing;  // a statement that changed nothing: one result, its answer
+  nothing.rec.fields = R"([{"@type":"d","@version":0,"value":0}])";
+  CHECK(*write_statement_answer({nothing}) == R"({"result":[{"@type":"d","@version":0,"value":0}]})");
+  storage::op_result refused;
+  refused.code = storage::errc::invalid_argument;
+  refused.message = "SQL write statements are not served here";
+  auto r = write_statement_answer({refused});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().what == "SQL write statements are not served here");
+  CHECK_FALSE(write_statement_answer({}).ok());
 }
