@@ -239,7 +239,10 @@ caf::result<std::string> run_sql(session_ptr self, const db_entry& e, const std:
   auto timeout = self->state.opts->ask_timeout;
   auto rp = self->make_response_promise<std::string>();
   auto fail = [rp, timeout, kind](caf::error& err) mutable {
-    if (err != caf::sec::request_timeout) return rp.deliver(std::move(err));
+    if (err != caf::sec::request_timeout) {
+      rp.deliver(std::move(err));
+      return;
+    }
     rp.deliver(make_troupe_error(
         errc::unavailable,
         kind == console::sql_kind::read
