@@ -9,7 +9,10 @@
 #include <boost/json.hpp>
 #include <caf/io/all.hpp>
 
+#include "src/console/sql.hpp"
 #include "src/http/login_guard.hpp"
+#include "src/query/command.hpp"
+#include "src/query/parser.hpp"
 #include "src/util/strings.hpp"
 
 namespace json = boost::json;
@@ -199,6 +202,73 @@ void replication(session_ptr self, const std::string& db, caf::typed_response_pr
   g->one();  // the initial count of 1 keeps an early answer from delivering half the rows
 }
 
+// One read statement on a thread of its own: a detached actor that answers
+// (sql_atom) once and ends. A long scan (bounded by the executor's
+// scan_records_max) then holds neither one of CAF's scheduler threads nor the
+// database actor, which never sees reads. At most one per session at a time
+// is in flight from a console (it waits for each answer), so at most
+// console_sessions_max of these threads run.
+caf::behavior sql_reader(caf::event_based_actor* self, std::shared_ptr<storage::database> db, std::string text,
+                         uint32_t rows_max) {
+  return {[self, db, text, rows_max](sql_atom) {
+    auto rp = self->make_response_promise();
+    auto r = console::run_read_statement(*db, text, rows_max, console_reply_bytes_max);
+    if (r)
+      rp.deliver(std::move(*r));
+    else
+      rp.deliver(make_troupe_error(errc::invalid_argument, r.error().what));
+    self->quit();
+    return rp;
+  }};
+}
+
+// A SQL statement from the console: a read runs over the shared storage
+// (sql_reader), a write goes to the database's writer as one statement op,
+// like any write (the owner expands it: src/replication/intake.hpp).
+caf::result<std::string> run_sql(session_ptr self, const db_entry& e, const std::string& text, uint32_t rows_max) {
+  if (text.size() > query::statement_length_max)
+    return make_troupe_error(errc::invalid_argument,
+                             cat("the statement is longer than ", query::statement_length_max, " bytes"));
+  if (rows_max < 1 || rows_max > console::sql_rows_max + 1)
+    return make_troupe_error(errc::invalid_argument, cat("the rows asked for must be 1..", console::sql_rows_max + 1));
+  auto kind = console::sql_statement_kind(text);
+  if (kind == console::sql_kind::none)
+    return make_troupe_error(errc::invalid_argument,
+                             "not a SQL statement (it starts with SELECT, TRAVERSE, EXPLAIN, INSERT, UPDATE, DELETE, "
+                             "CREATE VERTEX|EDGE|CLASS|PROPERTY|INDEX or DROP CLASS|INDEX|PROPERTY)");
+  auto timeout = self->state.opts->ask_timeout;
+  auto rp = self->make_response_promise<std::string>();
+  auto fail = [rp, timeout, kind](caf::error& err) mutable {
+    if (err != caf::sec::request_timeout) {
+      rp.deliver(std::move(err));
+      return;
+    }
+    rp.deliver(make_troupe_error(
+        errc::unavailable,
+        kind == console::sql_kind::read
+            ? cat("the query did not finish within ", timeout.count(), " ms: narrow the WHERE or add a LIMIT")
+            : cat("the database did not answer the statement within ", timeout.count(),
+                  " ms: it may or may not have been applied")));
+  };
+  if (kind == console::sql_kind::read) {
+    auto reader = self->system().spawn<caf::detached>(sql_reader, e.db, text, rows_max);
+    self->request(reader, timeout, sql_atom::value)
+        .then([rp](std::string& answer) mutable { rp.deliver(std::move(answer)); }, fail);
+    return rp;
+  }
+  self->request(e.writer, timeout, write_atom::value, op_list{query::statement_op(query::command{text, {}})})
+      .then(
+          [rp](op_results& r) mutable {
+            auto answer = console::write_statement_answer(r);
+            if (answer)
+              rp.deliver(std::move(*answer));
+            else
+              rp.deliver(make_troupe_error(errc::invalid_argument, answer.error().what));
+          },
+          fail);
+  return rp;
+}
+
 session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_config user, caf::node_id client,
                                           admin_actor admin, caf::actor console) {
   auto& st = self->state;
@@ -342,6 +412,12 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         if (auto err = refuse(self, "")) return err;
         self->quit();
         return true;
+      },
+      [self](sql_atom, const std::string& db, const std::string& text, uint32_t rows_max) -> caf::result<std::string> {
+        // The permission of the other database commands (reads and writes alike): database.<db>.
+        auto e = find_db(self, db);
+        if (!e) return e.error();
+        return run_sql(self, *e, text, rows_max);
       },
   };
 }

@@ -43,6 +43,15 @@
 //   database:   reads go to the shared storage::database (no waiting behind
 //               writes), writes to the database's writer actor, creation to the
 //               databases actor, as the REST API does.
+//   sql:        (sql_atom, db, text, rows_max): a SQL statement typed at the
+//               console (src/console/sql.hpp says which are reads). A read
+//               runs over the shared storage on a detached thread of its own
+//               (one at a time per session: never on the database actor, nor
+//               on a scheduler thread), at most rows_max rows; a write goes to
+//               the database's writer as one statement op (src/query/command.hpp),
+//               routed and ordered like any write, and the answer is the
+//               statement's (src/replication/intake.hpp). Same permission as
+//               the other database commands: "database.<db>".
 //   bounds:     browse answers at most console_browse_records_max records and at most
 //               console_reply_bytes_max of record text; every request to another
 //               actor has a timeout (admin_options::ask_timeout).

@@ -194,4 +194,8 @@ result<std::vector<storage::record>> console_client::browse(const std::string& d
   return impl_->ask<records>(browse_atom::value, db, cluster, limit);
 }
 
+result<std::string> console_client::sql(const std::string& db, const std::string& text, uint32_t rows_max) {
+  return impl_->ask<std::string>(sql_atom::value, db, text, rows_max);
+}
+
 }  // namespace troupe

@@ -53,6 +53,10 @@ class console_client {
   result<storage::record> load(const std::string& db, storage::rid id);
   result<storage::op_result> write(const std::string& db, storage::op o);
   result<std::vector<storage::record>> browse(const std::string& db, const std::string& cluster, uint32_t limit);
+  // A SQL statement (src/console/sql.hpp): the node's answer {"result":[...]};
+  // a read returns at most rows_max rows. Errors: the node's sentence (a syntax
+  // error with its position), or "not connected", or no answer in time.
+  result<std::string> sql(const std::string& db, const std::string& text, uint32_t rows_max);
 
  private:
   struct impl;

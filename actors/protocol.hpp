@@ -75,6 +75,7 @@ using replace_atom = caf::atom_constant<caf::atom("replace")>;
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 using db_status_atom = caf::atom_constant<caf::atom("dbstatus")>;
+using sql_atom = caf::atom_constant<caf::atom("sql")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -598,6 +599,10 @@ using relay_actor = caf::typed_actor<                                           
 //   (write_atom, db, op)                  -> storage::op_result create/update/delete record, create class
 //   (browse_atom, db, cluster, limit)     -> records            limit 1..console_browse_records_max
 //   (leave_atom)                          -> bool               end the session
+//   (sql_atom, db, text, rows_max)        -> std::string        a SQL statement (src/console/sql.hpp):
+//        {"result":[...]} in OrientDB's shape; a read returns at most rows_max rows
+//        (1..console::sql_rows_max + 1), a write the statement's answer; errors are sentences
+//        (a syntax error with its position and a caret under it)
 using session_actor = caf::typed_actor<                                                        //
     caf::replies_to<list_atom>::with<actor_summaries>,                                         //
     caf::replies_to<inspect_atom, std::string>::with<actor_summary>,                           //
@@ -610,7 +615,8 @@ using session_actor = caf::typed_actor<                                         
     caf::replies_to<load_atom, std::string, storage::rid>::with<storage::record>,              //
     caf::replies_to<write_atom, std::string, storage::op>::with<storage::op_result>,           //
     caf::replies_to<browse_atom, std::string, std::string, uint32_t>::with<records>,          //
-    caf::replies_to<leave_atom>::with<bool>>;
+    caf::replies_to<leave_atom>::with<bool>,                                                   //
+    caf::replies_to<sql_atom, std::string, std::string, uint32_t>::with<std::string>>;
 
 // The console login challenge (src/config/password.hpp, "the console login").
 template <class Inspector>

@@ -15,6 +15,7 @@
 // A failing command does not stop a script: the next one runs.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,7 @@
 #include "actors/console_client.hpp"
 #include "src/console/command.hpp"
 #include "src/console/render.hpp"
+#include "src/console/sql.hpp"
 #include "src/util/strings.hpp"
 #include "troupe_build_config.hpp"
 
@@ -50,6 +52,8 @@ class shell {
   bool run(const std::string& line) {
     if (is_blank_or_comment(line)) return true;
     auto c = parse_command(line);
+    // Not a console phrase: a SQL statement? (src/console/sql.hpp has the rule.)
+    if (!c && sql_statement_kind(line) != sql_kind::none) return sql(std::string(trim(line)));
     if (!c) return error(c.error().what);
     return execute(*c);
   }
@@ -109,11 +113,36 @@ class shell {
     return true;
   }
 
+  // A SQL statement against the database in use: a read shows OrientDB's
+  // table (20 rows unless the statement has its own LIMIT), a write its message.
+  bool sql(const std::string& text) {
+    if (!client_.connected()) return error("not connected: connect remote:<host>[:<port>]/<db> <user> <password> first");
+    if (db_.empty()) return error("no database: choose one with `use <db>` or connect remote:<host>/<db>");
+    auto verb = sql_statement_verb(text);
+    bool read = sql_statement_kind(text) == sql_kind::read;
+    size_t shown = read && has_own_limit(text) ? sql_rows_max : sql_display_rows_default;
+    auto start = std::chrono::steady_clock::now();
+    auto answer = client_.sql(db_, text, static_cast<uint32_t>(shown + 1));
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!answer) return error(answer.error().what);
+    auto rows = parse_sql_answer(*answer);
+    if (!rows) return error(rows.error().what);
+    if (read) return print(render_result_set(verb, *rows, shown, seconds));
+    // OrientDB says how many classes there are now; the node's answer to
+    // CREATE CLASS does not, so ask (best effort: without it, the message is shorter).
+    std::optional<size_t> classes;
+    if (verb == "create class")
+      if (auto info = client_.info(db_)) classes = info->classes.size();
+    return print(render_write_answer(verb, *rows, seconds, classes));
+  }
+
   bool execute(const command& c) {
     switch (c.v) {
       case verb::help: {
         std::string out = "Commands:\n";
         for (auto& s : commands()) out += cat("  ", s.usage, std::string(s.usage.size() < 46 ? 46 - s.usage.size() : 1, ' '), s.help, "\n");
+        out += "\nSQL statements, run against the database in use (connect remote:<host>/<db>, or use <db>):\n";
+        for (auto& s : sql_forms()) out += cat("  ", s.usage, "\n      ", s.help, "\n");
         return print(out);
       }
       case verb::exit: exit_ = true; return true;

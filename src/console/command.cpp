@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "src/console/sql.hpp"
 #include "src/util/strings.hpp"
 
 namespace json = boost::json;
@@ -328,9 +329,12 @@ std::vector<std::string> complete(std::string_view line) {
   size_t n = toks->size() - (fresh || toks->empty() ? 0 : 1);
   for (size_t i = 0; i < n; ++i) before += (i ? " " : "") + lower((*toks)[i].text);
   if (!fresh && !toks->empty()) prefix = lower(toks->back().text);
+  std::vector<std::string> phrases;
+  for (auto& s : commands()) phrases.emplace_back(s.phrase);
+  for (auto& s : sql_forms()) phrases.emplace_back(s.phrase);  // SQL statements (src/console/sql.hpp)
   std::vector<std::string> out;
-  for (auto& s : commands()) {
-    auto words = words_of(s.phrase);
+  for (auto& phrase : phrases) {
+    auto words = words_of(phrase);
     if (words.size() <= n) continue;
     std::string head;
     for (size_t i = 0; i < n; ++i) head += (i ? " " : "") + words[i];

@@ -75,7 +75,8 @@ result<command> parse_command(std::string_view line);
 // when nothing is close enough.
 std::string nearest_command(std::string_view line);
 
-// Completions for the word being typed at the end of `line` (full words).
+// Completions for the word being typed at the end of `line` (full words): the
+// console phrases and the SQL statements (src/console/sql.hpp: sql_forms).
 std::vector<std::string> complete(std::string_view line);
 
 // Levenshtein distance (exposed for tests).

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "src/console/sql.hpp"
 #include "src/util/strings.hpp"
 
 namespace json = boost::json;
@@ -322,6 +323,270 @@ std::string render_browse(const std::string& cluster, const std::vector<storage:
   for (auto& r : xs) out += r.to_json() + "\n";
   out += cat(xs.size(), " record(s) of cluster ", cluster, xs.size() >= limit ? cat(" (limit ", limit, ")") : "", "\n");
   return out;
+}
+
+
+// --- SQL ------------------------------------------------------------------------
+
+namespace {
+
+// Widths count characters (UTF-8 code points), not bytes, so that a name with
+// accents lines up and is never cut inside a character.
+size_t chars(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string first_chars(std::string_view s, size_t n) {
+  size_t i = 0, seen = 0;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (seen == n) break;
+      ++seen;
+    }
+  }
+  return std::string(s.substr(0, i));
+}
+
+std::string pad(std::string s, size_t width) {
+  auto n = chars(s);
+  if (n < width) s.append(width - n, ' ');
+  return s;
+}
+
+std::string one_line(std::string s) {
+  for (auto& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return s;
+}
+
+// A value as a table cell shows it (OTableFormatter.getPrettyFieldValue).
+std::string cell_text(const json::value& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return one_line(std::string(v.get_string()));
+  if (v.is_array()) {
+    auto& a = v.get_array();
+    std::string out = "[";
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (i >= sql_cell_entries_max) {
+        out += cat("(size=", a.size(), ")");
+        break;
+      }
+      if (i > 0) out += ",";
+      out += cell_text(a[i]);
+    }
+    return out + "]";
+  }
+  return one_line(json::serialize(v));
+}
+
+// A value as ODocument.toString() shows it inside {...}.
+std::string doc_value_text(const json::value& v) {
+  if (v.is_null()) return "null";
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_array()) return cat("[", v.get_array().size(), "]");
+  if (v.is_object()) return cat("[", v.get_object().size(), "]");
+  return json::serialize(v);
+}
+
+std::vector<json::object> parse_rows(const std::vector<std::string>& rows) {
+  std::vector<json::object> out;
+  out.reserve(rows.size());
+  for (auto& r : rows) {
+    auto v = parse_or_null(r);
+    out.push_back(v.is_object() ? std::move(v.get_object()) : json::object{});
+  }
+  return out;
+}
+
+bool is_meta(std::string_view key) { return !key.empty() && key.front() == '@'; }
+
+std::string string_at(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// A stored record's RID ("#9:0"); a projection row has none (OrientDB gives
+// those temporary, negative RIDs, which hide the @RID column).
+bool stored_rid(const json::object& o) {
+  auto rid = string_at(o, "@rid");
+  return !rid.empty() && rid.rfind("#-", 0) != 0;
+}
+
+// "3" for the one-value answer of UPDATE, DELETE, CREATE PROPERTY, ... (a
+// row {"value": x} without a RID), else nothing.
+std::optional<std::string> single_value(const std::vector<json::object>& rows) {
+  if (rows.size() != 1 || stored_rid(rows[0])) return std::nullopt;
+  auto* v = rows[0].if_contains("value");
+  if (v == nullptr) return std::nullopt;
+  return v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+}
+
+std::string records_text(const std::vector<std::string>& rows) {
+  if (rows.size() == 1) return document_text(rows[0]);
+  std::string out = "[";
+  for (size_t i = 0; i < rows.size(); ++i) out += cat(i ? ", " : "", document_text(rows[i]));
+  return out + "]";
+}
+
+}  // namespace
+
+result<std::vector<std::string>> parse_sql_answer(std::string_view answer) {
+  boost::system::error_code ec;
+  auto v = json::parse(answer, ec);
+  if (ec) return fail(cat("the node's answer is not JSON: ", ec.message()));
+  auto* r = v.is_object() ? v.get_object().if_contains("result") : nullptr;
+  if (r == nullptr || !r->is_array()) return fail("the node's answer has no \"result\" array");
+  std::vector<std::string> out;
+  for (auto& x : r->get_array()) {
+    if (!x.is_object()) return fail("the node's answer holds a row that is not an object");
+    out.push_back(json::serialize(x));
+  }
+  return out;
+}
+
+std::string document_text(std::string_view row_json) {
+  auto v = parse_or_null(row_json);
+  if (!v.is_object()) return std::string(row_json);
+  auto& o = v.get_object();
+  std::string out = string_at(o, "@class");
+  bool stored = stored_rid(o);
+  if (stored) out += string_at(o, "@rid");
+  bool first = true;
+  for (auto& [k, x] : o) {
+    if (is_meta(k)) continue;
+    out += cat(first ? "{" : ",", std::string_view(k), ":", doc_value_text(x));
+    first = false;
+  }
+  if (!first) out += "}";
+  if (stored) {
+    auto* ver = o.if_contains("@version");
+    out += cat(" v", ver && ver->is_number() ? json::serialize(*ver) : std::string("?"));
+  }
+  return out;
+}
+
+std::string render_sql_table(const std::vector<std::string>& rows_text, size_t shown, size_t width_max) {
+  auto rows = parse_rows(rows_text);
+  shown = std::min(shown, rows.size());
+  if (shown == 0) return "";
+  // Columns: #, @RID, @CLASS, then the fields in order of first appearance.
+  bool all_stored = true, any_class = false;
+  std::vector<std::string> names = {"#"};
+  for (size_t i = 0; i < shown; ++i) {
+    all_stored = all_stored && stored_rid(rows[i]);
+    any_class = any_class || !string_at(rows[i], "@class").empty();
+  }
+  if (all_stored) names.push_back("@RID");
+  if (any_class) names.push_back("@CLASS");
+  size_t fixed = names.size();
+  for (size_t i = 0; i < shown; ++i)
+    for (auto& [k, x] : rows[i])
+      if (!is_meta(k) && std::find(names.begin(), names.end(), std::string_view(k)) == names.end())
+        names.emplace_back(k);
+  // Every cell's text, and each column as wide as its widest (header included).
+  std::vector<std::vector<std::string>> cells(shown);
+  std::vector<size_t> width(names.size());
+  for (size_t c = 0; c < names.size(); ++c) width[c] = std::max(sql_column_width_min, chars(names[c]));
+  for (size_t i = 0; i < shown; ++i) {
+    for (size_t c = 0; c < names.size(); ++c) {
+      std::string t;
+      if (names[c] == "#") t = cat(i);
+      else if (c < fixed && names[c] == "@RID") t = string_at(rows[i], "@rid");
+      else if (c < fixed && names[c] == "@CLASS") t = string_at(rows[i], "@class");
+      else if (auto* x = rows[i].if_contains(names[c])) t = cell_text(*x);
+      width[c] = std::max(width[c], chars(t));
+      cells[i].push_back(std::move(t));
+    }
+  }
+  // Too wide: the widest columns (as they were) lose a tenth each, in turn,
+  // until the columns fit or none can shrink without going below the minimum.
+  size_t total = 0;
+  for (auto w : width) total += w;
+  if (total > width_max) {
+    std::vector<size_t> order(width.size());
+    for (size_t c = 0; c < order.size(); ++c) order[c] = c;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return width[a] > width[b]; });
+    while (total > width_max) {
+      size_t before = total;
+      for (auto c : order) {
+        size_t redux = width[c] / 10;
+        if (width[c] - redux < sql_column_width_min) break;
+        width[c] -= redux;
+        total -= redux;
+        if (total <= width_max) break;
+      }
+      if (total == before) break;
+    }
+  }
+  auto cut = [&](const std::string& t, size_t w) {
+    if (chars(t) <= w) return t;
+    return w > 3 ? first_chars(t, w - 3) + "..." : first_chars(t, w);
+  };
+  std::string rule = "+";
+  for (size_t c = 0; c < names.size(); ++c) rule += std::string(width[c], '-') + "+";
+  rule += "\n";
+  std::string out = rule + "|";
+  for (size_t c = 0; c < names.size(); ++c) out += pad(first_chars(names[c], width[c]), width[c]) + "|";
+  out += "\n" + rule;
+  for (auto& r : cells) {
+    out += "|";
+    for (size_t c = 0; c < names.size(); ++c) out += pad(cut(r[c], width[c]), width[c]) + "|";
+    out += "\n";
+  }
+  return out + rule;
+}
+
+std::string render_result_set(std::string_view verb, const std::vector<std::string>& rows, size_t display_max,
+                              double seconds, size_t width_max) {
+  size_t shown = std::min(rows.size(), display_max);
+  std::string out = render_sql_table(rows, shown, width_max);
+  if (rows.size() > display_max)
+    out += cat("LIMIT EXCEEDED: resultset contains more items not displayed (limit=", display_max, ")\n");
+  if (!out.empty()) out += "\n";
+  return out + cat(shown, " item(s) found. ", verb == "traverse" ? "Traverse" : "Query", " executed in ",
+                   seconds_short(seconds), " sec(s).\n");
+}
+
+std::string render_write_answer(std::string_view verb, const std::vector<std::string>& rows, double seconds,
+                                std::optional<size_t> classes_now) {
+  auto parsed = parse_rows(rows);
+  auto value = single_value(parsed);
+  auto what = value ? *value : records_text(rows);
+  auto in = cat(" in ", seconds_fixed(seconds), " sec(s).\n");
+  if (verb == "create vertex") return cat("Created vertex '", what, "'", in);
+  if (verb == "insert") return cat("Inserted record '", what, "'", in);
+  if (verb == "update") return cat("Updated record(s) '", what, "'", in);
+  if (verb == "delete") return cat("Delete record(s) '", what, "'", in);
+  if (verb == "create edge")
+    return cat(render_sql_table(rows, sql_display_rows_default), "Created '", rows.size(), "' edges", in);
+  if (verb == "create class")
+    return classes_now ? cat("Class created successfully. Total classes in database now: ", *classes_now, ".\n")
+                       : std::string("Class created successfully.\n");
+  if (verb == "create property") return cat("Property created successfully with id=", what, ".\n");
+  if (verb == "create index")
+    return cat("Created index successfully with ", what, " entries", in, "Index created successfully\n");
+  if (verb == "drop class") return cat("Removed class", in);
+  if (verb == "drop index") return cat("Dropped index", in, "Index removed successfully\n");
+  if (verb == "drop property") return cat("Removed class property", in);
+  return cat("Executed '", what, "'", in);
+}
+
+std::string seconds_short(double seconds) {
+  // Java's Float.toString of a millisecond count / 1000: the shortest
+  // decimals, at least one.
+  auto ms = static_cast<int64_t>(seconds * 1000.0 + 0.5);
+  if (ms < 0) ms = 0;
+  std::string frac = cat(1000 + ms % 1000).substr(1);
+  while (frac.size() > 1 && frac.back() == '0') frac.pop_back();
+  return cat(ms / 1000, ".", frac);
+}
+
+std::string seconds_fixed(double seconds) {
+  auto ms = static_cast<int64_t>(seconds * 1000.0 + 0.5);
+  if (ms < 0) ms = 0;
+  return cat(ms / 1000, ".", cat(1000 + ms % 1000).substr(1), "000");
 }
 
 }  // namespace troupe::console

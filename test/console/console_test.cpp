@@ -485,3 +485,112 @@ TEST_CASE("console: deploys shows a transfer while it runs, with progress, rate 
   r = run_console(cat("connect remote:127.0.0.1:", c.n->admin_port(), " root ", root_password, "\ndeploys\n"));
   CHECK_MESSAGE(has(r.out, "No deploys in flight."), r.out);
 }
+
+// SQL at the prompt (src/console/sql.hpp), reads: a record written through one
+// node is selected through the other, shown as OrientDB 2.2's console shows a
+// result set; a syntax error is answered with its position, and the session
+// goes on. The write is the console phrase here, so this runs today; the SQL
+// write is the next test.
+TEST_CASE("console: SQL at the prompt: a SELECT through node 2 sees a record written through node 1; a syntax error "
+          "shows its position and the session goes on") {
+  console_node a, b;
+  a.start("alpha");
+  b.start("beta");
+  INFO("alpha's log:\n" << a.log_text() << "beta's log:\n" << b.log_text());
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  auto url_a = cat("remote:127.0.0.1:", a.n->admin_port(), "/demo");
+  auto url_b = cat("remote:127.0.0.1:", b.n->admin_port(), "/demo");
+  auto r = run_console(cat("connect ", url_a, " root ", root_password, "\ncreate record V {\"node\": 1, \"name\": \"one\"}\n"));
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, "\"@rid\": \"#3:0\""));
+
+  // Through beta, once beta holds it.
+  const std::string row = "|0   |#3:0|V     |1   |one |\n";
+  run_result seen;
+  CHECK(eventually([&] {
+    seen = run_console(cat("connect ", url_b, " root ", root_password, "\nselect from V where node = 1\n"));
+    return has(seen.out, row);
+  }, 20s));
+  INFO(seen.out);
+  CHECK(seen.code == 0);
+  CHECK(has(seen.out,
+            "+----+----+------+----+----+\n"
+            "|#   |@RID|@CLASS|node|name|\n"
+            "+----+----+------+----+----+\n" +
+                row +
+                "+----+----+------+----+----+\n"
+                "\n"
+                "1 item(s) found. Query executed in "));
+  CHECK(has(seen.out, " sec(s).\n"));
+
+  // A syntax error: its position and a caret; then the same session answers
+  // the next statements (projections: no @RID, no @CLASS), and an empty result.
+  r = run_console(cat("connect ", url_b, " root ", root_password,
+                      "\nselect from V where\n"
+                      "SELECT count(*) AS n FROM V\n"
+                      "select from V where node = 99\n"
+                      "select from Nope\n"
+                      "help\n"));
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(has(r.out, "Error: Syntax error at position 19: expected "));
+  CHECK(has(r.out, "\n  select from V where\n                     ^\n"));
+  CHECK(has(r.out, "|#   |n   |\n"));
+  CHECK(has(r.out, "|0   |1   |\n"));
+  CHECK(has(r.out, "0 item(s) found. Query executed in "));
+  CHECK(has(r.out, "Error: ")); // the unknown class, in the executor's words
+  CHECK(has(r.out, "Nope"));
+  CHECK(has(r.out, "SQL statements, run against the database in use"));
+  CHECK(has(r.out, "create vertex [<class>] [set <field> = <value>, ...]"));
+
+  // Without a database, or a connection: said so, nothing sent.
+  r = run_console(cat("connect remote:127.0.0.1:", b.n->admin_port(), " root ", root_password,
+                      "\nselect from V\ndisconnect\nselect from V\n"));
+  CHECK(has(r.out, "Error: no database: choose one with `use <db>`"));
+  CHECK(has(r.out, "Error: not connected"));
+  // A user without the database's permission is refused, as for the other
+  // database commands.
+  r = run_console(cat("connect ", url_b, " guest guest\nselect from V\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Error: User 'guest' has no permission for database.demo"), r.out);
+}
+
+// OrientDB's "Working with Distributed Graphs" tutorial step, at the console:
+// a vertex created with SQL through node 1 is selected through node 2.
+// WAITING FOR MAIN: SQL write statements are expanded by the database's owner
+// (src/replication/intake.hpp's expander), which is being wired into the
+// database actor on main. Until then the node refuses the statement with "SQL
+// write statements are not served here", and this test would fail: it is
+// skipped. Remove the skip once the expansion has landed.
+TEST_CASE("console: SQL at the prompt: CREATE VERTEX through node 1, then SELECT through node 2 sees the vertex "
+          "(the distributed graphs tutorial)" *
+          doctest::skip()) {
+  console_node a, b;
+  a.start("alpha");
+  b.start("beta");
+  INFO("alpha's log:\n" << a.log_text() << "beta's log:\n" << b.log_text());
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  auto url_a = cat("remote:127.0.0.1:", a.n->admin_port(), "/demo");
+  auto url_b = cat("remote:127.0.0.1:", b.n->admin_port(), "/demo");
+  auto r = run_console(cat("connect ", url_a, " root ", root_password,
+                           "\ncreate vertex V set node = 1\n"
+                           "insert into V set node = 3\n"
+                           "update V set seen = true where node = 1\n"));
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK(has(r.out, "Created vertex 'V#3:0{node:1} v1' in "));
+  CHECK(has(r.out, "Inserted record 'V#3:1{node:3} v1' in "));
+  CHECK(has(r.out, "Updated record(s) '1' in "));
+  CHECK(has(r.out, " sec(s).\n"));
+  run_result seen;
+  CHECK(eventually([&] {
+    seen = run_console(cat("connect ", url_b, " root ", root_password, "\nselect from V where node = 1\n"));
+    return has(seen.out, "|0   |#3:0|V     |1   |true|\n");
+  }, 20s));
+  INFO(seen.out);
+  CHECK(has(seen.out, "|#   |@RID|@CLASS|node|seen|\n"));
+  CHECK(has(seen.out, "1 item(s) found. Query executed in "));
+  // And back through node 2: a delete, counted.
+  r = run_console(cat("connect ", url_b, " root ", root_password, "\ndelete vertex V where node = 3\n"));
+  CHECK_MESSAGE(has(r.out, "Delete record(s) '1' in "), r.out);
+}
