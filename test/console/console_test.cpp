@@ -556,15 +556,10 @@ TEST_CASE("console: SQL at the prompt: a SELECT through node 2 sees a record wri
 }
 
 // OrientDB's "Working with Distributed Graphs" tutorial step, at the console:
-// a vertex created with SQL through node 1 is selected through node 2.
-// WAITING FOR MAIN: SQL write statements are expanded by the database's owner
-// (src/replication/intake.hpp's expander), which is being wired into the
-// database actor on main. Until then the node refuses the statement with "SQL
-// write statements are not served here", and this test would fail: it is
-// skipped. Remove the skip once the expansion has landed.
+// a vertex created with SQL through node 1 is selected through node 2. The
+// statement is run by the database's owner, wherever the console is connected.
 TEST_CASE("console: SQL at the prompt: CREATE VERTEX through node 1, then SELECT through node 2 sees the vertex "
-          "(the distributed graphs tutorial)" *
-          doctest::skip()) {
+          "(the distributed graphs tutorial)") {
   console_node a, b;
   a.start("alpha");
   b.start("beta");
