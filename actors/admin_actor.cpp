@@ -209,10 +209,10 @@ void replication(session_ptr self, const std::string& db, caf::typed_response_pr
 // is in flight from a console (it waits for each answer), so at most
 // console_sessions_max of these threads run.
 caf::behavior sql_reader(caf::event_based_actor* self, std::shared_ptr<storage::database> db, std::string text,
-                         uint32_t rows_max) {
-  return {[self, db, text, rows_max](sql_atom) {
+                         uint32_t rows_max, std::chrono::milliseconds timeout) {
+  return {[self, db, text, rows_max, timeout](sql_atom) {
     auto rp = self->make_response_promise();
-    auto r = console::run_read_statement(*db, text, rows_max, console_reply_bytes_max);
+    auto r = console::run_read_statement(*db, text, rows_max, console_reply_bytes_max, timeout);
     if (r)
       rp.deliver(std::move(*r));
     else
@@ -251,7 +251,11 @@ caf::result<std::string> run_sql(session_ptr self, const db_entry& e, const std:
                   " ms: it may or may not have been applied")));
   };
   if (kind == console::sql_kind::read) {
-    auto reader = self->system().spawn<caf::detached>(sql_reader, e.db, text, rows_max);
+    // The reader stops at the statement's timeout, and never later than this
+    // session stops waiting for it.
+    auto& ct = self->state.opts->command_timeout;
+    auto reader = self->system().spawn<caf::detached>(sql_reader, e.db, text, rows_max,
+                                                      ct.count() > 0 ? std::min(ct, timeout) : timeout);
     self->request(reader, timeout, sql_atom::value)
         .then([rp](std::string& answer) mutable { rp.deliver(std::move(answer)); }, fail);
     return rp;

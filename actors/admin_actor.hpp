@@ -101,6 +101,7 @@ struct admin_options {
   // (wrong logins are slowed per address). May be null (then per CAF node id).
   std::shared_ptr<link::peer_book> consoles;
   std::chrono::milliseconds ask_timeout{5000};
+  std::chrono::milliseconds command_timeout{30'000};  // one SQL read at the console (command.timeout; 0: none)
 };
 
 admin_actor spawn_admin_actor(caf::actor_system& sys, admin_options opts);

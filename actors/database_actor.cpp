@@ -328,8 +328,9 @@ database_actor::behavior_type database_impl(self_ptr self, database_options opts
   st.in.emplace(*st.m, *st.opts.db, st.opts.name, st.opts.node_name, st.opts.write_timeout.count());
   // SQL write statements: planned here when this node owns the database,
   // against its committed state with nothing pending (the intake's rule).
-  st.in->set_expander([db = st.opts.db](const storage::op& statement, size_t ops_max) {
-    auto p = query::plan_statement(*db, statement, ops_max);
+  st.in->set_expander([db = st.opts.db, timeout = st.opts.command_timeout](const storage::op& statement,
+                                                                           size_t ops_max) {
+    auto p = query::plan_statement(*db, statement, ops_max, timeout);
     return replication::expansion{std::move(p.ops), std::move(p.answer), p.code, std::move(p.message)};
   });
   // Its own thread (detached): named after the database, for top -H and perf

@@ -86,6 +86,7 @@ struct database_options {
   std::string node_name;                     // this node, as servers lists name it
   bool standalone = true;                    // no cluster: owner of everything, quorum 1
   std::chrono::milliseconds write_timeout{5000};  // a write's quorum must answer within this
+  std::chrono::milliseconds command_timeout{30'000};  // planning one SQL write statement (command.timeout; 0: none)
 };
 
 database_actor spawn_database_actor(caf::actor_system& sys, database_options opts);

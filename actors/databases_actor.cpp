@@ -58,6 +58,7 @@ void start_writer(self_ptr self, const std::string& name, std::shared_ptr<storag
   o.node_name = st.opts.node_name;
   o.standalone = st.opts.standalone;
   o.write_timeout = st.opts.write_timeout;
+  o.command_timeout = st.opts.command_timeout;
   auto writer = spawn_database_actor(self->system(), o);
   self->link_to(writer);
   st.directory->put(name, db_entry{shared, writer});

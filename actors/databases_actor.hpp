@@ -39,6 +39,7 @@ struct databases_options {
   std::string node_name;      // this node (replication names servers by node name)
   bool standalone = true;     // no cluster: every database is its own owner
   std::chrono::milliseconds write_timeout{5000};  // a replicated write's quorum must answer within this
+  std::chrono::milliseconds command_timeout{30'000};  // planning one SQL write statement (command.timeout; 0: none)
   uint64_t log_keep = storage::committed_entries_kept;  // see storage::open_options::log_keep (tests lower it)
 };
 

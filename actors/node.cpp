@@ -147,6 +147,7 @@ status node::start_impl() {
   dbo.node_name = s.name.name;
   dbo.standalone = !distributed;
   dbo.write_timeout = d.opts.write_timeout;
+  dbo.command_timeout = std::chrono::milliseconds(s.server.command_timeout_ms);
   dbo.log_keep = d.opts.repl_log_keep;
   d.databases = spawn_databases_actor(*d.sys, dbo, d.directory, d.opts.log);
   caf::scoped_actor self{*d.sys};
@@ -166,6 +167,7 @@ status node::start_impl() {
   ctx->dbs = d.directory;
   ctx->databases = d.databases;
   ctx->users = s.server.users;
+  ctx->command_timeout = std::chrono::milliseconds(s.server.command_timeout_ms);
   ctx->node_name = s.name.name;
   ctx->databases_dir = dir.string();
   ctx->log = d.opts.log;
@@ -365,6 +367,7 @@ status node::start_admin() {
   admin_options ao;
   ao.node_name = s.name.name;
   ao.users = s.server.users;
+  ao.command_timeout = std::chrono::milliseconds(s.server.command_timeout_ms);
   ao.server = d.server;
   ao.databases = d.databases;
   ao.cluster = d.cluster;

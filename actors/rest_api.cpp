@@ -418,14 +418,16 @@ class rest {
 
   // Parses and runs one SELECT here, on the Asio thread over the shared
   // storage; `limit` applies when the statement has none.
-  static void run_sql(const storage::database& db, std::string_view text, const query::params& ps,
-                      std::optional<int64_t> limit, const responder& respond) {
+  void run_sql(const storage::database& db, std::string_view text, const query::params& ps,
+               std::optional<int64_t> limit, const responder& respond) const {
     auto parsed = query::parse(text);
     if (auto* bad = std::get_if<query::syntax_error>(&parsed)) return respond(error_response(400, bad->message()));
     auto& stmt = std::get<query::statement>(parsed);
     if (auto* sel = std::get_if<query::select_stmt>(&stmt); sel && !sel->limit && limit) sel->limit = *limit;
     if (auto* tr = std::get_if<query::traverse_stmt>(&stmt); tr && !tr->limit && limit) tr->limit = *limit;
-    auto rows = query::run_query(db, stmt, ps);
+    query::select_limits limits;
+    if (ctx_->command_timeout.count() > 0) limits.deadline = std::chrono::steady_clock::now() + ctx_->command_timeout;
+    auto rows = query::run_query(db, stmt, ps, limits);
     if (!rows) return respond(error_response(400, rows.error().render()));
     std::string body = "{\"result\":[";
     for (size_t i = 0; i < rows->size(); ++i) body += (i ? "," : "") + (*rows)[i];

@@ -101,6 +101,7 @@ struct rest_context {
   std::string databases_dir;
   logger* log = nullptr;
   std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds command_timeout{30'000};  // one SQL read (command.timeout; 0: none)
   // Wrong logins per client address; shared by the handler and the header check.
   std::shared_ptr<http::login_guard> logins = std::make_shared<http::login_guard>();
   // Right (user, password) pairs of hashed users, so a request with Basic

@@ -420,6 +420,11 @@ result<server_config> parse_server_config(std::string_view xml, const fs::path& 
     std::string value = e.attribute("value").value();
     if (name == "log.console.level") {
       out.properties.emplace_back(name, value);
+    } else if (name == "command.timeout") {
+      // OrientDB's statement timeout, in milliseconds; 0: none.
+      auto ms = parse_int(value, 0, command_timeout_ms_max);
+      if (!ms) return c.err(e, cat("command.timeout must be 0 (no timeout) to ", command_timeout_ms_max, " ms, not '", value, "'"));
+      out.command_timeout_ms = *ms;
     } else {
       c.notice(e, cat("ignored property '", name, "'"));
     }

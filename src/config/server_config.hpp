@@ -24,6 +24,9 @@ inline constexpr const char* distributed_handler_class =
 // The one <socket implementation> troupe provides besides the default (plain) one.
 inline constexpr const char* tls_socket_class = "com.orientechnologies.orient.server.network.OServerTLSSocketFactory";
 
+inline constexpr int64_t command_timeout_ms_default = 30'000;
+inline constexpr int64_t command_timeout_ms_max = 86'400'000;
+
 struct port_range {
   uint16_t first = 0;
   uint16_t last = 0;
@@ -89,6 +92,10 @@ struct server_config {
   std::vector<listener_config> listeners;
   std::vector<user_config> users;
   std::vector<std::pair<std::string, std::string>> properties;  // the ones troupe uses
+  // <entry name="command.timeout" value="ms"/>: how long one SQL statement may
+  // run (reads on the node that serves them, writes' planning on the owner).
+  // OrientDB's default is 0 (none); troupe bounds every statement unless told 0.
+  int64_t command_timeout_ms = command_timeout_ms_default;
   distributed_config distributed;
   std::vector<std::string> notices;  // "ignored ..." lines, for the caller to log
 

@@ -116,18 +116,18 @@ std::string syntax_error_text(std::string_view text, size_t position, std::strin
 }
 
 result<std::string> run_read_statement(const storage::database& db, std::string_view text, size_t rows_max,
-                                       size_t bytes_max) {
+                                       size_t bytes_max, std::chrono::milliseconds timeout) {
   auto bad = [](std::string what) { return error_info{"", "", std::move(what)}; };
   auto parsed = query::parse(text);
   if (auto* e = std::get_if<query::syntax_error>(&parsed)) return bad(syntax_error_text(text, e->position, e->message()));
-  auto* select = std::get_if<query::select_stmt>(&std::get<query::statement>(parsed));
-  if (select == nullptr) return bad(cat("'", sql_statement_verb(text), "' is not served at the console yet"));
-  auto s = *select;
+  auto& stmt = std::get<query::statement>(parsed);
   auto cap = static_cast<int64_t>(rows_max);
-  if (!s.limit || *s.limit < 0 || *s.limit > cap) s.limit = cap;
+  if (auto* s = std::get_if<query::select_stmt>(&stmt); s && (!s->limit || *s->limit < 0 || *s->limit > cap)) s->limit = cap;
+  if (auto* t = std::get_if<query::traverse_stmt>(&stmt); t && (!t->limit || *t->limit < 0 || *t->limit > cap)) t->limit = cap;
   query::select_limits limits;
   limits.rows_max = rows_max + 1;  // the LIMIT above holds first
-  auto rows = query::run_select(db, s, {}, limits);
+  if (timeout.count() > 0) limits.deadline = std::chrono::steady_clock::now() + timeout;
+  auto rows = query::run_query(db, stmt, {}, limits);
   if (!rows) return bad(rows.error().render());
   std::string out = "{\"result\":[";
   for (size_t i = 0; i < rows->size(); ++i) {

@@ -25,6 +25,8 @@
 //   the test is the check).
 #pragma once
 
+#include <chrono>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -82,8 +84,9 @@ std::string syntax_error_text(std::string_view text, size_t position, std::strin
 // or with a larger one, gets LIMIT rows_max. Errors are sentences: a syntax
 // error with syntax_error_text, a statement kind not served at the console
 // yet, the executor's refusals, an answer over `bytes_max` bytes.
+// `timeout`: the statement's command.timeout (0: none).
 result<std::string> run_read_statement(const storage::database& db, std::string_view text, size_t rows_max,
-                                       size_t bytes_max);
+                                       size_t bytes_max, std::chrono::milliseconds timeout);
 
 // The answer to a write statement sent to the database actor as one statement
 // op (src/query/command.hpp): its op_results are the ordered operations'

@@ -77,7 +77,8 @@ result<command> command_from_op(const storage::op& o) {
   return command_from_value(*v);
 }
 
-planned_statement plan_statement(const storage::database& db, const storage::op& statement, size_t ops_max) {
+planned_statement plan_statement(const storage::database& db, const storage::op& statement, size_t ops_max,
+                                 std::chrono::milliseconds timeout) {
   planned_statement out;
   auto c = command_from_op(statement);
   if (!c) {
@@ -87,6 +88,7 @@ planned_statement plan_statement(const storage::database& db, const storage::op&
   }
   write_limits limits;
   limits.ops_max = std::min(ops_max, limits.ops_max);
+  if (timeout.count() > 0) limits.scan.deadline = std::chrono::steady_clock::now() + timeout;
   auto r = plan_sql(db, c->text, c->ps, limits);
   if (auto* plan = std::get_if<write_plan>(&r)) {
     out.ops = std::move(plan->ops);

@@ -9,6 +9,7 @@
 // bound there as values, never spliced into the text.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,9 @@ struct planned_statement {
   storage::errc code = storage::errc::ok;
   std::string message;
 };
-planned_statement plan_statement(const storage::database& db, const storage::op& statement, size_t ops_max);
+// `timeout`: the statement's command.timeout (0: none); past it, planning
+// stops and the statement is refused (invalid_argument), nothing ordered.
+planned_statement plan_statement(const storage::database& db, const storage::op& statement, size_t ops_max,
+                                 std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
 }  // namespace troupe::query

@@ -460,9 +460,20 @@ bool select_rows(eval_context& ctx, const select_stmt& s, std::vector<std::strin
 
 }  // namespace
 
+std::string timeout_message() {
+  return "the statement ran longer than its timeout (command.timeout in orientdb-server-config.xml): narrow it "
+         "down, or raise the timeout";
+}
+
 namespace detail {
 
 bool eval_context::count_read() {
+  // The clock is read every 256 records: cheap, and a statement overruns its
+  // deadline by at most the time 256 reads take.
+  if (limits.deadline && (records_read & 255) == 0 && std::chrono::steady_clock::now() >= *limits.deadline) {
+    fail(timeout_message());
+    return false;
+  }
   if (++records_read <= limits.scan_records_max) return true;
   fail(cat("the statement read more than ", limits.scan_records_max, " records; narrow it down"));
   return false;

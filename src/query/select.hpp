@@ -54,9 +54,11 @@
 //   Nothing is cached across statements.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,7 +79,13 @@ struct select_limits {
   // of scanning (src/query/plan.hpp). Off only to compare the two in tests:
   // the rows are the same either way.
   bool use_indexes = true;
+  // The statement's timeout (command.timeout): past this moment it stops at
+  // its next record read and is refused, saying so. nullopt: none.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
+
+// The refusal of a statement past its deadline.
+std::string timeout_message();
 
 // Statement parameters: positional (by index) and named.
 struct params {

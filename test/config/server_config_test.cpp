@@ -137,6 +137,19 @@ TEST_CASE("server config: a file without the distributed handler runs single-nod
   CHECK_FALSE(c->distributed.handler_present);
 }
 
+TEST_CASE("server config: command.timeout bounds one SQL statement; 30 s unless set, 0 for none") {
+  auto plain = parse_server_config(wrap(good_network), "x.xml", "/h");
+  REQUIRE(plain.ok());
+  CHECK(plain->command_timeout_ms == command_timeout_ms_default);
+  for (auto [text, ms] : {std::pair{"0", 0}, std::pair{"1500", 1500}}) {
+    auto c = parse_server_config(
+        wrap(good_network + R"(<properties><entry name="command.timeout" value=")" + text + R"("/></properties>)"),
+        "x.xml", "/h");
+    REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().render()));
+    CHECK(c->command_timeout_ms == ms);
+  }
+}
+
 TEST_CASE("server config: variables expand from home, 'distributed' and the environment") {
   ::setenv("TROUPE_TEST_VAR", "abc", 1);
   CHECK(expand_variables("${ORIENTDB_HOME}/x", "/h").value() == "/h/x");
@@ -163,6 +176,12 @@ TEST_CASE("server config: bad inputs get one clear error naming the place and th
   };
   std::vector<bad> table = {
       {"malformed XML", "<orient-server><network>", "malformed XML"},
+      {"command.timeout not a number", wrap(good_network + R"(<properties><entry name="command.timeout" value="soon"/></properties>)"),
+       "command.timeout must be 0 (no timeout) to 86400000 ms, not 'soon'"},
+      {"command.timeout negative", wrap(good_network + R"(<properties><entry name="command.timeout" value="-1"/></properties>)"),
+       "command.timeout must be 0"},
+      {"command.timeout too long", wrap(good_network + R"(<properties><entry name="command.timeout" value="86400001"/></properties>)"),
+       "command.timeout must be 0"},
       {"not XML at all", "hello", "malformed XML"},
       {"empty file", "", "malformed XML"},
       {"wrong root", "<hazelcast/>", "root element must be <orient-server>"},

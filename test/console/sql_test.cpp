@@ -206,7 +206,7 @@ TEST_CASE("console sql: the node runs a read over storage: rows, its own LIMIT c
   test::temp_dir dir{"troupe-console-sql"};
   auto db = open_db(dir.path());
   for (int i = 0; i < 5; ++i) REQUIRE(apply_one(*db, create_op("V", cat(R"({"node":)", i % 2, "}"))).code == storage::errc::ok);
-  auto r = run_read_statement(*db, "select from V where node = 1", 21, 1 << 20);
+  auto r = run_read_statement(*db, "select from V where node = 1", 21, 1 << 20, std::chrono::milliseconds(0));
   REQUIRE_MESSAGE(r.ok(), r.error().render());
   auto rows = parse_sql_answer(*r);
   REQUIRE(rows.ok());
@@ -214,24 +214,24 @@ TEST_CASE("console sql: the node runs a read over storage: rows, its own LIMIT c
   CHECK(has((*rows)[0], R"("@rid":"#3:1")"));
   CHECK(has((*rows)[0], R"("node":1)"));
   // At most rows_max rows, with or without a LIMIT of the statement's own.
-  r = run_read_statement(*db, "select from V", 3, 1 << 20);
+  r = run_read_statement(*db, "select from V", 3, 1 << 20, std::chrono::milliseconds(0));
   REQUIRE(r.ok());
   CHECK(parse_sql_answer(*r)->size() == 3);
-  r = run_read_statement(*db, "select from V limit 100", 3, 1 << 20);
+  r = run_read_statement(*db, "select from V limit 100", 3, 1 << 20, std::chrono::milliseconds(0));
   CHECK(parse_sql_answer(*r)->size() == 3);
-  r = run_read_statement(*db, "select from V limit 2", 3, 1 << 20);
+  r = run_read_statement(*db, "select from V limit 2", 3, 1 << 20, std::chrono::milliseconds(0));
   CHECK(parse_sql_answer(*r)->size() == 2);
-  r = run_read_statement(*db, "select count(*) as n from V", 3, 1 << 20);
+  r = run_read_statement(*db, "select count(*) as n from V", 3, 1 << 20, std::chrono::milliseconds(0));
   CHECK(has(*r, R"("n":5)"));
   // Refusals, each a sentence.
-  r = run_read_statement(*db, "select from V where", 21, 1 << 20);
+  r = run_read_statement(*db, "select from V where", 21, 1 << 20, std::chrono::milliseconds(0));
   REQUIRE_FALSE(r.ok());
   CHECK(has(r.error().what, "Syntax error at position 19"));
   CHECK(has(r.error().what, "\n  select from V where\n                     ^"));
-  r = run_read_statement(*db, "select from Nope", 21, 1 << 20);
+  r = run_read_statement(*db, "select from Nope", 21, 1 << 20, std::chrono::milliseconds(0));
   REQUIRE_FALSE(r.ok());
   CHECK(has(r.error().what, "Nope"));
-  r = run_read_statement(*db, "select from V", 21, 100);
+  r = run_read_statement(*db, "select from V", 21, 100, std::chrono::milliseconds(0));
   REQUIRE_FALSE(r.ok());
   CHECK(has(r.error().what, "larger than 100 bytes"));
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "src/query/parser.hpp"
 #include "src/query/select.hpp"
 #include "src/util/strings.hpp"
 #include "test/storage/helpers.hpp"
@@ -223,4 +224,24 @@ TEST_CASE("select: LIKE, comparisons across kinds, null and absent fields") {
   CHECK(holds(*mk(between{field("a"), num(1), num(1)}), doc, p));
   CHECK(evaluate(*bin(binary_op::add, num(INT64_MAX), num(1)), doc, p).is_null());  // overflow: null, no UB
   CHECK(evaluate(*bin(binary_op::div, num(1), num(0)), doc, p).is_null());
+}
+
+TEST_CASE("select: a statement past its deadline (command.timeout) is refused, saying so") {
+  test::temp_dir dir;
+  auto db = storage::testing::open_db(dir / "db");
+  for (int i = 0; i < 10; ++i) storage::testing::apply_one(*db, storage::testing::create_op("V", "{\"n\":1}"));
+  auto stmt = std::get<select_stmt>(std::get<statement>(parse("select from V where n = 1")));
+  select_limits limits;
+  REQUIRE(run_select(*db, stmt, {}, limits));  // no deadline
+  limits.deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+  auto in_time = run_select(*db, stmt, {}, limits);
+  REQUIRE(in_time);
+  CHECK(in_time->size() == 10);
+  limits.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);  // already past
+  auto late = run_select(*db, stmt, {}, limits);
+  REQUIRE_FALSE(late);
+  CHECK(late.error().what.find(timeout_message()) != std::string::npos);
+  // TRAVERSE and the links a statement follows count the same way.
+  auto trav = std::get<statement>(parse("traverse * from V"));
+  CHECK_FALSE(run_query(*db, trav, {}, limits));
 }
