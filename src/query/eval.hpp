@@ -63,6 +63,11 @@ bool eval_holds(const expr& e, const boost::json::object& doc, eval_context& ctx
 struct source_row {
   boost::json::object doc;
   std::string text;
+  // The record the row was read from, when `text` is left to be made from it:
+  // most rows a scan reads fail the WHERE, and printing them would cost more
+  // than evaluating it. Valid only while the row is being visited.
+  const storage::record* rec = nullptr;
+  std::string take_text() { return rec != nullptr && text.empty() ? rec->to_json() : std::move(text); }
 };
 // Feeds the records of `t` to `visit` in order until it returns false.
 // Returns false (ctx.error set) on an error. `where`, when given, is the

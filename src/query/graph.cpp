@@ -197,7 +197,7 @@ bool traverse(const traverse_stmt& s, eval_context& ctx, const std::function<boo
     auto rec = load_record(ctx, p.id);
     if (ctx.failed()) return false;
     if (!rec) continue;
-    source_row row{to_doc(*rec), rec->to_json()};
+    source_row row{to_doc(*rec), {}, &*rec};
     row.doc["$depth"] = p.depth;
     if (s.while_cond && !eval_holds(*s.while_cond, row.doc, ctx)) {
       if (ctx.failed()) return false;

@@ -598,7 +598,7 @@ std::optional<bool> feed_candidates(eval_context& ctx, const access_path& path, 
 bool for_each_source(eval_context& ctx, const target& t, const std::function<bool(source_row&&)>& visit,
                      const expr_ptr& where) {
   const storage::database& db = *ctx.db;
-  auto whole = [&](const storage::record& rec) { return visit(source_row{to_doc(rec), rec.to_json()}); };
+  auto whole = [&](const storage::record& rec) { return visit(source_row{to_doc(rec), {}, &rec}); };
   std::vector<int32_t> clusters;
   switch (t.k) {
     case target::kind::none: {
@@ -785,7 +785,7 @@ bool select_rows(eval_context& ctx, const select_stmt& s, std::vector<std::strin
           return refuse(cat("distinct() would hold more than ", limits.sort_rows_max, " values; narrow the WHERE"));
       }
     } else {
-      r.whole = std::move(src.text);
+      r.whole = src.take_text();
     }
     return keep(std::move(r));
   };
@@ -895,7 +895,7 @@ result<std::vector<std::string>> run_traverse(const storage::database& db, const
       ctx.fail(cat("the answer has more than ", limits.rows_max, " rows; add a LIMIT"));
       return false;
     }
-    out.push_back(std::move(r.text));
+    out.push_back(r.take_text());
     return true;
   });
   return finish_run(ctx, ok, std::move(out));

@@ -1,5 +1,6 @@
 #include "src/storage/rid.hpp"
 
+
 #include <cassert>
 #include <cstdint>
 
@@ -15,7 +16,14 @@ constexpr int64_t position_max = INT64_MAX;
 
 bool rid::valid() const { return cluster >= 0 && cluster <= cluster_id_max && position >= 0; }
 
-std::string rid::to_string() const { return cat('#', cluster, ':', position); }
+// Without a stream: it runs for every record a query reads.
+std::string rid::to_string() const {
+  std::string out = "#";
+  out += std::to_string(cluster);
+  out += ':';
+  out += std::to_string(position);
+  return out;
+}
 
 std::optional<rid> rid::parse(std::string_view s) {
   if (!s.empty() && s.front() == '#') s.remove_prefix(1);

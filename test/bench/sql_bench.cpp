@@ -33,6 +33,7 @@
 
 #include <boost/json.hpp>
 
+#include "src/graph/demo.hpp"
 #include "src/storage/database.hpp"
 #include "src/util/strings.hpp"
 #include "test/bench/http_load.hpp"
@@ -113,6 +114,12 @@ void run_size(int64_t n, seconds each) {
   auto& node = *nodes[0];
   int32_t cluster = -1;
   auto t0 = steady_clock::now();
+  fs::create_directories(node.home / "databases");
+  // The demo graph, for the traverse (a node creates it only on an empty home).
+  if (auto d = create_demo_database(node.home / "databases"); !d) {
+    std::fprintf(stderr, "bench: demo: %s\n", d.error().render().c_str());
+    std::exit(1);
+  }
   if (!build(node.home / "databases" / "bench", n, &cluster)) std::exit(1);
   std::printf("troupe sql_n%lld load_direct %.1f s\n", static_cast<long long>(n),
               duration<double>(steady_clock::now() - t0).count());
@@ -162,8 +169,12 @@ void run_size(int64_t n, seconds each) {
   std::string song;
   if (auto r = test::call(node, "POST", "/command/GratefulDeadConcerts/sql",
                           command("select @rid as r from V where name = 'HEY BO DIDDLEY'", {}))) {
-    if (auto v = test::json_of(r->body); v && !v->at("result").as_array().empty())
-      song = std::string(v->at("result").at(0).at("r").as_string());
+    auto v = test::json_of(r->body);
+    auto* rows = v && v->is_object() ? v->as_object().if_contains("result") : nullptr;
+    if (rows != nullptr && rows->is_array() && !rows->as_array().empty())
+      song = std::string(rows->as_array()[0].at("r").as_string());
+    else
+      std::fprintf(stderr, "bench: no song to traverse from: %d %s\n", r->status, r->body.c_str());
   }
   if (!song.empty()) {
     lim.until = steady_clock::now() + each;
@@ -197,6 +208,14 @@ void run_size(int64_t n, seconds each) {
 }  // namespace
 
 int main() {
+  // The cluster harness asserts with doctest; outside a test case a failed
+  // assertion lands here and ends the run.
+  doctest::Context ctx;
+  ctx.setAsDefaultForAssertsOutOfTestCases();
+  ctx.setAssertHandler([](const doctest::AssertData& ad) {
+    std::fprintf(stderr, "bench: %s:%d: %s failed: %s\n", ad.m_file, ad.m_line, ad.m_expr, ad.m_decomp.c_str());
+    std::abort();
+  });
   std::vector<int64_t> sizes{100'000, 1'000'000};
   if (const char* e = std::getenv("TROUPE_BENCH_SQL_DOCS")) {
     sizes.clear();

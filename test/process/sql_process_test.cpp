@@ -179,7 +179,7 @@ TEST_CASE("SQL on three hosts: writes through any node, a UNIQUE index under con
       });
     for (auto& t : ts) t.join();
   }
-  MESSAGE("increments: " << inc_acked << " acknowledged, " << inc_unknown << " not");
+  MESSAGE("increments: " << inc_acked.load() << " acknowledged, " << inc_unknown.load() << " not");
   CHECK(inc_acked > 0);
   for (auto& n : nodes) {
     CAPTURE(n->name);
