@@ -15,7 +15,10 @@
 //   sql_n<N>_traverse_d3      ops, p50, p99: traverse out('followed_by') from a
 //                             song while $depth < 3 (GratefulDeadConcerts)
 //   sql_n<N>_insert           ops, p50, p99: insert into Item set key = ? (the
-//                             owner plans it and orders it; fsync per batch)
+//                             owner plans each statement with nothing pending,
+//                             so statements do not share an fsync)
+//   sql_n<N>_fsync            syncs/s: 1-byte appends with fdatasync on the
+//                             node's disk, the limit of the insert figure
 //   The cores: what the scan rate is per core of this machine.
 //
 //   TROUPE_BENCH_SQL_DOCS     collection sizes, comma-separated (default 100000,1000000)
@@ -23,7 +26,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -188,6 +193,22 @@ void run_size(int64_t n, seconds each) {
     bench::print(w + "traverse_d3", tr, "ops");
   } else {
     std::printf("troupe %straverse_d3 skipped 0 -\n", w.c_str());
+  }
+
+  // The limit of a durable write, measured here on the node's disk: small
+  // appends each followed by fdatasync, for as long as a workload runs.
+  {
+    auto path = node.home / "fsync-probe";
+    int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+    int64_t syncs = 0;
+    auto start = steady_clock::now(), stop = start + each;
+    while (fd >= 0 && steady_clock::now() < stop) {
+      if (::write(fd, "x", 1) != 1 || ::fdatasync(fd) != 0) break;
+      ++syncs;
+    }
+    if (fd >= 0) ::close(fd);
+    std::printf("troupe %sfsync rate %.0f syncs/s\n", w.c_str(),
+                static_cast<double>(syncs) / duration<double>(steady_clock::now() - start).count());
   }
 
   std::atomic<int64_t> next{n};
