@@ -4,7 +4,7 @@
 // where it starts, so an error about it can point there.
 //
 // Scope so far: SELECT (projections with aliases, FROM a class, a cluster, one
-// or more RIDs or a subquery; WHERE; GROUP BY; ORDER BY; SKIP; LIMIT), method
+// or more RIDs or a subquery; LET; WHERE; GROUP BY; ORDER BY; SKIP; LIMIT), method
 // chains and paths (out('x').name.size()), TRAVERSE, and the write
 // statements INSERT, UPDATE, DELETE, CREATE/DELETE VERTEX and EDGE, CREATE/DROP
 // CLASS, CREATE PROPERTY, CREATE/DROP INDEX (src/query/parse_write.cpp).
@@ -124,9 +124,27 @@ struct target {
   size_t pos = 0;
 };
 
+// One LET variable: LET $name = <expression> or LET $name = (SELECT ...) /
+// (TRAVERSE ...). `name` always starts with '$' ("let a = 1" is stored as
+// "$a", as OrientDB strips the '$' when it stores a variable); names are
+// case-sensitive. Exactly one of `value` and `sub` is set.
+struct let_binding {
+  std::string name;
+  expr_ptr value;                       // an expression, evaluated on the record
+  std::shared_ptr<const subquery> sub;  // a subquery, run once per record
+  size_t pos = 0;                       // where the name is
+};
+
+// The most LET variables one SELECT may declare (the parser refuses more).
+inline constexpr size_t let_variables_max = 16;
+
 struct select_stmt {
   std::vector<projection> projections;  // empty: the whole records (SELECT FROM ...)
   target from;
+  // LET variables, in order of declaration (at most let_variables_max): each
+  // record of `from` gets them, evaluated in this order, before the WHERE;
+  // a later one may read an earlier one ($a). Empty: no LET.
+  std::vector<let_binding> let;
   expr_ptr where;                       // null: every record
   std::vector<expr_ptr> group_by;
   std::vector<order_item> order_by;

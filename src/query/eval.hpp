@@ -28,6 +28,15 @@ struct eval_context {
   select_limits limits;
   size_t records_read = 0;  // every record read by the statement (scans and links)
   std::string error;        // the first error; evaluation yields null once it is set
+  // While a LET subquery runs (select.hpp): the record of the statement that
+  // runs it, which $parent.$current names, and that statement's own parent.
+  // Null at the top. Points into the caller's stack frame: set for the
+  // subquery's run only.
+  struct scope {
+    const boost::json::object* current = nullptr;
+    const scope* parent = nullptr;
+  };
+  const scope* outer = nullptr;
   // What EXPLAIN reports, counted over the whole statement (subqueries included).
   struct profile {
     std::vector<std::string> indexes;  // the indexes read, once each, in order of use

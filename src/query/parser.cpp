@@ -195,6 +195,7 @@ class parser final : public statement_parser {
       if (!accept_kw(keyword::from)) return fail(s.projections.empty() ? "FROM" : "',' or FROM");
       if (!from_target(s.from)) return false;
     }
+    if (is_word("let") && !let_clause(s.let)) return false;
     if (accept_kw(keyword::where)) {
       auto e = expression();
       if (!e) return false;
@@ -594,9 +595,40 @@ class parser final : public statement_parser {
     return make(pos, std::move(c), {h});
   }
 
-  // SELECT <expressions> may end without FROM (shortestPath(...), say).
+  // SELECT <expressions> may end without FROM (shortestPath(...), say), or
+  // go on with LET.
   bool no_target_follows(bool nested) const {
-    return peek().k == K::end || is_punct(";") || (nested && is_punct(")"));
+    return peek().k == K::end || is_punct(";") || (nested && is_punct(")")) || is_word("let");
+  }
+
+  // LET $a = expr | (SELECT ...) | (TRAVERSE ...) [, ...]: at most
+  // let_variables_max. A '(' starts a subquery only when SELECT or TRAVERSE
+  // follows it; otherwise it is a parenthesised expression.
+  bool let_clause(std::vector<let_binding>& out) {
+    advance();  // LET
+    do {
+      if (out.size() >= let_variables_max) return fail(cat("at most ", let_variables_max, " LET variables"));
+      const token& t = peek();
+      if (t.k != K::ident || t.quoted || t.text == "$") return fail("a variable name ($name) in LET");
+      let_binding b;
+      b.pos = t.pos;
+      b.name = t.text[0] == '$' ? t.text : "$" + t.text;
+      // $parent and $current name the enclosing record and this one.
+      if (b.name == "$parent" || b.name == "$current") return fail("a variable name other than $parent and $current");
+      advance();
+      if (!accept_punct("=")) return fail("'=' after the LET variable");
+      if (is_punct("(") && (is_kw(keyword::select, 1) || is_word("traverse", 1))) {
+        target sq;
+        if (!subquery_target(sq)) return false;
+        b.sub = std::move(sq.sub);
+      } else {
+        auto e = expression();
+        if (!e) return false;
+        b.value = std::move(e.e);
+      }
+      out.push_back(std::move(b));
+    } while (accept_punct(","));
+    return true;
   }
 
   // FROM ( SELECT ... ) or FROM ( TRAVERSE ... ).

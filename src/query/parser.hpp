@@ -4,6 +4,9 @@
 //
 //   SELECT [* | expr [AS name] [, expr [AS name]]*] [FROM target]
 //                                 (no FROM only after projections: one row)
+//     [LET $name = (expr | ( SELECT ... ) | ( TRAVERSE ... )) [, ...]*]
+//                                 (at most let_variables_max; a name without
+//                                  '$' gets one: LET a = 1 declares $a)
 //     [WHERE expr] [GROUP BY expr [, expr]*] [ORDER BY expr [ASC|DESC] [, ...]]
 //     [SKIP n] [LIMIT n]          (SKIP and LIMIT in either order, each once)
 //     [;]
@@ -12,7 +15,7 @@
 //   TRAVERSE * | any() | all() | expr [, expr]* FROM target
 //     [WHILE expr] [MAXDEPTH n] [LIMIT n] [STRATEGY DEPTH_FIRST|BREADTH_FIRST]
 //     (in any order, each once) [;]
-//   TRAVERSE, WHILE, MAXDEPTH, STRATEGY and the strategies are words read in
+//   TRAVERSE, WHILE, MAXDEPTH, STRATEGY, the strategies and LET are words read in
 //   place, not reserved keywords: fields may still be named like them.
 //
 // Expressions, loosest first: OR; AND; NOT; one comparison (= <> != < > <= >=
@@ -23,13 +26,14 @@
 // appearance) and :name, calls f(args) and count(*) (names lower-cased; in(...)
 // is a call although IN is a keyword), method chains after a path, a call or
 // an attribute (out('x').name.size(), @this.outE(): a word followed by '('
-// after a '.' starts one), $depth and other $names as fields,
+// after a '.' starts one), $depth, LET variables ($a, $parent.$current.name)
+// and other $names as field paths,
 // (expr), [a, b] lists anywhere and (a, b) lists after IN. "-<number>" is one
 // literal, so -9223372036854775808 is readable. Inside BETWEEN, AND belongs to
 // BETWEEN: its bounds are additive expressions.
 //
 // Keywords are reserved: a field named like one must be backquoted. Not
-// supported yet: subqueries outside FROM, LET, UNWIND, FETCHPLAN, TIMEOUT,
+// supported yet: subqueries outside FROM and LET, UNWIND, FETCHPLAN, TIMEOUT,
 // LOCK, PARALLEL, projections with [], chains after (expr) or [list],
 // TRAVERSE's Class.field items, INSTANCEOF, MATCHES,
 // CONTAINSKEY/CONTAINSVALUE/CONTAINSALL/CONTAINSTEXT, NOT LIKE, SKIP/LIMIT

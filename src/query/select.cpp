@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 #include <set>
+#include <span>
 #include <type_traits>
 
 #include "src/query/eval.hpp"
@@ -96,7 +97,7 @@ json::value from_literal(const literal& l) {
 }
 
 // The field at `path`, or nullopt when absent.
-std::optional<json::value> lookup(const json::object& doc, const std::vector<std::string>& path) {
+std::optional<json::value> lookup(const json::object& doc, std::span<const std::string> path) {
   const json::value* at = nullptr;
   const json::object* obj = &doc;
   for (auto& step : path) {
@@ -357,16 +358,36 @@ json::value eval_unary(const unary& n, const json::object& doc, eval_context& ct
   return nullptr;
 }
 
-json::value eval_field(const field_ref& f, const json::object& doc, eval_context& ctx) {
-  if (f.path.size() == 1 && f.path[0] == "@this") return doc;
-  auto it = doc.find(f.path[0]);
+// A path read from `doc`; an empty path is the record itself.
+json::value eval_path(std::span<const std::string> path, const json::object& doc, eval_context& ctx) {
+  if (path.empty() || (path.size() == 1 && path[0] == "@this")) return doc;
+  auto it = doc.find(path[0]);
   if (it == doc.end()) return nullptr;
-  if (f.path.size() == 1) return it->value();
+  if (path.size() == 1) return it->value();
   // Nested objects as before; a link or an array on the way is followed.
-  if (auto v = lookup(doc, f.path)) return *v;
+  if (auto v = lookup(doc, path)) return *v;
   json::value v = it->value();
-  for (size_t i = 1; i < f.path.size() && !v.is_null(); ++i) v = field_of(v, f.path[i], ctx);
+  for (size_t i = 1; i < path.size() && !v.is_null(); ++i) v = field_of(v, path[i], ctx);
   return v;
+}
+
+// LET variables live in the record's document as "$name" keys, so $a and
+// $a.b are plain paths. $current is the record itself; $parent steps out to
+// the record of the statement that runs a LET subquery ($parent.$current is
+// that record, $parent.$a its variable $a), or null at the top.
+json::value eval_field(const field_ref& f, const json::object& doc, eval_context& ctx) {
+  std::span<const std::string> path(f.path);
+  if (path[0] == "$current") return eval_path(path.subspan(1), doc, ctx);
+  if (path[0] != "$parent" || doc.contains("$parent")) return eval_path(path, doc, ctx);
+  const eval_context::scope* s = ctx.outer;
+  path = path.subspan(1);
+  while (s != nullptr && !path.empty() && path[0] == "$parent") {
+    s = s->parent;
+    path = path.subspan(1);
+  }
+  if (s == nullptr || s->current == nullptr || path.empty()) return nullptr;
+  if (path[0] == "$current") path = path.subspan(1);
+  return eval_path(path, *s->current, ctx);
 }
 
 // ---- names: unknown functions and misplaced row functions ----------------
@@ -430,6 +451,13 @@ std::string check_target(const target& t) {
 
 std::string check_names(const select_stmt& s) {
   std::string err;
+  if (s.let.size() > let_variables_max) err = cat("at most ", let_variables_max, " LET variables");
+  for (auto& b : s.let) {
+    if (!err.empty()) break;
+    if (b.value && is_aggregate(*b.value)) err = cat("aggregate functions are not allowed in LET (", b.name, ")");
+    else if (b.value) err = check_names(*b.value, false);
+    else if (b.sub) err = std::visit([](const auto& st) { return check_names(st); }, b.sub->stmt);
+  }
   for (auto& p : s.projections)
     if (err.empty()) err = check_names(*p.e, true);
   for (auto* list : {&s.group_by})
@@ -683,6 +711,49 @@ bool for_each_source(eval_context& ctx, const target& t, const std::function<boo
 
 namespace {
 
+// A LET subquery's rows for one record, `current`: an array of its rows as
+// JSON (whole records or projected rows), read under the statement's context
+// (its read counter, deadline and limits), with $parent naming `current`.
+json::value subquery_rows(eval_context& ctx, const subquery& sq, const json::object& current) {
+  const eval_context::scope here{&current, ctx.outer};
+  const eval_context::scope* saved = ctx.outer;
+  ctx.outer = &here;
+  std::vector<std::string> rows;
+  if (auto* tr = std::get_if<traverse_stmt>(&sq.stmt)) {
+    traverse(*tr, ctx, [&](source_row&& r) {
+      if (rows.size() >= ctx.limits.rows_max) {
+        ctx.fail(cat("a LET subquery has more than ", ctx.limits.rows_max, " rows; add a LIMIT"));
+        return false;
+      }
+      rows.push_back(r.take_text());
+      return true;
+    });
+  } else {
+    select_rows(ctx, std::get<select_stmt>(sq.stmt), rows);
+  }
+  ctx.outer = saved;
+  json::array out;
+  if (ctx.failed()) return out;
+  out.reserve(rows.size());
+  for (auto& text : rows) {
+    json::error_code ec;
+    auto v = json::parse(text, ec);
+    out.push_back(ec ? json::value(nullptr) : std::move(v));
+  }
+  return out;
+}
+
+// Sets the LET variables of `s` in `doc`, in order of declaration, so that a
+// later one reads an earlier one. False once the context failed.
+bool assign_lets(eval_context& ctx, const select_stmt& s, json::object& doc) {
+  for (auto& b : s.let) {
+    json::value v = b.sub ? subquery_rows(ctx, *b.sub, doc) : b.value ? eval(*b.value, doc, ctx) : json::value(nullptr);
+    if (ctx.failed()) return false;
+    doc[b.name] = std::move(v);
+  }
+  return true;
+}
+
 bool select_rows(eval_context& ctx, const select_stmt& s, std::vector<std::string>& out) {
   const select_limits& limits = ctx.limits;
   auto refuse = [&](std::string what) {
@@ -747,6 +818,7 @@ bool select_rows(eval_context& ctx, const select_stmt& s, std::vector<std::strin
   auto visit = [&](source_row&& src) -> bool {
     json::object& doc = src.doc;
     ++ctx.stats.evaluated;
+    if (!s.let.empty() && !assign_lets(ctx, s, doc)) return false;
     if (s.where && !eval_holds(*s.where, doc, ctx)) return !ctx.failed();
     if (ctx.failed()) return false;
     if (expanding) {

@@ -29,6 +29,25 @@
 //   '_' one byte, case-sensitive. IN: equal to a member of the list (or of an
 //   array value). CONTAINS: an array value holds the right side. BETWEEN is
 //   inclusive. IS NULL: absent or null; IS DEFINED: present (even if null).
+// - LET (OrientDB 2.2's): for each record of the target, before the WHERE,
+//   each variable is evaluated in order of declaration and kept with the
+//   record as "$name", so WHERE, projections, GROUP BY and ORDER BY read it
+//   ($a, $a.size(), $songs.name) and a later variable reads an earlier one.
+//   LET is evaluated on every record the target feeds, whether or not the
+//   WHERE then keeps it (as OrientDB does). An expression variable holds its
+//   value; a subquery variable (SELECT or TRAVERSE) runs once per record and
+//   holds an array of its rows (whole records or projected rows, as JSON
+//   objects). Inside it $parent.$current is the outer record ($parent.$a its
+//   variable $a, $parent.$parent a level further out), and $current is
+//   always the record being evaluated. A subquery's reads count against the
+//   statement's scan_records_max and deadline, like any other read, and its
+//   rows against rows_max. Names are case-sensitive; an undeclared $x (or
+//   $parent at the top) evaluates to null, as OrientDB's context returns null
+//   for a variable it does not hold. A variable shadows a record field of the
+//   same name ("$x"). Aggregates are refused in LET; at most
+//   let_variables_max variables (ast.hpp). A subquery whose WHERE compares
+//   with $parent scans its target for every outer record: no index serves
+//   $parent values.
 // - Projections: field paths and attributes (@rid, @class, @version), and the
 //   aggregates count(*), count(x), sum, min, max, avg (nulls skipped).
 //   expand(x), the only projection: one row per record x links to, each the

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -311,5 +312,136 @@ TEST_CASE("graph: GratefulDeadConcerts answers match plain loops over the GraphM
     auto nested = f.rows("select count(*) as n from (select from (select from V where type = 'artist'))");
     CHECK(nested[0].at("n").as_int64() == static_cast<int64_t>(std::count_if(
                                               m.g.vertices.begin(), m.g.vertices.end(), [](auto& v) { return v.label == "artist"; })));
+  }
+}
+
+TEST_CASE("graph: LET variables: expressions, earlier variables, subqueries with $parent.$current, bounds") {
+  fixture f;
+  auto& m = f.m;
+  const size_t n_vertices = m.g.vertices.size();
+  auto in_degree = [&](size_t v) { return static_cast<int64_t>(m.in.at("followedBy")[v].size()); };
+  auto out_degree = [&](size_t v) { return static_cast<int64_t>(m.out.at("followedBy")[v].size()); };
+
+  SUBCASE("an expression variable in WHERE, a projection and ORDER BY") {
+    std::vector<std::pair<int64_t, std::string>> want;
+    for (size_t v = 0; v < n_vertices; ++v)
+      if (m.g.vertices[v].label == "song" && in_degree(v) > 10) want.emplace_back(in_degree(v), m.name(v));
+    std::sort(want.begin(), want.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    REQUIRE(want.size() > 5);
+    auto got = f.rows("select name, $n as n from V let $n = in('followed_by').size() "
+                      "where type = 'song' and $n > 10 order by n desc, name");
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      CAPTURE(i);
+      CHECK(got[i].at("name").as_string() == want[i].second);
+      CHECK(got[i].at("n").as_int64() == want[i].first);
+    }
+    // ORDER BY the variable itself, on whole records (which do not show it).
+    auto whole = f.rows("select from V let $n = in('followed_by').size() where type = 'song' and $n > 10 "
+                        "order by $n desc, name");
+    REQUIRE(whole.size() == want.size());
+    CHECK(whole[0].at("name").as_string() == want[0].second);
+    CHECK_FALSE(whole[0].contains("$n"));
+  }
+
+  SUBCASE("a variable reads an earlier one; names are case-sensitive; unknown ones are null") {
+    std::vector<std::string> want;
+    for (size_t v = 0; v < n_vertices; ++v)
+      if (m.g.vertices[v].label == "song" && in_degree(v) * 2 + out_degree(v) > 60) want.push_back(m.name(v));
+    REQUIRE_FALSE(want.empty());
+    auto got = f.column("select name from V let $a = in('followed_by').size(), $b = $a * 2 + out('followed_by').size() "
+                        "where type = 'song' and $b > 60",
+                        "name");
+    CHECK(sorted(got) == sorted(want));
+    auto one = f.rows("select $A as big, $a as small, $x as unknown, $parent as p, $current.name as me from " +
+                      m.rid(1) + " let $A = 1, $a = $A + 1");
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].at("big").as_int64() == 1);
+    CHECK(one[0].at("small").as_int64() == 2);
+    CHECK(one[0].at("unknown").is_null());
+    CHECK(one[0].at("p").is_null());
+    CHECK(one[0].at("me").as_string() == m.name(1));
+    // LET without FROM: one row.
+    auto bare = f.rows("select $a as a let $a = 6 * 7");
+    REQUIRE(bare.size() == 1);
+    CHECK(bare[0].at("a").as_int64() == 42);
+  }
+
+  SUBCASE("a subquery variable runs per record, with $parent.$current the outer record") {
+    // Songs per artist name, in plain code: the songs sung by a vertex of that name.
+    std::vector<size_t> artists;
+    for (size_t v = 0; v < n_vertices && artists.size() < 12; ++v)
+      if (m.g.vertices[v].label == "artist") artists.push_back(v);
+    REQUIRE(artists.size() == 12);
+    auto songs_of = [&](const std::string& artist) {
+      std::vector<std::string> out;
+      for (size_t s = 0; s < n_vertices; ++s) {
+        if (m.g.vertices[s].label != "song") continue;
+        auto& sung = m.out.at("sungBy")[s];
+        if (std::any_of(sung.begin(), sung.end(), [&](size_t a) { return m.name(a) == artist; })) out.push_back(m.name(s));
+      }
+      return out;
+    };
+    std::string rids;
+    for (size_t a : artists) rids += (rids.empty() ? "" : ", ") + m.rid(a);
+    auto got = f.rows("select name, $songs.size() as n, $songs.name as titles, $titles.name as projected from [" + rids +
+                      "] let $songs = (select from V where type = 'song' and out('sung_by').name = $parent.$current.name), "
+                      "$titles = (select name from V where type = 'song' and out('sung_by').name = $parent.$current.name)");
+    REQUIRE(got.size() == artists.size());
+    size_t with_songs = 0;
+    for (size_t i = 0; i < artists.size(); ++i) {
+      auto want = songs_of(m.name(artists[i]));
+      CAPTURE(m.name(artists[i]));
+      CHECK(got[i].at("name").as_string() == m.name(artists[i]));
+      CHECK(got[i].at("n").as_int64() == static_cast<int64_t>(want.size()));
+      CHECK(sorted(strings(got[i].at("titles"))) == sorted(want));
+      CHECK(sorted(strings(got[i].at("projected"))) == sorted(want));
+      with_songs += want.empty() ? 0 : 1;
+    }
+    CHECK(with_songs > 0);
+    // A subquery variable in the WHERE: only the artists who sang something.
+    auto sang = f.column("select name from [" + rids + "] let $songs = (select from V where type = 'song' and "
+                         "out('sung_by').name = $parent.$current.name) where $songs.size() > 0",
+                         "name");
+    CHECK(sang.size() == with_songs);
+    // $parent.$a reads the outer record's variable.
+    auto via_var = f.rows("select $c.size() as n from " + m.rid(artists[0]) + " let $me = name, $c = (select from V "
+                          "where type = 'song' and out('sung_by').name = $parent.$me)");
+    REQUIRE(via_var.size() == 1);
+    CHECK(via_var[0].at("n").as_int64() == static_cast<int64_t>(songs_of(m.name(artists[0])).size()));
+    // A TRAVERSE variable: the records within one step, the start included.
+    size_t start = 0;
+    for (size_t v = 0; v < n_vertices; ++v)
+      if (out_degree(v) > out_degree(start)) start = v;
+    std::set<size_t> near{start};
+    for (size_t n : m.out.at("followedBy")[start]) near.insert(n);
+    auto t = f.rows("select $t.size() as n from " + m.rid(start) + " let $t = (traverse out('followed_by') from " +
+                    m.rid(start) + " maxdepth 1)");
+    REQUIRE(t.size() == 1);
+    CHECK(t[0].at("n").as_int64() == static_cast<int64_t>(near.size()));
+  }
+
+  SUBCASE("a subquery variable's reads count against scan_records_max and the deadline") {
+    std::string two = "[" + m.rid(0) + ", " + m.rid(1) + "]";
+    select_limits reads;
+    reads.scan_records_max = n_vertices + 10;
+    // One pass over V fits; the second record's subquery goes past the bound.
+    CHECK(f.run("select from V", reads).ok());
+    auto r = f.run("select $all.size() as n from " + two + " let $all = (select from V)", reads);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().what.find(cat("read more than ", n_vertices + 10, " records")) != std::string::npos);
+    reads.scan_records_max = 2 * n_vertices + 2;
+    auto fits = f.run("select $all.size() as n from " + two + " let $all = (select from V)", reads);
+    REQUIRE(fits.ok());
+    CHECK(json::parse((*fits)[1]).at("n").as_int64() == static_cast<int64_t>(n_vertices));
+    select_limits late;
+    late.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    auto timed = f.run("select $all.size() from " + m.rid(0) + " let $all = (select from V)", late);
+    REQUIRE_FALSE(timed.ok());
+    CHECK(timed.error().what == timeout_message());
+    // Aggregates are refused in LET, before anything is read.
+    auto agg = f.run("select from V let $c = count(*)");
+    REQUIRE_FALSE(agg.ok());
+    CHECK(agg.error().what.find("not allowed in LET") != std::string::npos);
   }
 }

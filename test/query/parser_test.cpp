@@ -144,6 +144,8 @@ std::string show(const select_stmt& s) {
     if (!s.projections[i].alias.empty()) out += " AS " + s.projections[i].alias;
   }
   out += " | from: " + show(s.from);
+  for (size_t i = 0; i < s.let.size(); ++i)
+    out += (i ? ", " : " | let: ") + s.let[i].name + " = " + (s.let[i].sub ? "(" + std::visit([](const auto& st) { return show(st); }, s.let[i].sub->stmt) + ")" : show(s.let[i].value));
   if (s.where) out += " | where: " + show(s.where);
   if (!s.group_by.empty()) out += " | group: " + show_list(s.group_by, ", ");
   for (size_t i = 0; i < s.order_by.size(); ++i)
@@ -392,6 +394,85 @@ TEST_CASE("query: parser: graph forms: chains, subqueries, SELECT without FROM, 
   // Fields named like the contextual words still read as fields.
   CHECK(show(parsed("select while, maxdepth, strategy from traverse")) ==
         "proj: while, maxdepth, strategy | from: class traverse");
+}
+
+TEST_CASE("query: parser: LET gives the expected tree") {
+  struct row {
+    const char* sql;
+    const char* tree;
+  };
+  const row rows[] = {
+      {"select name, $n as n from V let $n = in('followed_by').size() where $n > 10 order by n desc",
+       "proj: name, $n AS n | from: class V | let: $n = {in('followed_by').size()} | where: (> $n 10) | order: n desc"},
+      {"select from V LET $a = 1, $b = $a + 1 where $b = 2",
+       "proj: * | from: class V | let: $a = 1, $b = (+ $a 1) | where: (= $b 2)"},
+      {"select from V let a = name", "proj: * | from: class V | let: $a = name"},
+      {"select $songs.size() from V let $songs = (select from V where type = 'song' and name = $parent.$current.name)",
+       "proj: {$songs.size()} | from: class V | let: $songs = (proj: * | from: class V | where: (and (= type 'song') "
+       "(= name $parent.$current.name)))"},
+      {"select from V let $t = (traverse out() from #9:1 maxdepth 1), $x = (1 + 2) limit 3",
+       "proj: * | from: class V | let: $t = (traverse: out() | from: rids #9:1 | maxdepth: 1), $x = (+ 1 2) | limit: 3"},
+      {"select $a let $a = 5", "proj: $a | from: none | let: $a = 5"},
+      {"select from (select from V let $a = 1 where $a = 1) let $b = 2",
+       "proj: * | from: (proj: * | from: class V | let: $a = 1 | where: (= $a 1)) | let: $b = 2"},
+      // LET is a word read in place: a class or a field may be named so.
+      {"select let from let", "proj: let | from: class let"},
+      {"select from V let $A = 1, $a = 2 group by $a", "proj: * | from: class V | let: $A = 1, $a = 2 | group: $a"},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.sql);
+    CHECK(show(parsed(r.sql)) == r.tree);
+  }
+  auto s = parsed("select from V let $a = 1, $b = (select from V)");
+  REQUIRE(s.let.size() == 2);
+  CHECK(s.let[0].pos == 18);
+  CHECK(s.let[0].value != nullptr);
+  CHECK(s.let[0].sub == nullptr);
+  CHECK(s.let[1].pos == 26);
+  CHECK(s.let[1].value == nullptr);
+  CHECK(s.let[1].sub != nullptr);
+
+  // At most let_variables_max variables: the 17th is refused where it starts.
+  std::string sql = "select from V let ";
+  size_t seventeenth = 0;
+  for (size_t i = 0; i <= let_variables_max; ++i) {
+    if (i == let_variables_max) seventeenth = sql.size() + 2;
+    sql += (i ? ", " : "") + troupe::cat("$v", i, " = ", i);
+  }
+  auto e = refused(sql);
+  CHECK(e.position == seventeenth);
+  CHECK(e.expected == troupe::cat("at most ", let_variables_max, " LET variables"));
+  sql.resize(sql.rfind(','));
+  CHECK(parsed(sql).let.size() == let_variables_max);
+
+  struct bad {
+    std::string sql;
+    size_t position;
+    const char* expected;
+  };
+  const bad bads[] = {
+      {"select from V let", 17, "a variable name ($name) in LET"},
+      {"select from V let 1 = 2", 18, "a variable name ($name) in LET"},
+      {"select from V let `$a` = 2", 18, "a variable name ($name) in LET"},
+      {"select from V let $a", 20, "'=' after the LET variable"},
+      {"select from V let $a.b = 1", 20, "'=' after the LET variable"},
+      {"select from V let $a = ", 23, "an expression"},
+      {"select from V let $a = 1,", 25, "a variable name ($name) in LET"},
+      {"select from V let $a = 1 let $b = 2", 25, "end of statement"},
+      {"select from V where a = 1 let $b = 2", 26, "end of statement"},
+      {"select from V let $parent = 1", 18, "a variable name other than $parent and $current"},
+      {"select from V let $current = 1", 18, "a variable name other than $parent and $current"},
+      {"select from V let $a = (select from V", 37, "')' closing the subquery"},
+      {"select from V let $a = (select from V where)", 43, "an expression"},
+      {"select from V let $a = (update V)", 31, "')'"},
+  };
+  for (auto& r : bads) {
+    CAPTURE(r.sql);
+    auto err = refused(r.sql);
+    CHECK(err.position == r.position);
+    CHECK_MESSAGE(err.expected.find(r.expected) != std::string::npos, err.message());
+    CHECK(!err.found.empty());
+  }
 }
 
 TEST_CASE("query: parser: strings, escapes and positions") {
@@ -734,6 +815,9 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       "select from (select from V where a = 1) where b = 2",
       "traverse out('followed_by'), in_x from #9:1 while $depth < 3 maxdepth 2 limit 5 strategy breadth_first",
       "select $depth, @this.outE().inV() from (traverse * from [#9:1, #9:2]) where $depth >= 1",
+      "select name, $n as n from V let $n = in('followed_by').size() where $n > 10 order by n desc",
+      "select from V let $a = 1, $b = $a * 2, $s = (select from V where name = $parent.$current.name) where $b > 1",
+      "select $t.size() from V let $t = (traverse out() from #9:1 maxdepth 2) limit 5",
       "INSERT INTO Doc SET a = 1, b = 'x' RETURN @rid",
       "INSERT INTO Doc (a, b) VALUES (1, ?), (:x, null)",
       "INSERT INTO Doc CONTENT {\"a\": {\"b\": [1, \"}\"]}, \"c\": null}",
@@ -758,7 +842,7 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       std::string(1, '\0'), "\xff", "((((((", "))))",
       "traverse", "while", "maxdepth", "strategy", "breadth_first", ".out()", ".size()", "in(", "expand(", "(select",
       "insert into", "update", "set", "values", "content", "{", "}", "{\"a\": 1}", "upsert", "return", "vertex",
-      "edge", "to", "create", "drop", "(select from V)",
+      "edge", "to", "create", "drop", "(select from V)", "let", "let $a =", "$a", "$parent.$current", ", $b = 1",
   };
   uint64_t seed = 20240601;
   if (const char* s = std::getenv("TROUPE_SEED")) {

@@ -52,6 +52,12 @@ std::vector<json::object> rows(const result<std::vector<std::string>>& r) {
   return out;
 }
 
+result<std::vector<std::string>> run_query_text(const storage::database& db, const std::string& sql) {
+  auto parsed = parse(sql);
+  if (auto* e = std::get_if<syntax_error>(&parsed)) FAIL(sql << ": " << e->message());
+  return run_query(db, std::get<statement>(parsed));
+}
+
 }  // namespace
 
 TEST_CASE("select: where, projections, order, skip and limit over real storage") {
@@ -173,6 +179,42 @@ TEST_CASE("select: where, projections, order, skip and limit over real storage")
     REQUIRE_FALSE(many.ok());
     CHECK(many.error().what.find("GROUP BY would hold more than 5 groups") != std::string::npos);
   }
+  SUBCASE("LET: a subquery per record with $parent.$current, counted against plain loops") {
+    // Per person named p0..p4: how many people share the name and how many of
+    // them are older. Records are scanned in insertion order.
+    std::vector<std::pair<int64_t, int64_t>> want;
+    for (auto& p : people) {
+      if (p.name != "p0" && p.name != "p1" && p.name != "p2" && p.name != "p3" && p.name != "p4") continue;
+      int64_t same = 0, older = 0;
+      for (auto& q : people) {
+        same += q.name == p.name;
+        older += q.name == p.name && q.age > p.age;
+      }
+      want.emplace_back(same, older);
+    }
+    REQUIRE(want.size() > 10);
+    auto got = run_query_text(*db, "select $same.size() as same, $older.size() as older from person "
+                                   "let $same = (select from person where name = $parent.$current.name), "
+                                   "$older = (select age from person where name = $parent.$current.name and age > $parent.$current.age) "
+                                   "where name in ['p0', 'p1', 'p2', 'p3', 'p4']");
+    auto r = rows(got);
+    REQUIRE(r.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      CAPTURE(i);
+      CHECK(r[i].at("same").as_int64() == want[i].first);
+      CHECK(r[i].at("older").as_int64() == want[i].second);
+    }
+    // Hand-built statements are bounded too: more than let_variables_max refused.
+    auto s = from("person");
+    for (size_t i = 0; i <= let_variables_max; ++i) s.let.push_back(let_binding{cat("$v", i), num(1), nullptr, 0});
+    auto refused = run_select(*db, s);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().what == cat("at most ", let_variables_max, " LET variables"));
+    s.let.pop_back();
+    s.where = bin(binary_op::eq, field(cat("$v", let_variables_max - 1)), num(1));
+    CHECK(rows(run_select(*db, s)).size() == people.size());
+  }
+
   SUBCASE("GROUP BY with aggregates, ordered by a column") {
     auto s = from("person");
     s.projections = {{field("name"), ""}, {fn("count", {}, true), "n"}, {fn("max", {field("age")}), ""}};
