@@ -834,6 +834,7 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       "CREATE INDEX Person.name ON Person (name, age) UNIQUE",
       "DROP INDEX Person.name",
       "DROP CLASS Person",
+      "EXPLAIN SELECT name FROM Person WHERE key = ? AND age BETWEEN 1 AND 9 ORDER BY name LIMIT 3",
   };
   const std::vector<std::string> tokens = {
       "select", "from", "where", "and", "or", "not", "in", "between", "is", "null", "(", ")", "[", "]",
