@@ -7,17 +7,12 @@
 #include "src/query/lexer.hpp"
 #include "src/query/parser.hpp"
 #include "src/query/select.hpp"
+#include "src/util/ascii.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::console {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The first `n` words of `line` (runs of letters), lower-cased; stops at the
 // first byte that is neither a letter nor a blank.
@@ -29,7 +24,7 @@ std::vector<std::string> leading_words(std::string_view line, size_t n) {
     size_t start = i;
     while (i < line.size() && std::isalpha(static_cast<unsigned char>(line[i]))) ++i;
     if (i == start) break;
-    out.push_back(lower(line.substr(start, i - start)));
+    out.push_back(ascii_lower(line.substr(start, i - start)));
     // A word must end at a blank or a non-letter that is not part of a name
     // ("select*" is fine, "selection" is one word and no keyword).
     if (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_')) return {};

@@ -1,7 +1,6 @@
 #include "src/query/batch.hpp"
 
-#include <cctype>
-
+#include "src/util/ascii.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::query {
@@ -20,13 +19,6 @@ result<json::value> parse_json(std::string_view text, std::string_view what) {
   json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opts);
   if (ec) return bad(cat("the request body is not valid JSON: ", ec.message()));
   return v;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
 }
 
 std::optional<int64_t> non_negative(const json::value& v) {
@@ -123,7 +115,7 @@ result<batch> parse_batch(std::string_view body) {
       out.ops.push_back(std::move(*op));
     } else if (t == "cmd") {
       auto* lang = o->if_contains("language");
-      if (lang != nullptr && (!lang->is_string() || !iequals(lang->get_string(), "sql")))
+      if (lang != nullptr && (!lang->is_string() || !ascii_iequals(lang->get_string(), "sql")))
         return bad(cat("operation ", i, ": only the language \"sql\" is supported"));
       auto c = command_from_value(*o);
       if (!c) return bad(cat("operation ", i, ": ", c.error().what));

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "src/util/ascii.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::query::detail {
@@ -13,20 +14,13 @@ namespace json = boost::json;
 
 namespace {
 
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 // Whether the edge class `suffix` (of an out_/in_ field) is one of `labels`
 // (no labels: every class). OrientDB compares class names ignoring case.
 bool label_matches(std::string_view suffix, const std::vector<json::value>& labels) {
   if (labels.empty()) return true;
-  std::string s = lowered(suffix);
+  std::string s = ascii_lower(suffix);
   for (auto& l : labels)
-    if (l.is_string() && lowered(l.get_string()) == s) return true;
+    if (l.is_string() && ascii_lower(l.get_string()) == s) return true;
   return false;
 }
 
@@ -118,7 +112,7 @@ json::value shortest_path(const json::value& from, const json::value& to, const 
                           const json::value& edge_class, eval_context& ctx) {
   auto a = as_link(from), b = as_link(to);
   if (!a || !b) return json::array{};
-  std::string dir = direction.is_null() ? "both" : direction.is_string() ? lowered(direction.get_string()) : "";
+  std::string dir = direction.is_null() ? "both" : direction.is_string() ? ascii_lower(direction.get_string()) : "";
   if (dir != "out" && dir != "in" && dir != "both") {
     ctx.fail("shortestPath(): the direction must be 'OUT', 'IN' or 'BOTH'");
     return nullptr;

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "src/util/ascii.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::query {
@@ -18,16 +19,9 @@ std::string uppered(std::string_view s) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (upper(a[i]) != upper(b[i])) return false;
-  return true;
-}
-
 // A statement word: an unquoted identifier spelled `w` in any case (the
 // write statements' words are not reserved, see parse_write.hpp).
-bool is_word(const token& t, std::string_view w) { return t.k == K::ident && !t.quoted && iequals(t.text, w); }
+bool is_word(const token& t, std::string_view w) { return t.k == K::ident && !t.quoted && ascii_iequals(t.text, w); }
 
 // Recursive descent over the write statements; one function per statement.
 class write_grammar {

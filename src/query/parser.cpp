@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "src/query/parse_write.hpp"
+#include "src/util/ascii.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::query {
@@ -14,13 +15,6 @@ namespace troupe::query {
 namespace {
 
 constexpr uint64_t int64_magnitude_max = uint64_t{1} << 63;  // |INT64_MIN|
-
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // A subtree and its height, so that a too-deep tree is refused while it is
 // built (a left-deep chain a+a+a+... never recurses in the parser but would
@@ -518,7 +512,7 @@ class parser final : public statement_parser {
 
   sub call_of() {
     size_t pos = peek().pos;
-    call c{lowered(peek().text), {}, false};
+    call c{ascii_lower(peek().text), {}, false};
     advance();
     advance();  // '('
     int h = 0;
@@ -561,7 +555,7 @@ class parser final : public statement_parser {
   // fields named like them keep working unquoted.
 
   bool is_word(std::string_view w, size_t ahead = 0) const {
-    return peek(ahead).k == K::ident && !peek(ahead).quoted && lowered(peek(ahead).text) == w;
+    return peek(ahead).k == K::ident && !peek(ahead).quoted && ascii_lower(peek(ahead).text) == w;
   }
 
   // After a value: .field and .method(args) steps, if any, make a chain.
@@ -577,7 +571,7 @@ class parser final : public statement_parser {
       bool callable = !t.quoted && is_punct("(", 1);
       advance();
       if (callable) {
-        st.name = lowered(st.name);
+        st.name = ascii_lower(st.name);
         st.is_call = true;
         advance();  // '('
         if (!is_punct(")")) {

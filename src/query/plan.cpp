@@ -1,20 +1,15 @@
 #include "src/query/plan.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
+
+#include "src/util/ascii.hpp"
 
 namespace troupe::query {
 
 namespace json = boost::json;
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The top-level AND terms of `e`.
 void conjuncts(const expr_ptr& e, std::vector<const expr*>& out) {
@@ -135,7 +130,7 @@ std::vector<std::string> lineage(const storage::database& db, const std::string&
   std::vector<std::string> out;
   auto c = db.class_by_name(cls);
   for (int depth = 0; c && depth < 64; ++depth) {
-    out.push_back(lower(c->name));
+    out.push_back(ascii_lower(c->name));
     if (c->superclass.empty()) break;
     c = db.class_by_name(c->superclass);
   }
@@ -155,7 +150,7 @@ access_path choose_access(const storage::database& db, const target& t, const ex
   // Score: full unique equality > longer equality prefix > range.
   int best_score = 0;
   for (auto& idx : db.indexes()) {
-    if (std::find(line.begin(), line.end(), lower(idx.class_name)) == line.end()) continue;
+    if (std::find(line.begin(), line.end(), ascii_lower(idx.class_name)) == line.end()) continue;
     if (!fields_scalar(props, idx)) continue;
     std::vector<json::value> key;
     for (auto& field : idx.fields) {

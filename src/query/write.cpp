@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "src/query/parser.hpp"
+#include "src/util/ascii.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe::query {
@@ -34,14 +35,6 @@ std::vector<storage::property_info> stored_properties(const storage::database& d
 }
 
 // ---- small helpers ---------------------------------------------------------
-
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-bool iequals(std::string_view a, std::string_view b) { return lowered(a) == lowered(b); }
 
 bool is_number(const json::value& v) { return v.is_int64() || v.is_uint64() || v.is_double(); }
 
@@ -225,8 +218,8 @@ class planner {
   // class chain is never longer than the number of classes).
   bool extends(std::string_view cls, std::string_view base) {
     if (supers_.empty())  // read once: no statement changes classes and records together
-      for (auto& c : db_.classes()) supers_[lowered(c.name)] = lowered(c.superclass);
-    std::string at = lowered(cls), target = lowered(base);
+      for (auto& c : db_.classes()) supers_[ascii_lower(c.name)] = ascii_lower(c.superclass);
+    std::string at = ascii_lower(cls), target = ascii_lower(base);
     for (size_t steps = supers_.size() + 1; !at.empty() && steps > 0; --steps) {
       if (at == target) return true;
       auto it = supers_.find(at);
@@ -896,10 +889,10 @@ class planner {
   bool drop_class(const drop_class_stmt& s) {
     auto c = klass(s.name);
     if (!c) return false;
-    if (iequals(c->name, "V") || iequals(c->name, "E"))
+    if (ascii_iequals(c->name, "V") || ascii_iequals(c->name, "E"))
       return fail(write_error_kind::invalid, cat("Class '", c->name, "' is built in: every database keeps V and E"));
     for (auto& other : db_.classes())
-      if (iequals(other.superclass, c->name))
+      if (ascii_iequals(other.superclass, c->name))
         return fail(write_error_kind::invalid, cat("Class '", c->name, "' has subclass '", other.name, "': drop it first"));
     for (auto& info : db_.clusters())
       if (info.id == c->default_cluster && info.records > 0)
@@ -922,9 +915,9 @@ class planner {
     auto props = stored_properties(db_, c->name);
     size_t own = 0;
     for (auto& pr : props) {
-      if (!iequals(pr.class_name, c->name)) continue;
+      if (!ascii_iequals(pr.class_name, c->name)) continue;
       ++own;
-      if (iequals(pr.name, s.name))
+      if (ascii_iequals(pr.name, s.name))
         return fail(write_error_kind::duplicate, cat("Property '", c->name, ".", pr.name, "' already exists"));
     }
     storage::op o;
@@ -938,7 +931,7 @@ class planner {
     auto c = klass(s.class_name);
     if (!c) return false;
     for (auto& ix : stored_indexes(db_))
-      if (iequals(ix.name, s.name))
+      if (ascii_iequals(ix.name, s.name))
         return fail(write_error_kind::duplicate, cat("Index '", ix.name, "' already exists"));
     json::array fields;
     for (auto& f : s.fields) fields.emplace_back(f);
@@ -952,7 +945,7 @@ class planner {
 
   bool drop_index(const drop_index_stmt& s) {
     auto all = stored_indexes(db_);
-    if (std::none_of(all.begin(), all.end(), [&](const storage::index_info& ix) { return iequals(ix.name, s.name); }))
+    if (std::none_of(all.begin(), all.end(), [&](const storage::index_info& ix) { return ascii_iequals(ix.name, s.name); }))
       return fail(write_error_kind::not_found, cat("Index '", s.name, "' was not found"));
     storage::op o;
     o.k = storage::op::kind::drop_index;
@@ -975,7 +968,7 @@ class planner {
         if (!ix.unique || !extends(w.class_name, ix.class_name)) continue;
         auto key = index_key(ix.fields, w.fields);
         if (!key) continue;
-        auto [it, fresh] = planned[lowered(ix.name)].emplace(index_key_text(*key), id);
+        auto [it, fresh] = planned[ascii_lower(ix.name)].emplace(index_key_text(*key), id);
         if (!fresh) return fail(write_error_kind::duplicate, duplicate_key_message(id, *key, ix.name, it->second));
         for (auto holder : stored_index_find(db_, ix.name, *key, 2)) {
           auto t = recs_.find(holder);
