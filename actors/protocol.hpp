@@ -152,7 +152,7 @@ typename Inspector::result_type inspect(Inspector& f, db_config_msg& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_state& x) {
-  return f(caf::meta::type_name("troupe.cluster_state"), x.view, x.configs, x.proposals);
+  return f(caf::meta::type_name("troupe.cluster_state"), x.view, x.configs, x.proposals, x.dropped);
 }
 
 template <class Inspector>
