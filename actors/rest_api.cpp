@@ -62,6 +62,8 @@ int status_of(const caf::error& e) {
   switch (troupe_code(e)) {
     case errc::database_not_found: return 404;
     case errc::database_exists: return 409;
+    case errc::database_in_use: return 409;
+    case errc::no_leader: return 503;
     case errc::invalid_argument: return 400;
     case errc::shutting_down: return 503;
     default: break;

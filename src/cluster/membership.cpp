@@ -3,12 +3,40 @@
 #include <algorithm>
 #include <tuple>
 
+#include <boost/json.hpp>
+
 #include "src/util/json_text.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe {
 
 using lvl = membership_note::level;
+
+result<std::vector<db_config_msg>> parse_tombstones(std::string_view text) {
+  auto bad = [](std::string what) { return error_info{"", "", std::move(what)}; };
+  if (text.size() > (1u << 20)) return bad("the dropped databases' file is larger than 1 MiB");
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec) return bad(cat("the dropped databases' file is not JSON: ", ec.message()));
+  auto* o = v.if_object();
+  if (o == nullptr) return bad("the dropped databases' file must hold a JSON object {\"database\": version}");
+  if (o->size() > membership::dropped_max) return bad(cat("more than ", membership::dropped_max, " dropped databases"));
+  std::vector<db_config_msg> out;
+  for (auto& [k, val] : *o) {
+    std::string db(k);
+    if (!valid_database_name(db)) return bad(cat("'", db, "' is not a database name"));
+    if (!val.is_int64() || val.as_int64() < 0)
+      return bad(cat("the version of '", db, "' must be a whole number >= 0"));
+    out.push_back(db_config_msg{db, "", val.as_int64(), ""});
+  }
+  return out;
+}
+
+std::string tombstones_json(const std::map<std::string, int64_t>& dropped) {
+  std::string text = "{";
+  for (auto& [db, v] : dropped) text += cat(text.size() > 1 ? ",\n " : "\n ", json_quote(db), ": ", v);
+  return text + "\n}\n";
+}
 
 bool membership::leads() const {
   auto* l = leader();

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/util/result.hpp"
 
 namespace troupe {
 
@@ -78,6 +79,13 @@ struct membership_effects {
   std::vector<std::string> drop_local;
   bool dropped_changed = false;  // the tombstones changed: store them (they outlive a restart)
 };
+
+// The tombstones' file, databases/dropped-databases.json: {"db": version, ...}.
+inline constexpr const char* dropped_file_name = "dropped-databases.json";
+// Reads it: every name valid, every version >= 0, at most membership::dropped_max
+// entries; errors say what is wrong (the caller names the file).
+result<std::vector<db_config_msg>> parse_tombstones(std::string_view json);
+std::string tombstones_json(const std::map<std::string, int64_t>& dropped);
 
 class membership {
  public:
