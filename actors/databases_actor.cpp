@@ -262,6 +262,27 @@ databases_actor::behavior_type databases_impl(self_ptr self, databases_options o
         st.log->info("OServer", cat("opened database '", name, "'"));
         return true;
       },
+      // A restore or import: first the name (the leader decides, as for a
+      // create), then the files are built by the caller, then add_db_atom.
+      [self](dbcreate_atom, const std::string& name) -> caf::result<bool> {
+        auto& st = self->state;
+        if (auto err = create_checks(self, name)) return err;
+        if (!st.cluster) return true;
+        auto rp = self->make_response_promise<bool>();
+        self->request(st.cluster, std::chrono::seconds(10), dbcreate_atom::value, name)
+            .then([rp](bool b) mutable { rp.deliver(b); }, [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      [self](add_db_atom, const std::string& name) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!valid_database_name(name)) return make_troupe_error(errc::invalid_argument, "bad database name");
+        if (!st.directory->find(name)) {
+          if (auto err = open_one(self, name, false)) return err;
+          st.log->info("OServer", cat("opened database '", name, "'"));
+        }
+        if (st.placement) self->send(st.placement, add_db_atom::value, name);  // the others receive it by autoDeploy
+        return true;
+      },
       [self](replace_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
         auto e = st.directory->find(name);

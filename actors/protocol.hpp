@@ -411,6 +411,10 @@ using database_actor = caf::typed_actor<                                //
 //   (dbdrop_atom, std::string name)             the placement actor: the cluster dropped it, delete
 //                                               this node's copy (open or on disk)
 //   (init_atom, cluster, placement)             the node: a cluster exists (create and drop go through it)
+//   (dbcreate_atom, std::string name) -> bool   a restore or import claims a new name (in a cluster: the
+//                                               leader decides, as for a create); nothing is made
+//   (add_db_atom, std::string name)   -> bool   ... then its files are in place: open it, and (in a
+//                                               cluster) it becomes the cluster's (the others deploy it)
 //   (list_atom)                     -> std::vector<std::string>
 //   (open_atom, std::string name)   -> bool     open a database that appeared on disk (deploy, demo)
 //   (replace_atom, std::string name) -> bool    swap the open database for the copy installed in
@@ -423,6 +427,8 @@ using databases_actor = caf::typed_actor<                               //
     caf::replies_to<drop_atom, std::string>::with<bool>,                //
     caf::reacts_to<dbdrop_atom, std::string>,                           //
     caf::reacts_to<init_atom, caf::actor, caf::actor>,                  //
+    caf::replies_to<dbcreate_atom, std::string>::with<bool>,            //
+    caf::replies_to<add_db_atom, std::string>::with<bool>,              //
     caf::replies_to<list_atom>::with<std::vector<std::string>>>;
 
 // A database's distributed configuration actor (actors/db_config_actor.hpp):
