@@ -1,0 +1,79 @@
+// Restore and import as a node does them (src/backup/install.*): built under
+// databases/<db>.installing and renamed into place only when complete.
+#include "src/backup/export.hpp"
+#include "src/backup/install.hpp"
+#include "test/backup/fixtures.hpp"
+#include "test/support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using namespace troupe;
+using namespace troupe::backup;
+using namespace troupe::backup::testing;
+
+TEST_CASE("install: restore builds databases/<db> from an archive, refuses a bad one and an existing name") {
+  test::temp_dir tmp("troupe-install");
+  fs::create_directories(tmp / "databases");
+  fs::create_directories(tmp / "backup");
+  auto db = open_db(tmp / "databases" / "src");
+  fill(*db, 100);
+  storage::staged_entry pending;
+  pending.seq = 1;
+  pending.ops = {create_op("Person", R"({"name":"never acknowledged"})")};
+  REQUIRE(db->stage(pending));
+  REQUIRE(write_backup(*db, tmp / "backup" / "src.tbk"));
+
+  auto r = restore_database(tmp / "databases", "copy", tmp / "backup" / "src.tbk");
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().render()));
+  CHECK_FALSE(fs::exists(tmp / "databases" / "copy.installing"));
+  {
+    auto copy = open_db(tmp / "databases" / "copy");
+    REQUIRE(copy->check());
+    require_same(*db, *copy, true);
+    CHECK(copy->staged().empty());  // the staged write never reached a client
+  }
+  // The name is taken now.
+  auto again = restore_database(tmp / "databases", "copy", tmp / "backup" / "src.tbk");
+  REQUIRE_FALSE(again);
+  CHECK(again.error().what.find("exists already") != std::string::npos);
+  // A corrupt archive: nothing appears, not even the .installing folder.
+  auto bytes = slurp(tmp / "backup" / "src.tbk");
+  bytes[bytes.size() / 2] ^= 1;
+  spit(tmp / "backup" / "bad.tbk", bytes);
+  auto bad = restore_database(tmp / "databases", "bad", tmp / "backup" / "bad.tbk");
+  REQUIRE_FALSE(bad);
+  CHECK_FALSE(fs::exists(tmp / "databases" / "bad"));
+  CHECK_FALSE(fs::exists(tmp / "databases" / "bad.installing"));
+  // A stale .installing from a crashed attempt is replaced.
+  fs::create_directories(tmp / "databases" / "late.installing" / "junk");
+  REQUIRE(restore_database(tmp / "databases", "late", tmp / "backup" / "src.tbk"));
+  CHECK(fs::exists(tmp / "databases" / "late" / "CURRENT"));
+  CHECK_FALSE(restore_database(tmp / "databases", "../x", tmp / "backup" / "src.tbk"));
+}
+
+TEST_CASE("install: import builds databases/<db> from an export; a failed one leaves nothing") {
+  test::temp_dir tmp("troupe-install");
+  fs::create_directories(tmp / "databases");
+  auto db = open_db(tmp / "databases" / "src");
+  fill(*db, 50);
+  std::string text;
+  REQUIRE(export_database(*db, tmp / "cp", [&](std::string_view b) {
+    text.append(b);
+    return ok_status();
+  }, {.name = "", .gzip = false}));
+  auto r = import_database(tmp / "databases", "imported", text);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().render()));
+  {
+    auto copy = open_db(tmp / "databases" / "imported");
+    require_same(*db, *copy, false);
+  }
+  auto bad = import_database(tmp / "databases", "broken", text.substr(0, text.size() / 2));
+  REQUIRE_FALSE(bad);
+  CHECK_FALSE(fs::exists(tmp / "databases" / "broken"));
+  CHECK_FALSE(fs::exists(tmp / "databases" / "broken.installing"));
+}
+
+TEST_CASE("install: backup file names under <home>/backup are plain") {
+  for (auto ok : {"db.tbk", "nightly-2026_12_08.tbk", "a"}) CHECK(plain_backup_name(ok));
+  for (auto bad : {"", ".hidden", "..", "../etc/passwd", "a/b", "a\\b", "a b", "%2e%2e"}) CHECK_FALSE(plain_backup_name(bad));
+  CHECK_FALSE(plain_backup_name(std::string(129, 'a')));
+}
