@@ -199,7 +199,7 @@ result<export_sections> split_export(std::string_view text) {
         if (!sc.eat(']')) {
           for (;;) {
             auto r = sc.value_span();
-            if (!r) return r.error();
+            if (!r) return error_info{"", cat("$.records[", out.records.size(), "] ", r.error().where), r.error().what};
             if (r->empty() || (*r)[0] != '{') return sc.err(cat("$.records[", out.records.size(), "] is not an object"));
             out.records.push_back(*r);
             if (sc.eat(',')) continue;
