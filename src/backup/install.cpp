@@ -1,6 +1,8 @@
 #include "src/backup/install.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <set>
 
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
@@ -10,6 +12,21 @@ namespace fs = std::filesystem;
 namespace troupe::backup {
 
 namespace {
+
+// The databases/<db> folders a restore or import is building in this process:
+// two requests for one name must not share one .installing folder.
+std::mutex busy_mutex;
+std::set<std::string> busy;
+
+struct busy_claim {
+  std::string key;
+  bool held = false;
+  ~busy_claim() {
+    if (!held) return;
+    std::lock_guard lock(busy_mutex);
+    busy.erase(key);
+  }
+};
 
 // Removes the .installing folder unless disarmed.
 struct installing_guard {
@@ -22,9 +39,16 @@ struct installing_guard {
   }
 };
 
-result<fs::path> prepare(const fs::path& databases_dir, const std::string& db) {
+result<fs::path> prepare(const fs::path& databases_dir, const std::string& db, busy_claim& claim) {
   if (db.empty() || db.find('/') != std::string::npos || db == "." || db == "..")
     return error_info{"", "", cat("'", db, "' is not a database name")};
+  {
+    std::lock_guard lock(busy_mutex);
+    claim.key = (databases_dir / db).lexically_normal().string();
+    if (!busy.insert(claim.key).second)
+      return error_info{"", "", cat("a restore or import of database '", db, "' is under way")};
+    claim.held = true;
+  }
   std::error_code ec;
   auto final_dir = databases_dir / db;
   if (fs::exists(final_dir, ec)) return error_info{final_dir.string(), "", cat("database '", db, "' exists already")};
@@ -63,7 +87,8 @@ bool plain_backup_name(std::string_view name) {
 }
 
 result<backup_info> restore_database(const fs::path& databases_dir, const std::string& db, const fs::path& archive) {
-  auto dir = prepare(databases_dir, db);
+  busy_claim claim;
+  auto dir = prepare(databases_dir, db, claim);
   if (!dir) return dir.error();
   installing_guard g{*dir};
   auto info = extract_backup(archive, *dir);  // verifies the whole file first
@@ -80,7 +105,8 @@ result<backup_info> restore_database(const fs::path& databases_dir, const std::s
 
 result<import_summary> import_database(const fs::path& databases_dir, const std::string& db,
                                        std::string_view export_text) {
-  auto dir = prepare(databases_dir, db);
+  busy_claim claim;
+  auto dir = prepare(databases_dir, db, claim);
   if (!dir) return dir.error();
   installing_guard g{*dir};
   result<import_summary> sum = error_info{};
