@@ -258,6 +258,9 @@ result<std::string> read_export_file(const fs::path& file) {
 }
 
 result<import_summary> import_export(std::string_view text, storage::database& db) {
+  for (auto& c : db.clusters())
+    if (c.records > 0) return error_info{db.dir().string(), "", "an export is imported into a new, empty database only"};
+  if (db.classes().size() > 2) return error_info{db.dir().string(), "", "an export is imported into a new database only"};
   auto sections = split_export(text);
   if (!sections) return sections.error();
   auto& sec = *sections;

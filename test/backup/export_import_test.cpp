@@ -201,6 +201,10 @@ TEST_CASE("import: an export written by OrientDB 2.2 loads, RIDs kept or moved, 
   bool noted_fulltext = false;
   for (auto& n : sum->notes) noted_fulltext |= n.find("Person.bio of type FULLTEXT") != std::string::npos;
   CHECK(noted_fulltext);
+  // Only into a new database: a second load is refused before it changes anything.
+  auto again = import_export(orientdb_export, *db);
+  REQUIRE_FALSE(again);
+  CHECK(again.error().what.find("new, empty database") != std::string::npos);
 }
 
 TEST_CASE("import: bad exports are refused with what and where (table)") {
