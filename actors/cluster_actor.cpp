@@ -10,6 +10,8 @@
 #include "src/util/clock.hpp"
 #include "src/cluster/links.hpp"
 #include "src/cluster/membership.hpp"
+#include "src/util/fs.hpp"
+#include "src/util/json_text.hpp"
 #include "src/util/strings.hpp"
 
 
@@ -105,6 +107,17 @@ void forget_peer(self_ptr self, const std::string& name) {
   }
 }
 
+// The tombstones outlive a restart of the whole cluster (a node that was down
+// during a drop may be the first to start again). A few bytes, written
+// rarely (a drop): the fsync stays on this thread.
+void store_dropped(self_ptr self) {
+  auto& st = self->state;
+  if (st.opts.dropped_file.empty()) return;
+  auto text = tombstones_json(st.mem.dropped);
+  if (auto w = write_file_atomic(st.opts.dropped_file, text); !w)
+    st.log->error(component, cat("cannot store the dropped databases: ", w.error().render()));
+}
+
 // Carries out what the membership core decided.
 void carry(self_ptr self, membership_effects& fx) {
   auto& st = self->state;
@@ -134,6 +147,8 @@ void carry(self_ptr self, membership_effects& fx) {
       if (auto* p = st.net.find(l->name)) self->send(p->handle, update_atom::value, st.mem.me);
   for (auto& n : fx.catch_up)
     if (auto* p = st.net.find(n)) self->send(p->handle, view_atom::value, st.mem.state());
+  for (auto& db : fx.drop_local) self->send(st.opts.placement, dbdrop_atom::value, db);
+  if (fx.dropped_changed) store_dropped(self);
   if (fx.roles_changed || !fx.configs_changed.empty()) repartition(self);
   if (fx.broadcast) broadcast(self, fx.broadcast_except);
 }
@@ -144,6 +159,42 @@ void change(self_ptr self, F&& f) {
   membership_effects fx;
   f(self->state.mem, fx);
   carry(self, fx);
+}
+
+// Leader: decides a create or drop for `requester`; the refusal as an error.
+caf::result<bool> decide(self_ptr self, bool create, const std::string& db, const std::string& requester) {
+  auto& st = self->state;
+  bool existed = st.mem.configs.count(db) > 0;
+  std::optional<std::string> why;
+  change(self, [&](auto& mem, auto& fx) {
+    why = create ? mem.create_database(db, requester, st.opts.default_db, fx) : mem.drop_database(db, fx);
+  });
+  if (!why) return true;
+  errc code = create ? (existed ? errc::database_exists : errc::invalid_argument)
+                     : (existed ? errc::database_in_use : errc::database_not_found);
+  return make_troupe_error(code, *why);
+}
+
+// A create or drop asked here: decided here if we lead, else by the leader.
+caf::result<bool> ask_leader(self_ptr self, bool create, const std::string& db) {
+  auto& st = self->state;
+  if (st.mem.leads()) return decide(self, create, db, st.mem.me.name);
+  auto* l = st.mem.leader();
+  auto* p = l == nullptr ? nullptr : st.net.find(l->name);
+  if (p == nullptr)
+    return make_troupe_error(errc::no_leader, cat("the cluster's leader is unreachable: database '", db, "' is not ",
+                                                  create ? "created" : "dropped"));
+  auto rp = self->make_response_promise<bool>();
+  auto done = [rp](bool b) mutable { rp.deliver(b); };
+  auto failed = [rp, db, create](caf::error& e) mutable {
+    if (e == caf::sec::request_timeout || e == caf::sec::request_receiver_down)
+      e = make_troupe_error(errc::no_leader, cat("the cluster's leader did not answer: database '", db, "' may or may not be ",
+                                                 create ? "created" : "dropped", "; list the databases to see"));
+    rp.deliver(std::move(e));
+  };
+  if (create) self->request(p->handle, std::chrono::seconds(5), dbcreate_atom::value, db, st.mem.me.name).then(done, failed);
+  else self->request(p->handle, std::chrono::seconds(5), dbdrop_atom::value, db, st.mem.me.name).then(done, failed);
+  return rp;
 }
 
 // A member is lost (timeout, connection down, or another member says so).
@@ -277,7 +328,7 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         self->send(st.opts.placement, init_atom::value, caf::actor_cast<cluster_actor>(self));
         self->send(st.opts.relay, init_atom::value, caf::actor_cast<cluster_actor>(self));
         change(self, [&](auto& mem, auto& fx) {
-          mem.start(std::move(me), st.opts.initial_configs, fx);
+          mem.start(std::move(me), st.opts.initial_configs, fx, st.opts.initial_dropped);
           fx.roles_changed = false;  // repartitioned once, below
         });
         repartition(self);
@@ -400,6 +451,24 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         if (!from_self(self)) return;
         auto& defaults = self->state.opts.default_db;
         change(self, [&](auto& mem, auto& fx) { mem.add_database(db, defaults, fx); });
+      },
+      [self](dbcreate_atom, const std::string& db) -> caf::result<bool> {
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        return ask_leader(self, true, db);
+      },
+      [self](dbcreate_atom, const std::string& db, const std::string& requester) -> caf::result<bool> {
+        if (!from_member_named(self, requester)) return make_troupe_error(errc::not_member, "not a member");
+        if (!self->state.mem.leads()) return make_troupe_error(errc::no_leader, "not the leader");
+        return decide(self, true, db, requester);
+      },
+      [self](dbdrop_atom, const std::string& db) -> caf::result<bool> {
+        if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
+        return ask_leader(self, false, db);
+      },
+      [self](dbdrop_atom, const std::string& db, const std::string& requester) -> caf::result<bool> {
+        if (!from_member_named(self, requester)) return make_troupe_error(errc::not_member, "not a member");
+        if (!self->state.mem.leads()) return make_troupe_error(errc::no_leader, "not the leader");
+        return decide(self, false, db, requester);
       },
       [self](db_status_atom, const std::string& db, const std::string& status) {
         if (!from_self(self)) return;

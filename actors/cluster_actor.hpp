@@ -101,6 +101,10 @@ struct cluster_options {
   std::vector<std::string> databases;  // local databases at start
   // What each local database's configuration actor held at start.
   std::vector<db_config_msg> initial_configs;
+  // The tombstones of dropped databases (membership::dropped): read at start
+  // from `dropped_file`, written there whenever they change ("" : not kept).
+  std::vector<db_config_msg> initial_dropped;
+  std::filesystem::path dropped_file;
   std::shared_ptr<db_directory> dbs;  // the node's open databases (their last LSNs, for inspection)
   placement_actor placement;          // REQUIRED: told of every change (actors/placement_actor.hpp)
   relay_actor relay;                  // REQUIRED: told of every change (actors/relay_actor.hpp)

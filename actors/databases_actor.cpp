@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "actors/database_actor.hpp"
+#include "actors/senders.hpp"
+#include "src/auth/db_users.hpp"
 #include "src/server/startup.hpp"
 #include "src/util/strings.hpp"
 
@@ -15,7 +17,7 @@ namespace {
 
 struct pending_drop {
   std::string name;
-  caf::typed_response_promise<bool> promise;
+  std::optional<caf::typed_response_promise<bool>> promise;  // none: the cluster dropped it (dbdrop_atom)
 };
 
 struct pending_replace {
@@ -30,6 +32,9 @@ struct databases_state {
   logger* log = nullptr;
   std::map<caf::actor_addr, pending_drop> drops;  // by the address of the writer being stopped
   std::map<caf::actor_addr, pending_replace> replaces;  // ditto
+  // In a cluster (init_atom): creates and drops are decided by its leader.
+  cluster_actor cluster;
+  placement_actor placement;
 };
 
 using self_ptr = databases_actor::stateful_pointer<databases_state>;
@@ -45,6 +50,9 @@ caf::error open_one(self_ptr self, const std::string& name, bool create) {
   oo.log_keep = st.opts.log_keep;
   auto db = storage::database::open(path, oo);
   if (!db) return make_troupe_error(errc::io_error, cat("cannot open database ", name, ": ", db.error().render()));
+  if (create)  // OrientDB's admin, writer and reader users (src/auth/db_users.hpp); replicas get them by deploy
+    if (auto why = auth::apply_default_security(**db))
+      return make_troupe_error(errc::io_error, cat("cannot create the users of database ", name, ": ", *why));
   start_writer(self, name, std::move(*db));
   return caf::none;
 }
@@ -107,6 +115,53 @@ void finish_replace(self_ptr self, pending_replace r) {
   r.promise.deliver(true);
 }
 
+// Creates `name` here (empty). REQUIRES: checked by create_checks.
+caf::error create_here(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (auto err = open_one(self, name, true)) return err;
+  st.log->info("OServer", cat("created database '", name, "'"));
+  return caf::none;
+}
+
+caf::error create_checks(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (!valid_database_name(name))
+    return make_troupe_error(errc::invalid_argument, cat("'", name, "' is not a database name (1-128 of A-Z a-z 0-9 _ -)"));
+  std::error_code ec;
+  if (st.directory->find(name) || fs::exists(st.opts.dir / name, ec))
+    return make_troupe_error(errc::database_exists, cat("Database '", name, "' already exists"));
+  for (auto& [addr, d] : st.drops)
+    if (d.name == name) return make_troupe_error(errc::database_exists, cat("Database '", name, "' is being dropped"));
+  return caf::none;
+}
+
+// Stops `name`'s writer and deletes its folder once it is gone (the down
+// handler); a copy that is not open (left on disk) is deleted at once.
+// `promise` (if any) is answered then.
+void drop_here(self_ptr self, const std::string& name, std::optional<caf::typed_response_promise<bool>> promise) {
+  auto& st = self->state;
+  for (auto& [addr, d] : st.drops)
+    if (d.name == name) {  // already on its way: answer when it is gone
+      if (promise) promise->deliver(true);
+      return;
+    }
+  auto e = st.directory->find(name);
+  if (!e) {
+    std::error_code ec;
+    if (valid_database_name(name) && fs::exists(st.opts.dir / name, ec)) {
+      fs::remove_all(st.opts.dir / name, ec);
+      st.log->info("OServer", cat("deleted the copy of database '", name, "' left on disk"));
+    }
+    if (promise) promise->deliver(true);
+    return;
+  }
+  st.directory->erase(name);
+  self->unlink_from(e->writer);
+  self->monitor(e->writer);
+  st.drops.emplace(e->writer.address(), pending_drop{name, std::move(promise)});
+  self->send_exit(e->writer, caf::exit_reason::user_shutdown);
+}
+
 databases_actor::behavior_type databases_impl(self_ptr self, databases_options opts, std::shared_ptr<db_directory> directory,
                                               logger* log) {
   auto& st = self->state;
@@ -136,12 +191,12 @@ databases_actor::behavior_type databases_impl(self_ptr self, databases_options o
     std::error_code rm_ec;
     fs::remove_all(path, rm_ec);
     if (rm_ec) {
-      i->second.promise.deliver(make_troupe_error(
-          errc::io_error, cat("database ", i->second.name, " is closed but its folder could not be removed: ",
-                              rm_ec.message())));
+      auto why = cat("database ", i->second.name, " is closed but its folder could not be removed: ", rm_ec.message());
+      st.log->error("OServer", why);
+      if (i->second.promise) i->second.promise->deliver(make_troupe_error(errc::io_error, why));
     } else {
       st.log->info("OServer", cat("dropped database '", i->second.name, "'"));
-      i->second.promise.deliver(true);
+      if (i->second.promise) i->second.promise->deliver(true);
     }
     st.drops.erase(i);
   });
@@ -149,7 +204,7 @@ databases_actor::behavior_type databases_impl(self_ptr self, databases_options o
   // before attached functors run.
   self->set_exit_handler([self](caf::exit_msg& m) {
     for (auto& [addr, d] : self->state.drops)
-      d.promise.deliver(make_troupe_error(errc::shutting_down, "the node is shutting down"));
+      if (d.promise) d.promise->deliver(make_troupe_error(errc::shutting_down, "the node is shutting down"));
     self->state.drops.clear();
     for (auto& [addr, r] : self->state.replaces)
       r.promise.deliver(make_troupe_error(errc::shutting_down, "the node is shutting down"));
@@ -170,17 +225,34 @@ databases_actor::behavior_type databases_impl(self_ptr self, databases_options o
       },
       [self](create_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
-        if (!valid_database_name(name))
-          return make_troupe_error(errc::invalid_argument,
-                                   cat("'", name, "' is not a database name (1-128 of A-Z a-z 0-9 _ -)"));
-        if (st.directory->find(name) || fs::exists(st.opts.dir / name))
-          return make_troupe_error(errc::database_exists, cat("Database '", name, "' already exists"));
-        for (auto& [addr, d] : st.drops)
-          if (d.name == name)
-            return make_troupe_error(errc::database_exists, cat("Database '", name, "' is being dropped"));
-        if (auto err = open_one(self, name, true)) return err;
-        st.log->info("OServer", cat("created database '", name, "'"));
-        return true;
+        if (auto err = create_checks(self, name)) return err;
+        if (!st.cluster) {
+          if (auto err = create_here(self, name)) return err;
+          return true;
+        }
+        // The leader decides (the first ask for a name wins); then the data
+        // is made here, and the other members receive it by autoDeploy.
+        auto rp = self->make_response_promise<bool>();
+        self->request(st.cluster, std::chrono::seconds(10), dbcreate_atom::value, name)
+            .then(
+                [self, rp, name](bool) mutable {
+                  auto& st = self->state;
+                  caf::error err = create_checks(self, name);
+                  if (!err) err = create_here(self, name);
+                  if (err) {
+                    // Nothing made here: the cluster forgets the name again.
+                    st.log->error("OServer", cat("cannot create database '", name, "' the cluster decided: ",
+                                                 error_text(self->system(), err), "; dropping it from the cluster"));
+                    self->request(st.cluster, std::chrono::seconds(10), dbdrop_atom::value, name)
+                        .then([](bool) {}, [](caf::error&) {});
+                    rp.deliver(std::move(err));
+                    return;
+                  }
+                  self->send(st.placement, add_db_atom::value, name);
+                  rp.deliver(true);
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
       },
       [self](open_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
@@ -210,18 +282,33 @@ databases_actor::behavior_type databases_impl(self_ptr self, databases_options o
       },
       [self](drop_atom, const std::string& name) -> caf::result<bool> {
         auto& st = self->state;
-        auto e = st.directory->find(name);
-        if (!e) return make_troupe_error(errc::database_not_found, cat("Database '", name, "' not found"));
         for (auto& [addr, r] : st.replaces)
           if (r.name == name)
             return make_troupe_error(errc::io_error, cat("Database '", name, "' is being replaced by a redeploy"));
-        st.directory->erase(name);
         auto rp = self->make_response_promise<bool>();
-        self->unlink_from(e->writer);
-        self->monitor(e->writer);
-        st.drops.emplace(e->writer.address(), pending_drop{name, rp});
-        self->send_exit(e->writer, caf::exit_reason::user_shutdown);
+        if (!st.cluster) {
+          if (!st.directory->find(name))
+            return make_troupe_error(errc::database_not_found, cat("Database '", name, "' not found"));
+          drop_here(self, name, rp);
+          return rp;
+        }
+        // Dropped by the leader's decision on every member (each deletes its
+        // copy as the new state reaches it); answered once ours is gone.
+        self->request(st.cluster, std::chrono::seconds(10), dbdrop_atom::value, name)
+            .then([self, rp, name](bool) mutable { drop_here(self, name, rp); },
+                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
+      },
+      [self](dbdrop_atom, const std::string& name) {
+        if (!sent_here(self) || !valid_database_name(name)) return;
+        for (auto& [addr, r] : self->state.replaces)
+          if (r.name == name) return;  // the swap ends first; the next state drops it again
+        drop_here(self, name, std::nullopt);
+      },
+      [self](init_atom, caf::actor& cluster, caf::actor& placement) {
+        if (!sent_here(self)) return;
+        self->state.cluster = caf::actor_cast<cluster_actor>(cluster);
+        self->state.placement = caf::actor_cast<placement_actor>(placement);
       },
       [self](list_atom) -> std::vector<std::string> { return self->state.directory->names(); },
   };

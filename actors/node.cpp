@@ -21,6 +21,8 @@
 #include "src/graph/demo.hpp"
 #include "src/link/guard.hpp"
 #include "src/http/server.hpp"
+#include "src/cluster/membership.hpp"
+#include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe {
@@ -207,7 +209,7 @@ status node::start_impl() {
   if (distributed) {
     if (auto st = start_cluster(); !st) return st.error();
     if (want_demo) {
-      if (auto st = demo_unless_joined(); !st) return st;
+      if (auto st = demo_for_cluster(); !st) return st;
     }
   }
 
@@ -233,28 +235,63 @@ status node::create_demo() {
   return ok_status();
 }
 
-status node::demo_unless_joined() {
+status node::demo_for_cluster() {
   auto& d = *impl_;
   auto wait = d.opts.settings.hazelcast.join_wait;
   auto deadline = std::chrono::steady_clock::now() + wait;
   // A bounded wait for a condition: joined, or the join wait is over.
+  bool joined = false;
   for (;;) {
     auto c = cluster(std::chrono::seconds(2));
     if (c && c->view.members.size() > 1) {
-      d.opts.log->info("OServer", "joined a cluster: its databases will be deployed here (autoDeploy)");
-      return ok_status();
+      joined = true;
+      break;
     }
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  d.opts.log->info("OServer", cat("no cluster answered within ", wait.count(), " ms"));
-  if (auto st = create_demo(); !st) return st;
+  if (!joined) d.opts.log->info("OServer", cat("no cluster answered within ", wait.count(), " ms"));
+  // The demo database is the cluster's, decided once by its leader: nodes
+  // that started together each ask, the first one creates it, the others
+  // receive it by autoDeploy. Never two, never none; and never again once
+  // the users dropped it.
   std::string name(demo_database_name);
+  if (auto c = cluster(std::chrono::seconds(5)); c) {
+    for (auto& t : c->dropped)
+      if (t.db == name) {
+        d.opts.log->info("OServer", cat("the demo database ", name, " was dropped from the cluster: not creating it"));
+        return ok_status();
+      }
+  }
   caf::scoped_actor self{*d.sys};
   std::optional<error_info> failure;
-  self->request(d.databases, std::chrono::minutes(5), open_atom::value, name)
-      .receive([](bool) {}, [&](caf::error& e) { failure = error_info{"", "", d.sys->render(e)}; });
-  if (failure) return *failure;
+  bool create = false;
+  self->request(d.cluster, std::chrono::seconds(15), dbcreate_atom::value, name)
+      .receive([&](bool) { create = true; },
+               [&](caf::error& e) {
+                 if (troupe_code(e) == errc::database_exists)
+                   d.opts.log->info("OServer", cat("the cluster has the demo database ", name,
+                                                   ": it will be deployed here (autoDeploy)"));
+                 else
+                   failure = error_info{"", "", cat("cannot create the demo database: ", error_text(*d.sys, e))};
+               });
+  if (failure) {
+    // Not fatal: the node serves the cluster's other databases; the demo
+    // comes from whichever node creates it.
+    d.opts.log->warn("OServer", failure->what);
+    return ok_status();
+  }
+  if (!create) return ok_status();
+  auto made = create_demo();
+  if (made) {
+    self->request(d.databases, std::chrono::minutes(5), open_atom::value, name)
+        .receive([](bool) {}, [&](caf::error& e) { failure = error_info{"", "", d.sys->render(e)}; });
+  }
+  if (!made || failure) {
+    self->send(d.cluster, dbdrop_atom::value, name);  // the name is free again for another node
+    if (!made) return made;
+    return *failure;
+  }
   self->send(d.placement, add_db_atom::value, name);
   return ok_status();
 }
@@ -324,6 +361,13 @@ status node::start_cluster() {
   co.relay = po.relay = d.relay;
   d.placement = spawn_placement_actor(*d.sys, std::move(po), d.opts.log);
   co.placement = d.placement;
+  co.dropped_file = po.databases_dir / dropped_file_name;
+  if (std::error_code ec; std::filesystem::exists(co.dropped_file, ec)) {
+    auto text = read_file(co.dropped_file);
+    auto tombs = text ? parse_tombstones(*text) : result<std::vector<db_config_msg>>(text.error());
+    if (!tombs) return error_info{co.dropped_file.string(), "", tombs.error().what};
+    co.initial_dropped = std::move(*tombs);
+  }
   d.cluster = spawn_cluster_actor(*d.sys, co, d.opts.log);
   // CAF's endpoint listens on loopback only; the cluster port is the guard's
   // (src/link/guard.hpp), which lets a connection through to CAF only once the
@@ -345,6 +389,8 @@ status node::start_cluster() {
                        ", http advertised as ", a.http_host, ":", http_port(), " (group '", hz.group_name, "', links ",
                        hz.encrypt_links ? "encrypted" : "authenticated, not encrypted", ")"));
   caf::scoped_actor self{*d.sys};
+  // Creates and drops are the cluster's from now on (decided by its leader).
+  self->send(d.databases, init_atom::value, caf::actor_cast<caf::actor>(d.cluster), caf::actor_cast<caf::actor>(d.placement));
   std::optional<error_info> failure;
   self->request(d.cluster, std::chrono::seconds(30), init_atom::value, d.cluster_port, http_port())
       .receive([](bool) {}, [&](caf::error& e) { failure = error_info{"", "", d.sys->render(e)}; });

@@ -86,7 +86,7 @@ class node {
  private:
   status start_impl();
   status create_demo();
-  status demo_unless_joined();
+  status demo_for_cluster();
   status start_cluster();
   status start_admin();
   struct impl;

@@ -98,7 +98,7 @@ void publish(self_ptr self) {
     // The partition table names owners by the same rule as replication, so it
     // must not count members suspected here either.
     std::vector<std::string> suspected(now.suspected.begin(), now.suspected.end());
-    self->send(st.opts.partitions, repart_atom::value, cluster_state{now.view, snap.state.configs, {}}, suspected);
+    self->send(st.opts.partitions, repart_atom::value, cluster_state{now.view, snap.state.configs, {}, {}}, suspected);
   }
   st.opts.directory->set_read_quorums(std::move(rq));
   st.opts.directory->set(std::move(snap));
@@ -302,6 +302,20 @@ placement_actor::behavior_type placement_impl(self_ptr self, placement_options o
       },
       [self](add_db_atom, const std::string& db) {
         if (from_self(self)) add_local_database(self, db);
+      },
+      // The cluster dropped `db`: a transfer of it ends, its configuration
+      // actor stops (its file goes with the folder), the copy is deleted.
+      [self](dbdrop_atom, const std::string& db) {
+        auto& st = self->state;
+        if (!from_self(self)) return;
+        if (auto a = st.deploys.attempts().find(db); a != st.deploys.attempts().end())
+          deploy_failed(self, db, a->second.id, "the database was dropped from the cluster");
+        if (auto c = st.opts.config_actors.find(db); c != st.opts.config_actors.end()) {
+          self->send_exit(c->second, caf::exit_reason::user_shutdown);
+          st.opts.config_actors.erase(c);
+        }
+        st.roles_sent.erase(db);
+        if (st.opts.db_opener) self->send(st.opts.db_opener, dbdrop_atom::value, db);
       },
       [self](inspect_atom) -> actor_summary {
         auto& st = self->state;

@@ -21,6 +21,8 @@ const char* to_string(errc e) {
     case errc::access_denied: return "access_denied";
     case errc::not_found: return "not_found";
     case errc::unavailable: return "unavailable";
+    case errc::database_in_use: return "database_in_use";
+    case errc::no_leader: return "no_leader";
   }
   return "unknown";
 }

@@ -53,6 +53,8 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
 using deployed_atom = caf::atom_constant<caf::atom("deployed")>;
 using add_db_atom = caf::atom_constant<caf::atom("adddb")>;
+using dbcreate_atom = caf::atom_constant<caf::atom("dbcreate")>;
+using dbdrop_atom = caf::atom_constant<caf::atom("dbdrop")>;
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 using login_atom = caf::atom_constant<caf::atom("login")>;
 using deploys_atom = caf::atom_constant<caf::atom("deploys")>;
@@ -96,6 +98,8 @@ enum class errc : uint8_t {
   // with outcome "not applied" (it was never ordered: visible nowhere, ever)
   // or "unknown" (ordered, but the quorum did not confirm it in time).
   unavailable = 10,
+  database_in_use = 11,  // a drop of a database a member is receiving (HTTP 409)
+  no_leader = 12,        // a create or drop the cluster's leader could not decide (HTTP 503)
 };
 const char* to_string(errc e);
 caf::error make_troupe_error(errc code, std::string message);
@@ -152,7 +156,7 @@ typename Inspector::result_type inspect(Inspector& f, db_config_msg& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_state& x) {
-  return f(caf::meta::type_name("troupe.cluster_state"), x.view, x.configs, x.proposals);
+  return f(caf::meta::type_name("troupe.cluster_state"), x.view, x.configs, x.proposals, x.dropped);
 }
 
 template <class Inspector>
@@ -399,8 +403,14 @@ using database_actor = caf::typed_actor<                                //
 
 // The databases actor: opens, creates and drops the node's databases
 // (actors/databases_actor.hpp).
-//   (create_atom, std::string name) -> bool     true: created; error if it exists or fails
-//   (drop_atom, std::string name)   -> bool     true: dropped; error if unknown
+//   (create_atom, std::string name) -> bool     true: created; error if it exists or fails. In a
+//                                               cluster the leader decides first (cluster actor's
+//                                               dbcreate): the others receive it by autoDeploy
+//   (drop_atom, std::string name)   -> bool     true: dropped; error if unknown. In a cluster: dropped
+//                                               by the leader's decision on every member
+//   (dbdrop_atom, std::string name)             the placement actor: the cluster dropped it, delete
+//                                               this node's copy (open or on disk)
+//   (init_atom, cluster, placement)             the node: a cluster exists (create and drop go through it)
 //   (list_atom)                     -> std::vector<std::string>
 //   (open_atom, std::string name)   -> bool     open a database that appeared on disk (deploy, demo)
 //   (replace_atom, std::string name) -> bool    swap the open database for the copy installed in
@@ -411,6 +421,8 @@ using databases_actor = caf::typed_actor<                               //
     caf::replies_to<replace_atom, std::string>::with<bool>,             //
     caf::replies_to<create_atom, std::string>::with<bool>,              //
     caf::replies_to<drop_atom, std::string>::with<bool>,                //
+    caf::reacts_to<dbdrop_atom, std::string>,                           //
+    caf::reacts_to<init_atom, caf::actor, caf::actor>,                  //
     caf::replies_to<list_atom>::with<std::vector<std::string>>>;
 
 // A database's distributed configuration actor (actors/db_config_actor.hpp):
@@ -471,6 +483,11 @@ using deploy_receiver_actor = caf::typed_actor<                                 
 //   (redeploy_atom, db, source)                                   local: our copy of db is behind source's
 //                                                                 replication log (handed to the placement actor)
 //   (update_atom, member_info)                                    member -> leader: its databases and their status
+//   (dbcreate_atom, db)                         -> bool           local (databases actor): may this node create db?
+//                                                                 the leader decides (first ask wins)
+//   (dbcreate_atom, db, requester)              -> bool           member -> leader: the same for `requester`
+//   (dbdrop_atom, db)                           -> bool           local (databases actor): drop db everywhere
+//   (dbdrop_atom, db, requester)                -> bool           member -> leader: the same
 //   (add_db_atom, db)                                             local (placement actor): a database appeared
 //                                                                 here (demo, REST, deploy): put it in the view
 //   (db_status_atom, db, status)                                  local (placement actor): db's status in this
@@ -502,6 +519,10 @@ using cluster_actor = caf::typed_actor<                                         
     caf::reacts_to<catchup_atom, std::string, bool>,                                            //
     caf::reacts_to<update_atom, member_info>,                                                   //
     caf::reacts_to<add_db_atom, std::string>,                                                   //
+    caf::replies_to<dbcreate_atom, std::string>::with<bool>,                                    //
+    caf::replies_to<dbcreate_atom, std::string, std::string>::with<bool>,                       //
+    caf::replies_to<dbdrop_atom, std::string>::with<bool>,                                      //
+    caf::replies_to<dbdrop_atom, std::string, std::string>::with<bool>,                         //
     caf::reacts_to<db_status_atom, std::string, std::string>,                                   //
     caf::reacts_to<tick_atom>,                                                                  //
     caf::replies_to<inspect_atom>::with<actor_summary>,                                         //
@@ -532,6 +553,7 @@ struct membership_snapshot {
 //   (deployed_atom, db)                                a deploy receiver: db is installed and caught up
 //   (redeploy_atom, db, source)                        our copy of db is behind source's log: take a full copy
 //   (add_db_atom, db)                                  the node: a database appeared (demo, REST)
+//   (dbdrop_atom, db)                                  cluster actor: the cluster dropped db: delete our copy
 //   (inspect_atom)                         -> actor_summary
 using placement_actor = caf::typed_actor<                                                       //
     caf::replies_to<inspect_atom>::with<actor_summary>,                                        //
@@ -542,6 +564,7 @@ using placement_actor = caf::typed_actor<                                       
     caf::replies_to<deploy_atom, std::string, std::string, caf::strong_actor_ptr>::with<bool>,  //
     caf::reacts_to<deployed_atom, std::string>,                                                //
     caf::reacts_to<redeploy_atom, std::string, std::string>,                                   //
+    caf::reacts_to<dbdrop_atom, std::string>,                                                  //
     caf::reacts_to<add_db_atom, std::string>>;
 
 // The relay actor (actors/relay_actor.hpp): replication between the database

@@ -258,9 +258,13 @@ result<std::string> read_export_file(const fs::path& file) {
 }
 
 result<import_summary> import_export(std::string_view text, storage::database& db) {
+  // New: V, E and at most the default security classes and their records.
+  for (auto& c : db.classes())
+    if (!system_classes.count(ascii_lower(c.name)) && ascii_lower(c.name) != "v" && ascii_lower(c.name) != "e")
+      return error_info{db.dir().string(), "", "an export is imported into a new, empty database only"};
   for (auto& c : db.clusters())
-    if (c.records > 0) return error_info{db.dir().string(), "", "an export is imported into a new, empty database only"};
-  if (db.classes().size() > 2) return error_info{db.dir().string(), "", "an export is imported into a new database only"};
+    if (c.records > 0 && !system_classes.count(c.name))
+      return error_info{db.dir().string(), "", "an export is imported into a new, empty database only"};
   auto sections = split_export(text);
   if (!sections) return sections.error();
   auto& sec = *sections;

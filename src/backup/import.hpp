@@ -87,8 +87,10 @@ result<std::string> read_export_file(const std::filesystem::path& file);
 // itself when it is not bigger than that.
 result<std::string> export_text(std::string data, size_t bytes_max = import_bytes_max);
 
-// Loads the export `text` into `db`, which REQUIRES: new (only V and E,
-// no records). See the contract above.
+// Loads the export `text` into `db`, which REQUIRES: new (only V and E, and
+// perhaps the default OUser/ORole classes and records a created database
+// gets, src/auth); anything else is refused before it changes. See the
+// contract above.
 result<import_summary> import_export(std::string_view text, storage::database& db);
 
 }  // namespace troupe::backup

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 
+#include "src/auth/db_users.hpp"
 #include "src/util/fs.hpp"
 #include "src/util/strings.hpp"
 
@@ -113,6 +114,12 @@ result<import_summary> import_database(const fs::path& databases_dir, const std:
   {
     auto d = storage::database::open(*dir);
     if (!d) return d.error();
+    // Like a created database: OrientDB's admin, writer and reader users
+    // (the export's own OUser/ORole records are not carried: import.hpp).
+    // First, as on a created database, so that ORole and OUser take the
+    // cluster ids they have there and a troupe export's classes get theirs back.
+    if (auto why = auth::apply_default_security(**d))
+      return error_info{dir->string(), "", cat("cannot create the database's users: ", *why)};
     sum = import_export(export_text, **d);
     if (!sum) return sum;
   }

@@ -17,8 +17,13 @@
 //     entries, runs storage::database::check(), closes it, renames it into
 //     place and fsyncs databases/. The restored database keeps its records,
 //     schema, indexes, LSN and committed replication seq.
-//   - import_database: creates a new empty database under .installing, loads
-//     the export into it (import_export), runs check(), closes, renames.
+//   - import_database: creates a new database under .installing with
+//     OrientDB's default users admin, writer and reader, as a created database
+//     gets them (auth::apply_default_security, first, so ORole and OUser take
+//     the cluster ids they have on a created database and a troupe export's
+//     classes get theirs back; the export's own OUser/ORole records are
+//     skipped by the import), loads the export (import_export), runs check(),
+//     closes, renames.
 //   - Afterwards the caller opens it: (open_atom, db) to the databases actor,
 //     which publishes it like a deployed copy. Then the cluster-wide
 //     registration follows (the lead's: see the TODO at

@@ -93,6 +93,11 @@ struct cluster_state {
   // configuration (`json`, `version`) it changes, the server it removes in
   // `changed_by`. A server that holds that very configuration answers agree_atom.
   std::vector<db_config_msg> proposals;
+  // Databases the cluster dropped (tombstones): `db` and the highest
+  // configuration `version` it had (json and changed_by empty). A copy whose
+  // configuration is not newer belongs to the dropped database: every member
+  // deletes it, and nothing deploys or readmits it (membership::dropped).
+  std::vector<db_config_msg> dropped;
 };
 
 // --- distributed configuration changes (pure; return whether anything changed) --

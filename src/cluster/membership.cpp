@@ -3,12 +3,40 @@
 #include <algorithm>
 #include <tuple>
 
+#include <boost/json.hpp>
+
 #include "src/util/json_text.hpp"
 #include "src/util/strings.hpp"
 
 namespace troupe {
 
 using lvl = membership_note::level;
+
+result<std::vector<db_config_msg>> parse_tombstones(std::string_view text) {
+  auto bad = [](std::string what) { return error_info{"", "", std::move(what)}; };
+  if (text.size() > (1u << 20)) return bad("the dropped databases' file is larger than 1 MiB");
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec) return bad(cat("the dropped databases' file is not JSON: ", ec.message()));
+  auto* o = v.if_object();
+  if (o == nullptr) return bad("the dropped databases' file must hold a JSON object {\"database\": version}");
+  if (o->size() > membership::dropped_max) return bad(cat("more than ", membership::dropped_max, " dropped databases"));
+  std::vector<db_config_msg> out;
+  for (auto& [k, val] : *o) {
+    std::string db(k);
+    if (!valid_database_name(db)) return bad(cat("'", db, "' is not a database name"));
+    if (!val.is_int64() || val.as_int64() < 0)
+      return bad(cat("the version of '", db, "' must be a whole number >= 0"));
+    out.push_back(db_config_msg{db, "", val.as_int64(), ""});
+  }
+  return out;
+}
+
+std::string tombstones_json(const std::map<std::string, int64_t>& dropped) {
+  std::string text = "{";
+  for (auto& [db, v] : dropped) text += cat(text.size() > 1 ? ",\n " : "\n ", json_quote(db), ": ", v);
+  return text + "\n}\n";
+}
 
 bool membership::leads() const {
   auto* l = leader();
@@ -209,7 +237,8 @@ std::map<std::string, std::string> membership::member_keys() const {
   return keys;
 }
 
-void membership::start(member_info m, const std::vector<db_config_msg>& held, membership_effects& fx) {
+void membership::start(member_info m, const std::vector<db_config_msg>& held, membership_effects& fx,
+                       const std::vector<db_config_msg>& tombs) {
   me = std::move(m);
   me.status = node_online;
   for (auto& db : me.databases) me.db_status[db] = db_online;
@@ -217,6 +246,8 @@ void membership::start(member_info m, const std::vector<db_config_msg>& held, me
   view.version = 1;
   fx.view_changed = true;
   load(held, fx);
+  take_dropped(tombs, fx);
+  fx.dropped_changed = false;  // read from the file just now
 }
 
 std::pair<std::string, std::string> membership::report(int64_t now_ms, const std::vector<std::string>& connected,
@@ -250,6 +281,11 @@ void membership::load(const std::vector<db_config_msg>& held, membership_effects
 }
 
 void membership::add_database(const std::string& db, const db_config& defaults, membership_effects& fx) {
+  if (!configs.count(db) && dropped.count(db)) {
+    log(lvl::warn, cat("database '", db, "' was dropped from the cluster: deleting the copy found here"), fx);
+    fx.drop_local.push_back(db);
+    return;
+  }
   if (std::find(me.databases.begin(), me.databases.end(), db) == me.databases.end()) me.databases.push_back(db);
   me.db_status[db] = db_online;
   if (!configs.count(db)) {
@@ -289,6 +325,103 @@ bool membership::set_catching_up(const std::string& db, bool on, membership_effe
   return true;
 }
 
+std::vector<db_config_msg> membership::dropped_msgs() const {
+  std::vector<db_config_msg> out;
+  for (auto& [db, v] : dropped) out.push_back(db_config_msg{db, "", v, ""});
+  return out;
+}
+
+bool membership::is_dropped(const std::string& db, int64_t version) const {
+  auto t = dropped.find(db);
+  return t != dropped.end() && version <= t->second;
+}
+
+// Forgets `db` as this node's own (its copy is being deleted).
+void membership::forget_local(const std::string& db, membership_effects& fx) {
+  auto& v = me.databases;
+  bool held = std::find(v.begin(), v.end(), db) != v.end() || me.db_status.count(db) > 0;
+  v.erase(std::remove(v.begin(), v.end(), db), v.end());
+  me.db_status.erase(db);
+  auto& c = me.catching_up;
+  c.erase(std::remove(c.begin(), c.end(), db), c.end());
+  fx.drop_local.push_back(db);
+  if (held) announce_me(fx);
+}
+
+void membership::take_dropped(const std::vector<db_config_msg>& tombs, membership_effects& fx) {
+  for (auto& t : tombs) {
+    if (!valid_database_name(t.db) || t.version < 0) continue;  // names become paths: never trust them
+    auto cur = dropped.find(t.db);
+    if (cur != dropped.end() && cur->second >= t.version) continue;
+    if (cur == dropped.end() && dropped.size() >= dropped_max) continue;
+    dropped[t.db] = t.version;
+    fx.dropped_changed = true;
+    auto c = configs.find(t.db);
+    if (c == configs.end() || c->second.version > t.version) {
+      // No configuration (or a newer life of the name): a stale copy may
+      // still lie on disk or be arriving; the placement deletes it if so.
+      if (c == configs.end()) forget_local(t.db, fx);
+      continue;
+    }
+    log(lvl::info, cat("database '", t.db, "' was dropped from the cluster: deleting it here"), fx);
+    configs.erase(c);
+    changed_by.erase(t.db);
+    proposals_.erase(t.db);
+    fx.configs_changed.erase(t.db);
+    fx.roles_changed = true;
+    forget_local(t.db, fx);
+  }
+}
+
+std::optional<std::string> membership::create_database(const std::string& db, const std::string& requester,
+                                                       const db_config& defaults, membership_effects& fx) {
+  if (!leads()) return std::string("this node does not lead the cluster");
+  if (!valid_database_name(db)) return cat("'", db, "' is not a database name (1-128 of A-Z a-z 0-9 _ -)");
+  if (view.find(requester) == nullptr) return cat("'", requester, "' is not a member");
+  if (configs.count(db)) return cat("Database '", db, "' already exists");
+  auto cfg = defaults;
+  cfg.notices.clear();
+  auto t = dropped.find(db);
+  cfg.version = (t == dropped.end() ? 0 : t->second) + 1;
+  // The requester holds the data; every other member where <NEW_NODE> stands
+  // (as a joiner would be), so the quorums count them from the start.
+  std::vector<std::string> added;
+  add_node_to_partitions(cfg, requester, &added);
+  for (auto& m : view.members)
+    if (m.name != requester) add_node_to_partitions(cfg, m.name, &added);
+  configs[db] = std::move(cfg);
+  changed_by[db] = requester;
+  log(lvl::info, cat("created database '", db, "' for node '", requester, "' (configuration v", configs[db].version, ")"), fx);
+  view.version += 1;
+  fx.configs_changed.insert(db);
+  fx.roles_changed = true;
+  fx.broadcast = true;
+  return std::nullopt;
+}
+
+std::optional<std::string> membership::drop_database(const std::string& db, membership_effects& fx) {
+  if (!leads()) return std::string("this node does not lead the cluster");
+  auto c = configs.find(db);
+  if (c == configs.end()) return cat("Database '", db, "' not found");
+  for (auto& m : view.members)
+    if (auto s = m.db_status.find(db); s != m.db_status.end() && s->second == db_synchronizing)
+      return cat("Database '", db, "' is in use: node '", m.name,
+                 "' is receiving it (a deploy is under way); drop it once it is ONLINE there");
+  auto version = c->second.version;
+  log(lvl::info, cat("dropped database '", db, "' from the cluster (configuration v", version, ")"), fx);
+  take_dropped({db_config_msg{db, "", version, ""}}, fx);
+  for (auto& m : view.members) {  // its holders say so themselves too; the view is right at once
+    auto& v = m.databases;
+    v.erase(std::remove(v.begin(), v.end(), db), v.end());
+    m.db_status.erase(db);
+    m.catching_up.erase(std::remove(m.catching_up.begin(), m.catching_up.end(), db), m.catching_up.end());
+  }
+  view.version += 1;
+  fx.view_changed = fx.roles_changed = true;
+  fx.broadcast = true;
+  return std::nullopt;
+}
+
 std::optional<std::string> membership::admit(member_info m, const std::vector<db_config_msg>& cfgs, int64_t now_ms,
                                              membership_effects& fx) {
   if (auto* existing = view.find(m.name)) {
@@ -307,8 +440,19 @@ std::optional<std::string> membership::admit(member_info m, const std::vector<db
     }
     remove(m.name, fx);  // an earlier incarnation that died unnoticed
   }
+  // The joiner's copies of dropped databases are not the cluster's (it
+  // deletes them when it adopts our state and its tombstones).
+  std::map<std::string, int64_t> joiner_versions;
+  for (auto& c : cfgs) joiner_versions[c.db] = c.version;
+  auto stale = [&](const std::string& db) {
+    auto v = joiner_versions.find(db);
+    return !configs.count(db) && is_dropped(db, v == joiner_versions.end() ? 0 : v->second);
+  };
+  std::erase_if(m.databases, stale);
+  std::erase_if(m.db_status, [&](auto& kv) { return stale(kv.first); });
+  std::erase_if(m.catching_up, stale);
   for (auto& c : cfgs) {
-    if (!valid_database_name(c.db)) continue;
+    if (!valid_database_name(c.db) || is_dropped(c.db, c.version)) continue;
     auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from ", m.name));
     if (!parsed) continue;
     parsed->version = c.version;
@@ -428,8 +572,9 @@ void membership::adopt(const cluster_state& s, bool authoritative, int64_t now_m
       if (auto* l = leader(); l != nullptr && l->name != me.name) fx.tell_leader_me = true;
     }
   }
+  take_dropped(s.dropped, fx);
   for (auto& c : s.configs) {
-    if (!valid_database_name(c.db)) continue;  // names become paths: never trust them
+    if (!valid_database_name(c.db) || is_dropped(c.db, c.version)) continue;  // names become paths: never trust them
     auto parsed = parse_db_config(c.json, cat("distributed configuration of ", c.db, " from the cluster"));
     if (!parsed) {
       log(lvl::error, cat("ignored a distributed configuration: ", parsed.error().render()), fx);
@@ -501,11 +646,13 @@ void membership::update(const member_info& m, membership_effects& fx) {
   auto* cur = view.find(m.name);
   if (cur == nullptr || !leads()) return;  // it will tell the next leader when it connects
   std::vector<std::string> dbs;
+  // (A copy of a dropped database it still reports is on its way out there.)
+  auto gone = [&](const std::string& d) { return !configs.count(d) && dropped.count(d); };
   for (auto& d : m.databases)
-    if (valid_database_name(d)) dbs.push_back(d);
+    if (valid_database_name(d) && !gone(d)) dbs.push_back(d);
   std::map<std::string, std::string> status;
   for (auto& [d, s] : m.db_status)
-    if (valid_database_name(d) && (s == db_online || s == db_synchronizing || s == db_offline)) status[d] = s;
+    if (valid_database_name(d) && !gone(d) && (s == db_online || s == db_synchronizing || s == db_offline)) status[d] = s;
   std::vector<std::string> catching;
   for (auto& d : m.catching_up)
     if (valid_database_name(d) && status.count(d) && catching.size() < dbs.size()) catching.push_back(d);

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "src/cluster/cluster_model.hpp"
+#include "src/util/result.hpp"
 
 namespace troupe {
 
@@ -73,7 +74,18 @@ struct membership_effects {
   bool tell_leader_me = false;  // the leader's view lacks this node's latest databases: send them
   std::vector<std::string> catch_up;  // members behind the view: send them the state
   std::vector<std::string> dissolve;  // members to tell that the cluster dissolves (it merges into another)
+  // Databases the cluster dropped that this node may hold a copy of (open, on
+  // disk, or arriving by a deploy): delete it, stop its deploy.
+  std::vector<std::string> drop_local;
+  bool dropped_changed = false;  // the tombstones changed: store them (they outlive a restart)
 };
+
+// The tombstones' file, databases/dropped-databases.json: {"db": version, ...}.
+inline constexpr const char* dropped_file_name = "dropped-databases.json";
+// Reads it: every name valid, every version >= 0, at most membership::dropped_max
+// entries; errors say what is wrong (the caller names the file).
+result<std::vector<db_config_msg>> parse_tombstones(std::string_view json);
+std::string tombstones_json(const std::map<std::string, int64_t>& dropped);
 
 class membership {
  public:
@@ -101,7 +113,17 @@ class membership {
   std::map<std::string, std::string> member_keys() const;
   std::vector<db_config_msg> config_msgs() const;
   std::vector<db_config_msg> proposal_msgs() const;
-  cluster_state state() const { return cluster_state{view, config_msgs(), proposal_msgs()}; }
+  // Tombstones: each database the cluster dropped, with the highest
+  // configuration version it had then. A copy whose configuration is not
+  // newer belongs to the dropped database (an earlier life of the name): it
+  // is deleted wherever it is found, never deployed, never readmitted. The
+  // name itself is free: a database created again under it starts at a
+  // version above its tombstone.
+  std::map<std::string, int64_t> dropped;
+  static constexpr size_t dropped_max = 4096;  // tombstones kept (the oldest versions go first)
+
+  cluster_state state() const { return cluster_state{view, config_msgs(), proposal_msgs(), dropped_msgs()}; }
+  std::vector<db_config_msg> dropped_msgs() const;
   // The cluster actor's inspection: a one-line summary and the detail JSON
   // (the console reads "heardMsAgo"); `connected`: members with a connection
   // now; `databases_json`: this node's databases, the members of a JSON object.
@@ -153,12 +175,34 @@ class membership {
   void dissolve(membership_effects& fx);
   // Member: its leader `from` dissolved the cluster: go alone.
   void dissolved_by(const std::string& from, membership_effects& fx);
+  // --- databases created and dropped at runtime --------------------------
+  // Leader: member `requester` asks to create `db`. Decided here, once: the
+  // first ask wins, a name the cluster has is refused ("Database 'x' already
+  // exists"). The configuration is `defaults` with every member where
+  // <NEW_NODE> stands (the requester holds the data; the others receive it by
+  // autoDeploy and show SYNCHRONIZING meanwhile), at a version above the
+  // name's tombstone. nullopt: created; else why not.
+  std::optional<std::string> create_database(const std::string& db, const std::string& requester,
+                                             const db_config& defaults, membership_effects& fx);
+  // Leader: drops `db` everywhere: its configuration goes, a tombstone stays,
+  // every member deletes its copy (fx.drop_local here, adopt elsewhere).
+  // Refused while a member is receiving it (a deploy in flight would bring it
+  // back under the old name) and for a name the cluster does not have.
+  std::optional<std::string> drop_database(const std::string& db, membership_effects& fx);
+  // Whether a copy of `db` whose configuration has `version` belongs to a dropped database.
+  bool is_dropped(const std::string& db, int64_t version) const;
+  // Tombstones from a state (or this node's file at start): the newer ones
+  // are kept, copies they cover are dropped here.
+  void take_dropped(const std::vector<db_config_msg>& tombs, membership_effects& fx);
+
   // A database this node holds: the cluster configuration grows, as the leader decides.
   void expand_new_node(const std::string& node, membership_effects& fx);
 
   // This node alone, at start: `me` ONLINE with each of its databases ONLINE,
   // a view of itself (version 1), and the configurations it held (load).
-  void start(member_info me, const std::vector<db_config_msg>& held, membership_effects& fx);
+  // `tombs`: the tombstones this node stored (copies they cover are deleted).
+  void start(member_info me, const std::vector<db_config_msg>& held, membership_effects& fx,
+             const std::vector<db_config_msg>& tombs = {});
 
   // --- this node's own databases ------------------------------------------
   // They go into this node's entry of the view: the leader changes its view
@@ -169,6 +213,8 @@ class membership {
   void load(const std::vector<db_config_msg>& held, membership_effects& fx);
   // A database that appeared here (deployed, created): ONLINE in this node's
   // entry, a configuration (`defaults`, version 0) if the cluster has none.
+  // A copy of a dropped database (a deploy that ended after the drop, a
+  // folder left from before it) is not added: fx.drop_local deletes it.
   void add_database(const std::string& db, const db_config& defaults, membership_effects& fx);
   // A local database's status (db_online, db_synchronizing; nullopt: none).
   // False: unchanged, nothing to tell.
@@ -186,6 +232,7 @@ class membership {
   void propose_changes(membership_effects& fx);
   void go_alone(membership_effects& fx);
   void announce_me(membership_effects& fx);
+  void forget_local(const std::string& db, membership_effects& fx);
   bool try_commit(const std::string& db, membership_effects& fx);
 
   struct proposal {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <thread>
 
+#include "src/auth/db_users.hpp"
 #include "src/backup/export.hpp"
 #include "src/backup/install.hpp"
 #include "test/backup/fixtures.hpp"
@@ -58,6 +59,7 @@ TEST_CASE("install: import builds databases/<db> from an export; a failed one le
   test::temp_dir tmp("troupe-install");
   fs::create_directories(tmp / "databases");
   auto db = open_db(tmp / "databases" / "src");
+  REQUIRE_FALSE(auth::apply_default_security(*db));  // as a node creates it: the users first
   fill(*db, 50);
   std::string text;
   REQUIRE(export_database(*db, tmp / "cp", [&](std::string_view b) {
@@ -68,7 +70,11 @@ TEST_CASE("install: import builds databases/<db> from an export; a failed one le
   REQUIRE_MESSAGE(r, (r ? "" : r.error().render()));
   {
     auto copy = open_db(tmp / "databases" / "imported");
-    require_same(*db, *copy, false);
+    require_same(*db, *copy, false, true);
+    // Like a created database, it has OrientDB's default users.
+    REQUIRE(auth::find_user(*copy, "admin"));
+    REQUIRE(auth::find_user(*copy, "reader"));
+    REQUIRE(copy->check());
   }
   auto bad = import_database(tmp / "databases", "broken", text.substr(0, text.size() / 2));
   REQUIRE_FALSE(bad);

@@ -421,3 +421,148 @@ TEST_CASE("membership: whether a new connection is to a leader that has not hear
   CHECK(keys.size() == 3);
   CHECK(keys.at("a#1") == "key-a");
 }
+
+namespace {
+
+db_config hot_config() {
+  auto c = parse_db_config(R"({"clusters": {"*": {"writeQuorum": "majority",
+      "partitioning": {"partitions": [["<NEW_NODE>"]]}}}})", "t");
+  REQUIRE(c.ok());
+  return *c;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+}  // namespace
+
+TEST_CASE("membership: a database created at runtime is decided once by the leader, for every member") {
+  auto a = cluster_of({"a", "b", "c"}, "a");
+  membership_effects fx;
+  REQUIRE_FALSE(a.create_database("db1", "b", hot_config(), fx));
+  auto& s = a.configs.at("db1").effective("*").partitioning->partitions.at(0);
+  auto first = std::find_if(s.begin(), s.end(), [](auto& n) { return n != new_node_tag; });
+  CHECK(*first == "b");  // the requester holds the data: the first server (its owner)
+  CHECK(has(s, "a"));
+  CHECK(has(s, "c"));
+  CHECK(has(s, new_node_tag));  // later members join it too
+  CHECK(a.configs.at("db1").version == 1);
+  CHECK(fx.broadcast);
+  CHECK(fx.configs_changed.count("db1"));
+  CHECK(a.view.version == 6);
+
+  SUBCASE("the second ask for the name is refused: concurrent creates end with one database") {
+    membership_effects fx2;
+    auto why = a.create_database("db1", "c", hot_config(), fx2);
+    REQUIRE(why);
+    CHECK(*why == "Database 'db1' already exists");
+    CHECK(a.configs.at("db1").effective("*").partitioning->partitions.at(0).at(1) == "b");
+    CHECK_FALSE(fx2.broadcast);
+  }
+  SUBCASE("members adopt it; a non-leader cannot decide") {
+    auto b = cluster_of({"a", "b", "c"}, "b");
+    membership_effects fb;
+    CHECK(b.create_database("db2", "b", hot_config(), fb) == std::optional<std::string>("this node does not lead the cluster"));
+    b.adopt(a.state(), false, 10, fb);
+    CHECK(b.configs.count("db1"));
+    CHECK(fb.configs_changed.count("db1"));
+  }
+  SUBCASE("bad names and strangers are refused") {
+    membership_effects f;
+    CHECK(a.create_database("../x", "a", hot_config(), f));
+    CHECK(a.create_database("ok", "stranger", hot_config(), f));
+  }
+}
+
+TEST_CASE("membership: a dropped database goes everywhere, stays dropped, and its name is free again") {
+  auto a = cluster_of({"a", "b", "c"}, "a");
+  auto b = cluster_of({"a", "b", "c"}, "b");
+  membership_effects fx;
+  REQUIRE_FALSE(a.create_database("db1", "a", hot_config(), fx));
+  a.add_database("db1", hot_config(), fx);  // a holds it
+  b.adopt(a.state(), false, 10, fx);
+  b.add_database("db1", hot_config(), fx);  // b received it
+  int64_t version = a.configs.at("db1").version;
+  auto held = to_json(a.configs.at("db1"));  // as every server stored it (it lists a, b and c)
+
+  membership_effects fd;
+  REQUIRE_FALSE(a.drop_database("db1", fd));
+  CHECK_FALSE(a.configs.count("db1"));
+  CHECK(a.dropped.at("db1") == version);
+  CHECK(has(fd.drop_local, "db1"));
+  CHECK(fd.dropped_changed);
+  CHECK_FALSE(has(a.me.databases, "db1"));
+  CHECK_FALSE(has(a.view.find("b")->databases, "db1"));
+
+  membership_effects fb;
+  b.adopt(a.state(), false, 20, fb);
+  CHECK_FALSE(b.configs.count("db1"));
+  CHECK(has(fb.drop_local, "db1"));
+  CHECK_FALSE(has(b.me.databases, "db1"));
+  CHECK(fb.tell_leader_me);
+
+  SUBCASE("a drop of an unknown name is refused") {
+    membership_effects f;
+    CHECK(*a.drop_database("db1", f) == "Database 'db1' not found");
+  }
+  SUBCASE("a member that was down during the drop comes back: its copy is not readmitted, and it deletes it") {
+    auto c = cluster_of({"c"}, "c");
+    membership_effects fc;
+    c.start(node("c", 102, 2), {db_config_msg{"db1", held, version, ""}}, fc);
+    c.me.databases = {"db1"};
+    auto joiner = c.me;
+    membership_effects fa;
+    REQUIRE_FALSE(a.admit(joiner, c.config_msgs(), 5000, fa));
+    CHECK_FALSE(a.configs.count("db1"));  // not taken back from the joiner
+    CHECK_FALSE(has(a.view.find("c")->databases, "db1"));
+    membership_effects fj;
+    c.adopt(a.state(), true, 40, fj);
+    CHECK(has(fj.drop_local, "db1"));
+    CHECK_FALSE(c.configs.count("db1"));
+    // a deploy that ends after the drop does not bring it back
+    membership_effects fl;
+    c.add_database("db1", hot_config(), fl);
+    CHECK(has(fl.drop_local, "db1"));
+    CHECK_FALSE(c.configs.count("db1"));
+    CHECK_FALSE(has(c.me.databases, "db1"));
+  }
+  SUBCASE("the name is free again, above its tombstone; an old copy is still deleted") {
+    membership_effects f;
+    REQUIRE_FALSE(a.create_database("db1", "b", hot_config(), f));
+    CHECK(a.configs.at("db1").version == version + 1);
+    auto c = cluster_of({"c"}, "c");
+    membership_effects fc;
+    c.start(node("c", 102, 2), {db_config_msg{"db1", held, version, ""}}, fc);
+    membership_effects fj;
+    c.adopt(a.state(), true, 40, fj);
+    CHECK(has(fj.drop_local, "db1"));  // its copy is the old life of the name
+    CHECK(c.configs.at("db1").version == version + 1);  // and it takes the new configuration
+  }
+  SUBCASE("tombstones outlive a restart: read at start, a held copy is deleted") {
+    auto c = cluster_of({"c"}, "c");
+    membership_effects fc;
+    c.start(node("c", 102, 2), {db_config_msg{"db1", held, version, ""}}, fc, a.dropped_msgs());
+    CHECK(has(fc.drop_local, "db1"));
+    CHECK_FALSE(c.configs.count("db1"));
+  }
+}
+
+TEST_CASE("membership: a drop is refused while a member receives the database") {
+  auto a = cluster_of({"a", "b"}, "a");
+  membership_effects fx;
+  REQUIRE_FALSE(a.create_database("db1", "a", hot_config(), fx));
+  a.view.find("b")->db_status["db1"] = db_synchronizing;
+  auto why = a.drop_database("db1", fx);
+  REQUIRE(why);
+  CHECK(why->find("is in use") != std::string::npos);
+  CHECK(a.configs.count("db1"));
+}
+
+TEST_CASE("membership: tombstones from the network are checked where they enter") {
+  auto b = cluster_of({"a", "b"}, "b");
+  membership_effects fx;
+  cluster_state s = b.state();
+  s.view.version = 99;
+  s.dropped = {db_config_msg{"../etc", "", 5, ""}, db_config_msg{"ok", "", -1, ""}};
+  b.adopt(s, false, 10, fx);
+  CHECK(b.dropped.empty());
+}

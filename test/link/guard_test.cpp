@@ -398,6 +398,10 @@ TEST_CASE("link guard: each link's node id is bound to the node key it proved; a
   CHECK(ao.book->key_of(node_text(2, 'B')).has_value());
   bo.book->admit({{node_text(1, 'A'), key_text(ao.me.pub)}});
   CHECK(bo.book->links() == 1);  // the admitted key is the one it proved: kept
+  // a's handshake reaches b's CAF after b's book learned it: wait for it, or
+  // the subcases below would count its bytes as the attacker's (a flake seen
+  // once in CI: received() grew by a's own handshake).
+  REQUIRE(eventually([&] { return caf_b.received() == hs_a; }, 3s));
 
   SUBCASE("an insider announcing a's node id is refused, and CAF gets nothing of it") {
     auto before = caf_b.received();
