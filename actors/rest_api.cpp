@@ -1007,7 +1007,10 @@ class rest {
   // TODO(lead): the cluster-wide registration of a restored or imported
   // database goes here, so that it becomes distributed like one made by
   // POST /database (databases_actor/cluster/placement's cluster-wide create).
-  // Until then it is a database of this node only.
+  // Until then it is a database of this node only. With main's b568da9 the
+  // wiring is: ask (dbcreate_atom, db) before off_thread builds the files in
+  // backup_cmd (the claim), and (add_db_atom, db) instead of open_atom in
+  // open_restored (open and announce); this function then goes away.
   static void register_restored_database(const rest_context& ctx, const std::string& db) {
     if (ctx.log) ctx.log->info("OServer", cat("database '", db, "' restored or imported on this node"));
   }
