@@ -2,10 +2,14 @@
 
 #include <cctype>
 #include <set>
+#include <thread>
 #include <variant>
 #include <boost/json.hpp>
 
 #include "src/auth/db_users.hpp"
+#include "src/backup/export.hpp"
+#include "src/backup/install.hpp"
+#include "src/config/db_config.hpp"
 #include "src/cluster/cluster_model.hpp"
 #include "src/query/batch.hpp"
 #include "src/query/command.hpp"
@@ -338,6 +342,7 @@ class rest {
     if (cmd == "index") return index_cmd(req, respond);
     if (cmd == "property") return property_cmd(req, respond);
     if (cmd == "disconnect") return disconnect_cmd(req, respond);
+    if (cmd == "export" || cmd == "import" || cmd == "backup" || cmd == "restore") return backup_cmd(req, respond);
     respond(error_response(404, cat("No command for ", req.method, " ", req.path)));
   }
 
@@ -960,6 +965,163 @@ class rest {
       return respond(error_response(404, cat("no distributed configuration for database '", seg[2], "'")));
     }
     respond(error_response(400, "Syntax error: distributed/node or distributed/database/<database>"));
+  }
+
+  // --- backup, restore, export, import (src/backup/) ----------------------------
+  // GET /export/<db>: OrientDB 2.2's route: the export (gzip) as a download.
+  // POST /import/<db>: the body (an export, plain or gzip) into a NEW database <db>.
+  // POST /backup/<db>/<file>, POST /restore/<db>/<file>: archives in
+  // <home>/backup/, named by plain file names only (no path: no traversal).
+  // Permissions: database.<db> for export and backup; database.create for
+  // import and restore. The file work blocks, so it runs on a detached actor
+  // of its own (one thread per request, ended with it), never on an Asio
+  // thread. The HTTP server sends whole-string bodies: an export over
+  // export_response_bytes_max is refused (413) rather than held in memory;
+  // POST /backup takes any size.
+  static constexpr size_t export_response_bytes_max = 64u << 20;
+
+  std::filesystem::path backup_dir() const {
+    return std::filesystem::path(ctx_->databases_dir).parent_path() / "backup";
+  }
+
+  // Runs `job` on a thread of its own; `job` answers through the responder.
+  void off_thread(std::function<void()> job) const {
+    ctx_->sys->spawn<caf::detached>([job = std::move(job)](caf::event_based_actor* self) {
+      job();
+      self->quit();
+    });
+  }
+
+  // Publishes a database that restore or import just built, then answers `body`.
+  void open_restored(const std::string& db, std::string body, const responder& respond) const {
+    auto ctx = ctx_;
+    ask<bool>(*ctx_->sys, ctx_->databases, ctx_->write_timeout,
+              [ctx, db, body = std::move(body), respond](caf::expected<bool> r) {
+                if (!r) return respond(error_response(status_of(r.error()), error_text(*ctx->sys, r.error())));
+                register_restored_database(*ctx, db);
+                respond(json_response(200, body));
+              },
+              open_atom::value, db);
+  }
+
+  // TODO(lead): the cluster-wide registration of a restored or imported
+  // database goes here, so that it becomes distributed like one made by
+  // POST /database (databases_actor/cluster/placement's cluster-wide create).
+  // Until then it is a database of this node only. With main's b568da9 the
+  // wiring is: ask (dbcreate_atom, db) before off_thread builds the files in
+  // backup_cmd (the claim), and (add_db_atom, db) instead of open_atom in
+  // open_restored (open and announce); this function then goes away.
+  static void register_restored_database(const rest_context& ctx, const std::string& db) {
+    if (ctx.log) ctx.log->info("OServer", cat("database '", db, "' restored or imported on this node"));
+  }
+
+  void backup_cmd(const request& req, const responder& respond) {
+    auto& seg = req.segments;
+    const std::string& cmd = seg[0];
+    const bool with_file = cmd == "backup" || cmd == "restore";
+    const char* method = cmd == "export" ? "GET" : "POST";
+    if (req.method != method) return respond(method_not_allowed(req, method));
+    if (seg.size() != (with_file ? 3u : 2u))
+      return respond(error_response(400, cat("Syntax error: ", cmd, "/<database>", with_file ? "/<file>" : "")));
+    const std::string db = seg[1];
+    const bool creates = cmd == "import" || cmd == "restore";
+    // Server users only (not a database's own users): these touch the server's files.
+    auto denied = creates ? authorize(req, "database.create", "OrientDB Server")
+                          : authorize(req, cat("database.", db), cat("OrientDB db-", db));
+    if (denied) return respond(*denied);
+    if (!valid_database_name(db)) return respond(error_response(400, cat("'", db, "' is not a database name")));
+    std::filesystem::path file;
+    if (with_file) {
+      if (!backup::plain_backup_name(seg[2]))
+        return respond(error_response(400, cat("'", seg[2], "' is not a plain file name (1-128 of A-Z a-z 0-9 _ . -, "
+                                                            "not starting with '.'): backups live in <home>/backup/")));
+      file = backup_dir() / seg[2];
+    }
+    auto e = ctx_->dbs->find(db);
+    if (!creates && !e) return respond(error_response(404, cat("Database '", db, "' not found")));
+    if (creates && e) return respond(error_response(409, cat("Database '", db, "' already exists")));
+    auto self = *this;
+    if (cmd == "export") {
+      auto live = e->db;
+      return off_thread([self, live, db, respond] {
+        std::string out;
+        auto scratch = self.backup_dir() / cat(".export-", db, "-", std::hash<std::thread::id>{}(std::this_thread::get_id()));
+        std::error_code ec;
+        std::filesystem::create_directories(scratch.parent_path(), ec);
+        auto r = backup::export_database(*live, scratch, [&](std::string_view b) -> status {
+          if (out.size() + b.size() > export_response_bytes_max)
+            return error_info{"", "", cat("the export is over ", export_response_bytes_max >> 20,
+                                          " MiB, more than one HTTP answer carries here: back the database up with "
+                                          "POST /backup/<db>/<file> instead")};
+          out.append(b);
+          return ok_status();
+        }, {.name = db, .gzip = true});
+        if (!r) return respond(error_response(r.error().what.find("MiB, more than") != std::string::npos ? 413 : 500,
+                                              r.error().render()));
+        response resp;
+        resp.content_type = "application/x-gzip";
+        resp.headers.emplace_back("Content-Disposition", cat("attachment; filename=", db, ".gz"));
+        resp.body = std::move(out);
+        respond(std::move(resp));
+      });
+    }
+    if (cmd == "backup") {
+      auto live = e->db;
+      return off_thread([self, live, db, file, respond] {
+        std::error_code ec;
+        std::filesystem::create_directories(file.parent_path(), ec);
+        auto r = backup::write_backup(*live, file, {.created_ms = std::nullopt, .database = db});
+        if (!r) return respond(error_response(500, r.error().render()));
+        json::object o;
+        o["database"] = db;
+        o["file"] = file.filename().string();
+        o["lsn"] = r->lsn;
+        o["committedSeq"] = r->committed_seq;
+        o["files"] = r->files.size();
+        o["rawBytes"] = r->raw_bytes;
+        o["archiveBytes"] = r->archive_bytes;
+        respond(json_response(200, json::serialize(o)));
+      });
+    }
+    if (cmd == "restore") {
+      return off_thread([self, db, file, respond] {
+        auto r = backup::restore_database(self.ctx_->databases_dir, db, file);
+        if (!r) {
+          bool exists = r.error().what.find("exists already") != std::string::npos;
+          bool missing = !std::filesystem::exists(file);
+          return respond(error_response(exists ? 409 : missing ? 404 : 400, r.error().render()));
+        }
+        json::object o;
+        o["database"] = db;
+        o["from"] = r->database;
+        o["lsn"] = r->lsn;
+        o["committedSeq"] = r->committed_seq;
+        o["createdMs"] = r->created_ms;
+        self.open_restored(db, json::serialize(o), respond);
+      });
+    }
+    // import: the body is the export (as OrientDB's POST /import takes it).
+    std::string body = req.body;
+    return off_thread([self, db, body = std::move(body), respond]() mutable {
+      auto text = backup::export_text(std::move(body));
+      if (!text) return respond(error_response(400, text.error().render()));
+      auto r = backup::import_database(self.ctx_->databases_dir, db, *text);
+      if (!r) {
+        bool exists = r.error().what.find("exists already") != std::string::npos;
+        return respond(error_response(exists ? 409 : 400, r.error().render()));
+      }
+      json::object o;
+      o["responseText"] = "Database imported Correctly, see server log for more informations.";
+      o["classes"] = r->classes;
+      o["records"] = r->records;
+      o["recordsMoved"] = r->records_moved;
+      o["recordsSkipped"] = r->records_skipped;
+      o["indexes"] = r->indexes;
+      json::array notes;
+      for (auto& n : r->notes) notes.emplace_back(json::string(n));
+      o["notes"] = std::move(notes);
+      self.open_restored(db, json::serialize(o), respond);
+    });
   }
 
   void server_cmd(const request& req, const responder& respond) {

@@ -10,6 +10,7 @@
 
 #include "actors/node.hpp"
 #include "actors/rest_api.hpp"
+#include "src/backup/export.hpp"
 #include "src/config/password.hpp"
 #include "src/http/server.hpp"
 #include "test/http/test_client.hpp"
@@ -830,4 +831,83 @@ TEST_CASE("rest: database users: OUser records log in to their own database, wit
   REQUIRE(command(admin, "drop user alice").status == 200);
   CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, basic("alice", "looking glass")).status == 401);
   CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, session).status == 401);
+}
+
+TEST_CASE("rest: backup, restore, export and import round trip, with permissions and plain file names") {
+  rest_node t;
+  auto guest = "Authorization: Basic " + test::base64("guest:guest") + "\r\n";
+  REQUIRE(call(t.port(), "POST", "/database/src/plocal", {}, t.root()).status == 200);
+  REQUIRE(call(t.port(), "POST", "/command/src/sql", "CREATE CLASS Song EXTENDS V", t.root()).status == 200);
+  REQUIRE(call(t.port(), "POST", "/command/src/sql", "CREATE INDEX Song.name ON Song (name) UNIQUE", t.root()).status == 200);
+  std::vector<std::string> rids;
+  for (int i = 0; i < 20; ++i) {
+    auto r = call(t.port(), "POST", "/document/src", R"({"@class":"Song","name":"song )" + std::to_string(i) + R"("})",
+                  t.root());
+    REQUIRE(r.status == 201);
+    rids.emplace_back(r.js().at("@rid").as_string());
+  }
+  auto doc = [&](const std::string& db, const std::string& rid) {
+    auto r = call(t.port(), "GET", "/document/" + db + "/%23" + rid.substr(1), {}, t.root());
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    auto o = r.js().as_object();
+    return std::string(o.at("name").as_string());
+  };
+
+  // Backup to <home>/backup/, restore under a new name.
+  auto r = call(t.port(), "POST", "/backup/src/src.tbk", {}, t.root());
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(r.js().at("file").as_string() == "src.tbk");
+  CHECK(fs::exists(t.home / "backup" / "src.tbk"));
+  r = call(t.port(), "POST", "/restore/copy/src.tbk", {}, t.root());
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  for (size_t i = 0; i < rids.size(); ++i) CHECK(doc("copy", rids[i]) == "song " + std::to_string(i));
+  // The restored copy takes writes, and its UNIQUE index came along.
+  CHECK(call(t.port(), "POST", "/document/copy", R"({"@class":"Song","name":"song 3"})", t.root()).status == 409);
+  CHECK(call(t.port(), "POST", "/document/copy", R"({"@class":"Song","name":"new"})", t.root()).status == 201);
+  CHECK(call(t.port(), "POST", "/restore/copy/src.tbk", {}, t.root()).status == 409);
+  CHECK(call(t.port(), "POST", "/restore/other/missing.tbk", {}, t.root()).status == 404);
+  CHECK_FALSE(fs::exists(t.home / "databases" / "other"));
+
+  // Export (gzip, as OrientDB sends it) and import into a new database.
+  r = call(t.port(), "GET", "/export/src", {}, t.root());
+  REQUIRE(r.status == 200);
+  CHECK(r.raw.header("content-type") == "application/x-gzip");
+  CHECK(r.raw.header("content-disposition") == "attachment; filename=src.gz");
+  auto text = backup::gunzip(r.body, 1 << 20);
+  REQUIRE(text);
+  size_t songs = 0;
+  auto exported = json::parse(*text);
+  for (auto& rec : exported.as_object().at("records").as_array())
+    songs += rec.as_object().at("@class") == "Song" ? 1 : 0;
+  CHECK(songs == 20);
+  auto imported = call(t.port(), "POST", "/import/imported", r.body, t.root());
+  REQUIRE_MESSAGE(imported.status == 200, imported.body);
+  CHECK(imported.js().at("records").as_int64() == 20);  // the source's OUser/ORole records are not carried
+  // Like a created database, the imported one has OrientDB's default users.
+  CHECK(call(t.port(), "GET", "/database/imported", {}, "Authorization: Basic " + test::base64("admin:admin") + "\r\n")
+            .status == 200);
+  for (size_t i = 0; i < rids.size(); ++i) CHECK(doc("imported", rids[i]) == "song " + std::to_string(i));
+  CHECK(call(t.port(), "POST", "/import/imported", r.body, t.root()).status == 409);
+  auto bad = call(t.port(), "POST", "/import/broken", "{\"records\":[", t.root());
+  CHECK(bad.status == 400);
+  CHECK(error_content(bad).find("records") != std::string::npos);
+  CHECK_FALSE(fs::exists(t.home / "databases" / "broken"));
+  CHECK_FALSE(fs::exists(t.home / "databases" / "broken.installing"));
+  auto list = call(t.port(), "GET", "/listDatabases", {}, t.root()).js().at("databases").as_array();
+  CHECK(list.size() == 3);
+
+  // Plain file names only; permissions; methods.
+  for (auto name : {"..", ".hidden", "..%2Fx", "a%2Fb", "%2Fetc%2Fpasswd"}) {
+    INFO(name);
+    CHECK(call(t.port(), "POST", std::string("/backup/src/") + name, {}, t.root()).status == 400);
+    CHECK(call(t.port(), "POST", std::string("/restore/x/") + name, {}, t.root()).status == 400);
+  }
+  CHECK(call(t.port(), "POST", "/backup/src/a/b", {}, t.root()).status == 400);
+  CHECK(call(t.port(), "GET", "/export/src", {}, guest).status == 403);
+  CHECK(call(t.port(), "POST", "/backup/src/g.tbk", {}, guest).status == 403);
+  CHECK(call(t.port(), "POST", "/restore/g/src.tbk", {}, guest).status == 403);
+  CHECK(call(t.port(), "POST", "/import/g", "{}", guest).status == 403);
+  CHECK(call(t.port(), "GET", "/export/nope", {}, t.root()).status == 404);
+  CHECK(call(t.port(), "POST", "/export/src", {}, t.root()).status == 405);
+  CHECK(call(t.port(), "GET", "/backup/src/x.tbk", {}, t.root()).status == 405);
 }
