@@ -992,27 +992,28 @@ class rest {
     });
   }
 
-  // Publishes a database that restore or import just built, then answers `body`.
-  void open_restored(const std::string& db, std::string body, const responder& respond) const {
-    auto ctx = ctx_;
-    ask<bool>(*ctx_->sys, ctx_->databases, ctx_->write_timeout,
-              [ctx, db, body = std::move(body), respond](caf::expected<bool> r) {
-                if (!r) return respond(error_response(status_of(r.error()), error_text(*ctx->sys, r.error())));
-                register_restored_database(*ctx, db);
-                respond(json_response(200, body));
-              },
-              open_atom::value, db);
-  }
-
-  // TODO(lead): the cluster-wide registration of a restored or imported
-  // database goes here, so that it becomes distributed like one made by
-  // POST /database (databases_actor/cluster/placement's cluster-wide create).
-  // Until then it is a database of this node only. With main's b568da9 the
-  // wiring is: ask (dbcreate_atom, db) before off_thread builds the files in
-  // backup_cmd (the claim), and (add_db_atom, db) instead of open_atom in
-  // open_restored (open and announce); this function then goes away.
-  static void register_restored_database(const rest_context& ctx, const std::string& db) {
-    if (ctx.log) ctx.log->info("OServer", cat("database '", db, "' restored or imported on this node"));
+  // A restore or import makes a new database of the cluster, as a create
+  // does: the name is claimed first (in a cluster the leader decides, so two
+  // nodes cannot both take it), then `build` makes the files here, then the
+  // database is opened and announced (the other members receive it by
+  // autoDeploy). A failed build gives the name back (a drop). Runs on the
+  // caller's own thread (off_thread): it waits for the actors.
+  // nullopt: done; else the error response.
+  std::optional<response> claim_build_announce(const std::string& db,
+                                                const std::function<std::optional<response>()>& build) const {
+    caf::scoped_actor s{*ctx_->sys};
+    std::optional<response> failed;
+    auto fail = [&](caf::error& e) { failed = error_response(status_of(e), error_text(*ctx_->sys, e)); };
+    s->request(ctx_->databases, std::chrono::seconds(15), dbcreate_atom::value, db).receive([](bool) {}, fail);
+    if (failed) return failed;
+    if (auto bad = build()) {
+      s->request(ctx_->databases, std::chrono::seconds(15), drop_atom::value, db).receive([](bool) {}, [](caf::error&) {});
+      return bad;
+    }
+    s->request(ctx_->databases, std::chrono::seconds(60), add_db_atom::value, db).receive([](bool) {}, fail);
+    if (failed) return failed;
+    if (ctx_->log) ctx_->log->info("OServer", cat("database '", db, "' restored or imported here: it is the cluster's"));
+    return std::nullopt;
   }
 
   void backup_cmd(const request& req, const responder& respond) {
@@ -1085,19 +1086,25 @@ class rest {
     }
     if (cmd == "restore") {
       return off_thread([self, db, file, respond] {
-        auto r = backup::restore_database(self.ctx_->databases_dir, db, file);
-        if (!r) {
-          bool exists = r.error().what.find("exists already") != std::string::npos;
-          bool missing = !std::filesystem::exists(file);
-          return respond(error_response(exists ? 409 : missing ? 404 : 400, r.error().render()));
-        }
+        // A file that is missing, truncated, corrupt or of another format is
+        // refused before the cluster hears of the name.
+        if (auto v = backup::verify_backup(file); !v)
+          return respond(error_response(std::filesystem::exists(file) ? 400 : 404, v.error().render()));
         json::object o;
-        o["database"] = db;
-        o["from"] = r->database;
-        o["lsn"] = r->lsn;
-        o["committedSeq"] = r->committed_seq;
-        o["createdMs"] = r->created_ms;
-        self.open_restored(db, json::serialize(o), respond);
+        auto bad = self.claim_build_announce(db, [&]() -> std::optional<response> {
+          auto r = backup::restore_database(self.ctx_->databases_dir, db, file);
+          if (!r) {
+            bool exists = r.error().what.find("exists already") != std::string::npos;
+            return error_response(exists ? 409 : 400, r.error().render());
+          }
+          o["database"] = db;
+          o["from"] = r->database;
+          o["lsn"] = r->lsn;
+          o["committedSeq"] = r->committed_seq;
+          o["createdMs"] = r->created_ms;
+          return std::nullopt;
+        });
+        respond(bad ? std::move(*bad) : json_response(200, json::serialize(o)));
       });
     }
     // import: the body is the export (as OrientDB's POST /import takes it).
@@ -1105,22 +1112,25 @@ class rest {
     return off_thread([self, db, body = std::move(body), respond]() mutable {
       auto text = backup::export_text(std::move(body));
       if (!text) return respond(error_response(400, text.error().render()));
-      auto r = backup::import_database(self.ctx_->databases_dir, db, *text);
-      if (!r) {
-        bool exists = r.error().what.find("exists already") != std::string::npos;
-        return respond(error_response(exists ? 409 : 400, r.error().render()));
-      }
       json::object o;
-      o["responseText"] = "Database imported Correctly, see server log for more informations.";
-      o["classes"] = r->classes;
-      o["records"] = r->records;
-      o["recordsMoved"] = r->records_moved;
-      o["recordsSkipped"] = r->records_skipped;
-      o["indexes"] = r->indexes;
-      json::array notes;
-      for (auto& n : r->notes) notes.emplace_back(json::string(n));
-      o["notes"] = std::move(notes);
-      self.open_restored(db, json::serialize(o), respond);
+      auto bad = self.claim_build_announce(db, [&]() -> std::optional<response> {
+        auto r = backup::import_database(self.ctx_->databases_dir, db, *text);
+        if (!r) {
+          bool exists = r.error().what.find("exists already") != std::string::npos;
+          return error_response(exists ? 409 : 400, r.error().render());
+        }
+        o["responseText"] = "Database imported Correctly, see server log for more informations.";
+        o["classes"] = r->classes;
+        o["records"] = r->records;
+        o["recordsMoved"] = r->records_moved;
+        o["recordsSkipped"] = r->records_skipped;
+        o["indexes"] = r->indexes;
+        json::array notes;
+        for (auto& n : r->notes) notes.emplace_back(json::string(n));
+        o["notes"] = std::move(notes);
+        return std::nullopt;
+      });
+      respond(bad ? std::move(*bad) : json_response(200, json::serialize(o)));
     });
   }
 
