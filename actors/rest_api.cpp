@@ -1016,6 +1016,40 @@ class rest {
     return std::nullopt;
   }
 
+  // In a cluster this node's copy may lag the owner's (a write is
+  // acknowledged once a quorum has it, not every server). Before a backup
+  // this copy first commits what the owner had committed when asked, so
+  // every write acknowledged before the request is in it. On the caller's
+  // own thread (off_thread). nullopt: caught up (or this node owns it).
+  std::optional<response> catch_up_to_owner(const std::string& db, const storage::database& live) const {
+    if (!ctx_->cluster) return std::nullopt;
+    auto snap = ctx_->cluster->get();
+    std::string owner;
+    for (auto& p : snap.partitions)
+      if (p.database == db && p.cluster == "*") owner = p.owner;
+    if (owner.empty() || owner == snap.local_name) return std::nullopt;
+    auto relay = caf::actor_cast<caf::actor>(ctx_->cluster->actor());
+    if (!relay) return std::nullopt;
+    caf::scoped_actor s{*ctx_->sys};
+    std::optional<uint64_t> target;
+    std::string why;
+    s->request(relay, std::chrono::seconds(10), fetch_atom::value, owner, db, live.last_committed_seq())
+        .receive([&](const replication::fetch_msg& m) { target = m.commit_seq; },
+                 [&](caf::error& e) { why = error_text(*ctx_->sys, e); });
+    if (!target)
+      return error_response(503, cat("cannot learn the commit point of the owner '", owner, "' of ", db, ": ", why,
+                                     "; no backup was taken"));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (live.last_committed_seq() < *target) {  // bounded: a condition, not a fixed sleep
+      if (std::chrono::steady_clock::now() >= deadline)
+        return error_response(503, cat("this node's copy of ", db, " did not reach the owner's commit point ", *target,
+                                       " (at ", live.last_committed_seq(), ") within 30 s; no backup was taken: "
+                                       "back it up on the owner '", owner, "'"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return std::nullopt;
+  }
+
   void backup_cmd(const request& req, const responder& respond) {
     auto& seg = req.segments;
     const std::string& cmd = seg[0];
@@ -1045,6 +1079,7 @@ class rest {
     if (cmd == "export") {
       auto live = e->db;
       return off_thread([self, live, db, respond] {
+        if (auto behind = self.catch_up_to_owner(db, *live)) return respond(std::move(*behind));
         std::string out;
         auto scratch = self.backup_dir() / cat(".export-", db, "-", std::hash<std::thread::id>{}(std::this_thread::get_id()));
         std::error_code ec;
@@ -1069,6 +1104,7 @@ class rest {
     if (cmd == "backup") {
       auto live = e->db;
       return off_thread([self, live, db, file, respond] {
+        if (auto behind = self.catch_up_to_owner(db, *live)) return respond(std::move(*behind));
         std::error_code ec;
         std::filesystem::create_directories(file.parent_path(), ec);
         auto r = backup::write_backup(*live, file, {.created_ms = std::nullopt, .database = db});
