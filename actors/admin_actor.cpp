@@ -128,6 +128,23 @@ std::optional<uint64_t> db_figure(const std::string& detail_json, const std::str
   return std::nullopt;
 }
 
+// Every member with its console endpoint and `db`'s status there ("" db: no
+// status), in the view's join order; a node that does not run distributed is
+// its own only member.
+console_peers members_of(const admin_options& o, const std::string& db) {
+  console_peers out;
+  auto snap = o.cluster_dir->get();
+  if (!o.cluster || snap.state.view.members.empty()) {
+    bool holds = !db.empty() && o.dbs->find(db).has_value();
+    out.push_back(console_peer{o.node_name, "", 0, node_online, holds ? db_online : "", true});
+    return out;
+  }
+  for (auto& m : snap.state.view.members)
+    out.push_back(console_peer{m.name, m.console_host, m.console_port, m.status, db.empty() ? "" : m.shown_status(db),
+                               m.name == snap.local_name});
+  return out;
+}
+
 void replication(session_ptr self, const std::string& db, caf::typed_response_promise<replication_rows> rp) {
   auto& o = *self->state.opts;
   auto snap = o.cluster_dir->get();
@@ -358,6 +375,13 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         out.name = db;
         out.last_lsn = e->db->last_lsn();
         out.clusters = e->db->clusters();
+        auto& o = *self->state.opts;
+        for (auto& c : o.cluster_dir->get().state.configs)
+          if (c.db == db) {
+            out.config_json = c.json;
+            out.config_version = c.version;
+          }
+        out.members = members_of(o, db);
         for (auto& c : e->db->classes()) {
           class_row row{c.name, c.superclass, c.default_cluster, 0};
           for (auto& cl : out.clusters)
@@ -417,6 +441,12 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         self->quit();
         return true;
       },
+      [self](members_atom, const std::string& db) -> caf::result<console_peers> {
+        // Open to every session: the console needs it to move elsewhere when
+        // this node is gone. It tells names, addresses and statuses only.
+        if (auto err = refuse(self, "")) return err;
+        return members_of(*self->state.opts, db);
+      },
       [self](sql_atom, const std::string& db, const std::string& text, uint32_t rows_max) -> caf::result<std::string> {
         // The permission of the other database commands (reads and writes alike): database.<db>.
         auto e = find_db(self, db);
@@ -436,6 +466,7 @@ struct pending_login {
   // with the PBKDF2 key. Otherwise (login_atom, the first protocol) with the
   // plaintext password.
   bool derived_key = false;
+  std::string db;  // the database the login names ("" none): the login must name the same
 };
 
 struct admin_state {
@@ -463,7 +494,8 @@ void drop_expired(admin_state& st, steady_clock::time_point now) {
 
 // A fresh single-use nonce for `user`, bound to the asking node; the oldest
 // pending one goes when pending_logins_max are kept.
-caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, bool derived_key) {
+caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, bool derived_key,
+                                       const std::string& db = {}) {
   auto& st = self->state;
   auto sender = self->current_sender();
   if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
@@ -475,8 +507,76 @@ caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, 
     st.logins.erase(oldest);
   }
   auto nonce = random_nonce();
-  st.logins.emplace(nonce, pending_login{user, sender->node(), now, derived_key});
+  st.logins.emplace(nonce, pending_login{user, sender->node(), now, derived_key, db});
   return nonce;
+}
+
+// Step 2 of the login (actors/protocol.hpp, admin_actor): checks the proof
+// against the pending challenge and opens a session. `with_db`: the login
+// named database `db` (the proof covers it too).
+caf::result<caf::strong_actor_ptr> login(admin_ptr self, const std::string& user, const std::string& db,
+                                   const std::string& nonce, const std::string& proof, bool with_db) {
+  auto& st = self->state;
+  auto& o = *st.opts;
+  auto sender = self->current_sender();
+  if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
+  auto client = sender->node();
+  auto now = steady_clock::now();
+  drop_expired(st, now);
+  auto i = st.logins.find(nonce);
+  bool known = i != st.logins.end() && i->second.user == user && i->second.client == client && i->second.db == db;
+  bool derived_key = known && i->second.derived_key;
+  if (i != st.logins.end()) st.logins.erase(i);  // single use, whatever happens next
+  if (!known)
+    return make_troupe_error(errc::access_denied, "the login challenge is unknown or expired: connect again");
+  const user_config* u = nullptr;
+  for (auto& x : o.users)
+    if (x.name == user) u = &x;
+  // The key the console must have used; none for an unknown user, nor
+  // for a hashed password under the first protocol (no plaintext here).
+  std::optional<std::string> key;
+  if (u != nullptr && derived_key) {
+    key = st.keys->key(user);
+  } else if (u != nullptr) {
+    auto stored = parse_stored_password(u->password);
+    if (stored && !stored->hashed()) key = stored->plain;
+  }
+  std::vector<std::string> parts{"troupe-console", nonce, user, to_string(client), to_string(self->node())};
+  if (with_db) parts.push_back(db);
+  auto expected = hmac_proof(key ? *key : random_nonce(), parts);
+  // Per address, as REST: one machine cannot spread its guesses over
+  // many CAF node ids. A console that did not come through the port's
+  // guard (this process, or CAF's loopback endpoint) counts by node id.
+  std::string source = cat("console node ", to_string(client));
+  if (o.consoles)
+    if (auto addr = o.consoles->address_of(to_string(client))) source = cat("console at ", address_only(*addr));
+  if (u == nullptr || !key || !constant_time_equal(expected, proof)) {
+    ++st.refused;
+    auto v = st.wrong_logins->failure(source, user, o.log);
+    auto refusal = make_troupe_error(errc::access_denied, "wrong user name or password");
+    if (v.delay.count() == 0) return refusal;
+    // Held back without holding this actor: a short-lived timer actor answers.
+    auto rp = self->make_response_promise<caf::strong_actor_ptr>();
+    self->system().spawn([rp, refusal, delay = v.delay](caf::event_based_actor* timer) mutable -> caf::behavior {
+      timer->delayed_send(timer, delay, caf::atom("answer"));
+      return {[rp, refusal, timer](caf::atom_value) mutable {
+        rp.deliver(refusal);
+        timer->quit();
+      }};
+    });
+    return rp;
+  }
+  st.wrong_logins->success(source);
+  if (st.sessions.size() >= console_sessions_max)
+    return make_troupe_error(errc::invalid_argument,
+                             cat("too many console sessions (", console_sessions_max, "): close one first"));
+  auto console = caf::actor_cast<caf::actor>(sender);
+  auto s = self->spawn(session_impl, st.opts, *u, client, caf::actor_cast<admin_actor>(self), console);
+  self->monitor(s);
+  st.sessions.emplace(s.address(), caf::actor_cast<caf::actor>(s));
+  o.log->info(component, cat("console session opened for user '", user, "' from node ", to_string(client), " (",
+                             st.sessions.size(), " open)"));
+  return caf::actor_cast<caf::strong_actor_ptr>(s);
 }
 
 admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
@@ -505,66 +605,18 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
       },
       [self](login_atom, const std::string& user, const std::string& nonce,
              const std::string& proof) -> caf::result<caf::strong_actor_ptr> {
-        auto& st = self->state;
-        auto& o = *st.opts;
-        auto sender = self->current_sender();
-        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
-        auto client = sender->node();
-        auto now = steady_clock::now();
-        drop_expired(st, now);
-        auto i = st.logins.find(nonce);
-        bool known = i != st.logins.end() && i->second.user == user && i->second.client == client;
-        bool derived_key = known && i->second.derived_key;
-        if (i != st.logins.end()) st.logins.erase(i);  // single use, whatever happens next
-        if (!known)
-          return make_troupe_error(errc::access_denied, "the login challenge is unknown or expired: connect again");
-        const user_config* u = nullptr;
-        for (auto& x : o.users)
-          if (x.name == user) u = &x;
-        // The key the console must have used; none for an unknown user, nor
-        // for a hashed password under the first protocol (no plaintext here).
-        std::optional<std::string> key;
-        if (u != nullptr && derived_key) {
-          key = st.keys->key(user);
-        } else if (u != nullptr) {
-          auto stored = parse_stored_password(u->password);
-          if (stored && !stored->hashed()) key = stored->plain;
-        }
-        auto expected = hmac_proof(key ? *key : random_nonce(),
-                                   {"troupe-console", nonce, user, to_string(client), to_string(self->node())});
-        // Per address, as REST: one machine cannot spread its guesses over
-        // many CAF node ids. A console that did not come through the port's
-        // guard (this process, or CAF's loopback endpoint) counts by node id.
-        std::string source = cat("console node ", to_string(client));
-        if (o.consoles)
-          if (auto addr = o.consoles->address_of(to_string(client))) source = cat("console at ", address_only(*addr));
-        if (u == nullptr || !key || !constant_time_equal(expected, proof)) {
-          ++st.refused;
-          auto v = st.wrong_logins->failure(source, user, o.log);
-          auto refusal = make_troupe_error(errc::access_denied, "wrong user name or password");
-          if (v.delay.count() == 0) return refusal;
-          // Held back without holding this actor: a short-lived timer actor answers.
-          auto rp = self->make_response_promise<caf::strong_actor_ptr>();
-          self->system().spawn([rp, refusal, delay = v.delay](caf::event_based_actor* timer) mutable -> caf::behavior {
-            timer->delayed_send(timer, delay, caf::atom("answer"));
-            return {[rp, refusal, timer](caf::atom_value) mutable {
-              rp.deliver(refusal);
-              timer->quit();
-            }};
-          });
-          return rp;
-        }
-        st.wrong_logins->success(source);
-        if (st.sessions.size() >= console_sessions_max)
-          return make_troupe_error(errc::invalid_argument,
-                                   cat("too many console sessions (", console_sessions_max, "): close one first"));
-        auto console = caf::actor_cast<caf::actor>(sender);
-        auto s = self->spawn(session_impl, st.opts, *u, client, caf::actor_cast<admin_actor>(self), console);
-        self->monitor(s);
-        st.sessions.emplace(s.address(), caf::actor_cast<caf::actor>(s));
-        o.log->info(component, cat("console session opened for user '", user, "' from node ", to_string(client), " (",
-                                   st.sessions.size(), " open)"));
-        return caf::actor_cast<caf::strong_actor_ptr>(s);
+        return login(self, user, std::string(), nonce, proof, false);
+      },
+      [self](login_atom, const std::string& db, const std::string& user, const std::string& nonce,
+             const std::string& proof) -> caf::result<caf::strong_actor_ptr> {
+        return login(self, user, db, nonce, proof, true);
+      },
+      [self](challenge_atom, const std::string& user, const std::string& db) -> caf::result<login_challenge> {
+        auto nonce = issue_nonce(self, user, true, db);
+        if (!nonce) return nonce.error();
+        auto c = self->state.keys->challenge(user);
+        c.nonce = std::move(*nonce);
+        return c;
       },
       [self](inspect_atom) -> caf::result<actor_summary> {
         // Its state is for this node's sessions (the console's "actors"), not

@@ -1,0 +1,141 @@
+// OrientDB's tutorial "Working with Distributed Graphs", word for word, through
+// the real console binary against two real dserver processes started from one
+// copied server home (as the seed tells users to), with node 1 SIGKILLed:
+// the console that was on node 1 moves to node 2 and answers the next query,
+// saying so in exactly one line (src/console/failover.hpp).
+//
+// It uses the shipped ports (console 2424-2430, as `remote:localhost` means
+// 2424), as dserver_process_test.cpp does: run it while no other troupe or
+// OrientDB server listens there.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "src/util/strings.hpp"
+#include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
+#include "test/support/wait.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using troupe::test::child_process;
+using troupe::test::process_options;
+
+namespace {
+
+std::string env_path(const char* name) {
+  const char* p = std::getenv(name);
+  REQUIRE_MESSAGE(p != nullptr, name << " is not set (run through meson test)");
+  return p;
+}
+
+process_options dserver(const fs::path& home, const std::string& name) {
+  process_options o;
+  o.argv = {env_path("TROUPE_DSERVER"), "--home", home.string()};
+  o.env = {{"ORIENTDB_NODE_NAME", name}};
+  o.unset_env = {"ORIENTDB_HOME"};
+  return o;
+}
+
+// The console reading its commands from a pipe, as `console.sh < script` would.
+process_options console() {
+  process_options o;
+  o.argv = {env_path("TROUPE_CONSOLE")};
+  return o;
+}
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
+// Sends one line and waits (bounded) for `expect` in what the console prints
+// after it; the output of that command only.
+std::string run(child_process& c, const std::string& line, const std::string& expect, std::chrono::milliseconds timeout) {
+  auto from = c.output().size();
+  c.write_input(line + "\n");
+  bool seen = c.wait_for_output(expect, timeout, from);
+  auto out = c.output().substr(from);
+  REQUIRE_MESSAGE(seen, "`" << line << "` printed no '" << expect << "':\n" << out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("console process: the tutorial 'Working with Distributed Graphs' word for word, node 1 killed (SIGKILL)") {
+  test::temp_dir root;
+  auto home1 = root / "orientdb-node1";
+  auto home2 = root / "orientdb-node2";
+  test::make_home(home1);
+  fs::copy(home1, home2, fs::copy_options::recursive);
+  child_process n1(dserver(home1, "node1"));
+  REQUIRE_MESSAGE(n1.wait_for_output("is active.", 30s), n1.output());
+  REQUIRE_MESSAGE(n1.output().find("Listening binary connections on 0.0.0.0:2424") != std::string::npos, n1.output());
+  child_process n2(dserver(home2, "node2"));
+  REQUIRE_MESSAGE(n2.wait_for_output("WARN [node2] database GratefulDeadConcerts is online", 60s), n2.output());
+  REQUIRE_MESSAGE(n2.output().find("Listening binary connections on 0.0.0.0:2425") != std::string::npos, n2.output());
+  // node1 must have node2's database ONLINE in its view before the console
+  // asks it for the members (the report reaches node1 through the leader).
+  REQUIRE_MESSAGE(n1.wait_for_output("update configuration db=GratefulDeadConcerts from=node2", 30s), n1.output());
+
+  // A console on node 1.
+  child_process c1(console());
+  auto out = run(c1, "connect remote:localhost/GratefulDeadConcerts admin admin",
+                 "Connected to localhost:2424 as admin, database GratefulDeadConcerts\n", 30s);
+  // The database and its cluster configuration, both members holding it.
+  REQUIRE(eventually(
+      [&] {
+        out = run(c1, "info", "member(s) hold GratefulDeadConcerts", 15s);
+        return out.find("2 of 2 member(s) hold GratefulDeadConcerts") != std::string::npos &&
+               count(out, "ONLINE  ONLINE") == 2;
+      },
+      20s));
+  CHECK(out.find("Database GratefulDeadConcerts (last LSN ") != std::string::npos);
+  CHECK(out.find("CLASSES") != std::string::npos);
+  CHECK(out.find("DISTRIBUTED CONFIGURATION (version ") != std::string::npos);
+  CHECK(out.find("\"node1\"") != std::string::npos);
+  CHECK(out.find("\"node2\"") != std::string::npos);
+  CHECK(out.find(":2424  (this node)") != std::string::npos);
+  CHECK(out.find(":2425\n") != std::string::npos);
+
+  out = run(c1, "create vertex V set node = 1", "Created vertex '", 15s);
+  CHECK(out.find("Created vertex 'V#") != std::string::npos);
+
+  // A console on node 2 sees the vertex (one row).
+  child_process c2(console());
+  run(c2, "connect remote:localhost:2425/GratefulDeadConcerts admin admin",
+      "Connected to localhost:2425 as admin, database GratefulDeadConcerts\n", 30s);
+  out = run(c2, "select from v where node = 1", "item(s) found.", 15s);
+  CHECK_MESSAGE(out.find("1 item(s) found.") != std::string::npos, out);
+
+  // Node 1 dies.
+  n1.signal(SIGKILL);
+  REQUIRE(n1.wait_exit(10s).has_value());
+
+  // The console that was on node 1 answers from node 2, and says so once.
+  auto t0 = std::chrono::steady_clock::now();
+  out = run(c1, "select from V limit 2", "item(s) found.", 30s);
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK_MESSAGE(out.find("2 item(s) found.") != std::string::npos, out);
+  CHECK_MESSAGE(count(c1.output(), "lost: now connected to") == 1, c1.output());
+  CHECK_MESSAGE(out.find("Connection to node1 (localhost:2424) lost: now connected to node2 (") != std::string::npos, out);
+  CHECK(out.find(":2425)\n") != std::string::npos);
+  CHECK(out.find("Error") == std::string::npos);
+  MESSAGE("failover and query took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  // And stays there: the next command needs no second move.
+  out = run(c1, "select from v where node = 1", "item(s) found.", 15s);
+  CHECK(out.find("1 item(s) found.") != std::string::npos);
+  CHECK(count(c1.output(), "lost: now connected to") == 1);
+
+  c1.write_input("exit\n");
+  c2.write_input("exit\n");
+  CHECK(c1.wait_exit(10s) == 0);
+  CHECK(c2.wait_exit(10s) == 0);
+  n2.signal(SIGTERM);
+  CHECK(n2.wait_exit(15s) == 0);
+}
