@@ -57,8 +57,9 @@ namespace {
 // Each folder of src/ by rank: a folder may include its own files and those of
 // lower ranks. A new folder must be ranked here.
 const std::map<std::string, int> src_rank = {
-    {"util", 0},    {"config", 1}, {"storage", 1},     {"http", 1},    {"deploy", 1},  {"graph", 2},
-    {"cluster", 2}, {"query", 2},  {"link", 3},   {"replication", 3}, {"console", 3}, {"server", 3},
+    {"util", 0},    {"config", 1}, {"storage", 1},     {"http", 1},    {"deploy", 1},  {"cluster", 2},
+    {"query", 2},   {"link", 3},   {"replication", 3}, {"console", 3}, {"server", 3},  {"auth", 3},
+    {"graph", 4},  // the demo database gets the default users (src/auth)
 };
 
 // Every include under root/src that crosses the lines, one line each.

@@ -10,6 +10,7 @@
 #include <string>
 #include <system_error>
 
+#include "src/auth/db_users.hpp"
 #include "src/graph/graphml.hpp"
 #include "src/storage/database.hpp"
 #include "src/util/strings.hpp"
@@ -51,6 +52,14 @@ result<import_stats> create_demo_database(const fs::path& databases_dir, const f
     import_options opts;
     opts.source_name = graphml.string();
     stats = import_graph(**db, *g, opts);
+    // OrientDB's demo database has its admin, writer and reader users (the
+    // tutorial connects as admin/admin); after the import, whose RIDs assume
+    // a fresh database.
+    if (stats) {
+      for (auto& r : (*db)->apply(auth::default_security_ops(**db)))
+        if (r.code != storage::errc::ok)
+          stats = error_info{staging.string(), "", cat("cannot create the default users: ", r.message)};
+    }
     // The database closes here, before its folder is renamed.
   }
   if (!stats) return fail(stats.error());

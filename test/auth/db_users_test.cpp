@@ -1,0 +1,271 @@
+// src/auth/db_users: database users and roles over real storage. The default
+// security records of a new database; a table of each default role against
+// each action; unknown, inactive and two-role users; passwords; which action
+// each statement needs; OrientDB's 403 wording.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "src/auth/db_users.hpp"
+#include "src/query/parser.hpp"
+#include "src/util/strings.hpp"
+#include "test/storage/helpers.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace troupe;
+using namespace troupe::auth;
+using namespace troupe::storage::testing;
+namespace json = boost::json;
+
+namespace {
+
+// A database as storage creates it, with the default security records.
+struct secured_db {
+  test::temp_dir dir{"troupe-auth"};
+  std::unique_ptr<storage::database> db;
+  secured_db() {
+    auto d = storage::database::open(dir / "db");
+    REQUIRE(d.ok());
+    db = std::move(*d);
+    for (auto& r : db->apply(default_security_ops())) REQUIRE_MESSAGE(r.code == storage::errc::ok, r.message);
+  }
+  // Replaces the OUser record of `name`'s fields (keeping the others).
+  void set_user_field(std::string_view name, std::string_view field, json::value v) {
+    auto idx = db->index_find("OUser.name", {json::value(json::string(name))}, 2);
+    REQUIRE(idx.size() == 1);
+    auto r = db->find(idx[0]);
+    REQUIRE(r);
+    auto o = json::parse(r->fields).as_object();
+    o[field] = std::move(v);
+    auto res = db->apply({update_op(idx[0], json::serialize(o))});
+    REQUIRE_MESSAGE(res[0].code == storage::errc::ok, res[0].message);
+  }
+};
+
+query::statement parsed(std::string_view sql) {
+  auto p = query::parse(sql);
+  REQUIRE_MESSAGE(std::holds_alternative<query::statement>(p), sql);
+  return std::get<query::statement>(std::move(p));
+}
+
+const db_action all_actions[] = {db_action::read,   db_action::create, db_action::update,
+                                 db_action::remove, db_action::schema, db_action::security};
+
+}  // namespace
+
+TEST_CASE("auth: a new database gets ORole, OUser, three roles and three users, as OrientDB 2.2") {
+  secured_db s;
+  auto& db = *s.db;
+  REQUIRE(db.class_by_name("ORole"));
+  REQUIRE(db.class_by_name("OUser"));
+  CHECK(db.index_by_name("OUser.name")->unique);
+  CHECK(db.index_by_name("ORole.name")->unique);
+  CHECK(db.check().ok());
+  // The plain form's assumption about a fresh database: each class's records in its own cluster.
+  CHECK(db.browse_cluster(db.class_by_name("ORole")->default_cluster, 10).size() == 3);
+  CHECK(db.browse_cluster(db.class_by_name("OUser")->default_cluster, 10).size() == 3);
+  for (auto name : {"admin", "writer", "reader"}) {
+    CAPTURE(name);
+    auto u = find_user(db, name);
+    REQUIRE(u);
+    CHECK(u->name == name);
+    CHECK(u->active);
+    REQUIRE(u->roles.size() == 1);
+    CHECK(u->roles[0] == name);  // each default user has the role of its name
+    auto stored = parse_stored_password(u->password);
+    REQUIRE(stored.ok());
+    CHECK(stored->scheme == password_scheme::pbkdf2_sha256);
+    CHECK(stored->iterations == password_iterations_default);
+    CHECK(verify_password(*stored, name));
+    CHECK_FALSE(verify_password(*stored, std::string(name) + "x"));
+  }
+  // OrientDB's layout: roles are RIDs of ORole records, status ACTIVE.
+  auto admin = db.find(db.index_find("OUser.name", {json::value("admin")}, 1).at(0));
+  auto o = json::parse(admin->fields).as_object();
+  CHECK(o.at("status") == "ACTIVE");
+  auto role_rid = storage::rid::parse(o.at("roles").as_array().at(0).as_string());
+  REQUIRE(role_rid);
+  CHECK(db.find(*role_rid)->class_name == "ORole");
+  // Fresh salts: two databases never share a stored value.
+  secured_db other;
+  CHECK(find_user(*other.db, "admin")->password != find_user(db, "admin")->password);
+}
+
+TEST_CASE("auth: each default role against each action") {
+  secured_db s;
+  struct row {
+    const char* user;
+    bool read, create, update, remove, schema, security;
+  };
+  const row table[] = {
+      {"admin", true, true, true, true, true, true},
+      {"writer", true, true, true, true, false, false},
+      {"reader", true, false, false, false, false, false},
+  };
+  for (auto& r : table) {
+    auto u = find_user(*s.db, r.user);
+    REQUIRE(u);
+    const bool expected[] = {r.read, r.create, r.update, r.remove, r.schema, r.security};
+    for (size_t i = 0; i < 6; ++i) {
+      CAPTURE(r.user);
+      CAPTURE(action_name(all_actions[i]));
+      CAPTURE(i);
+      CHECK(allows(*s.db, *u, all_actions[i]) == expected[i]);
+    }
+  }
+}
+
+TEST_CASE("auth: unknown users, databases without OUser, inactive users, unknown roles") {
+  secured_db s;
+  CHECK_FALSE(find_user(*s.db, "nobody"));
+  CHECK_FALSE(find_user(*s.db, "Admin"));  // names compare exactly
+  CHECK_FALSE(find_user(*s.db, ""));
+
+  test::temp_dir dir{"troupe-auth-bare"};
+  auto bare = storage::database::open(dir / "db");
+  REQUIRE(bare.ok());
+  CHECK_FALSE(find_user(**bare, "admin"));
+
+  s.set_user_field("admin", "status", "SUSPENDED");
+  auto admin = find_user(*s.db, "admin");
+  REQUIRE(admin);
+  CHECK_FALSE(admin->active);
+  for (auto a : all_actions) CHECK_FALSE(allows(*s.db, *admin, a));
+  password_cache cache;
+  CHECK_FALSE(check_password(cache, "db", *admin, "admin"));
+
+  // A role that does not exist grants nothing; a dangling role RID neither.
+  db_user ghost{"ghost", "", {"nosuchrole"}, true};
+  for (auto a : all_actions) CHECK_FALSE(allows(*s.db, ghost, a));
+  s.set_user_field("writer", "roles", json::array{"#5:99"});
+  auto writer = find_user(*s.db, "writer");
+  REQUIRE(writer);
+  CHECK(writer->roles.empty());
+  CHECK_FALSE(allows(*s.db, *writer, db_action::read));
+}
+
+TEST_CASE("auth: a user with two roles has the union of their permissions") {
+  secured_db s;
+  // A role that may change the schema but not write records (mode 0 + one rule).
+  json::object rules{{"database.schema", permission_all}, {"database.class.*", permission_read}};
+  json::object f{{"name", "architect"}, {"mode", 0}, {"rules", rules}};
+  auto res = s.db->apply({create_op("ORole", json::serialize(f))});
+  REQUIRE(res[0].code == storage::errc::ok);
+  // One by RID, one by name (troupe's tolerance for hand-written records).
+  s.set_user_field("reader", "roles", json::array{json::string(res[0].rec.id.to_string()), "writer"});
+  auto u = find_user(*s.db, "reader");
+  REQUIRE(u);
+  CHECK(u->roles == std::vector<std::string>{"architect", "writer"});
+  CHECK(allows(*s.db, *u, db_action::schema));    // from architect
+  CHECK(allows(*s.db, *u, db_action::create));    // from writer
+  CHECK_FALSE(allows(*s.db, *u, db_action::security));  // from neither
+}
+
+TEST_CASE("auth: passwords are checked against the stored hash, through the cache") {
+  secured_db s;
+  password_cache cache;
+  auto reader = find_user(*s.db, "reader");
+  REQUIRE(reader);
+  CHECK(check_password(cache, "db", *reader, "reader"));
+  CHECK(cache.size() == 1);
+  CHECK(check_password(cache, "db", *reader, "reader"));  // remembered
+  CHECK(cache.size() == 1);
+  CHECK_FALSE(check_password(cache, "db", *reader, "writer"));
+  CHECK_FALSE(check_password(cache, "db", *reader, ""));
+  // A changed stored value matches no old entry.
+  s.set_user_field("reader", "password", json::string(hash_password("new", password_iterations_min)));
+  auto changed = find_user(*s.db, "reader");
+  CHECK_FALSE(check_password(cache, "db", *changed, "reader"));
+  CHECK(check_password(cache, "db", *changed, "new"));
+  // A plaintext stored value (OrientDB 1.x, or a hand-written record) works.
+  s.set_user_field("writer", "password", "plain");
+  CHECK(check_password(cache, "db", *find_user(*s.db, "writer"), "plain"));
+  CHECK_FALSE(check_password(cache, "db", *find_user(*s.db, "writer"), "Plain"));
+}
+
+TEST_CASE("auth: duplicate user names are refused by the UNIQUE index") {
+  secured_db s;
+  json::object f{{"name", "reader"}, {"password", "x"}, {"status", "ACTIVE"}, {"roles", json::array{}}};
+  auto res = s.db->apply({create_op("OUser", json::serialize(f))});
+  CHECK(res[0].code == storage::errc::duplicate_key);
+}
+
+TEST_CASE("auth: default_security_ops(db) fits a database that already has classes") {
+  test::temp_dir dir{"troupe-auth-classes"};
+  auto d = storage::database::open(dir / "db");
+  REQUIRE(d.ok());
+  auto& db = **d;
+  REQUIRE(db.apply({class_op("Person"), class_op("Song", "V")})[0].code == storage::errc::ok);
+  for (auto& r : db.apply(default_security_ops(db))) REQUIRE_MESSAGE(r.code == storage::errc::ok, r.message);
+  auto u = find_user(db, "writer");
+  REQUIRE(u);
+  CHECK(u->roles == std::vector<std::string>{"writer"});
+  CHECK(allows(db, *u, db_action::update));
+  CHECK_FALSE(allows(db, *u, db_action::schema));
+  // Every record lands in its class's own cluster.
+  for (auto cls : {"ORole", "OUser"}) {
+    auto c = db.class_by_name(cls);
+    REQUIRE(c);
+    CHECK(db.browse_cluster(c->default_cluster, 10).size() == 3);
+  }
+}
+
+TEST_CASE("auth: OrientDB's 403 wording") {
+  db_user reader{"reader", "", {"reader"}, true};
+  CHECK(denied_message(reader, db_action::create) ==
+        "User 'reader' does not have permission to execute the operation 'Create' against the resource: "
+        "ResourceGeneric [name=CLASS, legacyName=database.class].*");
+  CHECK(denied_message(reader, db_action::remove).find("operation 'Delete'") != std::string::npos);
+  CHECK(denied_message(reader, db_action::schema).find("legacyName=database.schema") != std::string::npos);
+  CHECK(denied_message(reader, db_action::security).find("database.class].ouser") != std::string::npos);
+  CHECK(std::string(action_name(db_action::read)) == "Read");
+  CHECK(std::string(action_name(db_action::update)) == "Update");
+}
+
+TEST_CASE("auth: which action each statement needs") {
+  secured_db s;
+  auto& db = *s.db;
+  REQUIRE(db.apply({class_op("Person"), class_op("Admin2", "OUser")})[0].code == storage::errc::ok);
+  auto person = db.apply({create_op("Person", R"({"name":"a"})")})[0].rec.id;
+  auto admin_rid = db.index_find("OUser.name", {json::value("admin")}, 1).at(0);
+  auto ouser_cluster = db.class_by_name("OUser")->default_cluster;
+  struct row {
+    std::string sql;
+    db_action without_db, with_db;
+  };
+  const row table[] = {
+      {"select from Person", db_action::read, db_action::read},
+      {"select from OUser", db_action::read, db_action::read},
+      {"traverse out() from #9:0", db_action::read, db_action::read},
+      {"explain select from V", db_action::read, db_action::read},
+      {"insert into Person set a = 1", db_action::create, db_action::create},
+      {"insert into OUser set name = 'x'", db_action::security, db_action::security},
+      {"insert into ouser set name = 'x'", db_action::security, db_action::security},
+      {"insert into Admin2 set name = 'x'", db_action::create, db_action::security},  // a subclass of OUser
+      {"create vertex V set a = 1", db_action::create, db_action::create},
+      {"create edge E from #9:0 to #9:1", db_action::create, db_action::create},
+      {"update Person set a = 2", db_action::update, db_action::update},
+      {"update OUser set password = 'x' where name = 'reader'", db_action::security, db_action::security},
+      {"update ORole set mode = 1", db_action::security, db_action::security},
+      {cat("update ", person.to_string(), " set a = 2"), db_action::update, db_action::update},
+      {cat("update ", admin_rid.to_string(), " set status = 'ACTIVE'"), db_action::update, db_action::security},
+      {cat("update cluster:", ouser_cluster, " set a = 1"), db_action::update, db_action::security},
+      {"update cluster:ouser set a = 1", db_action::security, db_action::security},
+      {"delete from Person", db_action::remove, db_action::remove},
+      {"delete from OUser where name = 'reader'", db_action::security, db_action::security},
+      {cat("delete from ", admin_rid.to_string()), db_action::remove, db_action::security},
+      {"delete vertex V", db_action::remove, db_action::remove},
+      {"delete edge E", db_action::remove, db_action::remove},
+      {"create class Foo", db_action::schema, db_action::schema},
+      {"drop class Person", db_action::schema, db_action::schema},
+      {"create property Person.a STRING", db_action::schema, db_action::schema},
+      {"create index Person.name UNIQUE", db_action::schema, db_action::schema},
+      {"drop index Person.name", db_action::schema, db_action::schema},
+  };
+  for (auto& r : table) {
+    CAPTURE(r.sql);
+    auto st = parsed(r.sql);
+    CHECK(statement_action(st) == r.without_db);
+    CHECK(statement_action(db, st) == r.with_db);
+  }
+}
