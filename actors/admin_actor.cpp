@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <caf/io/all.hpp>
 
+#include "src/auth/db_users.hpp"
 #include "src/console/sql.hpp"
 #include "src/http/login_guard.hpp"
 #include "src/query/command.hpp"
@@ -42,6 +43,11 @@ struct session_state {
   user_config user;
   caf::node_id client;
   admin_actor admin;
+  // A database user's session (OUser of `bound_db`, src/auth/db_users.hpp):
+  // it serves that database only, each command as the user's roles allow.
+  // Empty for a server user's session.
+  std::string bound_db;
+  std::optional<auth::db_user> db_user;
 };
 
 using session_ptr = session_actor::stateful_pointer<session_state>;
@@ -53,9 +59,52 @@ caf::error refuse(session_ptr self, const std::string& resource) {
   auto sender = self->current_sender();
   if (!sender || sender->node() != st.client)
     return make_troupe_error(errc::access_denied, "this session belongs to another console");
+  if (st.db_user) {
+    // Bound to its database: nothing server-wide, no other database.
+    if (resource.empty() || resource == cat("database.", st.bound_db)) return caf::none;
+    if (resource.rfind("database.", 0) == 0 && resource != "database.create")
+      return make_troupe_error(errc::access_denied,
+                               cat("User '", st.user.name, "' is a user of database '", st.bound_db,
+                                   "' and may not use database '", resource.substr(9),
+                                   "': connect to it with one of its own users"));
+    return make_troupe_error(errc::access_denied,
+                             cat("User '", st.user.name, "' is a user of database '", st.bound_db,
+                                 "' only: this command needs a server user (", resource, ")"));
+  }
   if (!resource.empty() && !allowed(st.user, resource))
     return make_troupe_error(errc::access_denied, cat("User '", st.user.name, "' has no permission for ", resource));
   return caf::none;
+}
+
+// A database user's roles must allow `action` in `db` (OrientDB's refusal
+// text otherwise); a server user's session passed refuse() already.
+caf::error refuse_action(session_ptr self, const storage::database& db, auth::db_action action) {
+  auto& st = self->state;
+  if (!st.db_user || auth::allows(db, *st.db_user, action)) return caf::none;
+  return make_troupe_error(errc::access_denied, auth::denied_message(*st.db_user, action));
+}
+
+// What a record or schema op needs from a database user.
+auth::db_action op_action(const storage::database& db, const storage::op& o) {
+  using k = storage::op::kind;
+  if (o.k == k::statement) {
+    // A statement op sent as a record command: judged as the statement it holds.
+    auto c = query::command_from_op(o);
+    if (!c) return auth::db_action::security;  // unreadable: the strictest
+    auto parsed = query::parse(c->text);
+    if (auto* st = std::get_if<query::statement>(&parsed)) return auth::statement_action(db, *st);
+    return auth::db_action::security;
+  }
+  if (o.k != k::create && o.k != k::update && o.k != k::remove) return auth::db_action::schema;
+  if (!o.class_name.empty() && auth::is_security_class(db, o.class_name)) return auth::db_action::security;
+  if (o.k == k::create) return auth::db_action::create;
+  if (o.k == k::remove) {
+    // A RID names no class here: a record of OUser/ORole is security.
+    if (auto rec = db.find(o.id); rec && auth::is_security_class(db, rec->class_name)) return auth::db_action::security;
+    return auth::db_action::remove;
+  }
+  if (auto rec = db.find(o.id); rec && auth::is_security_class(db, rec->class_name)) return auth::db_action::security;
+  return auth::db_action::update;
 }
 
 caf::expected<db_entry> find_db(session_ptr self, const std::string& db) {
@@ -291,10 +340,13 @@ caf::result<std::string> run_sql(session_ptr self, const db_entry& e, const std:
 }
 
 session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_config user, caf::node_id client,
-                                          admin_actor admin, caf::actor console) {
+                                          admin_actor admin, caf::actor console, std::string bound_db,
+                                          std::optional<auth::db_user> db_user) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.user = std::move(user);
+  st.bound_db = std::move(bound_db);
+  st.db_user = std::move(db_user);
   st.client = client;
   st.admin = std::move(admin);
   // The console's actor goes down when its connection closes: the session ends with it.
@@ -357,6 +409,8 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         return rp;
       },
       [self](dbs_atom) -> caf::result<std::vector<std::string>> {
+        // A database user sees its own database (so that `use` works for it).
+        if (self->state.db_user) return std::vector<std::string>{self->state.bound_db};
         if (auto err = refuse(self, "server.listDatabases")) return err;
         return self->state.opts->dbs->names();
       },
@@ -371,6 +425,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
       [self](info_atom, const std::string& db) -> caf::result<db_info> {
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (auto err = refuse_action(self, *e->db, auth::db_action::read)) return err;
         db_info out;
         out.name = db;
         out.last_lsn = e->db->last_lsn();
@@ -395,6 +450,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         if (!id.valid()) return make_troupe_error(errc::invalid_argument, cat("invalid RID ", id.to_string()));
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (auto err = refuse_action(self, *e->db, auth::db_action::read)) return err;
         auto rec = e->db->find(id);
         if (!rec) return make_troupe_error(errc::not_found, cat("Record ", id.to_string(), " not found"));
         return *rec;
@@ -402,6 +458,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
       [self](write_atom, const std::string& db, storage::op& o) -> caf::result<storage::op_result> {
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (auto err = refuse_action(self, *e->db, op_action(*e->db, o))) return err;
         auto rp = self->make_response_promise<storage::op_result>();
         self->request(e->writer, self->state.opts->ask_timeout, write_atom::value, op_list{std::move(o)})
             .then(
@@ -418,6 +475,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
              uint32_t limit) -> caf::result<records> {
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (auto err = refuse_action(self, *e->db, auth::db_action::read)) return err;
         if (limit < 1 || limit > console::console_browse_records_max)
           return make_troupe_error(errc::invalid_argument, cat("the limit must be 1..", console::console_browse_records_max));
         auto c = e->db->cluster_by_name(cluster);
@@ -451,6 +509,13 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         // The permission of the other database commands (reads and writes alike): database.<db>.
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (self->state.db_user && text.size() <= query::statement_length_max) {
+          // The action the statement needs (a statement that does not parse
+          // runs nowhere: its syntax error comes from run_sql).
+          auto parsed = query::parse(text);
+          if (auto* st = std::get_if<query::statement>(&parsed))
+            if (auto err = refuse_action(self, *e->db, auth::statement_action(*e->db, *st))) return err;
+        }
         return run_sql(self, *e, text, rows_max);
       },
   };
@@ -467,6 +532,10 @@ struct pending_login {
   // plaintext password.
   bool derived_key = false;
   std::string db;  // the database the login names ("" none): the login must name the same
+  // A user of `db` (its OUser record as read at the challenge) and the key
+  // its stored password gives; unset for a server user.
+  std::optional<auth::db_user> db_user;
+  std::optional<std::string> db_key;
 };
 
 struct admin_state {
@@ -507,7 +576,7 @@ caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, 
     st.logins.erase(oldest);
   }
   auto nonce = random_nonce();
-  st.logins.emplace(nonce, pending_login{user, sender->node(), now, derived_key, db});
+  st.logins.emplace(nonce, pending_login{user, sender->node(), now, derived_key, db, std::nullopt, std::nullopt});
   return nonce;
 }
 
@@ -526,16 +595,30 @@ caf::result<caf::strong_actor_ptr> login(admin_ptr self, const std::string& user
   auto i = st.logins.find(nonce);
   bool known = i != st.logins.end() && i->second.user == user && i->second.client == client && i->second.db == db;
   bool derived_key = known && i->second.derived_key;
+  std::optional<auth::db_user> db_user;
+  std::optional<std::string> db_key;
+  if (known) {
+    db_user = std::move(i->second.db_user);
+    db_key = std::move(i->second.db_key);
+  }
   if (i != st.logins.end()) st.logins.erase(i);  // single use, whatever happens next
   if (!known)
     return make_troupe_error(errc::access_denied, "the login challenge is unknown or expired: connect again");
   const user_config* u = nullptr;
-  for (auto& x : o.users)
-    if (x.name == user) u = &x;
+  // A database user stands in a user_config of its own: no server resources.
+  user_config as_db_user{user, "", ""};
+  if (db_user) {
+    if (db_user->active) u = &as_db_user;  // a suspended user cannot log in
+  } else {
+    for (auto& x : o.users)
+      if (x.name == user) u = &x;
+  }
   // The key the console must have used; none for an unknown user, nor
   // for a hashed password under the first protocol (no plaintext here).
   std::optional<std::string> key;
-  if (u != nullptr && derived_key) {
+  if (db_user) {
+    key = db_key;
+  } else if (u != nullptr && derived_key) {
     key = st.keys->key(user);
   } else if (u != nullptr) {
     auto stored = parse_stored_password(u->password);
@@ -571,11 +654,13 @@ caf::result<caf::strong_actor_ptr> login(admin_ptr self, const std::string& user
     return make_troupe_error(errc::invalid_argument,
                              cat("too many console sessions (", console_sessions_max, "): close one first"));
   auto console = caf::actor_cast<caf::actor>(sender);
-  auto s = self->spawn(session_impl, st.opts, *u, client, caf::actor_cast<admin_actor>(self), console);
+  bool bound = db_user.has_value();
+  auto s = self->spawn(session_impl, st.opts, *u, client, caf::actor_cast<admin_actor>(self), console,
+                       bound ? db : std::string(), std::move(db_user));
   self->monitor(s);
   st.sessions.emplace(s.address(), caf::actor_cast<caf::actor>(s));
-  o.log->info(component, cat("console session opened for user '", user, "' from node ", to_string(client), " (",
-                             st.sessions.size(), " open)"));
+  o.log->info(component, cat("console session opened for ", bound ? cat("database '", db, "' user '") : "user '",
+                             user, "' from node ", to_string(client), " (", st.sessions.size(), " open)"));
   return caf::actor_cast<caf::strong_actor_ptr>(s);
 }
 
@@ -614,7 +699,21 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
       [self](challenge_atom, const std::string& user, const std::string& db) -> caf::result<login_challenge> {
         auto nonce = issue_nonce(self, user, true, db);
         if (!nonce) return nonce.error();
-        auto c = self->state.keys->challenge(user);
+        auto& st = self->state;
+        // The database's own user first (as OrientDB), else the server user.
+        // Either way the challenge has the same form (console_login_keys).
+        if (!db.empty())
+          if (auto e = st.opts->dbs->find(db))
+            if (auto u = auth::find_user(*e->db, user)) {
+              console_login_keys keys({{u->name, u->password}});
+              auto c = keys.challenge(user);
+              auto& pending = st.logins.at(*nonce);
+              pending.db_key = keys.key(user);  // nullopt when the stored value does not parse
+              pending.db_user = std::move(*u);
+              c.nonce = std::move(*nonce);
+              return c;
+            }
+        auto c = st.keys->challenge(user);
         c.nonce = std::move(*nonce);
         return c;
       },

@@ -130,7 +130,6 @@ struct console_client::impl {
     if (e == caf::sec::request_timeout) return console::attempt::timed_out;
     // The session's actor was gone when the command reached it: not processed.
     if (e == caf::sec::request_receiver_down) return console::attempt::not_delivered;
-    if (e == caf::sec::remote_link_unreachable) return console::attempt::lost_in_flight;
     if (troupe_code(e) == errc::shutting_down) return console::attempt::refused;
     return console::attempt::answered;
   }
@@ -149,32 +148,36 @@ struct console_client::impl {
     struct box {
       bool done = false;
       outcome<T> o;
+      caf::typed_response_promise<bool> rp;
     };
     auto b = std::make_shared<box>();
     auto target = session;
     auto timeout = opts.timeout;
     auto asker = sys->spawn([b, target, timeout, xs...](caf::event_based_actor* a) -> caf::behavior {
       return {[=](caf::atom_value) -> caf::result<bool> {
-        auto rp = a->make_response_promise<bool>();
-        auto finish = [a, b, rp](console::attempt how) mutable {
+        b->rp = a->make_response_promise<bool>();
+        // Whichever comes first (the answer, an error, the session's down
+        // message) decides; the rest is ignored.
+        auto finish = [a, b](console::attempt how) {
           if (b->done) return;
           b->done = true;
           b->o.how = how;
-          rp.deliver(true);
+          b->rp.deliver(true);
           a->quit();
         };
         a->monitor(target);
-        a->set_down_handler([finish](caf::down_msg&) mutable { finish(console::attempt::lost_in_flight); });
+        a->set_down_handler([finish](caf::down_msg&) { finish(console::attempt::lost_in_flight); });
         a->request(target, timeout, xs...)
-            .then([b, finish](T& v) mutable {
-                    if (!b->done) b->o.value = std::move(v);
-                    finish(console::attempt::answered);
-                  },
-                  [b, finish](caf::error& e) mutable {
-                    if (!b->done) b->o.err = e;
-                    finish(classify(e));
-                  });
-        return rp;
+            .then(
+                [b, finish](T& v) {
+                  if (!b->done) b->o.value = std::move(v);
+                  finish(console::attempt::answered);
+                },
+                [b, finish](caf::error& e) {
+                  if (!b->done) b->o.err = e;
+                  finish(classify(e));
+                });
+        return b->rp;
       }};
     });
     (*self)

@@ -54,6 +54,14 @@ size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
+// The console port a dserver said it listens on (0 when it said none).
+int binary_port(const std::string& out) {
+  const std::string prefix = "Listening binary connections on 0.0.0.0:";
+  auto at = out.find(prefix);
+  if (at == std::string::npos) return 0;
+  return std::atoi(out.c_str() + at + prefix.size());
+}
+
 // Sends one line and waits (bounded) for `expect` in what the console prints
 // after it; the output of that command only.
 std::string run(child_process& c, const std::string& line, const std::string& expect, std::chrono::milliseconds timeout) {
@@ -75,10 +83,13 @@ TEST_CASE("console process: the tutorial 'Working with Distributed Graphs' word 
   fs::copy(home1, home2, fs::copy_options::recursive);
   child_process n1(dserver(home1, "node1"));
   REQUIRE_MESSAGE(n1.wait_for_output("is active.", 30s), n1.output());
-  REQUIRE_MESSAGE(n1.output().find("Listening binary connections on 0.0.0.0:2424") != std::string::npos, n1.output());
+  // `remote:localhost` means port 2424: the tutorial needs it free.
+  REQUIRE_MESSAGE(binary_port(n1.output()) == 2424, "port 2424 is taken by another server:\n" << n1.output());
   child_process n2(dserver(home2, "node2"));
   REQUIRE_MESSAGE(n2.wait_for_output("WARN [node2] database GratefulDeadConcerts is online", 60s), n2.output());
-  REQUIRE_MESSAGE(n2.output().find("Listening binary connections on 0.0.0.0:2425") != std::string::npos, n2.output());
+  // Node 2 takes the next free port of the range (2425 unless another server holds it).
+  auto port2 = binary_port(n2.output());
+  REQUIRE_MESSAGE(port2 > 2424, n2.output());
   // node1 must have node2's database ONLINE in its view before the console
   // asks it for the members (the report reaches node1 through the leader).
   REQUIRE_MESSAGE(n1.wait_for_output("update configuration db=GratefulDeadConcerts from=node2", 30s), n1.output());
@@ -101,15 +112,15 @@ TEST_CASE("console process: the tutorial 'Working with Distributed Graphs' word 
   CHECK(out.find("\"node1\"") != std::string::npos);
   CHECK(out.find("\"node2\"") != std::string::npos);
   CHECK(out.find(":2424  (this node)") != std::string::npos);
-  CHECK(out.find(":2425\n") != std::string::npos);
+  CHECK(out.find(cat(":", port2, "\n")) != std::string::npos);
 
   out = run(c1, "create vertex V set node = 1", "Created vertex '", 15s);
   CHECK(out.find("Created vertex 'V#") != std::string::npos);
 
   // A console on node 2 sees the vertex (one row).
   child_process c2(console());
-  run(c2, "connect remote:localhost:2425/GratefulDeadConcerts admin admin",
-      "Connected to localhost:2425 as admin, database GratefulDeadConcerts\n", 30s);
+  run(c2, cat("connect remote:localhost:", port2, "/GratefulDeadConcerts admin admin"),
+      cat("Connected to localhost:", port2, " as admin, database GratefulDeadConcerts\n"), 30s);
   out = run(c2, "select from v where node = 1", "item(s) found.", 15s);
   CHECK_MESSAGE(out.find("1 item(s) found.") != std::string::npos, out);
 
@@ -124,7 +135,7 @@ TEST_CASE("console process: the tutorial 'Working with Distributed Graphs' word 
   CHECK_MESSAGE(out.find("2 item(s) found.") != std::string::npos, out);
   CHECK_MESSAGE(count(c1.output(), "lost: now connected to") == 1, c1.output());
   CHECK_MESSAGE(out.find("Connection to node1 (localhost:2424) lost: now connected to node2 (") != std::string::npos, out);
-  CHECK(out.find(":2425)\n") != std::string::npos);
+  CHECK(out.find(cat(":", port2, ")\n")) != std::string::npos);
   CHECK(out.find("Error") == std::string::npos);
   MESSAGE("failover and query took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
   // And stays there: the next command needs no second move.
