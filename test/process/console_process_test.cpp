@@ -23,6 +23,7 @@ using namespace troupe;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using troupe::test::child_process;
+using troupe::test::eventually;
 using troupe::test::process_options;
 
 namespace {
