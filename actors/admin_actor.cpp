@@ -700,9 +700,13 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
         auto nonce = issue_nonce(self, user, true, db);
         if (!nonce) return nonce.error();
         auto& st = self->state;
-        // The database's own user first (as OrientDB), else the server user.
-        // Either way the challenge has the same form (console_login_keys).
-        if (!db.empty())
+        // A server user of that name first, then the database's own user: the
+        // order REST resolves Basic credentials in (actors/rest_api.cpp), so a
+        // name means the same user on both. Either way the challenge has the
+        // same form (console_login_keys).
+        bool server_user = std::any_of(st.opts->users.begin(), st.opts->users.end(),
+                                       [&](const user_config& u) { return u.name == user; });
+        if (!db.empty() && !server_user)
           if (auto e = st.opts->dbs->find(db))
             if (auto u = auth::find_user(*e->db, user)) {
               console_login_keys keys({{u->name, u->password}});

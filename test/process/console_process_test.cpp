@@ -151,3 +151,54 @@ TEST_CASE("console process: the tutorial 'Working with Distributed Graphs' word 
   n2.signal(SIGTERM);
   CHECK(n2.wait_exit(15s) == 0);
 }
+
+TEST_CASE("console process: a write in flight when its node freezes (SIGSTOP) is not sent again: its outcome is "
+          "unknown; the console moves to node 2 and the next read runs there") {
+  test::temp_dir root;
+  auto home1 = root / "orientdb-node1";
+  auto home2 = root / "orientdb-node2";
+  test::make_home(home1);
+  fs::copy(home1, home2, fs::copy_options::recursive);
+  child_process n1(dserver(home1, "node1"));
+  REQUIRE_MESSAGE(n1.wait_for_output("is active.", 30s), n1.output());
+  auto port1 = binary_port(n1.output());
+  REQUIRE(port1 > 0);
+  child_process n2(dserver(home2, "node2"));
+  REQUIRE_MESSAGE(n2.wait_for_output("WARN [node2] database GratefulDeadConcerts is online", 60s), n2.output());
+  auto port2 = binary_port(n2.output());
+  REQUIRE(port2 > 0);
+  REQUIRE_MESSAGE(n1.wait_for_output("update configuration db=GratefulDeadConcerts from=node2", 30s), n1.output());
+
+  child_process c(console());
+  run(c, cat("connect remote:localhost:", port1, "/GratefulDeadConcerts admin admin"), "Connected to ", 30s);
+  // The member list is asked on connect; make sure it has node 2's database ONLINE.
+  REQUIRE(eventually([&] { return run(c, "info", "member(s) hold", 15s).find("2 of 2 member(s)") != std::string::npos; },
+                     20s));
+  run(c, "select from V limit 1", "item(s) found.", 15s);
+
+  n1.signal(SIGSTOP);
+  // The console notices the frozen node by CAF's heartbeat (1 s, 5 s timeout),
+  // before its own 10 s request timeout.
+  auto t0 = std::chrono::steady_clock::now();
+  auto out = run(c, "create vertex V set frozen = true", "Error: ", 20s);
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK_MESSAGE(out.find(cat("Connection to node1 (localhost:", port1, ") lost: now connected to node2 (")) !=
+                    std::string::npos,
+                out);
+  CHECK_MESSAGE(out.find("may or may not have been applied") != std::string::npos, out);
+  CHECK(out.find("Created vertex") == std::string::npos);
+  CHECK(took < 12s);
+  MESSAGE("the frozen node was noticed and left after "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  // Not sent again: node 2 never saw it (node 1, frozen, could not order it).
+  out = run(c, "select from V where frozen = true", "item(s) found.", 15s);
+  CHECK_MESSAGE(out.find("0 item(s) found.") != std::string::npos, out);
+  CHECK(count(c.output(), "lost: now connected to") == 1);
+
+  n1.signal(SIGKILL);
+  REQUIRE(n1.wait_exit(10s).has_value());
+  c.write_input("exit\n");
+  CHECK(c.wait_exit(10s) == 1);  // the write's error
+  n2.signal(SIGTERM);
+  CHECK(n2.wait_exit(15s) == 0);
+}
