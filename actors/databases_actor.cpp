@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "actors/database_actor.hpp"
+#include "src/auth/db_users.hpp"
 #include "src/server/startup.hpp"
 #include "src/util/strings.hpp"
 
@@ -45,6 +46,9 @@ caf::error open_one(self_ptr self, const std::string& name, bool create) {
   oo.log_keep = st.opts.log_keep;
   auto db = storage::database::open(path, oo);
   if (!db) return make_troupe_error(errc::io_error, cat("cannot open database ", name, ": ", db.error().render()));
+  if (create)  // OrientDB's admin, writer and reader users (src/auth/db_users.hpp); replicas get them by deploy
+    if (auto why = auth::apply_default_security(**db))
+      return make_troupe_error(errc::io_error, cat("cannot create the users of database ", name, ": ", *why));
   start_writer(self, name, std::move(*db));
   return caf::none;
 }

@@ -1,8 +1,11 @@
 #include "actors/rest_api.hpp"
 
 #include <cctype>
+#include <set>
+#include <variant>
 #include <boost/json.hpp>
 
+#include "src/auth/db_users.hpp"
 #include "src/cluster/cluster_model.hpp"
 #include "src/query/batch.hpp"
 #include "src/query/command.hpp"
@@ -130,7 +133,16 @@ class rest {
 
   // The header check: a body is read only for a client with valid credentials.
   std::optional<response> check_head(const request& head, bool body_follows) const {
-    if (!body_follows || authenticate(head) != nullptr) return std::nullopt;
+    if (!body_follows) return std::nullopt;
+    if (auto* db = database_named(head)) {
+      // A database's route: its users too (and no decoy PBKDF2 for a name
+      // that is not a server user's: db_user_of pays it if the name is unknown there too).
+      const user_config* named = head.auth ? server_named(head.auth->user) : nullptr;
+      if (named ? verify_server(head, named) : (!head.auth && session_user(head) != nullptr)) return std::nullopt;
+      if (db_user_of(head, *db, named != nullptr)) return std::nullopt;
+      return unauthorized(head, "OrientDB Server");
+    }
+    if (authenticate(head) != nullptr) return std::nullopt;
     return unauthorized(head, "OrientDB Server");
   }
 
@@ -148,11 +160,20 @@ class rest {
   // unknown name, checked against a decoy hash) whether a hashed user exists.
   const user_config* authenticate(const request& req) const {
     if (!req.auth) return session_user(req);
-    const user_config* found = nullptr;
-    for (auto& u : ctx_->users)
-      if (u.name == req.auth->user && found == nullptr) found = &u;
+    const user_config* found = server_named(req.auth->user);
     bool ok = ctx_->passwords->verify(req.auth->user, found ? &found->password : nullptr, req.auth->password);
     return ok ? found : nullptr;
+  }
+
+  const user_config* server_named(std::string_view name) const {
+    for (auto& u : ctx_->users)
+      if (u.name == name) return &u;
+    return nullptr;
+  }
+
+  // The Basic password of a known server user, through the cache.
+  bool verify_server(const request& req, const user_config* u) const {
+    return req.auth && ctx_->passwords->verify(u->name, &u->password, req.auth->password);
   }
 
   // The user of the session the request's OSESSIONID cookie names, if it lives.
@@ -162,7 +183,7 @@ class rest {
     auto id = http::cookie_value(*cookies, http::session_cookie);
     if (!id) return nullptr;
     auto s = ctx_->sessions->find(*id);
-    if (!s) return nullptr;
+    if (!s || s->user.starts_with(db_session_mark)) return nullptr;
     for (auto& u : ctx_->users)
       if (u.name == s->user) return &u;
     return nullptr;
@@ -188,8 +209,112 @@ class rest {
     return std::nullopt;
   }
 
-  std::optional<response> authorize_db(const request& req, const std::string& db) const {
-    return authorize(req, cat("database.", db), cat("OrientDB db-", db));
+  // --- database users (src/auth/db_users.hpp) ---------------------------------
+  //
+  // A route that names a database takes a server user allowed on it
+  // (database.<db> or database: everything, as before) or, failing that, a
+  // user of that database's OUser records, valid for that database only;
+  // what such a user may do is its roles' (auth::allows), refused with
+  // OrientDB's OSecurityAccessException text (403).
+
+  // A session opened by a database user holds this before the user name, so
+  // it never passes for a server user, nor for another database.
+  static constexpr std::string_view db_session_mark = "\x1f" "db-user:";
+
+  // The database a route names (segments[1]), if it is a database's route;
+  // server-level routes (/listDatabases, /server, creating and dropping
+  // databases) are for server users only.
+  static const std::string* database_named(const request& req) {
+    static const std::set<std::string, std::less<>> routes = {"document", "class", "cluster", "query",
+                                                              "command",  "batch", "index",   "property",
+                                                              "connect",  "database"};
+    if (req.segments.size() < 2 || !routes.contains(req.segments[0])) return nullptr;
+    if (req.segments[0] == "database" && req.method != "GET") return nullptr;
+    return &req.segments[1];
+  }
+
+  struct db_access {
+    bool server = false;                // a server user allowed on the database: everything
+    std::optional<auth::db_user> user;  // else: this user of the database
+  };
+
+  // The user of database `db` the request's Basic credentials (or its
+  // session, opened on that database) name, if the password is right and the
+  // user active. `server_name_known`: the name is a server user's, whose
+  // check already cost a PBKDF2; else an unknown name pays the decoy's.
+  std::optional<auth::db_user> db_user_of(const request& req, const std::string& db, bool server_name_known) const {
+    auto e = ctx_->dbs->find(db);
+    if (req.auth) {
+      auto u = e ? auth::find_user(*e->db, req.auth->user) : std::nullopt;
+      if (!u) {
+        if (!server_name_known) ctx_->passwords->verify(req.auth->user, nullptr, req.auth->password);
+        return std::nullopt;
+      }
+      if (!auth::check_password(*ctx_->passwords, db, *u, req.auth->password)) return std::nullopt;
+      return u;
+    }
+    auto* cookies = req.header("cookie");
+    auto id = cookies ? http::cookie_value(*cookies, http::session_cookie) : std::nullopt;
+    auto s = id ? ctx_->sessions->find(*id) : std::nullopt;
+    if (!s || !e || s->db != db || !s->user.starts_with(db_session_mark)) return std::nullopt;
+    // Read again on every request: a dropped or suspended user's session ends there.
+    auto u = auth::find_user(*e->db, std::string_view(s->user).substr(db_session_mark.size()));
+    if (!u || !u->active) return std::nullopt;
+    return u;
+  }
+
+  // Who may use database `db` for this request, or the 401/403 to answer.
+  std::variant<response, db_access> access_db(const request& req, const std::string& db) const {
+    const user_config* named = req.auth ? server_named(req.auth->user) : nullptr;
+    const user_config* server = req.auth ? (named && verify_server(req, named) ? named : nullptr) : session_user(req);
+    if (server && server->may(cat("database.", db))) {
+      ctx_->logins->success(req.remote_ip);
+      return db_access{true, std::nullopt};
+    }
+    if (auto u = db_user_of(req, db, named != nullptr)) {
+      ctx_->logins->success(req.remote_ip);
+      return db_access{false, std::move(u)};
+    }
+    if (server) {
+      ctx_->logins->success(req.remote_ip);
+      return error_response(403, cat("User '", server->name, "' has no permission for database.", db));
+    }
+    return unauthorized(req, cat("OrientDB db-", db));
+  }
+
+  // The 403 when `a` may not do `action` in `db`.
+  std::optional<response> denied(const db_access& a, const std::string& db, auth::db_action action) const {
+    if (a.server) return std::nullopt;
+    auto e = ctx_->dbs->find(db);
+    if (e && a.user && auth::allows(*e->db, *a.user, action)) return std::nullopt;
+    auth::db_user nobody;
+    return error_response(403, cat("com.orientechnologies.orient.core.exception.OSecurityAccessException: ",
+                                   auth::denied_message(a.user ? *a.user : nobody, action), "\r\n\tDB name=\"", db,
+                                   "\""));
+  }
+
+  // Both at once: the error response unless the request may do `action` in `db`.
+  std::optional<response> authorize_db(const request& req, const std::string& db, auth::db_action action) const {
+    auto a = access_db(req, db);
+    if (auto* r = std::get_if<response>(&a)) return std::move(*r);
+    return denied(std::get<db_access>(a), db, action);
+  }
+
+  // What a document operation needs: writes to OUser/ORole records are security.
+  static auth::db_action op_action(const storage::database& db, const storage::op& o) {
+    using k = storage::op::kind;
+    switch (o.k) {
+      case k::create:
+        return auth::is_security_class(db, o.class_name) ? auth::db_action::security : auth::db_action::create;
+      case k::update:
+      case k::remove: {
+        auto rec = db.find(o.id);
+        if (rec && auth::is_security_class(db, rec->class_name)) return auth::db_action::security;
+        return o.k == k::update ? auth::db_action::update : auth::db_action::remove;
+      }
+      case k::statement: return auth::db_action::security;  // planned elsewhere; never reaches here
+      default: return auth::db_action::schema;
+    }
   }
 
   // --- routing ----------------------------------------------------------------
@@ -221,17 +346,22 @@ class rest {
     auto& seg = req.segments;
     if (req.method != "POST") return respond(method_not_allowed(req, "POST"));
     if (seg.size() != 2) return respond(error_response(400, "Syntax error: batch/<database>"));
-    auto e = sql_database(req, respond);
+    db_access who;
+    auto e = sql_database(req, respond, std::nullopt, &who);
     if (!e) return;
     auto b = query::parse_batch(req.body);
     if (!b) return respond(error_response(400, b.error().what));
     if (b->cmd) {
       auto parsed = query::parse(b->cmd->text);
       if (auto* bad = std::get_if<query::syntax_error>(&parsed)) return respond(error_response(400, bad->message()));
+      if (auto no = denied(who, seg[1], auth::statement_action(*e->db, std::get<query::statement>(parsed))))
+        return respond(std::move(*no));
       if (query::is_write(std::get<query::statement>(parsed)))
         return write_statement(*e, seg[1], std::move(*b->cmd), respond);
       return run_sql(*e->db, b->cmd->text, b->cmd->ps, std::nullopt, respond);
     }
+    for (auto& o : b->ops)
+      if (auto no = denied(who, seg[1], op_action(*e->db, o))) return respond(std::move(*no));
     auto ctx = ctx_;
     auto db = e->db;
     auto sent = b->ops;
@@ -259,7 +389,7 @@ class rest {
     auto& seg = req.segments;
     if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
     if (seg.size() != 4) return respond(error_response(400, "Syntax error: index/<database>/<index>/<key>"));
-    auto e = sql_database(req, respond);
+    auto e = sql_database(req, respond, auth::db_action::read);
     if (!e) return;
     auto idx = e->db->index_by_name(seg[2]);
     if (!idx) return respond(error_response(404, cat("Index '", seg[2], "' not found")));
@@ -286,7 +416,7 @@ class rest {
     if (req.method != "POST" && req.method != "GET") return respond(method_not_allowed(req, "GET, POST"));
     if (seg.size() < 3 || seg.size() > 5)
       return respond(error_response(400, "Syntax error: property/<database>/<class>[/<name>[/<type>]]"));
-    auto e = sql_database(req, respond);
+    auto e = sql_database(req, respond, req.method == "GET" ? auth::db_action::read : auth::db_action::schema);
     if (!e) return;
     if (!e->db->class_by_name(seg[2])) return respond(error_response(404, cat("Class '", seg[2], "' not found")));
     if (req.method == "GET") {
@@ -322,9 +452,12 @@ class rest {
     if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
     if (seg.size() != 2) return respond(error_response(400, "Syntax error: connect/<database>"));
     if (!req.auth) return respond(unauthorized(req, cat("OrientDB db-", seg[1])));
-    if (auto denied = authorize_db(req, seg[1])) return respond(*denied);
+    auto a = access_db(req, seg[1]);
+    if (auto* r = std::get_if<response>(&a)) return respond(std::move(*r));
     if (!ctx_->dbs->find(seg[1])) return respond(error_response(404, cat("Database '", seg[1], "' not found")));
-    auto id = ctx_->sessions->open(req.auth->user, seg[1]);
+    // A database user's session is marked, so it stays theirs and that database's.
+    auto id = ctx_->sessions->open(std::get<db_access>(a).server ? req.auth->user : cat(db_session_mark, req.auth->user),
+                                   seg[1]);
     response r;
     r.status = 204;
     r.headers.emplace_back("Set-Cookie", cat(http::session_cookie, "=", id, "; Path=/; HttpOnly"));
@@ -350,7 +483,7 @@ class rest {
     if (req.method != "GET") return respond(method_not_allowed(req, "GET"));
     if (seg.size() < 4 || seg.size() > 5 || seg[2] != "sql")
       return respond(error_response(400, "Syntax error: query/<database>/sql/<query-text>[/<limit>]"));
-    auto e = sql_database(req, respond);
+    auto e = sql_database(req, respond, auth::db_action::read);
     if (!e) return;
     std::optional<int64_t> limit = 20;
     if (seg.size() == 5) {
@@ -369,12 +502,15 @@ class rest {
     if (req.method != "POST") return respond(method_not_allowed(req, "POST"));
     if (seg.size() < 3 || seg.size() > 4 || seg[2] != "sql")
       return respond(error_response(400, "Syntax error: command/<database>/sql[/<command-text>]"));
-    auto e = sql_database(req, respond);
+    db_access who;
+    auto e = sql_database(req, respond, std::nullopt, &who);
     if (!e) return;
     auto c = seg.size() == 4 ? result<query::command>(query::command{seg[3], {}}) : query::command_from_body(req.body);
     if (!c) return respond(error_response(400, c.error().what));
     auto parsed = query::parse(c->text);
     if (auto* bad = std::get_if<query::syntax_error>(&parsed)) return respond(error_response(400, bad->message()));
+    if (auto no = denied(who, seg[1], auth::statement_action(*e->db, std::get<query::statement>(parsed))))
+      return respond(std::move(*no));
     if (query::is_write(std::get<query::statement>(parsed))) return write_statement(*e, seg[1], std::move(*c), respond);
     run_sql(*e->db, c->text, c->ps, std::nullopt, respond);
   }
@@ -405,10 +541,19 @@ class rest {
   }
 
   // The database segments[1] names, if the user may use it (else answered).
-  std::optional<db_entry> sql_database(const request& req, const responder& respond) const {
+  // `action`: checked here; nullopt: the caller checks it (through `who`)
+  // once it knows what the request does.
+  std::optional<db_entry> sql_database(const request& req, const responder& respond,
+                                       std::optional<auth::db_action> action, db_access* who = nullptr) const {
     const std::string& name = req.segments[1];
-    if (auto denied = authorize_db(req, name)) {
-      respond(*denied);
+    auto a = access_db(req, name);
+    if (auto* r = std::get_if<response>(&a)) {
+      respond(std::move(*r));
+      return std::nullopt;
+    }
+    if (who != nullptr) *who = std::get<db_access>(a);
+    if (auto no = action ? denied(std::get<db_access>(a), name, *action) : std::nullopt) {
+      respond(std::move(*no));
       return std::nullopt;
     }
     auto e = ctx_->dbs->find(name);
@@ -490,10 +635,10 @@ class rest {
     const std::string name = seg[1];
     if (req.method == "GET") {
       if (seg.size() != 2) return respond(error_response(400, "Syntax error: GET database/<database>"));
-      if (auto denied = authorize_db(req, name)) return respond(*denied);
+      if (auto no = authorize_db(req, name, auth::db_action::read)) return respond(std::move(*no));
       auto e = ctx_->dbs->find(name);
       if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
-      return respond(json_response(200, database_info(name, *e->db, req.auth->user)));
+      return respond(json_response(200, database_info(name, *e->db, req.auth ? req.auth->user : "")));
     }
     if (req.method == "POST") {
       if (seg.size() < 3 || seg.size() > 4)
@@ -575,7 +720,9 @@ class rest {
     bool known = req.method == "GET" || req.method == "HEAD" || req.method == "POST" || req.method == "PUT" ||
                  req.method == "DELETE";
     if (!known) return respond(method_not_allowed(req, "GET, HEAD, POST, PUT, DELETE"));
-    if (auto denied = authorize_db(req, name)) return respond(*denied);
+    auto access = access_db(req, name);
+    if (auto* r = std::get_if<response>(&access)) return respond(std::move(*r));
+    const db_access& who = std::get<db_access>(access);
     auto e = ctx_->dbs->find(name);
     if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
 
@@ -586,6 +733,7 @@ class rest {
     }
     if (req.method == "GET" || req.method == "HEAD") {
       if (!id || seg.size() > 4) return respond(error_response(400, "Syntax error: GET document/<database>/<rid>"));
+      if (auto no = denied(who, name, auth::db_action::read)) return respond(std::move(*no));
       // readQuorum > 1: the newest of that many servers' copies, through the
       // relay actor (actors/relay_actor.hpp); 1 (the default): this node's copy, read right here.
       if (auto q = ctx_->cluster ? ctx_->cluster->read_quorum(name) : 1; q > 1) {
@@ -634,6 +782,7 @@ class rest {
         if (!n) return respond(error_response(400, "version must be a non-negative integer"));
         o.expected_version = *n;
       }
+      if (auto no = denied(who, name, op_action(*e->db, o))) return respond(std::move(*no));
       return write_one(*e, std::move(o), respond, [](storage::op_result&) { return no_content(); });
     }
     auto body = parse_doc_body(req.body);
@@ -645,6 +794,7 @@ class rest {
       o.class_name = body->class_name.value_or("");
       if (o.class_name.empty()) return respond(error_response(400, "The document has no @class"));
       o.fields = json::serialize(body->fields);
+      if (auto no = denied(who, name, op_action(*e->db, o))) return respond(std::move(*no));
       return write_one(*e, std::move(o), respond,
                        [](storage::op_result& r) { return json_response(201, r.rec.to_json()); });
     }
@@ -660,6 +810,7 @@ class rest {
     o.k = storage::op::kind::update;
     o.id = *id;
     o.expected_version = *body->version;
+    if (auto no = denied(who, name, op_action(*e->db, o))) return respond(std::move(*no));
     auto* mode = req.query_param("updateMode");
     if (mode != nullptr && *mode != "full" && *mode != "partial")
       return respond(error_response(400, "updateMode must be full or partial"));
@@ -683,7 +834,8 @@ class rest {
     const std::string name = seg[1];
     const std::string cls = seg[2];
     if (req.method != "GET" && req.method != "POST") return respond(method_not_allowed(req, "GET, POST"));
-    if (auto denied = authorize_db(req, name)) return respond(*denied);
+    if (auto no = authorize_db(req, name, req.method == "GET" ? auth::db_action::read : auth::db_action::schema))
+      return respond(std::move(*no));
     auto e = ctx_->dbs->find(name);
     if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
     auto class_json = [](const storage::class_info& c) {
@@ -728,7 +880,7 @@ class rest {
     if (seg.size() < 3 || seg.size() > 4)
       return respond(error_response(400, "Syntax error: cluster/<database>/<cluster>[/<limit>]"));
     const std::string name = seg[1];
-    if (auto denied = authorize_db(req, name)) return respond(*denied);
+    if (auto no = authorize_db(req, name, auth::db_action::read)) return respond(std::move(*no));
     auto e = ctx_->dbs->find(name);
     if (!e) return respond(error_response(404, cat("Database '", name, "' not found")));
     size_t limit = default_browse_records;

@@ -318,6 +318,12 @@ std::vector<storage::op> default_security_ops(const storage::database& db) {
   return security_ops(cl.empty() ? 0 : cl.back().id + 1);
 }
 
+std::optional<std::string> apply_default_security(storage::database& db) {
+  for (auto& r : db.apply(default_security_ops(db)))
+    if (r.code != storage::errc::ok) return cat(storage::to_string(r.code), ": ", r.message);
+  return std::nullopt;
+}
+
 bool is_security_class(const storage::database& db, std::string_view class_name) {
   auto c = db.class_by_name(class_name);
   // Bounded like storage's own lineage walk: a damaged cycle cannot loop.

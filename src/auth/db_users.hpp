@@ -87,6 +87,11 @@ std::vector<storage::op> default_security_ops();
 // OUser get the cluster ids storage will give them after `db`'s last cluster.
 std::vector<storage::op> default_security_ops(const storage::database& db);
 
+// Applies default_security_ops(db) to a database just created (plain
+// apply(): outside the replication order, as the creation itself is). The
+// first refusal's message, or nullopt when every op was applied.
+std::optional<std::string> apply_default_security(storage::database& db);
+
 // Which action a parsed SQL statement needs: select/traverse/explain read;
 // insert/create vertex/create edge create; update update; delete/delete
 // vertex/delete edge remove; create/drop class, property, index schema; user

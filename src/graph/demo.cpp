@@ -55,11 +55,9 @@ result<import_stats> create_demo_database(const fs::path& databases_dir, const f
     // OrientDB's demo database has its admin, writer and reader users (the
     // tutorial connects as admin/admin); after the import, whose RIDs assume
     // a fresh database.
-    if (stats) {
-      for (auto& r : (*db)->apply(auth::default_security_ops(**db)))
-        if (r.code != storage::errc::ok)
-          stats = error_info{staging.string(), "", cat("cannot create the default users: ", r.message)};
-    }
+    if (stats)
+      if (auto why = auth::apply_default_security(**db))
+        stats = error_info{staging.string(), "", cat("cannot create the default users: ", *why)};
     // The database closes here, before its folder is renamed.
   }
   if (!stats) return fail(stats.error());

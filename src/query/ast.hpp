@@ -7,7 +7,8 @@
 // or more RIDs or a subquery; LET; WHERE; GROUP BY; ORDER BY; SKIP; LIMIT), method
 // chains and paths (out('x').name.size()), TRAVERSE, and the write
 // statements INSERT, UPDATE, DELETE, CREATE/DELETE VERTEX and EDGE, CREATE/DROP
-// CLASS, CREATE PROPERTY, CREATE/DROP INDEX (src/query/parse_write.cpp).
+// CLASS, CREATE PROPERTY, CREATE/DROP INDEX, CREATE/DROP/ALTER USER
+// (src/query/parse_write.cpp).
 #pragma once
 
 #include <cstddef>
@@ -299,6 +300,30 @@ struct drop_index_stmt {
   size_t pos = 0;
 };
 
+// Database users (OUser records, src/auth/db_users.hpp), OrientDB 3.0's
+// statements (troupe reads them in its 2.2 dialect):
+//   CREATE USER name IDENTIFIED BY password [ROLE role | ROLE [r1, r2, ...]]
+//     (no ROLE: writer, as OrientDB 3.0)
+//   DROP USER name
+//   ALTER USER name IDENTIFIED BY password   (troupe's extension)
+// Names, passwords and roles: a word or a quoted string.
+inline constexpr size_t user_name_bytes_max = 128;
+inline constexpr size_t user_password_bytes_max = 1024;
+inline constexpr size_t user_roles_max = 16;
+struct create_user_stmt {
+  std::string name, password;
+  std::vector<std::string> roles;  // empty: writer
+  size_t pos = 0;
+};
+struct drop_user_stmt {
+  std::string name;
+  size_t pos = 0;
+};
+struct alter_user_stmt {
+  std::string name, password;
+  size_t pos = 0;
+};
+
 // EXPLAIN <select>: runs the SELECT and answers its profile (select.hpp, run_query).
 struct explain_stmt {
   select_stmt select;
@@ -307,6 +332,7 @@ struct explain_stmt {
 
 using statement = std::variant<select_stmt, traverse_stmt, explain_stmt, insert_stmt, update_stmt, delete_stmt, delete_vertex_stmt,
                                delete_edge_stmt, create_vertex_stmt, create_edge_stmt, create_class_stmt,
-                               drop_class_stmt, create_property_stmt, create_index_stmt, drop_index_stmt>;
+                               drop_class_stmt, create_property_stmt, create_index_stmt, drop_index_stmt,
+                               create_user_stmt, drop_user_stmt, alter_user_stmt>;
 
 }  // namespace troupe::query

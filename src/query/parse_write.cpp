@@ -43,14 +43,20 @@ class write_grammar {
       if (accept_word("CLASS")) return create_class(out);
       if (accept_word("PROPERTY")) return create_property(out);
       if (accept_word("INDEX")) return create_index(out);
-      return p_.error("VERTEX, EDGE, CLASS, PROPERTY or INDEX after CREATE");
+      if (accept_word("USER")) return create_user(out);
+      return p_.error("VERTEX, EDGE, CLASS, PROPERTY, INDEX or USER after CREATE");
     }
     if (accept_word("DROP")) {
       if (accept_word("CLASS")) return drop_class(out);
       if (accept_word("INDEX")) return drop_index(out);
-      return p_.error("CLASS or INDEX after DROP");
+      if (accept_word("USER")) return drop_user(out);
+      return p_.error("CLASS, INDEX or USER after DROP");
     }
-    return p_.error("SELECT, INSERT, UPDATE, DELETE, CREATE or DROP");
+    if (accept_word("ALTER")) {
+      if (accept_word("USER")) return alter_user(out);
+      return p_.error("USER after ALTER");
+    }
+    return p_.error("SELECT, INSERT, UPDATE, DELETE, CREATE, DROP or ALTER");
   }
 
  private:
@@ -423,6 +429,69 @@ class write_grammar {
     return true;
   }
 
+  // ---- users ---------------------------------------------------------------
+
+  // A user name, password or role: a word (keywords too: a password may be
+  // any word) or a quoted string, 1..max bytes without control characters.
+  bool user_word(std::string& out, std::string_view what, size_t max_bytes) {
+    if (at().k != K::ident && at().k != K::string && at().k != K::keyword) return p_.error(std::string(what));
+    const std::string& text = at().text;
+    if (text.empty() || text.size() > max_bytes)
+      return p_.error(cat(what, " of 1 to ", max_bytes, " bytes"));
+    for (unsigned char c : text)
+      if (c < 0x20 || c == 0x7f) return p_.error(cat(what, " without control characters"));
+    out = text;
+    p_.next();
+    return true;
+  }
+
+  bool identified_by(std::string& password) {
+    if (!accept_word("IDENTIFIED")) return p_.error("IDENTIFIED BY and the password");
+    if (!accept_kw(keyword::by)) return p_.error("BY after IDENTIFIED");
+    return user_word(password, "a password", user_password_bytes_max);
+  }
+
+  bool create_user(statement& out) {
+    create_user_stmt s;
+    s.pos = at().pos;
+    if (!user_word(s.name, "a user name", user_name_bytes_max) || !identified_by(s.password)) return false;
+    if (accept_word("ROLE")) {
+      if (accept_punct("[")) {
+        do {
+          if (s.roles.size() == user_roles_max) return p_.error(cat("at most ", user_roles_max, " roles"));
+          std::string r;
+          if (!user_word(r, "a role name", user_name_bytes_max)) return false;
+          s.roles.push_back(std::move(r));
+        } while (accept_punct(","));
+        if (!accept_punct("]")) return p_.error("',' or ']'");
+      } else {
+        std::string r;
+        if (!user_word(r, "a role name or [roles]", user_name_bytes_max)) return false;
+        s.roles.push_back(std::move(r));
+      }
+    }
+    if (!finish()) return false;
+    out = std::move(s);
+    return true;
+  }
+
+  bool drop_user(statement& out) {
+    drop_user_stmt s;
+    s.pos = at().pos;
+    if (!user_word(s.name, "a user name", user_name_bytes_max) || !finish()) return false;
+    out = std::move(s);
+    return true;
+  }
+
+  bool alter_user(statement& out) {
+    alter_user_stmt s;
+    s.pos = at().pos;
+    if (!user_word(s.name, "a user name", user_name_bytes_max) || !identified_by(s.password) || !finish())
+      return false;
+    out = std::move(s);
+    return true;
+  }
+
   statement_parser& p_;
 };
 
@@ -430,7 +499,7 @@ class write_grammar {
 
 bool starts_write(const token& t) {
   return is_word(t, "INSERT") || is_word(t, "UPDATE") || is_word(t, "DELETE") || is_word(t, "CREATE") ||
-         is_word(t, "DROP");
+         is_word(t, "DROP") || is_word(t, "ALTER");
 }
 
 bool parse_write(statement_parser& p, statement& out) { return write_grammar(p).run(out); }

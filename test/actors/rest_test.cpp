@@ -722,3 +722,112 @@ TEST_CASE("rest: a node whose TLS key cannot be decrypted does not start; the er
                                    (home.path() / "config" / "cert" / "server-key.pem").string() +
                                    " is encrypted and no passphrase is configured");
 }
+
+TEST_CASE("rest: database users: OUser records log in to their own database, with their roles' permissions") {
+  rest_node t;
+  REQUIRE(call(t.port(), "POST", "/database/shop/plocal", {}, t.root()).status == 200);
+  REQUIRE(call(t.port(), "POST", "/database/other/plocal", {}, t.root()).status == 200);
+  auto basic = [](const std::string& user, const std::string& pw) {
+    return "Authorization: Basic " + test::base64(user + ":" + pw) + "\r\n";
+  };
+  const auto admin = basic("admin", "admin"), writer = basic("writer", "writer"), reader = basic("reader", "reader");
+  auto command = [&](const std::string& who, const std::string& text) {
+    return call(t.port(), "POST", "/command/shop/sql", json::serialize(json::object{{"command", text}}), who);
+  };
+  auto forbidden = [&](const reply& r, const std::string& user, const std::string& op) {
+    CHECK(r.status == 403);
+    auto content = error_content(r);
+    CHECK_MESSAGE(content.find("OSecurityAccessException: User '" + user +
+                               "' does not have permission to execute the operation '" + op + "'") != std::string::npos,
+                  content);
+  };
+
+  // admin: everything in its database, schema included.
+  auto r = command(admin, "create class Item");
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  r = call(t.port(), "POST", "/document/shop", R"({"@class":"Item","name":"a"})", admin);
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto item = std::string(r.js().at("@rid").as_string());
+
+  // reader: reads work; every write is refused with OrientDB's words.
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, reader).status == 200);
+  r = command(reader, "select from Item");
+  CHECK(r.status == 200);
+  CHECK(r.js().at("result").as_array().size() == 1);
+  CHECK(call(t.port(), "GET", "/query/shop/sql/select%20from%20Item", {}, reader).status == 200);
+  CHECK(call(t.port(), "GET", "/class/shop/Item", {}, reader).status == 200);
+  CHECK(call(t.port(), "GET", "/database/shop", {}, reader).status == 200);
+  forbidden(call(t.port(), "POST", "/document/shop", R"({"@class":"Item","name":"b"})", reader), "reader", "Create");
+  forbidden(command(reader, "insert into Item set name = 'b'"), "reader", "Create");
+  forbidden(call(t.port(), "POST", "/batch/shop",
+                 R"({"transaction":true,"operations":[{"type":"c","record":{"@class":"Item","name":"b"}}]})", reader),
+            "reader", "Create");
+  forbidden(call(t.port(), "DELETE", "/document/shop/" + item.substr(1), {}, reader), "reader", "Delete");
+  CHECK(command(admin, "select from Item").js().at("result").as_array().size() == 1);  // nothing was written
+
+  // writer: records yes, schema and users no.
+  r = command(writer, "insert into Item set name = 'w'");
+  CHECK_MESSAGE(r.status == 200, r.body);
+  r = call(t.port(), "POST", "/batch/shop",
+           R"({"transaction":true,"operations":[{"type":"c","record":{"@class":"Item","name":"x"}}]})", writer);
+  CHECK_MESSAGE(r.status == 200, r.body);
+  forbidden(command(writer, "create class Forbidden"), "writer", "Update");
+  forbidden(call(t.port(), "POST", "/class/shop/Forbidden2", {}, writer), "writer", "Update");
+  forbidden(call(t.port(), "POST", "/property/shop/Item/name/STRING", {}, writer), "writer", "Update");
+  forbidden(command(writer, "create index Item.name unique"), "writer", "Update");
+  forbidden(command(writer, "create user mallory identified by m role admin"), "writer", "Update");
+  forbidden(command(writer, "update OUser set password = 'mine' where name = 'admin'"), "writer", "Update");
+  forbidden(call(t.port(), "POST", "/document/shop",
+                 R"({"@class":"OUser","name":"m","password":"m","status":"ACTIVE","roles":["admin"]})", writer),
+            "writer", "Update");
+  auto admin_rid = command(admin, "select from OUser where name = 'admin'").js().at("result").as_array().at(0).at("@rid");
+  forbidden(call(t.port(), "DELETE", "/document/shop/" + std::string(admin_rid.as_string()).substr(1), {}, writer),
+            "writer", "Update");
+  CHECK(call(t.port(), "GET", "/class/shop/Forbidden", {}, admin).status == 404);
+
+  // Wrong passwords, unknown users: 401. A database user is valid for its own database only.
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, basic("reader", "wrong")).status == 401);
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, basic("nobody", "x")).status == 401);
+  CHECK(call(t.port(), "POST", "/document/shop", R"({"@class":"Item"})", basic("writer", "wrong")).status == 401);
+  CHECK(call(t.port(), "GET", "/database/other", {}, admin).status == 200);  // other's own admin
+  // shop's users are not other's: a user created in shop is unknown there.
+  // Server-level routes stay server users' only.
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, admin).status == 401);
+  CHECK(call(t.port(), "GET", "/server", {}, admin).status == 401);
+  CHECK(call(t.port(), "POST", "/database/newdb/plocal", {}, admin).status == 401);
+  CHECK(call(t.port(), "DELETE", "/database/shop", {}, admin).status == 401);
+  // Server users keep full access as before.
+  CHECK(command(t.root(), "create class ByRoot").status == 200);
+
+  // CREATE USER, then logging in with it; its password is stored hashed.
+  r = command(admin, "create user alice identified by 'in wonderland' role reader");
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(r.body.find("in wonderland") == std::string::npos);
+  const auto alice = basic("alice", "in wonderland");
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, alice).status == 200);
+  forbidden(command(alice, "insert into Item set name = 'a'"), "alice", "Create");
+  CHECK(call(t.port(), "GET", "/database/other", {}, alice).status == 401);  // not a user of 'other'
+  CHECK(command(admin, "create user alice identified by x").status == 409);  // names are unique
+
+  // Password change: the old one stops working at once (the cache is keyed by the stored value).
+  REQUIRE(command(admin, "alter user alice identified by 'looking glass'").status == 200);
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, alice).status == 401);
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, basic("alice", "looking glass")).status == 200);
+  REQUIRE(command(admin, "update OUser set password = 'r2' where name = 'reader'").status == 200);
+  CHECK(call(t.port(), "GET", "/database/shop", {}, reader).status == 401);
+  CHECK(call(t.port(), "GET", "/database/shop", {}, basic("reader", "r2")).status == 200);
+
+  // Sessions of database users: /connect, then the cookie alone; bound to that database.
+  auto c = call(t.port(), "GET", "/connect/shop", {}, basic("alice", "looking glass"));
+  REQUIRE(c.status == 204);
+  auto cookie = c.raw.header("set-cookie");
+  auto session = "Cookie: " + cookie.substr(0, cookie.find(';')) + "\r\n";
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, session).status == 200);
+  CHECK(call(t.port(), "GET", "/database/other", {}, session).status == 401);
+  CHECK(call(t.port(), "GET", "/listDatabases", {}, session).status == 401);
+
+  // DROP USER: refused afterwards, by Basic and by its session.
+  REQUIRE(command(admin, "drop user alice").status == 200);
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, basic("alice", "looking glass")).status == 401);
+  CHECK(call(t.port(), "GET", "/document/shop/" + item.substr(1), {}, session).status == 401);
+}

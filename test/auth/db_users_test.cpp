@@ -8,6 +8,7 @@
 
 #include "src/auth/db_users.hpp"
 #include "src/query/parser.hpp"
+#include "src/query/write.hpp"
 #include "src/util/strings.hpp"
 #include "test/storage/helpers.hpp"
 #include "test/support/temp_dir.hpp"
@@ -268,4 +269,104 @@ TEST_CASE("auth: which action each statement needs") {
     CHECK(statement_action(st) == r.without_db);
     CHECK(statement_action(db, st) == r.with_db);
   }
+}
+
+// ---- SQL user statements (planned by src/query/write.cpp) --------------------
+
+namespace {
+
+// Plans `sql` and applies it as the owner does (one all-or-nothing entry).
+query::write_result run_sql(storage::database& db, std::string_view sql) {
+  auto r = query::plan_sql(db, sql);
+  if (auto* plan = std::get_if<query::write_plan>(&r); plan && !plan->ops.empty()) {
+    auto c = db.commit_new({storage::staged_entry{db.last_committed_seq() + 1, 1, plan->ops}});
+    REQUIRE(c.ok());
+    for (auto& res : (*c)[0]) REQUIRE_MESSAGE(res.code == storage::errc::ok, res.message);
+  }
+  return r;
+}
+
+query::write_error sql_refused(storage::database& db, std::string_view sql) {
+  auto r = query::plan_sql(db, sql);
+  REQUIRE_MESSAGE(std::holds_alternative<query::write_error>(r), "planned: " << sql);
+  return std::get<query::write_error>(r);
+}
+
+}  // namespace
+
+TEST_CASE("auth: CREATE USER, ALTER USER, DROP USER and password updates of OUser, planned and applied") {
+  secured_db s;
+  auto& db = *s.db;
+  password_cache cache;
+
+  // No ROLE: writer, as OrientDB 3.0. The answer shows the stored (hashed) password.
+  auto r = run_sql(db, "CREATE USER alice IDENTIFIED BY 'wonder land'");
+  REQUIRE(std::holds_alternative<query::write_plan>(r));
+  CHECK(std::get<query::write_plan>(r).answer.find("wonder land") == std::string::npos);
+  auto alice = find_user(db, "alice");
+  REQUIRE(alice);
+  CHECK(alice->roles == std::vector<std::string>{"writer"});
+  CHECK(alice->active);
+  CHECK(parse_stored_password(alice->password)->hashed());
+  CHECK(check_password(cache, "db", *alice, "wonder land"));
+  CHECK(allows(db, *alice, db_action::create));
+  CHECK_FALSE(allows(db, *alice, db_action::schema));
+
+  REQUIRE(std::holds_alternative<query::write_plan>(run_sql(db, "CREATE USER bob IDENTIFIED BY b ROLE [reader, admin]")));
+  auto bob = find_user(db, "bob");
+  REQUIRE(bob);
+  CHECK(bob->roles == std::vector<std::string>{"reader", "admin"});
+  CHECK(allows(db, *bob, db_action::security));
+
+  // Refusals: a taken name (OrientDB's duplicate-key message), an unknown role.
+  auto dup = sql_refused(db, "CREATE USER alice IDENTIFIED BY x");
+  CHECK(dup.kind == query::write_error_kind::duplicate);
+  CHECK(dup.message.find("found duplicated key 'alice' in index 'OUser.name'") != std::string::npos);
+  auto role = sql_refused(db, "CREATE USER carol IDENTIFIED BY x ROLE [reader, boss]");
+  CHECK(role.kind == query::write_error_kind::not_found);
+  CHECK(role.message == "Role 'boss' was not found");
+  CHECK_FALSE(find_user(db, "carol"));
+
+  // ALTER USER: a new hash; the old password no longer works.
+  REQUIRE(std::holds_alternative<query::write_plan>(run_sql(db, "ALTER USER alice IDENTIFIED BY fresh")));
+  alice = find_user(db, "alice");
+  CHECK(check_password(cache, "db", *alice, "fresh"));
+  CHECK_FALSE(check_password(cache, "db", *alice, "wonder land"));
+  CHECK(sql_refused(db, "ALTER USER nobody IDENTIFIED BY x").message == "User 'nobody' was not found");
+
+  // OrientDB's hook: a plain password written by UPDATE or INSERT is stored hashed.
+  REQUIRE(std::holds_alternative<query::write_plan>(
+      run_sql(db, "update OUser set password = 'x' where name = 'reader'")));
+  auto reader = find_user(db, "reader");
+  CHECK(parse_stored_password(reader->password)->hashed());
+  CHECK(check_password(cache, "db", *reader, "x"));
+  CHECK_FALSE(check_password(cache, "db", *reader, "reader"));
+  auto before = reader->password;
+  // Another field changed: the stored hash is kept as it is.
+  REQUIRE(std::holds_alternative<query::write_plan>(
+      run_sql(db, "update OUser set status = 'ACTIVE' where name = 'reader'")));
+  CHECK(find_user(db, "reader")->password == before);
+  REQUIRE(std::holds_alternative<query::write_plan>(run_sql(
+      db, "insert into OUser set name = 'dave', password = 'pw', status = 'ACTIVE', roles = ['reader']")));
+  auto dave = find_user(db, "dave");
+  REQUIRE(dave);
+  CHECK(parse_stored_password(dave->password)->hashed());
+  CHECK(check_password(cache, "db", *dave, "pw"));
+
+  // DROP USER.
+  REQUIRE(std::holds_alternative<query::write_plan>(run_sql(db, "DROP USER alice")));
+  CHECK_FALSE(find_user(db, "alice"));
+  CHECK(sql_refused(db, "DROP USER alice").kind == query::write_error_kind::not_found);
+  CHECK(db.check().ok());
+
+  // A database without the security classes.
+  test::temp_dir dir{"troupe-auth-nousers"};
+  auto bare = storage::database::open(dir / "db");
+  REQUIRE(bare.ok());
+  CHECK(sql_refused(**bare, "CREATE USER a IDENTIFIED BY b").message == "Class 'OUser' was not found");
+
+  // Which action the user statements need.
+  CHECK(statement_action(parsed("CREATE USER a IDENTIFIED BY b")) == db_action::security);
+  CHECK(statement_action(parsed("DROP USER a")) == db_action::security);
+  CHECK(statement_action(parsed("ALTER USER a IDENTIFIED BY b")) == db_action::security);
 }

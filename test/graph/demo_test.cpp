@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "src/auth/db_users.hpp"
 #include "src/graph/demo.hpp"
 #include "src/storage/database.hpp"
 #include "test/support/temp_dir.hpp"
@@ -28,6 +29,14 @@ void check_demo_database(const fs::path& dir) {
     auto c = (*db)->cluster_by_name(name);
     REQUIRE(c.has_value());
     CHECK(c->records == n);
+  }
+  // OrientDB's demo users: the tutorial connects as admin/admin.
+  for (auto name : {"admin", "writer", "reader"}) {
+    CAPTURE(name);
+    auto u = auth::find_user(**db, name);
+    REQUIRE(u.has_value());
+    CHECK(verify_password(u->password, name));
+    CHECK(u->roles == std::vector<std::string>{name});
   }
 }
 

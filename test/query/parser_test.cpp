@@ -258,6 +258,13 @@ std::string show_write(const statement& st) {
       return out + ") " + (s.unique ? "unique" : "notunique");
     }
     std::string operator()(const drop_index_stmt& s) const { return "drop index " + s.name; }
+    std::string operator()(const create_user_stmt& s) const {
+      std::string roles;
+      for (auto& r : s.roles) roles += (roles.empty() ? "" : ",") + r;
+      return "create user " + s.name + " by " + s.password + " roles " + roles;
+    }
+    std::string operator()(const drop_user_stmt& s) const { return "drop user " + s.name; }
+    std::string operator()(const alter_user_stmt& s) const { return "alter user " + s.name + " by " + s.password; }
   };
   return std::visit(visitor{}, st);
 }
@@ -704,14 +711,14 @@ TEST_CASE("query: parser: bad write statements are refused with a position and a
       {"CREATE EDGE Knows FROM #5:0 TO", 30, "a RID, a list of RIDs"},
       {"CREATE EDGE Knows FROM 'x' TO #1:1", 23, "a RID, a list of RIDs"},
       {"CREATE EDGE FROM #1:1 TO #1:2 SET", 33, "a field name"},
-      {"CREATE TABLE x", 7, "VERTEX, EDGE, CLASS, PROPERTY or INDEX after CREATE"},
+      {"CREATE TABLE x", 7, "VERTEX, EDGE, CLASS, PROPERTY, INDEX or USER after CREATE"},
       {"CREATE", 6, "VERTEX, EDGE, CLASS"},
       {"CREATE CLASS", 12, "a class name"},
       {"CREATE CLASS A EXTENDS", 22, "a superclass name"},
       {"CREATE CLASS A B", 15, "EXTENDS or end of statement"},
       {"CREATE CLASS A EXTENDS B C", 25, "end of statement"},
       {"DROP CLASS", 10, "a class name"},
-      {"DROP TABLE x", 5, "CLASS or INDEX after DROP"},
+      {"DROP TABLE x", 5, "CLASS, INDEX or USER after DROP"},
       {"CREATE PROPERTY Person", 22, "'.' and the property name"},
       {"CREATE PROPERTY Person.", 23, "a property name"},
       {"CREATE PROPERTY Person.age", 26, "a type"},
@@ -734,6 +741,162 @@ TEST_CASE("query: parser: bad write statements are refused with a position and a
     CHECK_MESSAGE(e.expected.find(r.expected) != std::string::npos, e.message());
     CHECK(!e.found.empty());
   }
+}
+
+TEST_CASE("query: parser: user statements give the expected tree") {
+  {
+    auto s = std::get<create_user_stmt>(parsed_any("CREATE USER alice IDENTIFIED BY secret"));
+    CHECK(s.name == "alice");
+    CHECK(s.password == "secret");
+    CHECK(s.roles.empty());  // the planner gives writer, as OrientDB 3.0
+    CHECK(s.pos == 12);
+  }
+  {
+    auto s = std::get<create_user_stmt>(parsed_any("create user 'bob smith' identified by 'p w;d' role admin;"));
+    CHECK(s.name == "bob smith");
+    CHECK(s.password == "p w;d");
+    CHECK(s.roles == std::vector<std::string>{"admin"});
+  }
+  {
+    // Keywords are words too: a password may be `select` or `by`.
+    auto s = std::get<create_user_stmt>(parsed_any("CREATE USER u IDENTIFIED BY select ROLE [reader, `writer`, 'x y']"));
+    CHECK(s.password == "select");
+    CHECK(s.roles == std::vector<std::string>{"reader", "writer", "x y"});
+  }
+  CHECK(std::get<drop_user_stmt>(parsed_any("DROP USER alice")).name == "alice");
+  {
+    auto s = std::get<alter_user_stmt>(parsed_any("Alter User alice Identified By \"n3w\""));
+    CHECK(s.name == "alice");
+    CHECK(s.password == "n3w");
+  }
+  // USER, ROLE and IDENTIFIED stay usable as field names.
+  CHECK(std::holds_alternative<select_stmt>(parsed_any("select user, role, identified from V where alter = 1")));
+}
+
+TEST_CASE("query: parser: bad user statements are refused with a position and an expectation") {
+  struct row {
+    std::string sql;
+    size_t position;
+    const char* expected;
+  };
+  const row rows[] = {
+      {"CREATE USER", 11, "a user name"},
+      {"CREATE USER alice", 17, "IDENTIFIED BY and the password"},
+      {"CREATE USER alice IDENTIFIED", 28, "BY after IDENTIFIED"},
+      {"CREATE USER alice IDENTIFIED secret", 29, "BY after IDENTIFIED"},
+      {"CREATE USER alice IDENTIFIED BY", 31, "a password"},
+      {"CREATE USER alice IDENTIFIED BY ''", 32, "a password of 1 to 1024 bytes"},
+      {"CREATE USER '' IDENTIFIED BY x", 12, "a user name of 1 to 128 bytes"},
+      {"CREATE USER alice IDENTIFIED BY 123", 32, "a password"},
+      {"CREATE USER alice IDENTIFIED BY ?", 32, "a password"},
+      {"CREATE USER alice IDENTIFIED BY x ROLE", 38, "a role name or [roles]"},
+      {"CREATE USER alice IDENTIFIED BY x ROLE [", 40, "a role name"},
+      {"CREATE USER alice IDENTIFIED BY x ROLE [a", 41, "',' or ']'"},
+      {"CREATE USER alice IDENTIFIED BY x ROLE [a,]", 42, "a role name"},
+      {"CREATE USER alice IDENTIFIED BY x ROLE a b", 41, "end of statement"},
+      {"CREATE USER alice IDENTIFIED BY x y", 34, "end of statement"},
+      {"CREATE USER #1:2 IDENTIFIED BY x", 12, "a user name"},
+      {"CREATE USER 'a\tb' IDENTIFIED BY x", 12, "a user name without control characters"},
+      {"CREATE USER a IDENTIFIED BY 'p\nq'", 28, "a password without control characters"},
+      {"DROP USER", 9, "a user name"},
+      {"DROP USER a b", 12, "end of statement"},
+      {"ALTER", 5, "USER after ALTER"},
+      {"ALTER CLASS V", 6, "USER after ALTER"},
+      {"ALTER USER a", 12, "IDENTIFIED BY and the password"},
+      {"ALTER USER a IDENTIFIED BY x ROLE admin", 29, "end of statement"},
+      {"CREATE USER " + std::string(129, 'n') + " IDENTIFIED BY x", 12, "a user name of 1 to 128 bytes"},
+      {"CREATE USER a IDENTIFIED BY '" + std::string(1025, 'p') + "'", 28, "a password of 1 to 1024 bytes"},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.sql);
+    auto e = refused(r.sql);
+    CHECK(e.position == r.position);
+    CHECK(e.position <= r.sql.size());
+    CHECK_MESSAGE(e.expected.find(r.expected) != std::string::npos, e.message());
+    CHECK(!e.found.empty());
+  }
+  // At most user_roles_max roles.
+  std::string many = "CREATE USER a IDENTIFIED BY x ROLE [r0";
+  for (size_t i = 1; i <= user_roles_max; ++i) many += ", r" + std::to_string(i);
+  auto e = refused(many + "]");
+  CHECK(e.expected.find("at most 16 roles") != std::string::npos);
+}
+
+TEST_CASE("query: parser: seeded mutations of user statements: refused with a position, or within the bounds") {
+  const std::vector<std::string> seeds = {
+      "CREATE USER alice IDENTIFIED BY secret",
+      "CREATE USER 'bob' IDENTIFIED BY 'p' ROLE admin",
+      "CREATE USER u IDENTIFIED BY p ROLE [reader, 'writer', `x`];",
+      "DROP USER alice",
+      "ALTER USER alice IDENTIFIED BY 'n3w'",
+  };
+  const std::vector<std::string> tokens = {"user", "identified", "by", "role", "[", "]", ",", "'", "\"", "`",
+                                           "alter", "drop", "create", ";", "?", ":x", "#1:2", "''", "\t",
+                                           std::string(1, '\0'), "\xff", std::string(200, 'z')};
+  uint64_t seed = 20261208;
+  if (const char* s = std::getenv("TROUPE_SEED")) {
+    auto v = troupe::parse_int(s, 0, INT64_MAX);
+    REQUIRE_MESSAGE(v.has_value(), "TROUPE_SEED must be a non-negative integer");
+    seed = static_cast<uint64_t>(*v);
+  }
+  INFO("seed=" << seed << " (replay with TROUPE_SEED=" << seed << ")");
+  std::mt19937_64 rng(seed);
+  auto below = [&](size_t n) { return n == 0 ? size_t{0} : static_cast<size_t>(rng() % n); };
+  auto word_ok = [](const std::string& w, size_t max) {
+    if (w.empty() || w.size() > max) return false;
+    for (unsigned char c : w)
+      if (c < 0x20 || c == 0x7f) return false;
+    return true;
+  };
+  constexpr int mutations = 5000;
+  int accepted = 0, users = 0;
+  for (int m = 0; m < mutations; ++m) {
+    std::string s = seeds[below(seeds.size())];
+    int edits = 1 + static_cast<int>(below(3));
+    for (int k = 0; k < edits; ++k) {
+      size_t at = below(s.size() + 1);
+      switch (below(4)) {
+        case 0:
+          if (at < s.size()) s.erase(at, 1 + below(3));
+          break;
+        case 1:
+          s.insert(at, 1, static_cast<char>(rng() & 0xff));
+          break;
+        case 2:
+          s.insert(at, " " + tokens[below(tokens.size())] + " ");
+          break;
+        case 3:
+          s.replace(at, below(6), tokens[below(tokens.size())]);
+          break;
+      }
+    }
+    CAPTURE(s);
+    auto r = parse(s);
+    if (auto* e = std::get_if<syntax_error>(&r)) {
+      if (e->position > s.size() || e->message().empty() || e->expected.empty() || e->found.empty())
+        FAIL_CHECK("bad error: " << e->message());
+      continue;
+    }
+    ++accepted;
+    auto& st = std::get<statement>(r);
+    if (auto* c = std::get_if<create_user_stmt>(&st)) {
+      ++users;
+      bool ok = word_ok(c->name, user_name_bytes_max) && word_ok(c->password, user_password_bytes_max) &&
+                c->roles.size() <= user_roles_max;
+      for (auto& role : c->roles) ok = ok && word_ok(role, user_name_bytes_max);
+      if (!ok) FAIL_CHECK("accepted out of bounds");
+    } else if (auto* d = std::get_if<drop_user_stmt>(&st)) {
+      ++users;
+      if (!word_ok(d->name, user_name_bytes_max)) FAIL_CHECK("accepted out of bounds");
+    } else if (auto* a = std::get_if<alter_user_stmt>(&st)) {
+      ++users;
+      if (!word_ok(a->name, user_name_bytes_max) || !word_ok(a->password, user_password_bytes_max))
+        FAIL_CHECK("accepted out of bounds");
+    }
+  }
+  MESSAGE("seed=" << seed << " mutations=" << mutations << " accepted=" << accepted << " user statements=" << users);
+  CHECK(users > 0);
+  CHECK(accepted < mutations);
 }
 
 TEST_CASE("query: parser: the error message names the position, the expectation and what was found") {
@@ -835,6 +998,9 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       "DROP INDEX Person.name",
       "DROP CLASS Person",
       "EXPLAIN SELECT name FROM Person WHERE key = ? AND age BETWEEN 1 AND 9 ORDER BY name LIMIT 3",
+      "CREATE USER alice IDENTIFIED BY 'secret' ROLE [reader, 'writer']",
+      "ALTER USER alice IDENTIFIED BY other",
+      "DROP USER alice",
   };
   const std::vector<std::string> tokens = {
       "select", "from", "where", "and", "or", "not", "in", "between", "is", "null", "(", ")", "[", "]",
@@ -844,6 +1010,7 @@ TEST_CASE("query: parser: seeded mutations never crash and always point inside t
       "traverse", "while", "maxdepth", "strategy", "breadth_first", ".out()", ".size()", "in(", "expand(", "(select",
       "insert into", "update", "set", "values", "content", "{", "}", "{\"a\": 1}", "upsert", "return", "vertex",
       "edge", "to", "create", "drop", "(select from V)", "let", "let $a =", "$a", "$parent.$current", ", $b = 1",
+      "user", "identified by", "role", "alter user", "role [",
   };
   uint64_t seed = 20240601;
   if (const char* s = std::getenv("TROUPE_SEED")) {
