@@ -78,9 +78,18 @@ caf::error refuse(session_ptr self, const std::string& resource) {
 
 // A database user's roles must allow `action` in `db` (OrientDB's refusal
 // text otherwise); a server user's session passed refuse() already.
+// The user is read again for every command (as REST does for a session): a
+// user dropped or suspended since the login is refused from then on, and
+// changed roles count at once.
 caf::error refuse_action(session_ptr self, const storage::database& db, auth::db_action action) {
   auto& st = self->state;
-  if (!st.db_user || auth::allows(db, *st.db_user, action)) return caf::none;
+  if (!st.db_user) return caf::none;
+  auto now = auth::find_user(db, st.db_user->name);
+  if (!now || !now->active)
+    return make_troupe_error(errc::access_denied, cat("User '", st.db_user->name, "' of database '", st.bound_db,
+                                                      "' no longer exists or is suspended: connect again"));
+  st.db_user = std::move(*now);
+  if (auth::allows(db, *st.db_user, action)) return caf::none;
   return make_troupe_error(errc::access_denied, auth::denied_message(*st.db_user, action));
 }
 

@@ -667,4 +667,27 @@ TEST_CASE("console: database users: admin/admin into its database; reader refuse
   r = run_console(cat("connect ", url_a, " root ", root_password, "\nactors\nselect from V where node = 9\n"));
   CHECK_MESSAGE(r.code == 0, r.out);
   CHECK(has(r.out, "1 item(s) found."));
+
+  // The user is read again for every command: suspended by the database's
+  // admin, reader's open session is refused from its next command on.
+  child_process reader(process_options{{console_path()}, {}, {}, false});
+  reader.write_input(cat("connect ", url_a, " reader reader\nselect from V where node = 9\n"));
+  REQUIRE_MESSAGE(reader.wait_for_output("1 item(s) found.", 20s), reader.output());
+  r = run_console(cat("connect ", url_a, " admin admin\nupdate OUser set status = 'SUSPENDED' where name = 'reader'\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(eventually(
+      [&] {
+        auto from = reader.output().size();
+        reader.write_input("select from V where node = 9\n");
+        reader.wait_for_output("\n", 5s, from);
+        return reader.wait_for_output("no longer exists or is suspended", 1s, from);
+      },
+      20s));
+  CHECK_MESSAGE(has(reader.output(), "Error: User 'reader' of database 'demo' no longer exists or is suspended: "
+                                     "connect again\n"),
+                reader.output());
+  r = run_console(cat("connect ", url_a, " reader reader\n"));
+  CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
+  reader.close_input();
+  CHECK(reader.wait_exit(10s).has_value());
 }
