@@ -445,7 +445,8 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
             out.config_json = c.json;
             out.config_version = c.version;
           }
-        out.members = members_of(o, db);
+        // Without a cluster there is nothing more to show ("Not distributed").
+        if (o.cluster) out.members = members_of(o, db);
         for (auto& c : e->db->classes()) {
           class_row row{c.name, c.superclass, c.default_cluster, 0};
           for (auto& cl : out.clusters)
