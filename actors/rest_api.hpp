@@ -16,6 +16,14 @@
 //             "database.create"/"database.drop" allow creating/dropping;
 //             "server.info" allows GET /server; "database" or "database.<db>"
 //             allows the document, class, cluster and query commands on a database.
+//             Database users: on a route that names a database, credentials
+//             that are not a server user's allowed there are checked against
+//             that database's OUser records (src/auth/db_users.hpp), valid for
+//             that database only; what the user's roles do not allow is 403
+//             with OrientDB's OSecurityAccessException text (document GET:
+//             read, POST create, PUT update, DELETE remove; /class, /property
+//             and /index creation: schema; /command and /batch by the
+//             statement; writes to OUser/ORole records: security).
 //   sessions: GET /connect/<db> with Basic credentials (and the database's
 //             permission) answers 204 with the cookie OSESSIONID (HttpOnly); a
 //             request without Basic credentials may send that cookie instead
@@ -29,7 +37,7 @@
 //             400 with its position and what was expected.
 //             POST /command/<db>/sql[/<text>]: the same from the path, or from
 //             the body as text or {"command", "parameters": [..] | {..}}; no
-//             default LIMIT. Only SELECT is built: other statements are 400.
+//             default LIMIT; write statements go to the database's owner.
 //   before the body: make_rest_header_check() answers a request that announces
 //             a body (Content-Length > 0 or chunked) with 401 from its headers
 //             when its credentials are missing or wrong, so no body is read

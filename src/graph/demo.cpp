@@ -51,13 +51,14 @@ result<import_stats> create_demo_database(const fs::path& databases_dir, const f
     if (!db) return fail(db.error());
     import_options opts;
     opts.source_name = graphml.string();
-    stats = import_graph(**db, *g, opts);
     // OrientDB's demo database has its admin, writer and reader users (the
-    // tutorial connects as admin/admin); after the import, whose RIDs assume
-    // a fresh database.
-    if (stats)
-      if (auto why = auth::apply_default_security(**db))
-        stats = error_info{staging.string(), "", cat("cannot create the default users: ", *why)};
+    // tutorial connects as admin/admin), first, as in any new database
+    // (ORole and OUser take clusters 5 and 6; the import places the graph
+    // after them).
+    if (auto why = auth::apply_default_security(**db))
+      stats = error_info{staging.string(), "", cat("cannot create the default users: ", *why)};
+    else
+      stats = import_graph(**db, *g, opts);
     // The database closes here, before its folder is renamed.
   }
   if (!stats) return fail(stats.error());

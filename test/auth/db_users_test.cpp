@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
+
 #include "src/auth/db_users.hpp"
 #include "src/query/parser.hpp"
 #include "src/query/write.hpp"
@@ -369,4 +371,22 @@ TEST_CASE("auth: CREATE USER, ALTER USER, DROP USER and password updates of OUse
   CHECK(statement_action(parsed("CREATE USER a IDENTIFIED BY b")) == db_action::security);
   CHECK(statement_action(parsed("DROP USER a")) == db_action::security);
   CHECK(statement_action(parsed("ALTER USER a IDENTIFIED BY b")) == db_action::security);
+}
+
+TEST_CASE("auth: a request's check (find_user, a cached password, allows) costs microseconds, not a PBKDF2") {
+  secured_db s;
+  password_cache cache;
+  REQUIRE(check_password(cache, "db", *find_user(*s.db, "writer"), "writer"));  // the one PBKDF2
+  constexpr int n = 2000;
+  auto start = std::chrono::steady_clock::now();
+  int ok = 0;
+  for (int i = 0; i < n; ++i) {
+    auto u = find_user(*s.db, "writer");
+    ok += u && check_password(cache, "db", *u, "writer") && allows(*s.db, *u, db_action::update);
+  }
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  CHECK(ok == n);
+  MESSAGE("per request: " << us / n << " us (" << n << " checks)");
+  // One PBKDF2 of 65536 rounds takes ~20-60 ms here: a check must stay far below it.
+  CHECK(us / n < 2000);
 }
