@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <caf/io/all.hpp>
 
+#include "src/auth/db_users.hpp"
 #include "src/console/sql.hpp"
 #include "src/http/login_guard.hpp"
 #include "src/query/command.hpp"
@@ -42,6 +43,11 @@ struct session_state {
   user_config user;
   caf::node_id client;
   admin_actor admin;
+  // A database user's session (OUser of `bound_db`, src/auth/db_users.hpp):
+  // it serves that database only, each command as the user's roles allow.
+  // Empty for a server user's session.
+  std::string bound_db;
+  std::optional<auth::db_user> db_user;
 };
 
 using session_ptr = session_actor::stateful_pointer<session_state>;
@@ -53,9 +59,61 @@ caf::error refuse(session_ptr self, const std::string& resource) {
   auto sender = self->current_sender();
   if (!sender || sender->node() != st.client)
     return make_troupe_error(errc::access_denied, "this session belongs to another console");
+  if (st.db_user) {
+    // Bound to its database: nothing server-wide, no other database.
+    if (resource.empty() || resource == cat("database.", st.bound_db)) return caf::none;
+    if (resource.rfind("database.", 0) == 0 && resource != "database.create")
+      return make_troupe_error(errc::access_denied,
+                               cat("User '", st.user.name, "' is a user of database '", st.bound_db,
+                                   "' and may not use database '", resource.substr(9),
+                                   "': connect to it with one of its own users"));
+    return make_troupe_error(errc::access_denied,
+                             cat("User '", st.user.name, "' is a user of database '", st.bound_db,
+                                 "' only: this command needs a server user (", resource, ")"));
+  }
   if (!resource.empty() && !allowed(st.user, resource))
     return make_troupe_error(errc::access_denied, cat("User '", st.user.name, "' has no permission for ", resource));
   return caf::none;
+}
+
+// A database user's roles must allow `action` in `db` (OrientDB's refusal
+// text otherwise); a server user's session passed refuse() already.
+// The user is read again for every command (as REST does for a session): a
+// user dropped or suspended since the login is refused from then on, and
+// changed roles count at once.
+caf::error refuse_action(session_ptr self, const storage::database& db, auth::db_action action) {
+  auto& st = self->state;
+  if (!st.db_user) return caf::none;
+  auto now = auth::find_user(db, st.db_user->name);
+  if (!now || !now->active)
+    return make_troupe_error(errc::access_denied, cat("User '", st.db_user->name, "' of database '", st.bound_db,
+                                                      "' no longer exists or is suspended: connect again"));
+  st.db_user = std::move(*now);
+  if (auth::allows(db, *st.db_user, action)) return caf::none;
+  return make_troupe_error(errc::access_denied, auth::denied_message(*st.db_user, action));
+}
+
+// What a record or schema op needs from a database user.
+auth::db_action op_action(const storage::database& db, const storage::op& o) {
+  using k = storage::op::kind;
+  if (o.k == k::statement) {
+    // A statement op sent as a record command: judged as the statement it holds.
+    auto c = query::command_from_op(o);
+    if (!c) return auth::db_action::security;  // unreadable: the strictest
+    auto parsed = query::parse(c->text);
+    if (auto* st = std::get_if<query::statement>(&parsed)) return auth::statement_action(db, *st);
+    return auth::db_action::security;
+  }
+  if (o.k != k::create && o.k != k::update && o.k != k::remove) return auth::db_action::schema;
+  if (!o.class_name.empty() && auth::is_security_class(db, o.class_name)) return auth::db_action::security;
+  if (o.k == k::create) return auth::db_action::create;
+  if (o.k == k::remove) {
+    // A RID names no class here: a record of OUser/ORole is security.
+    if (auto rec = db.find(o.id); rec && auth::is_security_class(db, rec->class_name)) return auth::db_action::security;
+    return auth::db_action::remove;
+  }
+  if (auto rec = db.find(o.id); rec && auth::is_security_class(db, rec->class_name)) return auth::db_action::security;
+  return auth::db_action::update;
 }
 
 caf::expected<db_entry> find_db(session_ptr self, const std::string& db) {
@@ -126,6 +184,23 @@ std::optional<uint64_t> db_figure(const std::string& detail_json, const std::str
   if (n->is_uint64()) return n->get_uint64();
   if (n->is_int64() && n->get_int64() >= 0) return static_cast<uint64_t>(n->get_int64());
   return std::nullopt;
+}
+
+// Every member with its console endpoint and `db`'s status there ("" db: no
+// status), in the view's join order; a node that does not run distributed is
+// its own only member.
+console_peers members_of(const admin_options& o, const std::string& db) {
+  console_peers out;
+  auto snap = o.cluster_dir->get();
+  if (!o.cluster || snap.state.view.members.empty()) {
+    bool holds = !db.empty() && o.dbs->find(db).has_value();
+    out.push_back(console_peer{o.node_name, "", 0, node_online, holds ? db_online : "", true});
+    return out;
+  }
+  for (auto& m : snap.state.view.members)
+    out.push_back(console_peer{m.name, m.console_host, m.console_port, m.status, db.empty() ? "" : m.shown_status(db),
+                               m.name == snap.local_name});
+  return out;
 }
 
 void replication(session_ptr self, const std::string& db, caf::typed_response_promise<replication_rows> rp) {
@@ -274,10 +349,13 @@ caf::result<std::string> run_sql(session_ptr self, const db_entry& e, const std:
 }
 
 session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_config user, caf::node_id client,
-                                          admin_actor admin, caf::actor console) {
+                                          admin_actor admin, caf::actor console, std::string bound_db,
+                                          std::optional<auth::db_user> db_user) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.user = std::move(user);
+  st.bound_db = std::move(bound_db);
+  st.db_user = std::move(db_user);
   st.client = client;
   st.admin = std::move(admin);
   // The console's actor goes down when its connection closes: the session ends with it.
@@ -340,6 +418,8 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         return rp;
       },
       [self](dbs_atom) -> caf::result<std::vector<std::string>> {
+        // A database user sees its own database (so that `use` works for it).
+        if (self->state.db_user) return std::vector<std::string>{self->state.bound_db};
         if (auto err = refuse(self, "server.listDatabases")) return err;
         return self->state.opts->dbs->names();
       },
@@ -354,10 +434,19 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
       [self](info_atom, const std::string& db) -> caf::result<db_info> {
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (auto err = refuse_action(self, *e->db, auth::db_action::read)) return err;
         db_info out;
         out.name = db;
         out.last_lsn = e->db->last_lsn();
         out.clusters = e->db->clusters();
+        auto& o = *self->state.opts;
+        for (auto& c : o.cluster_dir->get().state.configs)
+          if (c.db == db) {
+            out.config_json = c.json;
+            out.config_version = c.version;
+          }
+        // Without a cluster there is nothing more to show ("Not distributed").
+        if (o.cluster) out.members = members_of(o, db);
         for (auto& c : e->db->classes()) {
           class_row row{c.name, c.superclass, c.default_cluster, 0};
           for (auto& cl : out.clusters)
@@ -371,6 +460,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         if (!id.valid()) return make_troupe_error(errc::invalid_argument, cat("invalid RID ", id.to_string()));
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (auto err = refuse_action(self, *e->db, auth::db_action::read)) return err;
         auto rec = e->db->find(id);
         if (!rec) return make_troupe_error(errc::not_found, cat("Record ", id.to_string(), " not found"));
         return *rec;
@@ -378,6 +468,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
       [self](write_atom, const std::string& db, storage::op& o) -> caf::result<storage::op_result> {
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (auto err = refuse_action(self, *e->db, op_action(*e->db, o))) return err;
         auto rp = self->make_response_promise<storage::op_result>();
         self->request(e->writer, self->state.opts->ask_timeout, write_atom::value, op_list{std::move(o)})
             .then(
@@ -394,6 +485,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
              uint32_t limit) -> caf::result<records> {
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (auto err = refuse_action(self, *e->db, auth::db_action::read)) return err;
         if (limit < 1 || limit > console::console_browse_records_max)
           return make_troupe_error(errc::invalid_argument, cat("the limit must be 1..", console::console_browse_records_max));
         auto c = e->db->cluster_by_name(cluster);
@@ -417,10 +509,23 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         self->quit();
         return true;
       },
+      [self](members_atom, const std::string& db) -> caf::result<console_peers> {
+        // Open to every session: the console needs it to move elsewhere when
+        // this node is gone. It tells names, addresses and statuses only.
+        if (auto err = refuse(self, "")) return err;
+        return members_of(*self->state.opts, db);
+      },
       [self](sql_atom, const std::string& db, const std::string& text, uint32_t rows_max) -> caf::result<std::string> {
         // The permission of the other database commands (reads and writes alike): database.<db>.
         auto e = find_db(self, db);
         if (!e) return e.error();
+        if (self->state.db_user && text.size() <= query::statement_length_max) {
+          // The action the statement needs (a statement that does not parse
+          // runs nowhere: its syntax error comes from run_sql).
+          auto parsed = query::parse(text);
+          if (auto* st = std::get_if<query::statement>(&parsed))
+            if (auto err = refuse_action(self, *e->db, auth::statement_action(*e->db, *st))) return err;
+        }
         return run_sql(self, *e, text, rows_max);
       },
   };
@@ -436,6 +541,11 @@ struct pending_login {
   // with the PBKDF2 key. Otherwise (login_atom, the first protocol) with the
   // plaintext password.
   bool derived_key = false;
+  std::string db;  // the database the login names ("" none): the login must name the same
+  // A user of `db` (its OUser record as read at the challenge) and the key
+  // its stored password gives; unset for a server user.
+  std::optional<auth::db_user> db_user;
+  std::optional<std::string> db_key;
 };
 
 struct admin_state {
@@ -463,7 +573,8 @@ void drop_expired(admin_state& st, steady_clock::time_point now) {
 
 // A fresh single-use nonce for `user`, bound to the asking node; the oldest
 // pending one goes when pending_logins_max are kept.
-caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, bool derived_key) {
+caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, bool derived_key,
+                                       const std::string& db = {}) {
   auto& st = self->state;
   auto sender = self->current_sender();
   if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
@@ -475,8 +586,92 @@ caf::expected<std::string> issue_nonce(admin_ptr self, const std::string& user, 
     st.logins.erase(oldest);
   }
   auto nonce = random_nonce();
-  st.logins.emplace(nonce, pending_login{user, sender->node(), now, derived_key});
+  st.logins.emplace(nonce, pending_login{user, sender->node(), now, derived_key, db, std::nullopt, std::nullopt});
   return nonce;
+}
+
+// Step 2 of the login (actors/protocol.hpp, admin_actor): checks the proof
+// against the pending challenge and opens a session. `with_db`: the login
+// named database `db` (the proof covers it too).
+caf::result<caf::strong_actor_ptr> login(admin_ptr self, const std::string& user, const std::string& db,
+                                   const std::string& nonce, const std::string& proof, bool with_db) {
+  auto& st = self->state;
+  auto& o = *st.opts;
+  auto sender = self->current_sender();
+  if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
+  auto client = sender->node();
+  auto now = steady_clock::now();
+  drop_expired(st, now);
+  auto i = st.logins.find(nonce);
+  bool known = i != st.logins.end() && i->second.user == user && i->second.client == client && i->second.db == db;
+  bool derived_key = known && i->second.derived_key;
+  std::optional<auth::db_user> db_user;
+  std::optional<std::string> db_key;
+  if (known) {
+    db_user = std::move(i->second.db_user);
+    db_key = std::move(i->second.db_key);
+  }
+  if (i != st.logins.end()) st.logins.erase(i);  // single use, whatever happens next
+  if (!known)
+    return make_troupe_error(errc::access_denied, "the login challenge is unknown or expired: connect again");
+  const user_config* u = nullptr;
+  // A database user stands in a user_config of its own: no server resources.
+  user_config as_db_user{user, "", ""};
+  if (db_user) {
+    if (db_user->active) u = &as_db_user;  // a suspended user cannot log in
+  } else {
+    for (auto& x : o.users)
+      if (x.name == user) u = &x;
+  }
+  // The key the console must have used; none for an unknown user, nor
+  // for a hashed password under the first protocol (no plaintext here).
+  std::optional<std::string> key;
+  if (db_user) {
+    key = db_key;
+  } else if (u != nullptr && derived_key) {
+    key = st.keys->key(user);
+  } else if (u != nullptr) {
+    auto stored = parse_stored_password(u->password);
+    if (stored && !stored->hashed()) key = stored->plain;
+  }
+  std::vector<std::string> parts{"troupe-console", nonce, user, to_string(client), to_string(self->node())};
+  if (with_db) parts.push_back(db);
+  auto expected = hmac_proof(key ? *key : random_nonce(), parts);
+  // Per address, as REST: one machine cannot spread its guesses over
+  // many CAF node ids. A console that did not come through the port's
+  // guard (this process, or CAF's loopback endpoint) counts by node id.
+  std::string source = cat("console node ", to_string(client));
+  if (o.consoles)
+    if (auto addr = o.consoles->address_of(to_string(client))) source = cat("console at ", address_only(*addr));
+  if (u == nullptr || !key || !constant_time_equal(expected, proof)) {
+    ++st.refused;
+    auto v = st.wrong_logins->failure(source, user, o.log);
+    auto refusal = make_troupe_error(errc::access_denied, "wrong user name or password");
+    if (v.delay.count() == 0) return refusal;
+    // Held back without holding this actor: a short-lived timer actor answers.
+    auto rp = self->make_response_promise<caf::strong_actor_ptr>();
+    self->system().spawn([rp, refusal, delay = v.delay](caf::event_based_actor* timer) mutable -> caf::behavior {
+      timer->delayed_send(timer, delay, caf::atom("answer"));
+      return {[rp, refusal, timer](caf::atom_value) mutable {
+        rp.deliver(refusal);
+        timer->quit();
+      }};
+    });
+    return rp;
+  }
+  st.wrong_logins->success(source);
+  if (st.sessions.size() >= console_sessions_max)
+    return make_troupe_error(errc::invalid_argument,
+                             cat("too many console sessions (", console_sessions_max, "): close one first"));
+  auto console = caf::actor_cast<caf::actor>(sender);
+  bool bound = db_user.has_value();
+  auto s = self->spawn(session_impl, st.opts, *u, client, caf::actor_cast<admin_actor>(self), console,
+                       bound ? db : std::string(), std::move(db_user));
+  self->monitor(s);
+  st.sessions.emplace(s.address(), caf::actor_cast<caf::actor>(s));
+  o.log->info(component, cat("console session opened for ", bound ? cat("database '", db, "' user '") : "user '",
+                             user, "' from node ", to_string(client), " (", st.sessions.size(), " open)"));
+  return caf::actor_cast<caf::strong_actor_ptr>(s);
 }
 
 admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
@@ -505,66 +700,36 @@ admin_actor::behavior_type admin_impl(admin_ptr self, opts_ptr opts) {
       },
       [self](login_atom, const std::string& user, const std::string& nonce,
              const std::string& proof) -> caf::result<caf::strong_actor_ptr> {
+        return login(self, user, std::string(), nonce, proof, false);
+      },
+      [self](login_atom, const std::string& db, const std::string& user, const std::string& nonce,
+             const std::string& proof) -> caf::result<caf::strong_actor_ptr> {
+        return login(self, user, db, nonce, proof, true);
+      },
+      [self](challenge_atom, const std::string& user, const std::string& db) -> caf::result<login_challenge> {
+        auto nonce = issue_nonce(self, user, true, db);
+        if (!nonce) return nonce.error();
         auto& st = self->state;
-        auto& o = *st.opts;
-        auto sender = self->current_sender();
-        if (!sender) return make_troupe_error(errc::invalid_argument, "anonymous login");
-        auto client = sender->node();
-        auto now = steady_clock::now();
-        drop_expired(st, now);
-        auto i = st.logins.find(nonce);
-        bool known = i != st.logins.end() && i->second.user == user && i->second.client == client;
-        bool derived_key = known && i->second.derived_key;
-        if (i != st.logins.end()) st.logins.erase(i);  // single use, whatever happens next
-        if (!known)
-          return make_troupe_error(errc::access_denied, "the login challenge is unknown or expired: connect again");
-        const user_config* u = nullptr;
-        for (auto& x : o.users)
-          if (x.name == user) u = &x;
-        // The key the console must have used; none for an unknown user, nor
-        // for a hashed password under the first protocol (no plaintext here).
-        std::optional<std::string> key;
-        if (u != nullptr && derived_key) {
-          key = st.keys->key(user);
-        } else if (u != nullptr) {
-          auto stored = parse_stored_password(u->password);
-          if (stored && !stored->hashed()) key = stored->plain;
-        }
-        auto expected = hmac_proof(key ? *key : random_nonce(),
-                                   {"troupe-console", nonce, user, to_string(client), to_string(self->node())});
-        // Per address, as REST: one machine cannot spread its guesses over
-        // many CAF node ids. A console that did not come through the port's
-        // guard (this process, or CAF's loopback endpoint) counts by node id.
-        std::string source = cat("console node ", to_string(client));
-        if (o.consoles)
-          if (auto addr = o.consoles->address_of(to_string(client))) source = cat("console at ", address_only(*addr));
-        if (u == nullptr || !key || !constant_time_equal(expected, proof)) {
-          ++st.refused;
-          auto v = st.wrong_logins->failure(source, user, o.log);
-          auto refusal = make_troupe_error(errc::access_denied, "wrong user name or password");
-          if (v.delay.count() == 0) return refusal;
-          // Held back without holding this actor: a short-lived timer actor answers.
-          auto rp = self->make_response_promise<caf::strong_actor_ptr>();
-          self->system().spawn([rp, refusal, delay = v.delay](caf::event_based_actor* timer) mutable -> caf::behavior {
-            timer->delayed_send(timer, delay, caf::atom("answer"));
-            return {[rp, refusal, timer](caf::atom_value) mutable {
-              rp.deliver(refusal);
-              timer->quit();
-            }};
-          });
-          return rp;
-        }
-        st.wrong_logins->success(source);
-        if (st.sessions.size() >= console_sessions_max)
-          return make_troupe_error(errc::invalid_argument,
-                                   cat("too many console sessions (", console_sessions_max, "): close one first"));
-        auto console = caf::actor_cast<caf::actor>(sender);
-        auto s = self->spawn(session_impl, st.opts, *u, client, caf::actor_cast<admin_actor>(self), console);
-        self->monitor(s);
-        st.sessions.emplace(s.address(), caf::actor_cast<caf::actor>(s));
-        o.log->info(component, cat("console session opened for user '", user, "' from node ", to_string(client), " (",
-                                   st.sessions.size(), " open)"));
-        return caf::actor_cast<caf::strong_actor_ptr>(s);
+        // A server user of that name first, then the database's own user: the
+        // order REST resolves Basic credentials in (actors/rest_api.cpp), so a
+        // name means the same user on both. Either way the challenge has the
+        // same form (console_login_keys).
+        bool server_user = std::any_of(st.opts->users.begin(), st.opts->users.end(),
+                                       [&](const user_config& u) { return u.name == user; });
+        if (!db.empty() && !server_user)
+          if (auto e = st.opts->dbs->find(db))
+            if (auto u = auth::find_user(*e->db, user)) {
+              console_login_keys keys({{u->name, u->password}});
+              auto c = keys.challenge(user);
+              auto& pending = st.logins.at(*nonce);
+              pending.db_key = keys.key(user);  // nullopt when the stored value does not parse
+              pending.db_user = std::move(*u);
+              c.nonce = std::move(*nonce);
+              return c;
+            }
+        auto c = st.keys->challenge(user);
+        c.nonce = std::move(*nonce);
+        return c;
       },
       [self](inspect_atom) -> caf::result<actor_summary> {
         // Its state is for this node's sessions (the console's "actors"), not

@@ -24,6 +24,12 @@
 //               errc::access_denied and one WARN line on the node; no handle.
 //               The node derives a plaintext-stored user's key itself, once per
 //               user (~15 ms of PBKDF2 in this actor).
+//               Naming a database: (challenge_atom, user, db), then
+//               (login_atom, db, user, nonce, proof) with db among the proof's
+//               parts. A server user of that name comes first (as REST); else
+//               db's OUser record (src/auth/db_users.hpp), whose stored value
+//               gives the challenge as a server user's would; else the
+//               unknown-user challenge. A suspended OUser cannot log in.
 //               At most console_sessions_max sessions are open at once.
 //   sessions:   one per logged-in console. It serves only the CAF node that
 //               logged in, checks the user's resources for each command (as the
@@ -31,7 +37,12 @@
 //               "server.listDatabases", "database.create", "database" or
 //               "database.<db>" for database commands), and ends when the
 //               console's actor goes down (connection closed), on (leave_atom),
-//               or when the admin actor exits.
+//               or when the admin actor exits. A database user's session is
+//               bound to its database: everything else is refused with a
+//               sentence; each database command reads the user again and
+//               checks auth::allows for its action (OrientDB's refusal text).
+//               (members_atom, db): every member's console endpoint and status,
+//               open to every session: the console fails over with it.
 //   inspection: a session asks each node actor (inspect_atom) -> actor_summary,
 //               so every figure (mailbox length included) is read inside the
 //               actor itself; cluster members and partitions come from the

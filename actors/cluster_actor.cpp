@@ -309,6 +309,13 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
 
   return {
       [self](init_atom, uint16_t cluster_port, uint16_t http_port) -> caf::result<bool> {
+        return self->delegate(caf::actor_cast<cluster_actor>(self), init_atom::value, cluster_port, http_port,
+                              std::string(), uint16_t{0});
+      },
+      // The same, with where this node's console endpoint listens (0: none),
+      // which its member_info carries so that consoles can fail over to it.
+      [self](init_atom, uint16_t cluster_port, uint16_t http_port, std::string& console_host,
+             uint16_t console_port) -> caf::result<bool> {
         auto& st = self->state;
         if (!from_self(self)) return make_troupe_error(errc::not_member, "local command");
         if (st.initialised) return true;
@@ -319,6 +326,8 @@ cluster_actor::behavior_type cluster_impl(self_ptr self, cluster_options opts, l
         me.cluster_port = st.opts.addresses.cluster_port != 0 ? st.opts.addresses.cluster_port : cluster_port;
         me.http_host = st.opts.addresses.http_host;
         me.http_port = http_port;
+        me.console_host = console_port != 0 ? console_host : std::string();
+        me.console_port = console_port;
         me.started_on_ms = st.opts.started_on_ms;
         me.databases = st.opts.databases;
         me.key = st.opts.key;

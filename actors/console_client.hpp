@@ -1,13 +1,15 @@
 // console_client: the console's side of the admin endpoint (actors/admin_actor.hpp).
 // One actor system with a middleman, one connection, one session at a time.
 // Every call blocks the calling thread until the node answers or `timeout`
-// passes, and returns the answer or a sentence a person can act on.
+// passes, and returns the answer or a sentence a person can act on. When the
+// node is gone, a call moves to another member first (on_moved).
 //
 // This header includes no CAF on purpose (pimpl, as actors/node.hpp): the
 // console's plain code and its tests stay cheap to compile.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,14 +35,30 @@ class console_client {
 
   // Connects to the admin endpoint at host:port and logs in (challenge and
   // response; the password is never sent: it is stretched with PBKDF2 as the
-  // node's challenge says, ~15 ms). Ends an earlier session first.
+  // node's challenge says, ~15 ms). With `db`, the login names that database:
+  // the node accepts its database user (OUser) or a server user. Ends an
+  // earlier session first. Then asks the node for the cluster's members and
+  // their console addresses (for failover).
   // Errors: "cannot reach ...", "... is not a troupe node's console port",
   // "... runs an older troupe ...", "wrong user name or password".
-  status connect(const std::string& host, uint16_t port, const std::string& user, const std::string& password);
+  status connect(const std::string& host, uint16_t port, const std::string& user, const std::string& password,
+                 const std::string& db = {});
   void disconnect();
   bool connected() const;
   // "host:port" of the current connection ("" when not connected).
   std::string endpoint() const;
+  // The name of the member the session is on ("" when unknown).
+  std::string node_name() const;
+  // The database commands go to now (failover prefers members holding it).
+  void use_database(const std::string& db);
+  // Failover (src/console/failover.hpp): when the connection's node is gone,
+  // the next command reconnects to the next live member with the same user,
+  // password and database, calls `notice` with one line saying so, and sends
+  // the command once more if the rules allow (reads always; writes only when
+  // the first attempt provably did nothing). The member list comes from the
+  // node on connect and is refreshed after commands, at most once a second.
+  void on_moved(std::function<void(const std::string&)> notice);
+  std::vector<console_peer> members() const;
 
   result<std::vector<actor_summary>> actors();
   result<actor_summary> inspect(const std::string& name_or_id);

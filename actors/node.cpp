@@ -52,6 +52,7 @@ struct node::impl {
   uint16_t internal_port = 0;          // CAF's cluster endpoint on 127.0.0.1
   admin_actor admin;
   uint16_t admin_port = 0;
+  std::string admin_host;  // the console endpoint's address as members are told it
   std::unique_ptr<http::server> http;
 
   explicit impl(node_options o) : opts(std::move(o)) {}
@@ -213,7 +214,7 @@ status node::start_impl() {
     }
   }
 
-  if (d.opts.admin_endpoint) {
+  if (d.opts.admin_endpoint && !distributed) {  // distributed: start_cluster started it
     if (auto st = start_admin(); !st) return st;
   }
 
@@ -388,11 +389,17 @@ status node::start_cluster() {
                        "), advertised as ", a.cluster_host, ":", a.cluster_port != 0 ? a.cluster_port : d.cluster_port,
                        ", http advertised as ", a.http_host, ":", http_port(), " (group '", hz.group_name, "', links ",
                        hz.encrypt_links ? "encrypted" : "authenticated, not encrypted", ")"));
+  // The console endpoint before the member entry is made, so that the entry
+  // carries its address (consoles fail over to the members' endpoints).
+  if (d.opts.admin_endpoint) {
+    if (auto st = start_admin(); !st) return st;
+  }
   caf::scoped_actor self{*d.sys};
   // Creates and drops are the cluster's from now on (decided by its leader).
   self->send(d.databases, init_atom::value, caf::actor_cast<caf::actor>(d.cluster), caf::actor_cast<caf::actor>(d.placement));
   std::optional<error_info> failure;
-  self->request(d.cluster, std::chrono::seconds(30), init_atom::value, d.cluster_port, http_port())
+  self->request(d.cluster, std::chrono::seconds(30), init_atom::value, d.cluster_port, http_port(), d.admin_host,
+                d.admin_port)
       .receive([](bool) {}, [&](caf::error& e) { failure = error_info{"", "", d.sys->render(e)}; });
   if (failure) return *failure;
   return ok_status();
@@ -451,6 +458,9 @@ status node::start_admin() {
   auto port = d.admin_guard->start();
   if (!port) return error_info{"", "", cat("cannot listen for the console: ", port.error().render())};
   d.admin_port = *port;
+  // What the members are told: the bound address, or the address clients are
+  // told for REST when it binds every interface.
+  d.admin_host = go.bind_host == "0.0.0.0" ? d.addresses.http_host : go.bind_host;
   d.listeners->add({"binary", cat(go.bind_host, ":", d.admin_port), ""});
   d.opts.log->info("OServerNetworkListener", cat("Listening binary connections on ", binary->ip_address, ":",
                                                  d.admin_port, " (protocol troupe console)"));

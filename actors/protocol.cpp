@@ -119,6 +119,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<replication_rows>("troupe.replication_rows");
   cfg.add_message_type<records>("troupe.records");
   cfg.add_message_type<login_challenge>("troupe.login_challenge");
+  cfg.add_message_type<console_peer>("troupe.console_peer");
+  cfg.add_message_type<console_peers>("troupe.console_peers");
   cfg.add_error_category(troupe_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
     std::string out = "troupe.";
     out += to_string(static_cast<errc>(code));

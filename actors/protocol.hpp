@@ -78,6 +78,7 @@ using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 using db_status_atom = caf::atom_constant<caf::atom("dbstatus")>;
 using sql_atom = caf::atom_constant<caf::atom("sql")>;
+using members_atom = caf::atom_constant<caf::atom("members")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -141,7 +142,8 @@ typename Inspector::result_type inspect(Inspector& f, op_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("troupe.member_info"), x.name, x.node_id, x.cluster_host, x.cluster_port, x.http_host,
-           x.http_port, x.started_on_ms, x.status, x.databases, x.db_status, x.catching_up, x.key);
+           x.http_port, x.started_on_ms, x.status, x.databases, x.db_status, x.catching_up, x.key, x.console_host,
+           x.console_port);
 }
 
 template <class Inspector>
@@ -325,7 +327,12 @@ typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
 }  // namespace storage
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, db_info& x) {
-  return f(caf::meta::type_name("troupe.db_info"), x.name, x.last_lsn, x.classes, x.clusters);
+  return f(caf::meta::type_name("troupe.db_info"), x.name, x.last_lsn, x.classes, x.clusters, x.config_json,
+           x.config_version, x.members);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, console_peer& x) {
+  return f(caf::meta::type_name("troupe.console_peer"), x.name, x.host, x.port, x.status, x.db_status, x.here);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_row& x) {
@@ -333,6 +340,7 @@ typename Inspector::result_type inspect(Inspector& f, replication_row& x) {
 }
 using actor_summaries = std::vector<actor_summary>;
 using replication_rows = std::vector<replication_row>;
+using console_peers = std::vector<console_peer>;
 using records = std::vector<storage::record>;
 
 using log_entries = std::vector<storage::log_entry>;
@@ -519,6 +527,7 @@ using cluster_actor = caf::typed_actor<                                         
     caf::replies_to<leave_atom>::with<bool>,                                                    //
     caf::replies_to<status_atom>::with<cluster_state>,                                          //
     caf::replies_to<init_atom, uint16_t, uint16_t>::with<bool>,                                 //
+    caf::replies_to<init_atom, uint16_t, uint16_t, std::string, uint16_t>::with<bool>,          //
     caf::replies_to<deploy_atom, std::string, std::string, caf::strong_actor_ptr>::with<bool>,  //
     caf::replies_to<relay_atom>::with<caf::strong_actor_ptr>,                                   //
     caf::reacts_to<redeploy_atom, std::string, std::string>,                                    //
@@ -632,6 +641,8 @@ using relay_actor = caf::typed_actor<                                           
 //        {"result":[...]} in OrientDB's shape; a read returns at most rows_max rows
 //        (1..console::sql_rows_max + 1), a write the statement's answer; errors are sentences
 //        (a syntax error with its position and a caret under it)
+//   (members_atom, db)                    -> console_peers      every member with its console address, its
+//        status and db's status there ("" db: none); open to every session (the console fails over with it)
 using session_actor = caf::typed_actor<                                                        //
     caf::replies_to<list_atom>::with<actor_summaries>,                                         //
     caf::replies_to<inspect_atom, std::string>::with<actor_summary>,                           //
@@ -645,7 +656,8 @@ using session_actor = caf::typed_actor<                                         
     caf::replies_to<write_atom, std::string, storage::op>::with<storage::op_result>,           //
     caf::replies_to<browse_atom, std::string, std::string, uint32_t>::with<records>,          //
     caf::replies_to<leave_atom>::with<bool>,                                                   //
-    caf::replies_to<sql_atom, std::string, std::string, uint32_t>::with<std::string>>;
+    caf::replies_to<sql_atom, std::string, std::string, uint32_t>::with<std::string>,          //
+    caf::replies_to<members_atom, std::string>::with<console_peers>>;
 
 // The console login challenge (src/config/password.hpp, "the console login").
 template <class Inspector>
@@ -661,12 +673,19 @@ typename Inspector::result_type inspect(Inspector& f, login_challenge& x) {
 //        proof = hmac_proof(hex(key), {"troupe-console", nonce, user, client node id, server node id})
 //   (login_atom, user)                       -> std::string nonce      the first protocol, kept for old
 //        clients: then proof = hmac_proof(password, {...}), which only a plaintext-stored user can pass
+//   (challenge_atom, user, db)               -> login_challenge        the same for a login into database db:
+//        db's own user (OUser) when it has one of that name, else the server user
+//   (login_atom, db, user, nonce, proof)     -> caf::strong_actor_ptr  a session_actor; a database user's
+//        session serves only db. proof = hmac_proof(hex(key), {"troupe-console", nonce, user, client node
+//        id, server node id, db})
 //   (inspect_atom)                           -> actor_summary
 using admin_actor = caf::typed_actor<                                                          //
     caf::replies_to<login_atom, std::string>::with<std::string>,                               //
     caf::replies_to<login_atom, std::string, std::string, std::string>::with<caf::strong_actor_ptr>,  //
     caf::replies_to<inspect_atom>::with<actor_summary>,                                        //
-    caf::replies_to<challenge_atom, std::string>::with<login_challenge>>;
+    caf::replies_to<challenge_atom, std::string>::with<login_challenge>,                       //
+    caf::replies_to<challenge_atom, std::string, std::string>::with<login_challenge>,          //
+    caf::replies_to<login_atom, std::string, std::string, std::string, std::string>::with<caf::strong_actor_ptr>>;
 
 // Registers every type above with `cfg`. Call before constructing the system.
 void add_message_types(caf::actor_system_config& cfg);

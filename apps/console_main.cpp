@@ -46,7 +46,10 @@ constexpr size_t history_entries_max = 1000;
 
 class shell {
  public:
-  shell(bool out_color, bool err_color) : st_{out_color}, err_color_(err_color) {}
+  shell(bool out_color, bool err_color) : st_{out_color}, err_color_(err_color) {
+    // Failover (src/console/failover.hpp): one line when the console moved to another member.
+    client_.on_moved([this](const std::string& line) { print(line + "\n"); });
+  }
 
   // Runs one line; false if it failed.
   bool run(const std::string& line) {
@@ -147,7 +150,7 @@ class shell {
       }
       case verb::exit: exit_ = true; return true;
       case verb::connect: {
-        auto st = client_.connect(c.url.host, c.url.port, c.args[1], c.args[2]);
+        auto st = client_.connect(c.url.host, c.url.port, c.args[1], c.args[2], c.url.db);
         if (!st) return error(st.error().what);
         db_ = c.url.db;
         return print(cat("Connected to ", c.url.host, ":", c.url.port, " as ", c.args[1],
@@ -164,6 +167,7 @@ class shell {
         if (std::count(names->begin(), names->end(), c.args[0]) == 0)
           return error(cat("Database '", c.args[0], "' not found on this node"));
         db_ = c.args[0];
+        client_.use_database(db_);
         return print(cat("Using database ", db_, "\n"));
       }
       case verb::actors: {

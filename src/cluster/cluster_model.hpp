@@ -52,6 +52,11 @@ struct member_info {
   // its link proved when it was admitted. Links announcing node_id under
   // another key are refused; the name stays with this key while it is a member.
   std::string key;
+  // Where its console (admin) endpoint listens (actors/admin_actor.hpp), so a
+  // console can move to another member when its node is gone; "" and 0 when the
+  // node publishes none. Appended last: the wire order of the older fields stays.
+  std::string console_host;
+  uint16_t console_port = 0;
 
   // The status users see for `db`: SYNCHRONIZING while catching up, else
   // db_status (empty when the member does not hold it).

@@ -311,9 +311,24 @@ std::string render_info(const db_info& x, style st) {
   }
   classes.push_back({"TOTAL", "", "", cat(class_total)});
   clusters.push_back({"TOTAL", "", cat(cluster_total)});
-  return cat("Database ", x.name, " (last LSN ", x.last_lsn, ")\n\nCLASSES\n",
-             render_table({"NAME", "SUPERCLASS", "CLUSTERS", "COUNT"}, classes, st), "\nCLUSTERS\n",
-             render_table({"NAME", "ID", "COUNT"}, clusters, st));
+  auto out = cat("Database ", x.name, " (last LSN ", x.last_lsn, ")\n\nCLASSES\n",
+                 render_table({"NAME", "SUPERCLASS", "CLUSTERS", "COUNT"}, classes, st), "\nCLUSTERS\n",
+                 render_table({"NAME", "ID", "COUNT"}, clusters, st));
+  // The cluster's side of the database: its configuration and who holds it.
+  if (x.config_json.empty() && x.members.empty()) return out + "\nNot distributed: this node serves it alone.\n";
+  if (!x.config_json.empty())
+    out += cat("\nDISTRIBUTED CONFIGURATION (version ", x.config_version, ")\n", pretty_json(x.config_json), "\n");
+  else
+    out += "\nNo distributed configuration for this database.\n";
+  std::vector<std::vector<std::string>> members;
+  size_t holding = 0;
+  for (auto& m : x.members) {
+    holding += m.db_status.empty() ? 0 : 1;
+    members.push_back({m.name, m.status, m.db_status.empty() ? "-" : m.db_status,
+                       m.port != 0 ? cat(m.host, ":", m.port) : "-", m.here ? "(this node)" : ""});
+  }
+  return cat(out, "\nMEMBERS\n", render_table({"NAME", "STATUS", "DATABASE", "CONSOLE", ""}, members, st),
+             holding, " of ", x.members.size(), " member(s) hold ", x.name, "\n");
 }
 
 std::string render_record(const storage::record& r) { return pretty_json(r.to_json()) + "\n"; }

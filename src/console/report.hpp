@@ -43,11 +43,30 @@ struct class_row {
   int64_t records = 0;
 };
 
+// A member as a console sees it: where its console endpoint listens and its
+// status (the `members_atom` answer, and the members of `info`). The console
+// fails over to these addresses when its node is gone (src/console/failover.hpp).
+struct console_peer {
+  std::string name;
+  std::string host;        // its console endpoint; "" and 0 when it publishes none
+  uint16_t port = 0;
+  std::string status;      // the member's status (ONLINE, ...)
+  std::string db_status;   // the database's status there (member_info::shown_status), "" when not held
+  bool here = false;       // the node that answered
+  friend bool operator==(const console_peer&, const console_peer&) = default;
+};
+
 struct db_info {
   std::string name;
   uint64_t last_lsn = 0;
   std::vector<class_row> classes;
   std::vector<storage::cluster_info> clusters;
+  // Its distributed configuration as the cluster holds it now (the JSON that
+  // GET /distributed/database/<db> serves, "" when the node does not run
+  // distributed or has none) and the members with its status on each.
+  std::string config_json;
+  int64_t config_version = 0;
+  std::vector<console_peer> members;
 };
 
 // One node's position in one database (the `replication` command): its own

@@ -13,6 +13,7 @@
 #include "actors/console_client.hpp"
 #include "actors/node.hpp"
 #include "actors/protocol.hpp"
+#include "src/auth/db_users.hpp"
 #include "src/config/password.hpp"
 #include "src/storage/database.hpp"
 #include "src/util/strings.hpp"
@@ -72,11 +73,19 @@ struct console_node {
 
   // `docs`: that many 1 KiB documents in "demo" (-1: no database at all);
   // `chunk_delay`: the deploy test seam, so a transfer lasts long enough to watch.
-  void start(const std::string& node_name, int docs = 0, std::chrono::milliseconds chunk_delay = 0ms) {
+  // `users`: "demo" also gets OrientDB's default database users (admin,
+  // writer, reader: src/auth/db_users.hpp), as a new database does.
+  void start(const std::string& node_name, int docs = 0, std::chrono::milliseconds chunk_delay = 0ms,
+             bool users = false) {
     name = node_name;
     test::make_home(home.path());
     fs::create_directories(home / "databases");
     if (docs >= 0) test::fill_documents(home / "databases" / "demo", docs, 7);
+    if (docs >= 0 && users) {
+      auto db = storage::database::open(home / "databases" / "demo");
+      REQUIRE(db.ok());
+      for (auto& r : (*db)->apply(auth::default_security_ops(**db))) REQUIRE_MESSAGE(r.code == storage::errc::ok, r.message);
+    }
     auto s = prepare_server(test::home_options(home.path(), name));
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().render()));
     auto& hz = s->hazelcast;
@@ -588,4 +597,97 @@ TEST_CASE("console: SQL at the prompt: CREATE VERTEX through node 1, then SELECT
   // And back through node 2: a delete, counted.
   r = run_console(cat("connect ", url_b, " root ", root_password, "\ndelete vertex V where node = 3\n"));
   CHECK_MESSAGE(has(r.out, "Delete record(s) '1' in "), r.out);
+}
+
+TEST_CASE("console: database users: admin/admin into its database; reader refused on writes, writer on the schema; "
+          "a wrong password; no server-level commands and no other database") {
+  console_node a, b;
+  a.start("alpha", 0, 0ms, true);
+  b.start("beta");
+  INFO("alpha's log:\n" << a.log_text() << "beta's log:\n" << b.log_text());
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  auto url_a = cat("remote:127.0.0.1:", a.n->admin_port(), "/demo");
+
+  // The database's admin: reads, writes, the schema; info with the cluster's side.
+  auto r = run_console(cat("connect ", url_a, " admin admin\ninfo\ncreate vertex V set node = 7\n"
+                           "select from V where node = 7\ncreate class Thing extends V\nlist databases\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, cat("Connected to 127.0.0.1:", a.n->admin_port(), " as admin, database demo\n")));
+  CHECK(has(r.out, "Created vertex 'V#"));
+  CHECK(has(r.out, "1 item(s) found."));
+  CHECK(has(r.out, "Class 'Thing' created successfully"));
+  CHECK(has(r.out, "* demo (plocal)"));
+  CHECK(has(r.out, "DISTRIBUTED CONFIGURATION (version "));
+  CHECK(has(r.out, "MEMBERS\n"));
+  CHECK(eventually([&] { return a.logged("console session opened for database 'demo' user 'admin'"); }));
+
+  // reader: reads only, with OrientDB's refusal.
+  r = run_console(cat("connect ", url_a, " reader reader\nselect from V where node = 7\ncreate vertex V set node = 8\n"
+                      "create record V {\"node\": 8}\nselect from V where node = 8\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "1 item(s) found."), r.out);
+  CHECK_MESSAGE(has(r.out, "Error: User 'reader' does not have permission to execute the operation 'Create' against "
+                           "the resource: ResourceGeneric [name=CLASS, legacyName=database.class]"),
+                r.out);
+  CHECK(has(r.out, "0 item(s) found."));  // neither write happened
+
+  // writer: records yes, schema no.
+  r = run_console(cat("connect ", url_a, " writer writer\ncreate vertex V set node = 9\ncreate class Other extends V\n"
+                      "create class Other2\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Created vertex 'V#"), r.out);
+  CHECK_MESSAGE(has(r.out, "Error: User 'writer' does not have permission to execute the operation 'Update' against "
+                           "the resource: ResourceGeneric [name=SCHEMA"),
+                r.out);
+  CHECK_FALSE(has(r.out, "created successfully"));
+
+  // A wrong password, an unknown user, and a database user without its database.
+  r = run_console(cat("connect ", url_a, " admin wrong\ninfo\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
+  CHECK_FALSE(has(r.out, "CLASSES"));
+  r = run_console(cat("connect ", url_a, " nobody admin\n"));
+  CHECK(has(r.out, "Error: wrong user name or password\n"));
+  r = run_console(cat("connect remote:127.0.0.1:", a.n->admin_port(), " admin admin\n"));
+  CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
+
+  // Bound to its database: server commands and other databases are refused, clearly.
+  r = run_console(cat("connect ", url_a, " admin admin\nactors\ncreate database other\nmembers\ninfo fresh\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Error: User 'admin' is a user of database 'demo' only: this command needs a server user "
+                           "(server.info)\n"),
+                r.out);
+  CHECK(has(r.out, "Error: User 'admin' is a user of database 'demo' only: this command needs a server user "
+                   "(database.create)\n"));
+  CHECK(has(r.out, "Error: User 'admin' is a user of database 'demo' and may not use database 'fresh': connect to it "
+                   "with one of its own users\n"));
+  CHECK_FALSE(has(r.out, "MAILBOX"));
+
+  // Server users keep working, with or without a database.
+  r = run_console(cat("connect ", url_a, " root ", root_password, "\nactors\nselect from V where node = 9\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, "1 item(s) found."));
+
+  // The user is read again for every command: suspended by the database's
+  // admin, reader's open session is refused from its next command on.
+  child_process reader(process_options{{console_path()}, {}, {}, false});
+  reader.write_input(cat("connect ", url_a, " reader reader\nselect from V where node = 9\n"));
+  REQUIRE_MESSAGE(reader.wait_for_output("1 item(s) found.", 20s), reader.output());
+  r = run_console(cat("connect ", url_a, " admin admin\nupdate OUser set status = 'SUSPENDED' where name = 'reader'\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(eventually(
+      [&] {
+        auto from = reader.output().size();
+        reader.write_input("select from V where node = 9\n");
+        reader.wait_for_output("\n", 5s, from);
+        return reader.wait_for_output("no longer exists or is suspended", 1s, from);
+      },
+      20s));
+  CHECK_MESSAGE(has(reader.output(), "Error: User 'reader' of database 'demo' no longer exists or is suspended: "
+                                     "connect again\n"),
+                reader.output());
+  r = run_console(cat("connect ", url_a, " reader reader\n"));
+  CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
+  reader.close_input();
+  CHECK(reader.wait_exit(10s).has_value());
 }

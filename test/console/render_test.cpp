@@ -16,8 +16,8 @@ cluster_report two_members() {
   r.local_name = "alpha";
   r.state.view.version = 4;
   r.state.view.members = {
-      member_info{"alpha", "A#1", "127.0.0.1", 2434, "127.0.0.1", 2480, 0, "ONLINE", {"demo"}, {{"demo", "ONLINE"}}, {}, ""},
-      member_info{"beta", "B#2", "127.0.0.1", 2435, "127.0.0.1", 2481, 1000, "ONLINE", {}, {{"demo", "SYNCHRONIZING"}}, {}, ""},
+      member_info{"alpha", "A#1", "127.0.0.1", 2434, "127.0.0.1", 2480, 0, "ONLINE", {"demo"}, {{"demo", "ONLINE"}}, {}, "", "127.0.0.1", 2424},
+      member_info{"beta", "B#2", "127.0.0.1", 2435, "127.0.0.1", 2481, 1000, "ONLINE", {}, {{"demo", "SYNCHRONIZING"}}, {}, "", "127.0.0.1", 2425},
   };
   r.state.configs = {db_config_msg{"demo", R"({"autoDeploy":true,"clusters":{"*":{"partitioning":{"partitions":[["<NEW_NODE>","alpha","beta"]]}}}})", 3, ""}};
   r.partitions = {partition_entry{"demo", "*", 0, {"alpha", "beta"}, "alpha"}};

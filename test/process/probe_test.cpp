@@ -164,6 +164,7 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     probe("local leave", leave_atom::value);
     probe("status", status_atom::value);
     probe("init", init_atom::value, uint16_t{1}, uint16_t{2});
+    probe("init with a console", init_atom::value, uint16_t{1}, uint16_t{2}, std::string("10.6.6.6"), uint16_t{3});
     probe("deploy", deploy_atom::value, std::string(demo_db), std::string("intruder"), receiver);
     probe("fetch", fetch_atom::value, std::string(demo_db), uint64_t{0});
     probe("relayed fetch", fetch_atom::value, n.name, std::string(demo_db), uint64_t{0});
@@ -196,6 +197,10 @@ TEST_CASE("trust: a non-member's and anonymous messages of every kind change not
     CHECK_FALSE(inspected);
     bool logged_in = false;
     self->request(*admin, 2s, login_atom::value, std::string("root"), std::string("forged-nonce"), std::string("proof"))
+        .receive([&](caf::strong_actor_ptr&) { logged_in = true; }, [](caf::error&) {});
+    CHECK_FALSE(logged_in);
+    self->request(*admin, 2s, login_atom::value, std::string(demo_db), std::string("admin"), std::string("forged-nonce"),
+                  std::string("proof"))
         .receive([&](caf::strong_actor_ptr&) { logged_in = true; }, [](caf::error&) {});
     CHECK_FALSE(logged_in);
     // Our connection delivers in order: once a last request is answered, every
