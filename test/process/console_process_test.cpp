@@ -62,6 +62,11 @@ size_t count(const std::string& text, const std::string& needle) {
 bool port_free(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;
+  // As dserver binds (SO_REUSEADDR): connections of earlier runs in
+  // TIME_WAIT do not count, only a listener does (without it this waited a
+  // minute after every test that had used the port).
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
