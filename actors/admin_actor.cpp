@@ -93,29 +93,6 @@ caf::error refuse_action(session_ptr self, const storage::database& db, auth::db
   return make_troupe_error(errc::access_denied, auth::denied_message(*st.db_user, action));
 }
 
-// What a record or schema op needs from a database user.
-auth::db_action op_action(const storage::database& db, const storage::op& o) {
-  using k = storage::op::kind;
-  if (o.k == k::statement) {
-    // A statement op sent as a record command: judged as the statement it holds.
-    auto c = query::command_from_op(o);
-    if (!c) return auth::db_action::security;  // unreadable: the strictest
-    auto parsed = query::parse(c->text);
-    if (auto* st = std::get_if<query::statement>(&parsed)) return auth::statement_action(db, *st);
-    return auth::db_action::security;
-  }
-  if (o.k != k::create && o.k != k::update && o.k != k::remove) return auth::db_action::schema;
-  if (!o.class_name.empty() && auth::is_security_class(db, o.class_name)) return auth::db_action::security;
-  if (o.k == k::create) return auth::db_action::create;
-  if (o.k == k::remove) {
-    // A RID names no class here: a record of OUser/ORole is security.
-    if (auto rec = db.find(o.id); rec && auth::is_security_class(db, rec->class_name)) return auth::db_action::security;
-    return auth::db_action::remove;
-  }
-  if (auto rec = db.find(o.id); rec && auth::is_security_class(db, rec->class_name)) return auth::db_action::security;
-  return auth::db_action::update;
-}
-
 caf::expected<db_entry> find_db(session_ptr self, const std::string& db) {
   if (auto err = refuse(self, cat("database.", db))) return err;
   auto e = self->state.opts->dbs->find(db);
@@ -468,7 +445,7 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
       [self](write_atom, const std::string& db, storage::op& o) -> caf::result<storage::op_result> {
         auto e = find_db(self, db);
         if (!e) return e.error();
-        if (auto err = refuse_action(self, *e->db, op_action(*e->db, o))) return err;
+        if (auto err = refuse_action(self, *e->db, auth::op_action(*e->db, o))) return err;
         auto rp = self->make_response_promise<storage::op_result>();
         self->request(e->writer, self->state.opts->ask_timeout, write_atom::value, op_list{std::move(o)})
             .then(

@@ -306,23 +306,6 @@ class rest {
     return denied(std::get<db_access>(a), db, action);
   }
 
-  // What a document operation needs: writes to OUser/ORole records are security.
-  static auth::db_action op_action(const storage::database& db, const storage::op& o) {
-    using k = storage::op::kind;
-    switch (o.k) {
-      case k::create:
-        return auth::is_security_class(db, o.class_name) ? auth::db_action::security : auth::db_action::create;
-      case k::update:
-      case k::remove: {
-        auto rec = db.find(o.id);
-        if (rec && auth::is_security_class(db, rec->class_name)) return auth::db_action::security;
-        return o.k == k::update ? auth::db_action::update : auth::db_action::remove;
-      }
-      case k::statement: return auth::db_action::security;  // planned elsewhere; never reaches here
-      default: return auth::db_action::schema;
-    }
-  }
-
   // --- routing ----------------------------------------------------------------
 
   void dispatch(request&& req, responder respond) {
@@ -368,7 +351,7 @@ class rest {
       return run_sql(*e->db, b->cmd->text, b->cmd->ps, std::nullopt, respond);
     }
     for (auto& o : b->ops)
-      if (auto no = denied(who, seg[1], op_action(*e->db, o))) return respond(std::move(*no));
+      if (auto no = denied(who, seg[1], auth::op_action(*e->db, o))) return respond(std::move(*no));
     auto ctx = ctx_;
     auto db = e->db;
     auto sent = b->ops;
@@ -789,7 +772,7 @@ class rest {
         if (!n) return respond(error_response(400, "version must be a non-negative integer"));
         o.expected_version = *n;
       }
-      if (auto no = denied(who, name, op_action(*e->db, o))) return respond(std::move(*no));
+      if (auto no = denied(who, name, auth::op_action(*e->db, o))) return respond(std::move(*no));
       return write_one(*e, std::move(o), respond, [](storage::op_result&) { return no_content(); });
     }
     auto body = parse_doc_body(req.body);
@@ -801,7 +784,7 @@ class rest {
       o.class_name = body->class_name.value_or("");
       if (o.class_name.empty()) return respond(error_response(400, "The document has no @class"));
       o.fields = json::serialize(body->fields);
-      if (auto no = denied(who, name, op_action(*e->db, o))) return respond(std::move(*no));
+      if (auto no = denied(who, name, auth::op_action(*e->db, o))) return respond(std::move(*no));
       return write_one(*e, std::move(o), respond,
                        [](storage::op_result& r) { return json_response(201, r.rec.to_json()); });
     }
@@ -817,7 +800,7 @@ class rest {
     o.k = storage::op::kind::update;
     o.id = *id;
     o.expected_version = *body->version;
-    if (auto no = denied(who, name, op_action(*e->db, o))) return respond(std::move(*no));
+    if (auto no = denied(who, name, auth::op_action(*e->db, o))) return respond(std::move(*no));
     auto* mode = req.query_param("updateMode");
     if (mode != nullptr && *mode != "full" && *mode != "partial")
       return respond(error_response(400, "updateMode must be full or partial"));

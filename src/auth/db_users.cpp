@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <variant>
 
+#include "src/query/command.hpp"
+#include "src/query/parser.hpp"
 #include "src/util/ascii.hpp"
 #include "src/util/strings.hpp"
 
@@ -322,6 +324,23 @@ std::optional<std::string> apply_default_security(storage::database& db) {
   for (auto& r : db.apply(default_security_ops(db)))
     if (r.code != storage::errc::ok) return cat(storage::to_string(r.code), ": ", r.message);
   return std::nullopt;
+}
+
+db_action op_action(const storage::database& db, const storage::op& o) {
+  using k = storage::op::kind;
+  if (o.k == k::statement) {
+    auto c = query::command_from_op(o);
+    if (!c) return db_action::security;  // unreadable: the strictest
+    auto parsed = query::parse(c->text);
+    if (auto* st = std::get_if<query::statement>(&parsed)) return statement_action(db, *st);
+    return db_action::security;
+  }
+  if (o.k != k::create && o.k != k::update && o.k != k::remove) return db_action::schema;
+  if (!o.class_name.empty() && is_security_class(db, o.class_name)) return db_action::security;
+  if (o.k == k::create) return db_action::create;
+  // An update or remove names a RID: a record of OUser/ORole is security.
+  if (auto rec = db.find(o.id); rec && is_security_class(db, rec->class_name)) return db_action::security;
+  return o.k == k::update ? db_action::update : db_action::remove;
 }
 
 bool is_security_class(const storage::database& db, std::string_view class_name) {

@@ -106,6 +106,11 @@ db_action statement_action(const storage::database& db, const query::statement& 
 // Whether `class_name` is OUser or ORole or a subclass of either (in `db`;
 // case-insensitive). Writes to such records need db_action::security.
 bool is_security_class(const storage::database& db, std::string_view class_name);
+// What one record or schema op needs from a database user (REST's document
+// routes and the console's record commands alike): a write to an OUser/ORole
+// record (by class or by the RID's record) is security; a statement op is
+// judged as the statement it holds (unreadable: security); schema ops are schema.
+db_action op_action(const storage::database& db, const storage::op& o);
 
 // Password check for a database user: verify_password on the stored form,
 // through `cache` (entries keyed by "<db>/<user>", so a password changed in

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "src/auth/db_users.hpp"
+#include "src/query/command.hpp"
 #include "src/query/parser.hpp"
 #include "src/query/write.hpp"
 #include "src/util/strings.hpp"
@@ -389,4 +390,40 @@ TEST_CASE("auth: a request's check (find_user, a cached password, allows) costs 
   MESSAGE("per request: " << us / n << " us (" << n << " checks)");
   // One PBKDF2 of 65536 rounds takes ~20-60 ms here: a check must stay far below it.
   CHECK(us / n < 2000);
+}
+
+TEST_CASE("auth: what each record or schema op needs (REST's document routes and the console's record commands)") {
+  secured_db s;
+  auto& db = *s.db;
+  auto made = db.apply({create_op("V", R"({"a":1})")});
+  REQUIRE(made[0].code == storage::errc::ok);
+  auto v = made[0].rec.id;
+  auto admin = db.index_find("OUser.name", {json::value(json::string("admin"))}, 2);
+  REQUIRE(admin.size() == 1);
+  auto stmt = [](std::string text) { return query::statement_op(query::command{std::move(text), {}}); };
+  storage::op garbled = stmt("x");
+  garbled.fields = "{not json";
+  struct row {
+    const char* what;
+    storage::op o;
+    db_action needs;
+  } rows[] = {
+      {"create in V", create_op("V", "{}"), db_action::create},
+      {"create in OUser", create_op("OUser", R"({"name":"x"})"), db_action::security},
+      {"create in ORole", create_op("ORole", R"({"name":"x"})"), db_action::security},
+      {"update of a V record", update_op(v, "{}"), db_action::update},
+      {"remove of a V record", remove_op(v), db_action::remove},
+      {"update of admin's OUser record by RID", update_op(admin[0], "{}"), db_action::security},
+      {"remove of admin's OUser record by RID", remove_op(admin[0]), db_action::security},
+      {"create class", class_op("Thing"), db_action::schema},
+      {"a statement op: insert", stmt("insert into V set a = 1"), db_action::create},
+      {"a statement op: create class", stmt("create class Thing"), db_action::schema},
+      {"a statement op: drop user", stmt("drop user reader"), db_action::security},
+      {"a statement op that does not parse", stmt("selec nothing"), db_action::security},
+      {"a statement op that cannot be read", garbled, db_action::security},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.what);
+    CHECK(op_action(db, r.o) == r.needs);
+  }
 }
