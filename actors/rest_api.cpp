@@ -11,6 +11,7 @@
 #include "src/backup/install.hpp"
 #include "src/config/db_config.hpp"
 #include "src/cluster/cluster_model.hpp"
+#include "src/util/json_text.hpp"
 #include "src/query/batch.hpp"
 #include "src/query/command.hpp"
 #include "src/query/parser.hpp"
@@ -645,7 +646,18 @@ class rest {
                   if (!r) return respond(error_response(status_of(r.error()), error_text(*ctx->sys, r.error())));
                   auto e = ctx->dbs->find(name);
                   if (!e) return respond(error_response(500, cat("Database '", name, "' vanished after creation")));
-                  respond(json_response(200, this_copy.database_info(name, *e->db, user)));
+                  auto body = this_copy.database_info(name, *e->db, user);
+                  // In a cluster every other member receives it by autoDeploy
+                  // (SYNCHRONIZING in GET /distributed/node until it holds it).
+                  if (ctx->cluster && !body.empty() && body.back() == '}') {
+                    auto snap = ctx->cluster->get();
+                    std::vector<std::string> others;
+                    for (auto& m : snap.state.view.members)
+                      if (m.name != snap.local_name) others.push_back(m.name);
+                    body.pop_back();
+                    body += cat(",\"deployingTo\":", json_list(others), "}");
+                  }
+                  respond(json_response(200, body));
                 },
                 create_atom::value, name);
       return;

@@ -124,6 +124,13 @@ TEST_CASE("databases created, written and dropped through different hosts; a mem
   auto made = call(n1, "POST", "/database/shop/plocal");
   REQUIRE(made.has_value());
   REQUIRE_MESSAGE(made->status == 200, made->body);
+  {  // the answer says who receives it
+    auto v = json_of(made->body);
+    REQUIRE(v.has_value());
+    auto* to = v->as_object().if_contains("deployingTo");
+    REQUIRE(to != nullptr);
+    CHECK(to->as_array() == json::array{json::string(n2.name), json::string(n3.name)});
+  }
   REQUIRE_MESSAGE(eventually([&] { return all_online(nodes, "shop"); }, 60s), membership_story(nodes));
   for (auto& n : nodes) CHECK(lists(*n, "shop"));
   // A second create of the name, through another node: refused.
