@@ -353,7 +353,14 @@ void membership::take_dropped(const std::vector<db_config_msg>& tombs, membershi
     if (!valid_database_name(t.db) || t.version < 0) continue;  // names become paths: never trust them
     auto cur = dropped.find(t.db);
     if (cur != dropped.end() && cur->second >= t.version) continue;
-    if (cur == dropped.end() && dropped.size() >= dropped_max) continue;
+    if (cur == dropped.end() && dropped.size() >= dropped_max) {
+      // Full: the tombstone with the lowest version goes (the oldest drop,
+      // most likely long settled everywhere), never the new one: a drop
+      // must always take effect.
+      auto oldest = std::min_element(dropped.begin(), dropped.end(),
+                                     [](auto& a, auto& b) { return a.second < b.second; });
+      dropped.erase(oldest);
+    }
     dropped[t.db] = t.version;
     fx.dropped_changed = true;
     auto c = configs.find(t.db);

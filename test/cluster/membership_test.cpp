@@ -566,3 +566,16 @@ TEST_CASE("membership: tombstones from the network are checked where they enter"
   b.adopt(s, false, 10, fx);
   CHECK(b.dropped.empty());
 }
+
+TEST_CASE("membership: with the tombstones full, a drop still takes effect and the lowest version goes") {
+  auto a = cluster_of({"a"}, "a");
+  for (size_t i = 0; i < membership::dropped_max; ++i) a.dropped[cat("old", i)] = static_cast<int64_t>(100 + i);
+  a.dropped["old7"] = 1;  // the lowest
+  membership_effects fx;
+  REQUIRE_FALSE(a.create_database("db1", "a", hot_config(), fx));
+  REQUIRE_FALSE(a.drop_database("db1", fx));
+  CHECK_FALSE(a.configs.count("db1"));
+  CHECK(a.dropped.count("db1"));
+  CHECK_FALSE(a.dropped.count("old7"));
+  CHECK(a.dropped.size() == membership::dropped_max);
+}
