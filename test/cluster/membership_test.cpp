@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "src/cluster/membership.hpp"
 #include "src/util/strings.hpp"
@@ -578,4 +579,59 @@ TEST_CASE("membership: with the tombstones full, a drop still takes effect and t
   CHECK(a.dropped.count("db1"));
   CHECK_FALSE(a.dropped.count("old7"));
   CHECK(a.dropped.size() == membership::dropped_max);
+}
+
+TEST_CASE("membership: the tombstones' file round-trips; bad files are refused with what is wrong (table, fuzz)") {
+  std::map<std::string, int64_t> t{{"a", 3}, {"shop", 0}, {"x-y_z", 123456789012}};
+  auto back = parse_tombstones(tombstones_json(t));
+  REQUIRE(back.ok());
+  std::map<std::string, int64_t> again;
+  for (auto& m : *back) again[m.db] = m.version;
+  CHECK(again == t);
+  CHECK(parse_tombstones("{}").ok());
+  struct bad_row {
+    const char* text;
+    const char* says;
+  } rows[] = {
+      {"", "not JSON"},
+      {"{", "not JSON"},
+      {"[]", "JSON object"},
+      {"\"a\"", "JSON object"},
+      {R"({"../etc": 1})", "not a database name"},
+      {R"({"": 1})", "not a database name"},
+      {R"({"a": -1})", "whole number >= 0"},
+      {R"({"a": 1.5})", "whole number >= 0"},
+      {R"({"a": "1"})", "whole number >= 0"},
+      {R"({"a": null})", "whole number >= 0"},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.text);
+    auto p = parse_tombstones(r.text);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error().what.find(r.says) != std::string::npos);
+  }
+  std::string big = "{";
+  for (size_t i = 0; i <= membership::dropped_max; ++i) big += cat(i ? "," : "", "\"d", i, "\":1");
+  CHECK_FALSE(parse_tombstones(big + "}").ok());
+  // Seeded fuzz: mutated files parse or are refused, never crash, and what
+  // parses holds only valid names and versions.
+  std::mt19937 rng(20261208);
+  auto base = tombstones_json(t);
+  for (int i = 0; i < 3000; ++i) {
+    auto s = base;
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n; ++k) {
+      auto at = rng() % s.size();
+      switch (rng() % 3) {
+        case 0: s[at] = static_cast<char>(rng() % 256); break;
+        case 1: s.erase(at, 1); break;
+        default: s.insert(at, 1, "{}[]\":,-0123456789az./"[rng() % 22]); break;
+      }
+    }
+    auto p = parse_tombstones(s);
+    if (!p.ok()) continue;
+    for (auto& m : *p) {
+      CHECK(valid_database_name(m.db));
+      CHECK(m.version >= 0);
+    }
+  }
 }
