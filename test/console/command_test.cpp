@@ -181,7 +181,7 @@ TEST_CASE("console: completion offers the next word of the known phrases") {
         std::vector<std::string>{"class", "database", "edge", "index", "property", "record", "vertex"});  // SQL too
   CHECK(complete("create d") == std::vector<std::string>{"database"});
   CHECK(complete("backup ") == std::vector<std::string>{"database"});
-  CHECK(complete("drop ") == std::vector<std::string>{"class", "database", "index", "property"});  // SQL too
+  CHECK(complete("drop ") == std::vector<std::string>{"class", "database", "index"});  // SQL too
   CHECK(complete("zz").empty());
   CHECK(edit_distance("members", "membrs") == 1);
   CHECK(nearest_command("qwertyuiop").empty());
