@@ -4,12 +4,20 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <filesystem>
 #include <set>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/db_lifecycle.hpp"
 #include "src/auth/db_users.hpp"
+#include "src/backup/archive.hpp"
+#include "src/backup/export.hpp"
+#include "src/backup/import.hpp"
+#include "src/backup/install.hpp"
+#include "src/config/db_config.hpp"
 #include "src/console/sql.hpp"
 #include "src/http/login_guard.hpp"
 #include "src/query/command.hpp"
@@ -325,6 +333,193 @@ caf::result<std::string> run_sql(session_ptr self, const db_entry& e, const std:
   return rp;
 }
 
+// --- lifecycle: backup, restore, export, import, drop ------------------------
+
+// These touch the server's files and the cluster's databases: server users
+// only, as REST (a database user is refused even for its own database).
+caf::error refuse_lifecycle(session_ptr self, const std::string& resource, const char* what) {
+  auto& st = self->state;
+  if (st.db_user)
+    return make_troupe_error(errc::access_denied, cat("User '", st.user.name, "' is a user of database '", st.bound_db,
+                                                      "': ", what, " needs a server user (", resource, ")"));
+  return refuse(self, resource);
+}
+
+std::filesystem::path backup_dir(const admin_options& o) {
+  return std::filesystem::path(o.databases_dir).parent_path() / "backup";
+}
+
+caf::expected<std::filesystem::path> backup_file(const admin_options& o, const std::string& name) {
+  if (!backup::plain_backup_name(name))
+    return make_troupe_error(errc::invalid_argument,
+                             cat("'", name, "' is not a plain file name (1-128 of A-Z a-z 0-9 _ . -, not starting "
+                                            "with '.'): backups live in the node's <home>/backup/"));
+  return backup_dir(o) / name;
+}
+
+caf::error lifecycle_caf_error(caf::actor_system& sys, const lifecycle_error& e) {
+  if (e.actor_error) return *e.actor_error;
+  (void)sys;
+  return make_troupe_error(e.status == 503 ? errc::unavailable : errc::invalid_argument, e.message);
+}
+
+using lifecycle_fn = std::function<caf::expected<std::string>()>;
+
+// One blocking job (file work, waits for actors) on a thread of its own: a
+// detached actor that answers once and ends, as sql_reader.
+caf::behavior lifecycle_job(caf::event_based_actor* self, lifecycle_fn job) {
+  return {[self, job](caf::atom_value) -> caf::result<std::string> {
+    auto r = job();
+    self->quit();
+    if (!r) return r.error();
+    return std::move(*r);
+  }};
+}
+
+caf::result<std::string> run_lifecycle(session_ptr self, lifecycle_fn job) {
+  auto rp = self->make_response_promise<std::string>();
+  auto worker = self->system().spawn<caf::detached>(lifecycle_job, std::move(job));
+  self->request(worker, lifecycle_timeout, caf::atom("run"))
+      .then([rp](std::string& s) mutable { rp.deliver(std::move(s)); },
+            [rp](caf::error& e) mutable {
+              if (e == caf::sec::request_timeout)
+                rp.deliver(make_troupe_error(errc::unavailable,
+                                             cat("the node did not finish within ", lifecycle_timeout.count(),
+                                                 " s; it may still finish (see the node's log)")));
+              else
+                rp.deliver(std::move(e));
+            });
+  return rp;
+}
+
+caf::result<std::string> backup_db(session_ptr self, const std::string& db, const std::string& name) {
+  if (auto err = refuse_lifecycle(self, cat("database.", db), "backup database")) return err;
+  auto& o = *self->state.opts;
+  auto e = o.dbs->find(db);
+  if (!e) return make_troupe_error(errc::database_not_found, cat("Database '", db, "' not found"));
+  auto file = backup_file(o, name);
+  if (!file) return file.error();
+  auto& sys = self->system();
+  auto opts = self->state.opts;
+  auto live = e->db;
+  return run_lifecycle(self, [&sys, opts, live, db, file = *file]() -> caf::expected<std::string> {
+    if (auto behind = catch_up_to_owner(sys, opts->cluster_dir.get(), db, *live))
+      return lifecycle_caf_error(sys, *behind);
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    auto r = backup::write_backup(*live, file, {.created_ms = std::nullopt, .database = db});
+    if (!r) return make_troupe_error(errc::io_error, r.error().render());
+    return cat("Backup of database '", db, "' completed in ", file.filename().string(), " (lsn ", r->lsn,
+               ", committed seq ", r->committed_seq, ", ", r->files.size(), " files, ", r->raw_bytes, " bytes, archive ",
+               r->archive_bytes, " bytes)");
+  });
+}
+
+caf::result<std::string> restore_db(session_ptr self, const std::string& name, const std::string& target) {
+  if (auto err = refuse_lifecycle(self, "database.create", "restore database")) return err;
+  auto& o = *self->state.opts;
+  auto file = backup_file(o, name);
+  if (!file) return file.error();
+  if (!target.empty() && !valid_database_name(target))
+    return make_troupe_error(errc::invalid_argument, cat("'", target, "' is not a database name"));
+  if (!target.empty() && o.dbs->find(target))
+    return make_troupe_error(errc::invalid_argument, cat("Database '", target, "' already exists: restore into a new "
+                                                         "name (restore database <file> <new name>) or drop it first"));
+  auto& sys = self->system();
+  auto opts = self->state.opts;
+  return run_lifecycle(self, [&sys, opts, target, file = *file]() -> caf::expected<std::string> {
+    // A missing, truncated, corrupt or foreign file is refused before the cluster hears of the name.
+    auto v = backup::verify_backup(file);
+    if (!v)
+      return make_troupe_error(std::filesystem::exists(file) ? errc::invalid_argument : errc::not_found,
+                               v.error().render());
+    auto db = target.empty() ? v->database : target;
+    if (!valid_database_name(db))
+      return make_troupe_error(errc::invalid_argument, cat("the archive names no usable database ('", db,
+                                                           "'): restore database <file> <new name>"));
+    if (opts->dbs->find(db))
+      return make_troupe_error(errc::invalid_argument,
+                               cat("Database '", db, "' already exists", target.empty() ? " (the archive's name)" : "",
+                                   ": restore into a new name (restore database <file> <new name>) or drop it first"));
+    std::string out;
+    auto bad = claim_build_announce(sys, opts->databases, opts->log, db, [&]() -> std::optional<lifecycle_error> {
+      auto r = backup::restore_database(opts->databases_dir, db, file);
+      if (!r) return lifecycle_error{std::nullopt, 400, r.error().render()};
+      out = cat("Database '", db, "' restored from ", file.filename().string(), " (backup of '", r->database,
+                "', lsn ", r->lsn, ", committed seq ", r->committed_seq, ")");
+      return std::nullopt;
+    });
+    if (bad) return lifecycle_caf_error(sys, *bad);
+    return out;
+  });
+}
+
+caf::result<std::string> export_db(session_ptr self, const std::string& db) {
+  if (auto err = refuse_lifecycle(self, cat("database.", db), "export database")) return err;
+  auto& o = *self->state.opts;
+  auto e = o.dbs->find(db);
+  if (!e) return make_troupe_error(errc::database_not_found, cat("Database '", db, "' not found"));
+  auto& sys = self->system();
+  auto opts = self->state.opts;
+  auto live = e->db;
+  return run_lifecycle(self, [&sys, opts, live, db]() -> caf::expected<std::string> {
+    if (auto behind = catch_up_to_owner(sys, opts->cluster_dir.get(), db, *live))
+      return lifecycle_caf_error(sys, *behind);
+    std::string out;
+    auto scratch = backup_dir(*opts) / cat(".export-", db, "-console-",
+                                           std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    std::error_code ec;
+    std::filesystem::create_directories(scratch.parent_path(), ec);
+    auto r = backup::export_database(*live, scratch, [&](std::string_view b) -> status {
+      if (out.size() + b.size() > console_export_bytes_max)
+        return error_info{"", "", cat("the export is over ", console_export_bytes_max >> 20,
+                                      " MiB, more than one console answer carries: back the database up with "
+                                      "`backup database <file>` instead")};
+      out.append(b);
+      return ok_status();
+    }, {.name = db, .gzip = true});
+    if (!r) return make_troupe_error(errc::invalid_argument, r.error().render());
+    return out;
+  });
+}
+
+caf::result<std::string> import_db(session_ptr self, const std::string& db, std::string& bytes) {
+  if (auto err = refuse_lifecycle(self, "database.create", "import database")) return err;
+  auto& o = *self->state.opts;
+  if (!valid_database_name(db)) return make_troupe_error(errc::invalid_argument, cat("'", db, "' is not a database name"));
+  if (o.dbs->find(db))
+    return make_troupe_error(errc::invalid_argument,
+                             cat("Database '", db, "' already exists: import into a new name (import database <file> "
+                                 "<new name>) or drop it first"));
+  auto& sys = self->system();
+  auto opts = self->state.opts;
+  return run_lifecycle(self, [&sys, opts, db, body = std::move(bytes)]() mutable -> caf::expected<std::string> {
+    auto text = backup::export_text(std::move(body));
+    if (!text) return make_troupe_error(errc::invalid_argument, text.error().render());
+    std::string out;
+    auto bad = claim_build_announce(sys, opts->databases, opts->log, db, [&]() -> std::optional<lifecycle_error> {
+      auto r = backup::import_database(opts->databases_dir, db, *text);
+      if (!r) return lifecycle_error{std::nullopt, 400, r.error().render()};
+      out = cat("Database '", db, "' imported: ", r->classes, " classes, ", r->records, " records, ", r->indexes,
+                " indexes");
+      if (r->records_skipped > 0) out += cat(", ", r->records_skipped, " records skipped");
+      for (auto& n : r->notes) out += cat("\n  note: ", n);
+      return std::nullopt;
+    });
+    if (bad) return lifecycle_caf_error(sys, *bad);
+    return out;
+  });
+}
+
+caf::result<bool> drop_db(session_ptr self, const std::string& db) {
+  if (auto err = refuse_lifecycle(self, "database.drop", "drop database")) return err;
+  auto& o = *self->state.opts;
+  auto rp = self->make_response_promise<bool>();
+  self->request(o.databases, lifecycle_timeout, drop_atom::value, db)
+      .then([rp](bool b) mutable { rp.deliver(b); }, [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
+}
+
 session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_config user, caf::node_id client,
                                           admin_actor admin, caf::actor console, std::string bound_db,
                                           std::optional<auth::db_user> db_user) {
@@ -505,6 +700,17 @@ session_actor::behavior_type session_impl(session_ptr self, opts_ptr opts, user_
         }
         return run_sql(self, *e, text, rows_max);
       },
+      [self](backup_atom, const std::string& db, const std::string& file) -> caf::result<std::string> {
+        return backup_db(self, db, file);
+      },
+      [self](restore_atom, const std::string& file, const std::string& name) -> caf::result<std::string> {
+        return restore_db(self, file, name);
+      },
+      [self](export_atom, const std::string& db) -> caf::result<std::string> { return export_db(self, db); },
+      [self](import_atom, const std::string& name, std::string& bytes) -> caf::result<std::string> {
+        return import_db(self, name, bytes);
+      },
+      [self](drop_atom, const std::string& name) -> caf::result<bool> { return drop_db(self, name); },
   };
 }
 

@@ -63,6 +63,21 @@
 //               routed and ordered like any write, and the answer is the
 //               statement's (src/replication/intake.hpp). Same permission as
 //               the other database commands: "database.<db>".
+//   lifecycle:  backup, restore, export, import and drop of a database
+//               (protocol.hpp): server users only (a database user's session is
+//               refused with a sentence, even for its own database), with REST's
+//               permissions: "database.<db>" for backup and export,
+//               "database.create" for restore and import, "database.drop" for
+//               drop. Archives live in <databases_dir>/../backup/ under plain
+//               names (backup::plain_backup_name), as REST's. Restore and
+//               import make a NEW database of the cluster and backup and export
+//               first catch up with the owner, through the functions REST uses
+//               (actors/db_lifecycle.hpp). The file work blocks: it runs on a
+//               detached actor of its own per command (lifecycle_job), which
+//               the session waits for at most lifecycle_timeout. An export over
+//               console_export_bytes_max is refused (as REST's 64 MiB); an
+//               import arrives whole in one message (the console port's 16 MiB
+//               bound). Drop: the databases actor's (drop_atom), as REST's DELETE.
 //   bounds:     browse answers at most console_browse_records_max records and at most
 //               console_reply_bytes_max of record text; every request to another
 //               actor has a timeout (admin_options::ask_timeout).
@@ -92,6 +107,9 @@ inline constexpr size_t pending_logins_max = 64;
 inline constexpr std::chrono::seconds login_nonce_ttl{30};
 // console_browse_records_max: src/console/command.hpp (the console checks it too).
 inline constexpr size_t console_reply_bytes_max = 8 * 1024 * 1024;
+inline constexpr size_t console_export_bytes_max = 64u << 20;  // as REST's GET /export
+// A restore or import: the name's claim (15 s), the build, the opening (60 s).
+inline constexpr std::chrono::seconds lifecycle_timeout{180};
 
 struct admin_options {
   std::string node_name;
@@ -103,6 +121,7 @@ struct admin_options {
   placement_actor placement;             // null when the node does not run distributed
   relay_actor relay;                     // null when the node does not run distributed
   std::vector<db_config_actor> config_actors;
+  std::string databases_dir;  // <home>/databases: archives are in its sibling backup/
   std::shared_ptr<db_directory> dbs;                   // REQUIRED
   std::shared_ptr<cluster_directory> cluster_dir;      // REQUIRED
   std::shared_ptr<deploy::progress_board> deploys;     // REQUIRED

@@ -234,6 +234,16 @@ struct console_client::impl {
     return error_info{"", "", cat("the connection to ", node, " was lost too: ", describe(second.err, opts.timeout))};
   }
 
+  // ask() with the lifecycle commands' longer timeout.
+  template <class T, class... Ts>
+  result<T> ask_long(bool write, Ts... xs) {
+    auto usual = opts.timeout;
+    opts.timeout = std::max(opts.timeout, opts.lifecycle_timeout);
+    auto r = ask<T>(write, std::move(xs)...);
+    opts.timeout = usual;
+    return r;
+  }
+
   status login(const std::string& host, uint16_t port, const std::string& with_db);
 };
 
@@ -381,6 +391,28 @@ result<std::vector<storage::record>> console_client::browse(const std::string& d
 
 result<std::string> console_client::sql(const std::string& db, const std::string& text, uint32_t rows_max) {
   return impl_->ask<std::string>(console::sql_statement_kind(text) != console::sql_kind::read, sql_atom::value, db, text, rows_max);
+}
+
+result<std::string> console_client::backup(const std::string& db, const std::string& file) {
+  return impl_->ask_long<std::string>(true, backup_atom::value, db, file);
+}
+
+result<std::string> console_client::restore(const std::string& file, const std::string& name) {
+  return impl_->ask_long<std::string>(true, restore_atom::value, file, name);
+}
+
+result<std::string> console_client::export_database(const std::string& db) {
+  return impl_->ask_long<std::string>(false, export_atom::value, db);
+}
+
+result<std::string> console_client::import_database(const std::string& name, std::string bytes) {
+  return impl_->ask_long<std::string>(true, import_atom::value, name, std::move(bytes));
+}
+
+status console_client::drop_database(const std::string& name) {
+  auto r = impl_->ask_long<bool>(true, drop_atom::value, name);
+  if (!r) return r.error();
+  return ok_status();
 }
 
 }  // namespace troupe

@@ -24,6 +24,9 @@ namespace troupe {
 struct console_client_options {
   std::chrono::milliseconds timeout{10'000};        // one command's answer
   std::chrono::milliseconds connect_timeout{5'000}; // TCP connect and CAF handshake
+  // backup, restore, export, import, drop: the node waits up to 180 s
+  // (admin_actor.hpp, lifecycle_timeout); the console a little longer.
+  std::chrono::milliseconds lifecycle_timeout{190'000};
 };
 
 class console_client {
@@ -75,6 +78,18 @@ class console_client {
   // a read returns at most rows_max rows. Errors: the node's sentence (a syntax
   // error with its position), or "not connected", or no answer in time.
   result<std::string> sql(const std::string& db, const std::string& text, uint32_t rows_max);
+  // The database's lifecycle (actors/admin_actor.hpp, "lifecycle"); server
+  // users only. `file` names an archive in the node's <home>/backup/ (a plain
+  // name). The answers are the node's one-line summaries.
+  result<std::string> backup(const std::string& db, const std::string& file);
+  // `name` "": the archive's own database name. The database must be new.
+  result<std::string> restore(const std::string& file, const std::string& name);
+  // The gzip export's bytes (at most 64 MiB).
+  result<std::string> export_database(const std::string& db);
+  // `bytes`: an export (plain or gzip) into the NEW database `name`.
+  result<std::string> import_database(const std::string& name, std::string bytes);
+  // Drops `name` on every member.
+  status drop_database(const std::string& name);
 
  private:
   struct impl;

@@ -432,6 +432,7 @@ status node::start_admin() {
   ao.cluster_dir = d.cluster_dir;
   ao.deploys = d.deploys;
   ao.log = d.opts.log;
+  ao.databases_dir = s.databases_dir().string();
   ao.guard = d.guard;
   ao.consoles = d.consoles;
   d.admin = spawn_admin_actor(*d.sys, std::move(ao));

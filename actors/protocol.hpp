@@ -79,6 +79,10 @@ using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 using db_status_atom = caf::atom_constant<caf::atom("dbstatus")>;
 using sql_atom = caf::atom_constant<caf::atom("sql")>;
 using members_atom = caf::atom_constant<caf::atom("members")>;
+using backup_atom = caf::atom_constant<caf::atom("backup")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using export_atom = caf::atom_constant<caf::atom("export")>;
+using import_atom = caf::atom_constant<caf::atom("import")>;
 
 // --- errors ------------------------------------------------------------------
 // troupe's error codes in caf::error values (category atom "troupe"). Add a code
@@ -643,6 +647,14 @@ using relay_actor = caf::typed_actor<                                           
 //        (a syntax error with its position and a caret under it)
 //   (members_atom, db)                    -> console_peers      every member with its console address, its
 //        status and db's status there ("" db: none); open to every session (the console fails over with it)
+//   (backup_atom, db, file)               -> std::string        BACKUP DATABASE into <home>/backup/<file>: a summary
+//   (restore_atom, file, name)            -> std::string        RESTORE DATABASE <file> into the NEW database
+//        name ("": the archive's own name): a summary
+//   (export_atom, db)                     -> std::string        EXPORT DATABASE: the gzip export's bytes
+//   (import_atom, name, bytes)            -> std::string        IMPORT DATABASE (an export, plain or gzip) into
+//        the NEW database name: a summary
+//   (drop_atom, name)                     -> bool               DROP DATABASE, cluster-wide
+//        These five: server users only (actors/admin_actor.hpp, "lifecycle").
 using session_actor = caf::typed_actor<                                                        //
     caf::replies_to<list_atom>::with<actor_summaries>,                                         //
     caf::replies_to<inspect_atom, std::string>::with<actor_summary>,                           //
@@ -657,7 +669,12 @@ using session_actor = caf::typed_actor<                                         
     caf::replies_to<browse_atom, std::string, std::string, uint32_t>::with<records>,          //
     caf::replies_to<leave_atom>::with<bool>,                                                   //
     caf::replies_to<sql_atom, std::string, std::string, uint32_t>::with<std::string>,          //
-    caf::replies_to<members_atom, std::string>::with<console_peers>>;
+    caf::replies_to<members_atom, std::string>::with<console_peers>,                           //
+    caf::replies_to<backup_atom, std::string, std::string>::with<std::string>,                 //
+    caf::replies_to<restore_atom, std::string, std::string>::with<std::string>,                //
+    caf::replies_to<export_atom, std::string>::with<std::string>,                              //
+    caf::replies_to<import_atom, std::string, std::string>::with<std::string>,                 //
+    caf::replies_to<drop_atom, std::string>::with<bool>>;
 
 // The console login challenge (src/config/password.hpp, "the console login").
 template <class Inspector>

@@ -6,6 +6,7 @@
 #include <variant>
 #include <boost/json.hpp>
 
+#include "actors/db_lifecycle.hpp"
 #include "src/auth/db_users.hpp"
 #include "src/backup/export.hpp"
 #include "src/backup/install.hpp"
@@ -987,61 +988,34 @@ class rest {
     });
   }
 
-  // A restore or import makes a new database of the cluster, as a create
-  // does: the name is claimed first (in a cluster the leader decides, so two
-  // nodes cannot both take it), then `build` makes the files here, then the
-  // database is opened and announced (the other members receive it by
-  // autoDeploy). A failed build gives the name back (a drop). Runs on the
-  // caller's own thread (off_thread): it waits for the actors.
+  // The shared cluster steps (actors/db_lifecycle.hpp, also the console's):
+  // their failure as this API's response.
+  response lifecycle_response(const lifecycle_error& e) const {
+    if (e.actor_error) return error_response(status_of(*e.actor_error), error_text(*ctx_->sys, *e.actor_error));
+    return error_response(e.status, e.message);
+  }
+
+  // Restore and import: claim the name, `build` the files, open and announce
+  // (actors/db_lifecycle.hpp). On the caller's own thread (off_thread).
   // nullopt: done; else the error response.
   std::optional<response> claim_build_announce(const std::string& db,
                                                 const std::function<std::optional<response>()>& build) const {
-    caf::scoped_actor s{*ctx_->sys};
-    std::optional<response> failed;
-    auto fail = [&](caf::error& e) { failed = error_response(status_of(e), error_text(*ctx_->sys, e)); };
-    s->request(ctx_->databases, std::chrono::seconds(15), dbcreate_atom::value, db).receive([](bool) {}, fail);
-    if (failed) return failed;
-    if (auto bad = build()) {
-      s->request(ctx_->databases, std::chrono::seconds(15), drop_atom::value, db).receive([](bool) {}, [](caf::error&) {});
-      return bad;
-    }
-    s->request(ctx_->databases, std::chrono::seconds(60), add_db_atom::value, db).receive([](bool) {}, fail);
-    if (failed) return failed;
-    if (ctx_->log) ctx_->log->info("OServer", cat("database '", db, "' restored or imported here: it is the cluster's"));
+    std::optional<response> built_bad;
+    auto bad = troupe::claim_build_announce(*ctx_->sys, ctx_->databases, ctx_->log, db,
+                                            [&]() -> std::optional<lifecycle_error> {
+                                              built_bad = build();
+                                              if (!built_bad) return std::nullopt;
+                                              return lifecycle_error{};
+                                            });
+    if (built_bad) return built_bad;
+    if (bad) return lifecycle_response(*bad);
     return std::nullopt;
   }
 
-  // In a cluster this node's copy may lag the owner's (a write is
-  // acknowledged once a quorum has it, not every server). Before a backup
-  // this copy first commits what the owner had committed when asked, so
-  // every write acknowledged before the request is in it. On the caller's
-  // own thread (off_thread). nullopt: caught up (or this node owns it).
+  // Backup and export: wait until this copy has what the owner had committed
+  // (actors/db_lifecycle.hpp). On the caller's own thread (off_thread).
   std::optional<response> catch_up_to_owner(const std::string& db, const storage::database& live) const {
-    if (!ctx_->cluster) return std::nullopt;
-    auto snap = ctx_->cluster->get();
-    std::string owner;
-    for (auto& p : snap.partitions)
-      if (p.database == db && p.cluster == "*") owner = p.owner;
-    if (owner.empty() || owner == snap.local_name) return std::nullopt;
-    auto relay = caf::actor_cast<caf::actor>(ctx_->cluster->actor());
-    if (!relay) return std::nullopt;
-    caf::scoped_actor s{*ctx_->sys};
-    std::optional<uint64_t> target;
-    std::string why;
-    s->request(relay, std::chrono::seconds(10), fetch_atom::value, owner, db, live.last_committed_seq())
-        .receive([&](const replication::fetch_msg& m) { target = m.commit_seq; },
-                 [&](caf::error& e) { why = error_text(*ctx_->sys, e); });
-    if (!target)
-      return error_response(503, cat("cannot learn the commit point of the owner '", owner, "' of ", db, ": ", why,
-                                     "; no backup was taken"));
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (live.last_committed_seq() < *target) {  // bounded: a condition, not a fixed sleep
-      if (std::chrono::steady_clock::now() >= deadline)
-        return error_response(503, cat("this node's copy of ", db, " did not reach the owner's commit point ", *target,
-                                       " (at ", live.last_committed_seq(), ") within 30 s; no backup was taken: "
-                                       "back it up on the owner '", owner, "'"));
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    if (auto bad = troupe::catch_up_to_owner(*ctx_->sys, ctx_->cluster.get(), db, live)) return lifecycle_response(*bad);
     return std::nullopt;
   }
 

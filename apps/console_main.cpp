@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -215,6 +216,30 @@ class shell {
         if (!st) return error(st.error().what);
         return print(cat("Database created successfully: ", c.args[0], "\n"));
       }
+      case verb::backup_database: {
+        if (db_.empty()) return error("no database: choose one with `use <db>` or connect remote:<host>/<db>");
+        auto r = client_.backup(db_, c.args[0]);
+        if (!r) return error(r.error().what);
+        return print(*r + "\n");
+      }
+      case verb::restore_database: {
+        auto r = client_.restore(c.args[0], c.args.size() > 1 ? c.args[1] : std::string());
+        if (!r) return error(r.error().what);
+        return print(*r + "\n");
+      }
+      case verb::export_database: return export_database(c.args[0]);
+      case verb::import_database: return import_database(c);
+      case verb::drop_database: {
+        auto db = database(c, 0);
+        if (!db) return false;
+        auto st = client_.drop_database(*db);
+        if (!st) return error(st.error().what);
+        if (*db == db_) {
+          db_.clear();
+          client_.use_database("");
+        }
+        return print(cat("Database '", *db, "' dropped\n"));
+      }
       case verb::info: {
         auto db = database(c, 0);
         if (!db) return false;
@@ -240,6 +265,54 @@ class shell {
       case verb::create_class: return record_command(c);
     }
     return error("unhandled command");
+  }
+
+  // EXPORT DATABASE: the node sends the gzip export, written here as `file`
+  // (through file.tmp and a rename: a failed export leaves no half file).
+  bool export_database(const std::string& file) {
+    if (db_.empty()) return error("no database: choose one with `use <db>` or connect remote:<host>/<db>");
+    auto bytes = client_.export_database(db_);
+    if (!bytes) return error(bytes.error().what);
+    auto tmp = file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out) return error(cat("cannot write ", tmp, ": ", std::strerror(errno)));
+      out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+      out.close();
+      if (!out) {
+        std::remove(tmp.c_str());
+        return error(cat("cannot write ", tmp, " (disk full?)"));
+      }
+    }
+    if (std::rename(tmp.c_str(), file.c_str()) != 0) {
+      auto why = std::strerror(errno);
+      std::remove(tmp.c_str());
+      return error(cat("cannot rename ", tmp, " to ", file, ": ", why));
+    }
+    return print(cat("Database '", db_, "' exported to ", file, " (", bytes->size(), " bytes, gzip)\n"));
+  }
+
+  // IMPORT DATABASE: the file is read here (at most import_file_bytes_max:
+  // it goes in one message) and imported by the node into a NEW database.
+  bool import_database(const command& c) {
+    const auto& file = c.args[0];
+    auto name = c.args.size() > 1 ? c.args[1] : import_default_name(file);
+    if (name.empty()) return error(cat("no database name in '", file, "': import database <file> <new name>"));
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return error(cat("cannot read ", file, ": ", std::strerror(errno)));
+    in.seekg(0, std::ios::end);
+    auto size = static_cast<std::streamoff>(in.tellg());
+    if (size < 0) return error(cat("cannot read ", file));
+    if (static_cast<uint64_t>(size) > import_file_bytes_max)
+      return error(cat(file, " has ", size, " bytes, more than the ", import_file_bytes_max,
+                       " one console message carries: back the database up and restore the archive instead"));
+    in.seekg(0);
+    std::string bytes(static_cast<size_t>(size), '\0');
+    in.read(bytes.data(), size);
+    if (!in) return error(cat("cannot read ", file));
+    auto r = client_.import_database(name, std::move(bytes));
+    if (!r) return error(r.error().what);
+    return print(*r + "\n");
   }
 
   bool record_command(const command& c) {

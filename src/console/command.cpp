@@ -94,6 +94,19 @@ const std::vector<command_spec>& commands() {
       {"ha status", "ha status", "servers and databases of the cluster", verb::ha_status},
       {"list databases", "list databases", "the node's databases", verb::list_databases},
       {"create database", "create database <name>", "create a database on the node", verb::create_database},
+      {"drop database", "drop database [<name>]", "drop a database on every member (default: the one in use)",
+       verb::drop_database},
+      {"backup database", "backup database <file>",
+       "back the database in use up into the node's <home>/backup/<file> (a plain file name)", verb::backup_database},
+      {"restore database", "restore database <file> [<new name>]",
+       "restore <home>/backup/<file> on the node as a NEW database (default: the archive's name)",
+       verb::restore_database},
+      {"export database", "export database <file>",
+       "export the database in use (OrientDB JSON, gzip) into <file> here, on the console's machine",
+       verb::export_database},
+      {"import database", "import database <file> [<new name>]",
+       "import <file> from here (an export, at most 16 MiB) as a NEW database (default: the file's name)",
+       verb::import_database},
       {"info", "info [<db>]", "classes and clusters with their record counts", verb::info},
       {"load record", "load record <rid>", "show one record", verb::load_record},
       {"create record", "create record <class> [<json>]", "create a record of a class", verb::create_record},
@@ -155,6 +168,15 @@ result<remote_url> parse_url(std::string_view text) {
       return bad(cat("host '", rest, "' has a character hosts do not have"));
   u.host = std::string(rest);
   return u;
+}
+
+std::string import_default_name(std::string_view file) {
+  auto slash = file.find_last_of('/');
+  std::string name(slash == std::string_view::npos ? file : file.substr(slash + 1));
+  for (std::string_view ext : {".gz", ".json"})
+    if (name.size() > ext.size() && lower(name.substr(name.size() - ext.size())) == ext)
+      name.resize(name.size() - ext.size());
+  return name;
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -257,7 +279,16 @@ result<command> parse_command(std::string_view line) {
     case verb::use:
     case verb::inspect:
     case verb::create_database:
+    case verb::backup_database:
+    case verb::export_database:
       if (auto e = arity(1, 1)) return *e;
+      break;
+    case verb::restore_database:
+    case verb::import_database:
+      if (auto e = arity(1, 2)) return *e;
+      break;
+    case verb::drop_database:
+      if (auto e = arity(0, 1)) return *e;
       break;
     case verb::partitions:
     case verb::config:

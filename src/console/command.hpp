@@ -25,6 +25,10 @@ inline constexpr uint32_t default_browse_limit = 20;
 // and the node's admin actor refuses more from any client.
 inline constexpr uint32_t console_browse_records_max = 1000;
 inline constexpr size_t line_bytes_max = 1024 * 1024;
+// `import database` sends the file whole in one message: the console port
+// takes messages of at most 16 MiB (actors/node.cpp), less what the message
+// itself needs around the bytes.
+inline constexpr size_t import_file_bytes_max = (16u << 20) - (64u << 10);
 
 // remote:<host>[:<port>][/<db>]
 struct remote_url {
@@ -37,7 +41,8 @@ result<remote_url> parse_url(std::string_view text);
 enum class verb {
   connect, disconnect, use,
   actors, inspect, members, partitions, config, deploys, replication, cluster_status, ha_status,
-  list_databases, create_database, info, load_record, create_record, update_record, delete_record,
+  list_databases, create_database, info,
+  backup_database, restore_database, export_database, import_database, drop_database, load_record, create_record, update_record, delete_record,
   browse_cluster, create_class,
   help, exit,
 };
@@ -78,6 +83,11 @@ std::string nearest_command(std::string_view line);
 // Completions for the word being typed at the end of `line` (full words): the
 // console phrases and the SQL statements (src/console/sql.hpp: sql_forms).
 std::vector<std::string> complete(std::string_view line);
+
+// The database name `import database <file>` uses when none is given: the
+// file's name without its folder and without .gz, .json and .json.gz
+// ("/tmp/demo.json.gz" -> "demo"); "" when nothing is left.
+std::string import_default_name(std::string_view file);
 
 // Levenshtein distance (exposed for tests).
 size_t edit_distance(std::string_view a, std::string_view b);

@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <caf/io/all.hpp>
@@ -690,4 +692,112 @@ TEST_CASE("console: database users: admin/admin into its database; reader refuse
   CHECK_MESSAGE(has(r.out, "Error: wrong user name or password\n"), r.out);
   reader.close_input();
   CHECK(reader.wait_exit(10s).has_value());
+}
+
+namespace {
+
+// Records of class V's cluster in `db` on node `n` (nullopt: no such database there).
+std::optional<uint64_t> v_records(console_node& n, const std::string& db) {
+  auto d = n.n->test_database(db);
+  if (!d) return std::nullopt;
+  auto c = d->cluster_by_name("v");
+  return c ? c->records : 0;
+}
+
+// `db` is ONLINE on every member, as `n` sees the cluster.
+bool online_everywhere(console_node& n, const std::string& db) {
+  auto s = n.n->cluster(2s);
+  if (!s || s->view.members.size() < 2) return false;
+  for (auto& m : s->view.members)
+    if (m.shown_status(db) != db_online) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("console: backup database then restore database under a new name; export database to a local file then "
+          "import database; drop database; bad inputs and database users refused") {
+  console_node a, b;
+  a.start("alpha", 0, 0ms, true);
+  b.start("beta");
+  INFO("alpha's log:\n" << a.log_text() << "beta's log:\n" << b.log_text());
+  REQUIRE(eventually([&] { return a.members() == 2 && b.members() == 2; }));
+  auto url_a = cat("remote:127.0.0.1:", a.n->admin_port(), "/demo");
+  auto url_b = cat("remote:127.0.0.1:", b.n->admin_port(), "/demo");
+  test::temp_dir here{"troupe-console-export"};
+  auto exported = (here / "fresh.json.gz").string();
+
+  auto r = run_console(cat("connect ", url_a, " root ", root_password,
+                           "\ncreate vertex V set node = 1\ncreate vertex V set node = 2\ncreate vertex V set node = 3\n"
+                           "backup database demo.tbk\nrestore database demo.tbk copy\n"
+                           "export database ", exported, "\nimport database ", exported, "\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK_MESSAGE(has(r.out, "Backup of database 'demo' completed in demo.tbk (lsn "), r.out);
+  CHECK(fs::exists(a.home / "backup" / "demo.tbk"));
+  CHECK(has(r.out, "Database 'copy' restored from demo.tbk (backup of 'demo', lsn "));
+  CHECK(has(r.out, cat("Database 'demo' exported to ", exported, " (")));
+  CHECK(has(r.out, "Database 'fresh' imported: "));  // the default name: the file's, without .json.gz
+  // The export is a gzip file here, on the console's machine.
+  {
+    std::ifstream in(exported, std::ios::binary);
+    char magic[2] = {};
+    in.read(magic, 2);
+    CHECK(static_cast<unsigned char>(magic[0]) == 0x1f);
+    CHECK(static_cast<unsigned char>(magic[1]) == 0x8b);
+  }
+  CHECK_FALSE(fs::exists(exported + ".tmp"));
+
+  // The restored database is the cluster's: on both nodes, ONLINE, with demo's records.
+  auto demo_count = v_records(a, "demo");
+  REQUIRE(demo_count.has_value());
+  CHECK(*demo_count >= 3);
+  CHECK(eventually([&] { return online_everywhere(a, "copy") && online_everywhere(b, "copy"); }, 60s));
+  CHECK(eventually([&] { return v_records(a, "copy") == demo_count && v_records(b, "copy") == demo_count; }, 30s));
+  // ... and the import too, from the console's local file.
+  CHECK(eventually([&] { return online_everywhere(a, "fresh") && online_everywhere(b, "fresh"); }, 60s));
+  CHECK(eventually([&] { return v_records(a, "fresh") == demo_count && v_records(b, "fresh") == demo_count; }, 30s));
+
+  // Bad inputs, each with a sentence.
+  r = run_console(cat("connect ", url_a, " root ", root_password, "\nbackup database ../escape.tbk\n"
+                      "backup database a/b.tbk\nrestore database missing.tbk other\nrestore database demo.tbk\n"
+                      "restore database demo.tbk copy\nrestore database /etc/passwd other\n"
+                      "import database ", (here / "nothing.gz").string(), " other\n"
+                      "import database ", exported, " copy\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Error: '../escape.tbk' is not a plain file name (1-128 of A-Z a-z 0-9 _ . -, not starting "
+                           "with '.'): backups live in the node's <home>/backup/\n"),
+                r.out);
+  CHECK(has(r.out, "Error: 'a/b.tbk' is not a plain file name"));
+  CHECK(has(r.out, "Error: '/etc/passwd' is not a plain file name"));
+  CHECK(has(r.out, "missing.tbk"));
+  CHECK(has(r.out, "Error: Database 'demo' already exists (the archive's name): restore into a new name (restore "
+                   "database <file> <new name>) or drop it first\n"));
+  CHECK(has(r.out, "Error: Database 'copy' already exists: restore into a new name"));
+  CHECK(has(r.out, cat("Error: cannot read ", (here / "nothing.gz").string())));
+  CHECK(has(r.out, "Error: Database 'copy' already exists: import into a new name"));
+  CHECK_FALSE(fs::exists(a.home / "escape.tbk"));
+  CHECK(a.n->test_database("other") == nullptr);
+  CHECK(b.n->test_database("other") == nullptr);
+
+  // A database user is refused all five, even for its own database.
+  r = run_console(cat("connect ", url_a, " admin admin\nbackup database u.tbk\nrestore database demo.tbk other\n"
+                      "export database ", (here / "u.gz").string(), "\nimport database ", exported, " other\n"
+                      "drop database\n"));
+  CHECK(r.code == 1);
+  for (auto* what : {"backup database", "restore database", "export database", "import database", "drop database"})
+    CHECK_MESSAGE(has(r.out, cat("Error: User 'admin' is a user of database 'demo': ", what, " needs a server user (")),
+                  what << "\n" << r.out);
+  CHECK_FALSE(fs::exists(a.home / "backup" / "u.tbk"));
+  CHECK_FALSE(fs::exists(here / "u.gz"));
+  CHECK(a.n->test_database("demo") != nullptr);
+
+  // Drop: gone from both nodes.
+  r = run_console(cat("connect ", url_b, " root ", root_password, "\ndrop database copy\n"));
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, "Database 'copy' dropped\n"));
+  CHECK(eventually([&] { return a.n->test_database("copy") == nullptr && b.n->test_database("copy") == nullptr; }, 30s));
+  CHECK(a.n->test_database("fresh") != nullptr);  // only that one
+  r = run_console(cat("connect ", url_b, " root ", root_password, "\ndrop database copy\n"));
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Error: "), r.out);
 }
