@@ -3,10 +3,18 @@
 # is cheap to call every time) and configures + builds the Meson project.
 # Used by bin/dserver.sh and test/run.sh; safe to run again and again.
 #
-#   bin/setup.sh [BUILD_DIR]      default BUILD_DIR: <repo>/build
+#   bin/setup.sh [BUILD_DIR [TARGET...]]   default BUILD_DIR: <repo>/build
+#
+# Builds the programs (apps/), or the TARGETs given (test/run.sh asks for
+# meson-test-prereq: every test binary). Ninja's default target would also
+# build the benchmarks (Meson's `all` includes them whatever build_by_default
+# says): `meson test --benchmark` builds those when they are wanted.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build}"
+shift $(( $# > 0 ? 1 : 0 ))
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(apps/dserver apps/console apps/troupe-import)
 
 packages=(libcaf-dev libboost1.81-dev libboost-json1.81-dev libzstd-dev libpugixml-dev
           doctest-dev librocksdb-dev libssl-dev libedit-dev meson ninja-build pkg-config g++ python3
@@ -33,4 +41,4 @@ if [ ! -f "$build/build.ninja" ]; then
   echo "$root" > "$stamp"
 fi
 # Each CAF-including translation unit needs ~480 MiB and ~10 s: two jobs at most.
-ninja -C "$build" -j 2 >&2
+ninja -C "$build" -j 2 "${targets[@]}" >&2

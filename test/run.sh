@@ -8,7 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build"
-"$root/bin/setup.sh" "$build"
+"$root/bin/setup.sh" "$build" meson-test-prereq apps/dserver apps/console
 
 set +e
 meson test -C "$build" --print-errorlogs --num-processes 1 "$@"
