@@ -21,19 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-#define SKIP_WITHOUT_NAMESPACES()                                                              \
-  if (auto why = netns_lab::unavailable_reason(); !why.empty()) {                             \
-    MESSAGE("skipped: one dserver per host needs network namespaces: " << why);               \
-    return;                                                                                    \
-  }
-
-bool all_online(const dnodes& nodes, const std::string& db = demo_db) {
-  for (auto& n : nodes) n->drain();
-  for (auto& n : nodes)
-    if (!sees_all_online(*n, nodes.size(), db)) return false;
-  return true;
-}
-
 // key -> the value "v" of the load's documents in `c`, one per key.
 std::map<std::string, std::string> values_of(const node_content& c) {
   std::map<std::string, std::string> out;

@@ -119,6 +119,13 @@ bool sees_all_online(const dnode& n, size_t count, const std::string& db) {
   return true;
 }
 
+bool all_online(const dnodes& nodes, const std::string& db) {
+  for (auto& n : nodes) n->drain();
+  for (auto& n : nodes)
+    if (!sees_all_online(*n, nodes.size(), db)) return false;
+  return true;
+}
+
 bool sees_gone(const dnode& n, const std::string& name) {
   auto r = call(n, "GET", "/distributed/node");
   if (!r || r->status != 200) return false;

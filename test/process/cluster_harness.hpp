@@ -31,6 +31,14 @@
 #include "test/support/netns.hpp"
 #include "test/support/process.hpp"
 
+// Ends a test case that needs network namespaces (one dserver per host) where
+// they cannot be made, saying why.
+#define SKIP_WITHOUT_NAMESPACES()                                                              \
+  if (auto why = netns_lab::unavailable_reason(); !why.empty()) {                             \
+    MESSAGE("skipped: one dserver per host needs network namespaces: " << why);               \
+    return;                                                                                    \
+  }
+
 namespace troupe::test {
 
 inline constexpr const char* demo_db = "GratefulDeadConcerts";
@@ -77,6 +85,9 @@ std::optional<raw_response> call(const dnode& n, std::string_view method, std::s
                                  std::string_view body = {});
 // True when `n` answers and sees `count` members with the database ONLINE.
 bool sees_all_online(const dnode& n, size_t count, const std::string& db = demo_db);
+// True when every node of `nodes` answers and sees them all with `db` ONLINE
+// (reading every node's output meanwhile).
+bool all_online(const dnodes& nodes, const std::string& db = demo_db);
 // True when `n` answers and no longer lists `name` among the members.
 bool sees_gone(const dnode& n, const std::string& name);
 // Records of class V on `n` (GET /database), or -1.

@@ -25,19 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-#define SKIP_WITHOUT_NAMESPACES()                                                              \
-  if (auto why = netns_lab::unavailable_reason(); !why.empty()) {                             \
-    MESSAGE("skipped: one dserver per host needs network namespaces: " << why);               \
-    return;                                                                                    \
-  }
-
-bool all_online(const dnodes& nodes, const std::string& db = demo_db) {
-  for (auto& n : nodes) n->drain();
-  for (auto& n : nodes)
-    if (n->http_port != 0 && !sees_all_online(*n, nodes.size(), db)) return false;
-  return true;
-}
-
 // The databases `n` lists (GET /listDatabases); nullopt when it does not answer.
 std::optional<std::vector<std::string>> databases_of(const dnode& n) {
   auto r = call(n, "GET", "/listDatabases");

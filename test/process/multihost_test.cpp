@@ -31,23 +31,10 @@ namespace {
 
 constexpr int host_count = 3;
 
-#define SKIP_WITHOUT_NAMESPACES()                                                              \
-  if (auto why = netns_lab::unavailable_reason(); !why.empty()) {                             \
-    MESSAGE("skipped: one dserver per host needs network namespaces: " << why);               \
-    return;                                                                                    \
-  }
-
 std::string console_path() {
   const char* p = std::getenv("TROUPE_CONSOLE");
   REQUIRE_MESSAGE(p != nullptr, "TROUPE_CONSOLE is not set (run through meson test)");
   return p;
-}
-
-bool all_online(const dnodes& nodes) {
-  for (auto& n : nodes) n->drain();
-  for (auto& n : nodes)
-    if (!sees_all_online(*n, nodes.size())) return false;
-  return true;
 }
 
 // Each member's listeners as `n` lists them: name -> {"cluster": "a:p", "ONetworkProtocolHttpDb": "a:p"}.

@@ -33,12 +33,6 @@ namespace json = boost::json;
 
 namespace {
 
-#define SKIP_WITHOUT_NAMESPACES()                                                              \
-  if (auto why = netns_lab::unavailable_reason(); !why.empty()) {                             \
-    MESSAGE("skipped: one dserver per host needs network namespaces: " << why);               \
-    return;                                                                                    \
-  }
-
 std::string command_body(const std::string& text, json::array params = {}) {
   return json::serialize(json::object{{"command", text}, {"parameters", std::move(params)}});
 }
@@ -67,13 +61,6 @@ std::map<std::string, std::vector<std::string>> by_key(const dnode& n, const std
   for (auto& row : v->at("result").as_array())
     out[std::string(row.at("key").as_string())].push_back(std::string(row.at("rid").as_string()));
   return out;
-}
-
-bool all_online(const dnodes& nodes) {
-  for (auto& n : nodes) n->drain();
-  for (auto& n : nodes)
-    if (!sees_all_online(*n, nodes.size())) return false;
-  return true;
 }
 
 }  // namespace
